@@ -1,0 +1,1702 @@
+//! Load benchmark for a **running** cauda server.
+//!
+//! Drives the server over loopback with SigV4-signed requests in either wire protocol (AWS JSON
+//! 1.0 or AWS Query) and reports, per scenario, messages/s and request latency (p50, p99, max).
+//! Every scenario works on a fresh queue it creates and deletes afterwards. Each worker task owns
+//! one keep-alive HTTP/1.1 connection. Every loop is bounded by time *and* by a request count,
+//! so the program always stops by itself.
+//!
+//! ```text
+//! cargo bench --bench load -- --endpoint http://127.0.0.1:9324 --protocol json --duration-secs 5
+//! benches/run.sh --duration-secs 5          # builds and starts a server, then runs this
+//! ```
+//!
+//! Output: a human-readable table at the end, and one JSON object per scenario on its own line
+//! (lines starting with `{`), as soon as the scenario finishes. Error responses are counted,
+//! sampled and printed; any error makes the process exit with status 3.
+//!
+//! Only loopback targets (127.0.0.0/8, localhost, [::1]) are accepted.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use bytes::Bytes;
+use clap::{Parser, ValueEnum};
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use quick_xml::events::Event;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpStream;
+
+/// Per-request timeout; a request that takes longer counts as an error and the connection is
+/// re-established.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many distinct error samples a scenario keeps for printing.
+const ERROR_SAMPLES: usize = 5;
+/// A consumer that sees this many empty receives in a row gives up (the queue is drained or
+/// something is wrong; either way the loop must end).
+const MAX_EMPTY_STREAK: u32 = 2_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Protocol {
+    Json,
+    Query,
+}
+
+impl Protocol {
+    fn name(self) -> &'static str {
+        match self {
+            Protocol::Json => "json",
+            Protocol::Query => "query",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+enum Scenario {
+    /// SendMessage on 1 connection.
+    Send1,
+    /// SendMessage on `--connections` connections.
+    Send,
+    /// SendMessageBatch (10 entries) on `--connections` connections.
+    Batch,
+    /// Pre-filled standard queue; consumers do ReceiveMessage(10) + DeleteMessageBatch.
+    Roundtrip,
+    /// FIFO SendMessage over each of `--fifo-groups` message groups.
+    FifoSend,
+    /// FIFO pre-fill + receive/delete over each of `--fifo-groups` message groups.
+    FifoRoundtrip,
+    /// Rate-limited SendMessage at 50% of the measured multi-connection send rate.
+    HalfPeak,
+    /// Receive latency at queue depth 10,000 (and 1,000,000 with `--deep`).
+    Depth,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "load",
+    about = "Load benchmark for a running cauda server (loopback only)"
+)]
+struct Args {
+    /// Server endpoint; must be a loopback address.
+    #[arg(
+        long,
+        env = "CAUDA_BENCH_ENDPOINT",
+        default_value = "http://127.0.0.1:9324"
+    )]
+    endpoint: String,
+
+    /// Wire protocol to speak.
+    #[arg(long, value_enum, default_value = "json")]
+    protocol: Protocol,
+
+    /// Measured duration of each scenario, in seconds (pre-fill phases are bounded separately).
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+
+    /// Connections (worker tasks) for the multi-connection scenarios.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+
+    /// Scenarios to run, comma-separated (default: all).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "send1,send,batch,roundtrip,fifo-send,fifo-roundtrip,half-peak,depth"
+    )]
+    scenario: Vec<Scenario>,
+
+    /// FIFO message-group counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,1000")]
+    fifo_groups: Vec<usize>,
+
+    /// Also measure receive latency at depth 1,000,000 (filling takes minutes).
+    #[arg(long)]
+    deep: bool,
+
+    /// Message body size in bytes.
+    #[arg(long, default_value_t = 256)]
+    body_bytes: usize,
+
+    /// Upper bound on requests per measured phase (a second bound next to the duration).
+    #[arg(long, default_value_t = 5_000_000)]
+    max_requests: u64,
+
+    /// Upper bound on messages pre-filled for the round-trip scenarios.
+    #[arg(long, default_value_t = 200_000)]
+    prefill_max: u64,
+
+    /// Peak send rate (msg/s) for half-peak; default: measured by the `send` scenario.
+    #[arg(long)]
+    peak_rate: Option<f64>,
+
+    /// A scenario stops early after this many errors.
+    #[arg(long, default_value_t = 1_000)]
+    max_errors: u64,
+
+    /// Tokio worker threads for the load generator (default: number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+
+    #[arg(long, default_value = "test")]
+    access_key: String,
+
+    #[arg(long, default_value = "test")]
+    secret_key: String,
+
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+
+    /// Passed by `cargo bench`; without it (e.g. under `cargo test --benches`) nothing runs.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !args.bench {
+        println!(
+            "load: benchmark binary; run it with `cargo bench --bench load -- [args]`. Skipping."
+        );
+        return ExitCode::SUCCESS;
+    }
+    let target = match Target::parse(&args.endpoint) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("load: refusing endpoint {:?}: {e}", args.endpoint);
+            return ExitCode::from(2);
+        }
+    };
+    if args.connections == 0 || args.duration_secs == 0 || args.body_bytes == 0 {
+        eprintln!("load: --connections, --duration-secs and --body-bytes must be positive");
+        return ExitCode::from(2);
+    }
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(n) = args.threads {
+        rt.worker_threads(n.max(1));
+    }
+    let rt = match rt.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("load: cannot start tokio: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(run(args, target))
+}
+
+async fn run(args: Args, target: Target) -> ExitCode {
+    let ctx = Arc::new(Ctx {
+        target,
+        signer: Signer {
+            identity: Credentials::new(
+                &args.access_key,
+                &args.secret_key,
+                None,
+                None,
+                "cauda-bench",
+            )
+            .into(),
+            region: args.region.clone(),
+        },
+        protocol: args.protocol,
+        body_bytes: args.body_bytes,
+    });
+
+    // Fail fast, with a clear message, when nothing listens there.
+    if let Err(e) = Conn::connect(&ctx).await {
+        eprintln!("load: cannot connect to {}: {e}", ctx.target.base);
+        return ExitCode::from(1);
+    }
+
+    let dur = Duration::from_secs(args.duration_secs);
+    let conns = args.connections;
+    let mut scenarios = args.scenario.clone();
+    scenarios.sort();
+    scenarios.dedup();
+
+    println!(
+        "cauda load benchmark: endpoint {} protocol {} duration {}s/scenario connections {} body {} B",
+        ctx.target.base,
+        args.protocol.name(),
+        args.duration_secs,
+        conns,
+        args.body_bytes
+    );
+
+    let mut reports: Vec<Report> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let mut peak_rate = args.peak_rate;
+
+    let limits = Limits {
+        dur,
+        max_requests: args.max_requests,
+        max_errors: args.max_errors,
+    };
+
+    for sc in scenarios {
+        let runs: Vec<Plan> = match sc {
+            Scenario::Send1 => vec![Plan::Send {
+                id: "send-1",
+                conns: 1,
+                batch: false,
+                groups: None,
+                rate: None,
+            }],
+            Scenario::Send => vec![Plan::Send {
+                id: "send",
+                conns,
+                batch: false,
+                groups: None,
+                rate: None,
+            }],
+            Scenario::Batch => vec![Plan::Send {
+                id: "batch-send",
+                conns,
+                batch: true,
+                groups: None,
+                rate: None,
+            }],
+            Scenario::Roundtrip => vec![Plan::Roundtrip {
+                id: "roundtrip",
+                conns,
+                groups: None,
+            }],
+            Scenario::FifoSend => args
+                .fifo_groups
+                .iter()
+                .map(|&g| Plan::Send {
+                    id: "fifo-send",
+                    conns,
+                    batch: false,
+                    groups: Some(g.max(1)),
+                    rate: None,
+                })
+                .collect(),
+            Scenario::FifoRoundtrip => args
+                .fifo_groups
+                .iter()
+                .map(|&g| Plan::Roundtrip {
+                    id: "fifo-roundtrip",
+                    // With G groups at most G receivers can hold messages at once.
+                    conns: conns.min(g.max(1)),
+                    groups: Some(g.max(1)),
+                })
+                .collect(),
+            Scenario::HalfPeak => {
+                if peak_rate.is_none() {
+                    println!("half-peak: no peak rate yet; measuring `send` first");
+                    let plan = Plan::Send {
+                        id: "send",
+                        conns,
+                        batch: false,
+                        groups: None,
+                        rate: None,
+                    };
+                    match execute(&ctx, &limits, &args, &plan).await {
+                        Ok(r) => {
+                            peak_rate = Some(r.msgs_per_s());
+                            emit(&r);
+                            reports.push(r);
+                        }
+                        Err(e) => failures.push(format!("send (for half-peak): {e}")),
+                    }
+                }
+                match peak_rate {
+                    Some(p) if p > 0.0 => vec![Plan::Send {
+                        id: "half-peak",
+                        conns,
+                        batch: false,
+                        groups: None,
+                        rate: Some(p / 2.0),
+                    }],
+                    _ => {
+                        failures.push("half-peak: no usable peak send rate".into());
+                        vec![]
+                    }
+                }
+            }
+            Scenario::Depth => {
+                let mut v = vec![Plan::Depth { depth: 10_000 }];
+                if args.deep {
+                    v.push(Plan::Depth { depth: 1_000_000 });
+                }
+                v
+            }
+        };
+        for plan in runs {
+            println!("--- running {} ...", plan.label());
+            match execute(&ctx, &limits, &args, &plan).await {
+                Ok(r) => {
+                    if r.id == "send" && args.peak_rate.is_none() && r.errors == 0 {
+                        peak_rate = Some(r.msgs_per_s());
+                    }
+                    emit(&r);
+                    reports.push(r);
+                }
+                Err(e) => {
+                    eprintln!("!!! {} FAILED: {e}", plan.label());
+                    failures.push(format!("{}: {e}", plan.label()));
+                }
+            }
+        }
+    }
+
+    print_table(&reports, args.protocol);
+
+    let total_errors: u64 = reports.iter().map(|r| r.errors).sum();
+    if !failures.is_empty() {
+        println!("\n!!! {} scenario(s) could not run:", failures.len());
+        for f in &failures {
+            println!("!!!   {f}");
+        }
+    }
+    if total_errors > 0 {
+        println!("\n!!! {total_errors} request error(s) in total; see the samples above.");
+    }
+    if failures.is_empty() && total_errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target, signing, connections
+// ---------------------------------------------------------------------------------------------
+
+struct Target {
+    addr: SocketAddr,
+    /// `host[:port]` as sent in the Host header and signed.
+    authority: String,
+    /// `http://authority`
+    base: String,
+}
+
+impl Target {
+    /// Accepts only `http://` URLs whose host is a loopback address or `localhost`.
+    fn parse(endpoint: &str) -> Result<Target, String> {
+        let uri: http::Uri = endpoint.parse().map_err(|e| format!("not a URL: {e}"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err("only http:// endpoints are supported".into());
+        }
+        let host = uri.host().ok_or("no host")?;
+        let port = uri.port_u16().unwrap_or(80);
+        let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            host.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .map_err(|_| format!("host {host:?} is not an IP literal or localhost"))?
+        };
+        if !ip.is_loopback() {
+            return Err(format!(
+                "{ip} is not a loopback address; this benchmark only targets loopback"
+            ));
+        }
+        let authority = uri.authority().ok_or("no authority")?.as_str().to_string();
+        if authority.contains('@') {
+            return Err("user info in the endpoint is not supported".into());
+        }
+        Ok(Target {
+            addr: SocketAddr::new(ip, port),
+            base: format!("http://{authority}"),
+            authority,
+        })
+    }
+}
+
+struct Signer {
+    identity: Identity,
+    region: String,
+}
+
+struct Ctx {
+    target: Target,
+    signer: Signer,
+    protocol: Protocol,
+    body_bytes: usize,
+}
+
+/// One keep-alive HTTP/1.1 connection.
+struct Conn {
+    sender: SendRequest<Full<Bytes>>,
+}
+
+#[derive(Debug)]
+enum CallError {
+    /// Connection-level failure or timeout; the connection must be replaced.
+    Transport(String),
+    /// The server answered with a non-200 status.
+    Status(u16, String),
+    /// A 200 whose body could not be understood.
+    Decode(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Transport(e) => write!(f, "transport: {e}"),
+            CallError::Status(s, b) => write!(f, "HTTP {s}: {b}"),
+            CallError::Decode(e) => write!(f, "bad response: {e}"),
+        }
+    }
+}
+
+impl Conn {
+    async fn connect(ctx: &Ctx) -> Result<Conn, String> {
+        let stream =
+            tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(ctx.target.addr))
+                .await
+                .map_err(|_| "connect timed out".to_string())?
+                .map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            // Errors surface on the next send_request; nothing to do here.
+            let _ = conn.await;
+        });
+        Ok(Conn { sender })
+    }
+
+    /// Signs and sends one request; returns the response body of a 200 and the latency
+    /// (request written → full response body read; signing is excluded).
+    async fn call(&mut self, ctx: &Ctx, req: &Encoded) -> Result<(Bytes, Duration), CallError> {
+        let mut builder = http::Request::builder()
+            .method("POST")
+            .uri("/")
+            .header("host", &ctx.target.authority)
+            .header("content-type", req.content_type);
+        if let Some(t) = &req.amz_target {
+            builder = builder.header("x-amz-target", t.as_str());
+        }
+        let mut request = builder
+            .body(Full::new(req.body.clone()))
+            .map_err(|e| CallError::Transport(e.to_string()))?;
+        sign_request(ctx, &mut request, &req.body).map_err(CallError::Transport)?;
+
+        let fut = async {
+            self.sender
+                .ready()
+                .await
+                .map_err(|e| CallError::Transport(e.to_string()))?;
+            let start = Instant::now();
+            let resp = self
+                .sender
+                .send_request(request)
+                .await
+                .map_err(|e| CallError::Transport(e.to_string()))?;
+            let status = resp.status().as_u16();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| CallError::Transport(e.to_string()))?
+                .to_bytes();
+            Ok::<_, CallError>((status, body, start.elapsed()))
+        };
+        let (status, body, elapsed) =
+            tokio::time::timeout(REQUEST_TIMEOUT, fut)
+                .await
+                .map_err(|_| {
+                    CallError::Transport(format!("no response within {REQUEST_TIMEOUT:?}"))
+                })??;
+        if status != 200 {
+            return Err(CallError::Status(status, snippet(&body)));
+        }
+        Ok((body, elapsed))
+    }
+}
+
+fn sign_request(
+    ctx: &Ctx,
+    request: &mut http::Request<Full<Bytes>>,
+    body: &[u8],
+) -> Result<(), String> {
+    let url = format!("{}{}", ctx.target.base, request.uri().path());
+    let instructions = {
+        let headers: Vec<(&str, &str)> = request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)))
+            .collect();
+        let params = v4::SigningParams::builder()
+            .identity(&ctx.signer.identity)
+            .region(&ctx.signer.region)
+            .name("sqs")
+            .time(SystemTime::now())
+            .settings(SigningSettings::default())
+            .build()
+            .map_err(|e| e.to_string())?
+            .into();
+        let signable =
+            SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
+                .map_err(|e| e.to_string())?;
+        let (instructions, _signature) = sign(signable, &params)
+            .map_err(|e| e.to_string())?
+            .into_parts();
+        instructions
+    };
+    instructions.apply_to_request_http1x(request);
+    Ok(())
+}
+
+fn snippet(body: &[u8]) -> String {
+    let s = String::from_utf8_lossy(body);
+    let s = s.trim();
+    if s.len() > 400 {
+        let mut end = 400;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}…", &s[..end])
+    } else {
+        s.to_string()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and responses, in both protocols
+// ---------------------------------------------------------------------------------------------
+
+/// One SQS operation, protocol-independent.
+enum Op<'a> {
+    CreateQueue {
+        name: &'a str,
+        fifo: bool,
+    },
+    DeleteQueue {
+        url: &'a str,
+    },
+    GetDepth {
+        url: &'a str,
+    },
+    Send {
+        url: &'a str,
+        body: &'a str,
+        group: Option<&'a str>,
+    },
+    SendBatch {
+        url: &'a str,
+        entries: &'a [(String, Option<String>)],
+    },
+    Receive {
+        url: &'a str,
+        max: u32,
+    },
+    DeleteBatch {
+        url: &'a str,
+        handles: &'a [String],
+    },
+}
+
+impl Op<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Op::CreateQueue { .. } => "CreateQueue",
+            Op::DeleteQueue { .. } => "DeleteQueue",
+            Op::GetDepth { .. } => "GetQueueAttributes",
+            Op::Send { .. } => "SendMessage",
+            Op::SendBatch { .. } => "SendMessageBatch",
+            Op::Receive { .. } => "ReceiveMessage",
+            Op::DeleteBatch { .. } => "DeleteMessageBatch",
+        }
+    }
+}
+
+/// A request body ready to sign and send.
+struct Encoded {
+    body: Bytes,
+    content_type: &'static str,
+    amz_target: Option<String>,
+}
+
+fn encode(protocol: Protocol, op: &Op<'_>) -> Encoded {
+    match protocol {
+        Protocol::Json => {
+            let v = match op {
+                Op::CreateQueue { name, fifo } => {
+                    if *fifo {
+                        json!({"QueueName": name, "Attributes": {"FifoQueue": "true", "ContentBasedDeduplication": "true"}})
+                    } else {
+                        json!({ "QueueName": name })
+                    }
+                }
+                Op::DeleteQueue { url } => json!({ "QueueUrl": url }),
+                Op::GetDepth { url } => {
+                    json!({"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages"]})
+                }
+                Op::Send { url, body, group } => {
+                    let mut m = Map::new();
+                    m.insert("QueueUrl".into(), json!(url));
+                    m.insert("MessageBody".into(), json!(body));
+                    if let Some(g) = group {
+                        m.insert("MessageGroupId".into(), json!(g));
+                    }
+                    Value::Object(m)
+                }
+                Op::SendBatch { url, entries } => {
+                    let entries: Vec<Value> = entries
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (body, group))| {
+                            let mut m = Map::new();
+                            m.insert("Id".into(), json!(format!("m{i}")));
+                            m.insert("MessageBody".into(), json!(body));
+                            if let Some(g) = group {
+                                m.insert("MessageGroupId".into(), json!(g));
+                            }
+                            Value::Object(m)
+                        })
+                        .collect();
+                    json!({"QueueUrl": url, "Entries": entries})
+                }
+                Op::Receive { url, max } => {
+                    json!({"QueueUrl": url, "MaxNumberOfMessages": max, "WaitTimeSeconds": 0})
+                }
+                Op::DeleteBatch { url, handles } => {
+                    let entries: Vec<Value> = handles
+                        .iter()
+                        .enumerate()
+                        .map(|(i, h)| json!({"Id": format!("d{i}"), "ReceiptHandle": h}))
+                        .collect();
+                    json!({"QueueUrl": url, "Entries": entries})
+                }
+            };
+            Encoded {
+                body: Bytes::from(v.to_string()),
+                content_type: "application/x-amz-json-1.0",
+                amz_target: Some(format!("AmazonSQS.{}", op.action())),
+            }
+        }
+        Protocol::Query => {
+            let mut p: Vec<(String, String)> = vec![
+                ("Action".into(), op.action().into()),
+                ("Version".into(), "2012-11-05".into()),
+            ];
+            match op {
+                Op::CreateQueue { name, fifo } => {
+                    p.push(("QueueName".into(), (*name).into()));
+                    if *fifo {
+                        p.push(("Attribute.1.Name".into(), "FifoQueue".into()));
+                        p.push(("Attribute.1.Value".into(), "true".into()));
+                        p.push((
+                            "Attribute.2.Name".into(),
+                            "ContentBasedDeduplication".into(),
+                        ));
+                        p.push(("Attribute.2.Value".into(), "true".into()));
+                    }
+                }
+                Op::DeleteQueue { url } => p.push(("QueueUrl".into(), (*url).into())),
+                Op::GetDepth { url } => {
+                    p.push(("QueueUrl".into(), (*url).into()));
+                    p.push((
+                        "AttributeName.1".into(),
+                        "ApproximateNumberOfMessages".into(),
+                    ));
+                }
+                Op::Send { url, body, group } => {
+                    p.push(("QueueUrl".into(), (*url).into()));
+                    p.push(("MessageBody".into(), (*body).into()));
+                    if let Some(g) = group {
+                        p.push(("MessageGroupId".into(), (*g).into()));
+                    }
+                }
+                Op::SendBatch { url, entries } => {
+                    p.push(("QueueUrl".into(), (*url).into()));
+                    for (i, (body, group)) in entries.iter().enumerate() {
+                        let n = i + 1;
+                        p.push((
+                            format!("SendMessageBatchRequestEntry.{n}.Id"),
+                            format!("m{i}"),
+                        ));
+                        p.push((
+                            format!("SendMessageBatchRequestEntry.{n}.MessageBody"),
+                            body.clone(),
+                        ));
+                        if let Some(g) = group {
+                            p.push((
+                                format!("SendMessageBatchRequestEntry.{n}.MessageGroupId"),
+                                g.clone(),
+                            ));
+                        }
+                    }
+                }
+                Op::Receive { url, max } => {
+                    p.push(("QueueUrl".into(), (*url).into()));
+                    p.push(("MaxNumberOfMessages".into(), max.to_string()));
+                    p.push(("WaitTimeSeconds".into(), "0".into()));
+                }
+                Op::DeleteBatch { url, handles } => {
+                    p.push(("QueueUrl".into(), (*url).into()));
+                    for (i, h) in handles.iter().enumerate() {
+                        let n = i + 1;
+                        p.push((
+                            format!("DeleteMessageBatchRequestEntry.{n}.Id"),
+                            format!("d{i}"),
+                        ));
+                        p.push((
+                            format!("DeleteMessageBatchRequestEntry.{n}.ReceiptHandle"),
+                            h.clone(),
+                        ));
+                    }
+                }
+            }
+            Encoded {
+                body: Bytes::from(
+                    serde_urlencoded::to_string(&p).expect("form encoding of strings"),
+                ),
+                content_type: "application/x-www-form-urlencoded; charset=utf-8",
+                amz_target: None,
+            }
+        }
+    }
+}
+
+/// Texts of every `<tag>` element (local name), in document order.
+fn xml_texts(body: &[u8], tag: &str) -> Result<Vec<String>, String> {
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let tag = tag.as_bytes();
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    loop {
+        match reader.read_event().map_err(|e| format!("XML: {e}"))? {
+            Event::Start(e) if e.local_name().as_ref() == tag => cur = Some(String::new()),
+            Event::Empty(e) if e.local_name().as_ref() == tag => out.push(String::new()),
+            Event::Text(t) => {
+                if let Some(c) = cur.as_mut() {
+                    c.push_str(&t.unescape().map_err(|e| format!("XML text: {e}"))?);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(c) = cur.as_mut() {
+                    c.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::End(e) if e.local_name().as_ref() == tag => {
+                if let Some(c) = cur.take() {
+                    out.push(c);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, CallError> {
+    serde_json::from_slice(body)
+        .map_err(|e| CallError::Decode(format!("JSON: {e}: {}", snippet(body))))
+}
+
+fn decode_queue_url(protocol: Protocol, body: &[u8]) -> Result<String, CallError> {
+    let url = match protocol {
+        Protocol::Json => parse_json(body)?
+            .get("QueueUrl")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Protocol::Query => xml_texts(body, "QueueUrl")
+            .map_err(CallError::Decode)?
+            .into_iter()
+            .next(),
+    };
+    url.filter(|u| !u.is_empty())
+        .ok_or_else(|| CallError::Decode(format!("no QueueUrl in {}", snippet(body))))
+}
+
+fn decode_receipt_handles(protocol: Protocol, body: &[u8]) -> Result<Vec<String>, CallError> {
+    match protocol {
+        Protocol::Json => {
+            let v = parse_json(body)?;
+            let Some(msgs) = v.get("Messages") else {
+                return Ok(Vec::new());
+            };
+            let msgs = msgs
+                .as_array()
+                .ok_or_else(|| CallError::Decode("Messages is not an array".into()))?;
+            msgs.iter()
+                .map(|m| {
+                    m.get("ReceiptHandle")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .ok_or_else(|| CallError::Decode("message without ReceiptHandle".into()))
+                })
+                .collect()
+        }
+        Protocol::Query => xml_texts(body, "ReceiptHandle").map_err(CallError::Decode),
+    }
+}
+
+/// (successful entries, failed entries) of a batch response.
+fn decode_batch(
+    protocol: Protocol,
+    body: &[u8],
+    ok_tag: &str,
+) -> Result<(usize, usize), CallError> {
+    match protocol {
+        Protocol::Json => {
+            let v = parse_json(body)?;
+            let len = |k: &str| v.get(k).and_then(Value::as_array).map_or(0, Vec::len);
+            Ok((len("Successful"), len("Failed")))
+        }
+        Protocol::Query => {
+            let ok = xml_texts(body, ok_tag).map_err(CallError::Decode)?.len();
+            let failed = xml_texts(body, "BatchResultErrorEntry")
+                .map_err(CallError::Decode)?
+                .len();
+            Ok((ok, failed))
+        }
+    }
+}
+
+fn decode_depth(protocol: Protocol, body: &[u8]) -> Result<u64, CallError> {
+    let raw = match protocol {
+        Protocol::Json => parse_json(body)?
+            .get("Attributes")
+            .and_then(|a| a.get("ApproximateNumberOfMessages"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Protocol::Query => {
+            let names = xml_texts(body, "Name").map_err(CallError::Decode)?;
+            let values = xml_texts(body, "Value").map_err(CallError::Decode)?;
+            names
+                .into_iter()
+                .zip(values)
+                .find(|(n, _)| n == "ApproximateNumberOfMessages")
+                .map(|(_, v)| v)
+        }
+    };
+    raw.and_then(|s| s.parse().ok()).ok_or_else(|| {
+        CallError::Decode(format!(
+            "no ApproximateNumberOfMessages in {}",
+            snippet(body)
+        ))
+    })
+}
+
+/// A unique body of exactly `size` bytes (unique so FIFO content-based dedup never drops it).
+fn make_body(size: usize, tag: &str, seq: u64) -> String {
+    let mut s = format!("{tag}-{seq}-");
+    if s.len() < size {
+        s.extend(std::iter::repeat('x').take(size - s.len()));
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement plumbing
+// ---------------------------------------------------------------------------------------------
+
+struct Limits {
+    dur: Duration,
+    max_requests: u64,
+    max_errors: u64,
+}
+
+/// State shared by the workers of one phase.
+struct Phase {
+    deadline: Instant,
+    issued: AtomicU64,
+    max_requests: u64,
+    errors: AtomicU64,
+    max_errors: u64,
+    stop: AtomicBool,
+    samples: Mutex<BTreeMap<String, u64>>,
+    /// Messages done (sent / deleted), shared so consumers know when the queue is drained.
+    done_msgs: AtomicU64,
+}
+
+impl Phase {
+    fn new(dur: Duration, max_requests: u64, max_errors: u64) -> Arc<Phase> {
+        Arc::new(Phase {
+            deadline: Instant::now() + dur,
+            issued: AtomicU64::new(0),
+            max_requests,
+            errors: AtomicU64::new(0),
+            max_errors,
+            stop: AtomicBool::new(false),
+            samples: Mutex::new(BTreeMap::new()),
+            done_msgs: AtomicU64::new(0),
+        })
+    }
+
+    /// Claims the next request slot: its sequence number, or None when the phase is over.
+    fn next(&self) -> Option<u64> {
+        if self.stop.load(Ordering::Relaxed) || Instant::now() >= self.deadline {
+            return None;
+        }
+        let i = self.issued.fetch_add(1, Ordering::Relaxed);
+        (i < self.max_requests).then_some(i)
+    }
+
+    fn error(&self, op: &str, e: &CallError) {
+        let n = self.errors.fetch_add(1, Ordering::Relaxed) + 1;
+        if n >= self.max_errors {
+            self.stop.store(true, Ordering::Relaxed);
+        }
+        let key = format!("{op}: {e}");
+        let mut s = self.samples.lock().expect("samples lock");
+        if let Some(c) = s.get_mut(&key) {
+            *c += 1;
+        } else if s.len() < ERROR_SAMPLES {
+            s.insert(key, 1);
+        }
+    }
+
+    fn error_samples(&self) -> Vec<String> {
+        let s = self.samples.lock().expect("samples lock");
+        s.iter().map(|(k, c)| format!("{c}× {k}")).collect()
+    }
+}
+
+fn new_hist() -> Histogram<u64> {
+    // 1 µs .. 5 min, 3 significant digits.
+    Histogram::new_with_bounds(1, 300_000_000, 3).expect("histogram bounds")
+}
+
+struct WorkerStats {
+    /// Main latency histogram (µs).
+    hist: Histogram<u64>,
+    /// Secondary histogram (µs): receive-only / delete-only / schedule-relative, per scenario.
+    aux: Histogram<u64>,
+    aux2: Histogram<u64>,
+    requests: u64,
+    messages: u64,
+    entry_errors: u64,
+    empty_receives: u64,
+}
+
+impl WorkerStats {
+    fn new() -> WorkerStats {
+        WorkerStats {
+            hist: new_hist(),
+            aux: new_hist(),
+            aux2: new_hist(),
+            requests: 0,
+            messages: 0,
+            entry_errors: 0,
+            empty_receives: 0,
+        }
+    }
+
+    fn merge(&mut self, o: WorkerStats) {
+        // Same bounds everywhere, so add() cannot fail.
+        let _ = self.hist.add(&o.hist);
+        let _ = self.aux.add(&o.aux);
+        let _ = self.aux2.add(&o.aux2);
+        self.requests += o.requests;
+        self.messages += o.messages;
+        self.entry_errors += o.entry_errors;
+        self.empty_receives += o.empty_receives;
+    }
+}
+
+fn us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+/// Sends `op` on the worker's connection, reconnecting once after a transport failure.
+/// Errors are recorded in `phase`; `None` means the request failed.
+async fn attempt(
+    ctx: &Ctx,
+    conn: &mut Option<Conn>,
+    phase: &Phase,
+    op: &Op<'_>,
+) -> Option<(Bytes, Duration)> {
+    let req = encode(ctx.protocol, op);
+    if conn.is_none() {
+        match Conn::connect(ctx).await {
+            Ok(c) => *conn = Some(c),
+            Err(e) => {
+                phase.error(
+                    op.action(),
+                    &CallError::Transport(format!("reconnect: {e}")),
+                );
+                phase.stop.store(true, Ordering::Relaxed);
+                return None;
+            }
+        }
+    }
+    let c = conn.as_mut().expect("connected above");
+    match c.call(ctx, &req).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            if matches!(e, CallError::Transport(_)) {
+                *conn = None;
+            }
+            phase.error(op.action(), &e);
+            None
+        }
+    }
+}
+
+struct Report {
+    id: &'static str,
+    label: String,
+    protocol: Protocol,
+    connections: usize,
+    secs: f64,
+    stats: WorkerStats,
+    errors: u64,
+    error_samples: Vec<String>,
+    extra: Map<String, Value>,
+}
+
+impl Report {
+    fn msgs_per_s(&self) -> f64 {
+        if self.secs > 0.0 {
+            self.stats.messages as f64 / self.secs
+        } else {
+            0.0
+        }
+    }
+
+    fn json(&self) -> Value {
+        let h = &self.stats.hist;
+        let mut m = Map::new();
+        m.insert("bench".into(), json!("cauda-load"));
+        m.insert("scenario".into(), json!(self.id));
+        m.insert("label".into(), json!(self.label));
+        m.insert("protocol".into(), json!(self.protocol.name()));
+        m.insert("connections".into(), json!(self.connections));
+        m.insert("duration_s".into(), json!(round3(self.secs)));
+        m.insert("requests".into(), json!(self.stats.requests));
+        m.insert("messages".into(), json!(self.stats.messages));
+        m.insert("msgs_per_s".into(), json!(round3(self.msgs_per_s())));
+        m.insert(
+            "req_per_s".into(),
+            json!(round3(if self.secs > 0.0 {
+                self.stats.requests as f64 / self.secs
+            } else {
+                0.0
+            })),
+        );
+        m.insert("p50_us".into(), json!(q(h, 0.50)));
+        m.insert("p99_us".into(), json!(q(h, 0.99)));
+        m.insert(
+            "max_us".into(),
+            json!(if h.is_empty() { 0 } else { h.max() }),
+        );
+        m.insert("errors".into(), json!(self.errors));
+        m.insert("entry_errors".into(), json!(self.stats.entry_errors));
+        for (k, v) in &self.extra {
+            m.insert(k.clone(), v.clone());
+        }
+        if !self.error_samples.is_empty() {
+            m.insert("error_samples".into(), json!(self.error_samples));
+        }
+        Value::Object(m)
+    }
+}
+
+fn q(h: &Histogram<u64>, quantile: f64) -> u64 {
+    if h.is_empty() {
+        0
+    } else {
+        h.value_at_quantile(quantile)
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn emit(r: &Report) {
+    println!("{}", r.json());
+    if r.errors > 0 || r.stats.entry_errors > 0 {
+        let msg = format!(
+            "!!! {}: {} request error(s), {} failed batch entr(ies)",
+            r.label, r.errors, r.stats.entry_errors
+        );
+        println!("{msg}");
+        eprintln!("{msg}");
+        for s in &r.error_samples {
+            println!("!!!     {s}");
+            eprintln!("!!!     {s}");
+        }
+    }
+}
+
+fn print_table(reports: &[Report], protocol: Protocol) {
+    println!();
+    println!("cauda load benchmark — protocol {}", protocol.name());
+    println!(
+        "{:<34} {:>5} {:>8} {:>11} {:>10} {:>9} {:>9} {:>9} {:>7}",
+        "scenario", "conns", "secs", "msgs/s", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
+    );
+    println!("{}", "-".repeat(110));
+    for r in reports {
+        let h = &r.stats.hist;
+        let reqs = if r.secs > 0.0 {
+            r.stats.requests as f64 / r.secs
+        } else {
+            0.0
+        };
+        let errors = r.errors + r.stats.entry_errors;
+        println!(
+            "{:<34} {:>5} {:>8.2} {:>11.0} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7}{}",
+            r.label,
+            r.connections,
+            r.secs,
+            r.msgs_per_s(),
+            reqs,
+            q(h, 0.50) as f64 / 1000.0,
+            q(h, 0.99) as f64 / 1000.0,
+            if h.is_empty() {
+                0.0
+            } else {
+                h.max() as f64 / 1000.0
+            },
+            errors,
+            if errors > 0 { "  <-- ERRORS" } else { "" }
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios
+// ---------------------------------------------------------------------------------------------
+
+enum Plan {
+    Send {
+        id: &'static str,
+        conns: usize,
+        batch: bool,
+        groups: Option<usize>,
+        /// Total target rate in requests/s (open loop); None = as fast as possible.
+        rate: Option<f64>,
+    },
+    Roundtrip {
+        id: &'static str,
+        conns: usize,
+        groups: Option<usize>,
+    },
+    Depth {
+        depth: u64,
+    },
+}
+
+impl Plan {
+    fn label(&self) -> String {
+        match self {
+            Plan::Send {
+                id,
+                conns,
+                batch,
+                groups,
+                rate,
+            } => {
+                let mut s = format!("{id} ({conns} conn");
+                if *batch {
+                    s.push_str(", 10/batch");
+                }
+                if let Some(g) = groups {
+                    s.push_str(&format!(", {g} groups"));
+                }
+                if let Some(r) = rate {
+                    s.push_str(&format!(", {r:.0}/s"));
+                }
+                s.push(')');
+                s
+            }
+            Plan::Roundtrip { id, conns, groups } => match groups {
+                Some(g) => format!("{id} ({conns} conn, {g} groups)"),
+                None => format!("{id} ({conns} conn)"),
+            },
+            Plan::Depth { depth } => format!("receive at depth {depth} (1 conn)"),
+        }
+    }
+}
+
+async fn execute(
+    ctx: &Arc<Ctx>,
+    limits: &Limits,
+    args: &Args,
+    plan: &Plan,
+) -> Result<Report, String> {
+    match plan {
+        Plan::Send {
+            id,
+            conns,
+            batch,
+            groups,
+            rate,
+        } => {
+            let fifo = groups.is_some();
+            let url = create_queue(ctx, id, fifo).await?;
+            let phase = Phase::new(limits.dur, limits.max_requests, limits.max_errors);
+            let spec = Arc::new(SendSpec {
+                url: url.clone(),
+                batch: *batch,
+                groups: *groups,
+                rate: *rate,
+                conns: *conns,
+                tag: "s",
+            });
+            let start = Instant::now();
+            let stats = run_senders(ctx, &phase, &spec).await;
+            let secs = start.elapsed().as_secs_f64();
+            let mut extra = Map::new();
+            if let Some(g) = groups {
+                extra.insert("groups".into(), json!(g));
+            }
+            if let Some(r) = rate {
+                extra.insert("target_req_per_s".into(), json!(round3(*r)));
+                extra.insert("p99_sched_us".into(), json!(q(&stats.aux, 0.99)));
+                extra.insert("p50_sched_us".into(), json!(q(&stats.aux, 0.50)));
+            }
+            delete_queue(ctx, &url).await;
+            Ok(Report {
+                id,
+                label: plan.label(),
+                protocol: ctx.protocol,
+                connections: *conns,
+                secs,
+                stats,
+                errors: phase.errors.load(Ordering::Relaxed),
+                error_samples: phase.error_samples(),
+                extra,
+            })
+        }
+        Plan::Roundtrip { id, conns, groups } => {
+            let fifo = groups.is_some();
+            let url = create_queue(ctx, id, fifo).await?;
+            // Pre-fill with batch sends, bounded by the scenario duration and --prefill-max.
+            let fill = Phase::new(limits.dur, args.prefill_max.div_ceil(10), limits.max_errors);
+            let spec = Arc::new(SendSpec {
+                url: url.clone(),
+                batch: true,
+                groups: *groups,
+                rate: None,
+                conns: args.connections,
+                tag: "p",
+            });
+            let fill_start = Instant::now();
+            let fill_stats = run_senders(ctx, &fill, &spec).await;
+            let fill_secs = fill_start.elapsed().as_secs_f64();
+            let fill_errors = fill.errors.load(Ordering::Relaxed);
+            let prefilled = fill_stats.messages;
+            println!(
+                "    pre-filled {prefilled} messages in {fill_secs:.2}s ({fill_errors} errors)"
+            );
+
+            let phase = Phase::new(limits.dur, limits.max_requests, limits.max_errors);
+            let start = Instant::now();
+            let stats = run_consumers(ctx, &phase, &url, *conns, prefilled, false).await;
+            let secs = start.elapsed().as_secs_f64();
+            let mut extra = Map::new();
+            if let Some(g) = groups {
+                extra.insert("groups".into(), json!(g));
+            }
+            extra.insert("prefilled".into(), json!(prefilled));
+            extra.insert("prefill_s".into(), json!(round3(fill_secs)));
+            extra.insert(
+                "prefill_msgs_per_s".into(),
+                json!(round3(prefilled as f64 / fill_secs.max(1e-9))),
+            );
+            extra.insert("receive_p50_us".into(), json!(q(&stats.aux, 0.50)));
+            extra.insert("receive_p99_us".into(), json!(q(&stats.aux, 0.99)));
+            extra.insert("delete_p50_us".into(), json!(q(&stats.aux2, 0.50)));
+            extra.insert("delete_p99_us".into(), json!(q(&stats.aux2, 0.99)));
+            extra.insert("empty_receives".into(), json!(stats.empty_receives));
+            extra.insert("drained".into(), json!(stats.messages >= prefilled));
+            delete_queue(ctx, &url).await;
+            let mut samples = fill.error_samples();
+            samples.extend(phase.error_samples());
+            Ok(Report {
+                id,
+                label: plan.label(),
+                protocol: ctx.protocol,
+                connections: *conns,
+                secs,
+                stats,
+                errors: fill_errors + phase.errors.load(Ordering::Relaxed),
+                error_samples: samples,
+                extra,
+            })
+        }
+        Plan::Depth { depth } => {
+            let url = create_queue(ctx, "depth", false).await?;
+            // Filling is bounded by count (the depth) and by time: generous, but finite.
+            let fill_time =
+                Duration::from_secs((depth / 500).max(limits.dur.as_secs() * 6).clamp(60, 3_600));
+            let fill = Phase::new(fill_time, depth.div_ceil(10), limits.max_errors);
+            let spec = Arc::new(SendSpec {
+                url: url.clone(),
+                batch: true,
+                groups: None,
+                rate: None,
+                conns: args.connections,
+                tag: "f",
+            });
+            let fill_start = Instant::now();
+            let fill_stats = run_senders(ctx, &fill, &spec).await;
+            let fill_secs = fill_start.elapsed().as_secs_f64();
+            let fill_errors = fill.errors.load(Ordering::Relaxed);
+            let reported_depth = get_depth(ctx, &url).await;
+            println!(
+                "    filled {} messages in {fill_secs:.2}s ({fill_errors} errors); ApproximateNumberOfMessages = {}",
+                fill_stats.messages,
+                reported_depth.as_ref().map_or_else(|e| format!("error: {e}"), |d| d.to_string())
+            );
+
+            let phase = Phase::new(limits.dur, limits.max_requests, limits.max_errors);
+            let start = Instant::now();
+            // One connection: receive (measured), delete, and send the same number back so the
+            // depth stays where it was filled to.
+            let stats = run_consumers(ctx, &phase, &url, 1, u64::MAX, true).await;
+            let secs = start.elapsed().as_secs_f64();
+            let mut extra = Map::new();
+            extra.insert("depth".into(), json!(depth));
+            extra.insert("filled".into(), json!(fill_stats.messages));
+            extra.insert("fill_s".into(), json!(round3(fill_secs)));
+            extra.insert(
+                "fill_msgs_per_s".into(),
+                json!(round3(fill_stats.messages as f64 / fill_secs.max(1e-9))),
+            );
+            if let Ok(d) = reported_depth {
+                extra.insert("approximate_depth".into(), json!(d));
+            }
+            extra.insert("latency_is".into(), json!("ReceiveMessage only"));
+            extra.insert("empty_receives".into(), json!(stats.empty_receives));
+            delete_queue(ctx, &url).await;
+            let mut samples = fill.error_samples();
+            samples.extend(phase.error_samples());
+            // Main histogram = receive latency for this scenario.
+            let mut stats = stats;
+            std::mem::swap(&mut stats.hist, &mut stats.aux);
+            Ok(Report {
+                id: "receive-depth",
+                label: plan.label(),
+                protocol: ctx.protocol,
+                connections: 1,
+                secs,
+                stats,
+                errors: fill_errors + phase.errors.load(Ordering::Relaxed),
+                error_samples: samples,
+                extra,
+            })
+        }
+    }
+}
+
+fn queue_name(id: &str, fifo: bool) -> String {
+    let u = uuid::Uuid::new_v4().simple().to_string();
+    let mut n = format!("bench-{id}-{}", &u[..12]);
+    if fifo {
+        n.push_str(".fifo");
+    }
+    n
+}
+
+async fn create_queue(ctx: &Ctx, id: &str, fifo: bool) -> Result<String, String> {
+    let name = queue_name(id, fifo);
+    let mut conn = Conn::connect(ctx).await?;
+    let req = encode(ctx.protocol, &Op::CreateQueue { name: &name, fifo });
+    let (body, _) = conn
+        .call(ctx, &req)
+        .await
+        .map_err(|e| format!("CreateQueue {name}: {e}"))?;
+    decode_queue_url(ctx.protocol, &body).map_err(|e| format!("CreateQueue {name}: {e}"))
+}
+
+async fn delete_queue(ctx: &Ctx, url: &str) {
+    let res = async {
+        let mut conn = Conn::connect(ctx).await?;
+        let req = encode(ctx.protocol, &Op::DeleteQueue { url });
+        conn.call(ctx, &req).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(())
+    }
+    .await;
+    if let Err(e) = res {
+        eprintln!("!!! DeleteQueue {url} failed: {e}");
+    }
+}
+
+async fn get_depth(ctx: &Ctx, url: &str) -> Result<u64, String> {
+    let mut conn = Conn::connect(ctx).await?;
+    let req = encode(ctx.protocol, &Op::GetDepth { url });
+    let (body, _) = conn.call(ctx, &req).await.map_err(|e| e.to_string())?;
+    decode_depth(ctx.protocol, &body).map_err(|e| e.to_string())
+}
+
+struct SendSpec {
+    url: String,
+    batch: bool,
+    groups: Option<usize>,
+    rate: Option<f64>,
+    conns: usize,
+    /// Prefix of message bodies, so pre-fill and measured messages differ.
+    tag: &'static str,
+}
+
+async fn run_senders(ctx: &Arc<Ctx>, phase: &Arc<Phase>, spec: &Arc<SendSpec>) -> WorkerStats {
+    let mut handles = Vec::with_capacity(spec.conns);
+    for w in 0..spec.conns {
+        let (ctx, phase, spec) = (ctx.clone(), phase.clone(), spec.clone());
+        handles.push(tokio::spawn(async move {
+            send_worker(&ctx, &phase, &spec, w).await
+        }));
+    }
+    join_all(handles, phase).await
+}
+
+async fn join_all(
+    handles: Vec<tokio::task::JoinHandle<WorkerStats>>,
+    phase: &Phase,
+) -> WorkerStats {
+    let mut total = WorkerStats::new();
+    for h in handles {
+        match h.await {
+            Ok(s) => total.merge(s),
+            Err(e) => phase.error(
+                "worker",
+                &CallError::Transport(format!("worker task failed: {e}")),
+            ),
+        }
+    }
+    total
+}
+
+async fn send_worker(ctx: &Ctx, phase: &Phase, spec: &SendSpec, w: usize) -> WorkerStats {
+    let mut stats = WorkerStats::new();
+    let mut conn = match Conn::connect(ctx).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            phase.error("connect", &CallError::Transport(e));
+            return stats;
+        }
+    };
+    // Open-loop schedule for rate-limited runs: each worker sends every `interval`, workers
+    // staggered evenly; latency is also measured from the scheduled start (aux histogram), so a
+    // server stall is not hidden by the generator waiting for it.
+    let interval = spec
+        .rate
+        .map(|r| Duration::from_secs_f64(spec.conns as f64 / r.max(1e-3)));
+    let start = tokio::time::Instant::now()
+        + interval.map_or(Duration::ZERO, |i| i.mul_f64(w as f64 / spec.conns as f64));
+    let mut k: u32 = 0;
+    while let Some(seq) = phase.next() {
+        let group = spec.groups.map(|g| format!("g{}", seq % g as u64));
+        let scheduled = interval.map(|i| start + i * k);
+        k = k.saturating_add(1);
+        if let Some(s) = scheduled {
+            tokio::time::sleep_until(s).await;
+            if Instant::now() >= phase.deadline {
+                break;
+            }
+        }
+        let sent_at = tokio::time::Instant::now();
+        let result;
+        let n_msgs;
+        if spec.batch {
+            let entries: Vec<(String, Option<String>)> = (0..10u64)
+                .map(|i| {
+                    let g = spec
+                        .groups
+                        .map(|g| format!("g{}", (seq * 10 + i) % g as u64));
+                    (make_body(ctx.body_bytes, spec.tag, seq * 10 + i), g)
+                })
+                .collect();
+            n_msgs = entries.len() as u64;
+            let op = Op::SendBatch {
+                url: &spec.url,
+                entries: &entries,
+            };
+            result = attempt(ctx, &mut conn, phase, &op).await;
+            if let Some((body, _)) = &result {
+                match decode_batch(ctx.protocol, body, "SendMessageBatchResultEntry") {
+                    Ok((ok, failed)) => {
+                        stats.messages += ok as u64;
+                        if failed > 0 || ok as u64 != n_msgs {
+                            stats.entry_errors += n_msgs - (ok as u64).min(n_msgs);
+                            phase.error(
+                                "SendMessageBatch",
+                                &CallError::Decode(format!(
+                                    "{ok} ok, {failed} failed: {}",
+                                    snippet(body)
+                                )),
+                            );
+                        }
+                    }
+                    Err(e) => phase.error("SendMessageBatch", &e),
+                }
+            }
+        } else {
+            let body = make_body(ctx.body_bytes, spec.tag, seq);
+            n_msgs = 1;
+            let op = Op::Send {
+                url: &spec.url,
+                body: &body,
+                group: group.as_deref(),
+            };
+            result = attempt(ctx, &mut conn, phase, &op).await;
+            if result.is_some() {
+                stats.messages += n_msgs;
+            }
+        }
+        stats.requests += 1;
+        if let Some((_, lat)) = result {
+            stats.hist.saturating_record(us(lat));
+            if let Some(s) = scheduled {
+                stats
+                    .aux
+                    .saturating_record(us(sent_at.max(s).duration_since(s) + lat));
+            }
+        }
+    }
+    phase.done_msgs.fetch_add(stats.messages, Ordering::Relaxed);
+    stats
+}
+
+async fn run_consumers(
+    ctx: &Arc<Ctx>,
+    phase: &Arc<Phase>,
+    url: &str,
+    conns: usize,
+    target_msgs: u64,
+    refill: bool,
+) -> WorkerStats {
+    let url: Arc<str> = url.into();
+    let mut handles = Vec::with_capacity(conns);
+    for w in 0..conns {
+        let (ctx, phase, url) = (ctx.clone(), phase.clone(), url.clone());
+        handles.push(tokio::spawn(async move {
+            consume_worker(&ctx, &phase, &url, target_msgs, refill, w).await
+        }));
+    }
+    join_all(handles, phase).await
+}
+
+/// ReceiveMessage(10) + DeleteMessageBatch until `target_msgs` are deleted in total, the phase
+/// ends, or the queue stays empty. `hist` gets every request, `aux` receives, `aux2` deletes.
+/// With `refill`, each deleted batch is sent again so the queue depth stays constant.
+async fn consume_worker(
+    ctx: &Ctx,
+    phase: &Phase,
+    url: &str,
+    target_msgs: u64,
+    refill: bool,
+    w: usize,
+) -> WorkerStats {
+    let mut stats = WorkerStats::new();
+    let mut conn = match Conn::connect(ctx).await {
+        Ok(c) => Some(c),
+        Err(e) => {
+            phase.error("connect", &CallError::Transport(e));
+            return stats;
+        }
+    };
+    let mut empty_streak = 0u32;
+    let mut refill_seq = 0u64;
+    while phase.next().is_some() {
+        if phase.done_msgs.load(Ordering::Relaxed) >= target_msgs {
+            break;
+        }
+        stats.requests += 1;
+        let Some((body, lat)) = attempt(ctx, &mut conn, phase, &Op::Receive { url, max: 10 }).await
+        else {
+            continue;
+        };
+        stats.hist.saturating_record(us(lat));
+        stats.aux.saturating_record(us(lat));
+        let handles = match decode_receipt_handles(ctx.protocol, &body) {
+            Ok(h) => h,
+            Err(e) => {
+                phase.error("ReceiveMessage", &e);
+                continue;
+            }
+        };
+        if handles.is_empty() {
+            stats.empty_receives += 1;
+            empty_streak += 1;
+            if empty_streak >= MAX_EMPTY_STREAK {
+                break;
+            }
+            // A FIFO group may be locked by another consumer; back off a little.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        }
+        empty_streak = 0;
+        if phase.next().is_none() && !refill {
+            // Out of time: the received messages simply become visible again later.
+            break;
+        }
+        stats.requests += 1;
+        let op = Op::DeleteBatch {
+            url,
+            handles: &handles,
+        };
+        if let Some((body, lat)) = attempt(ctx, &mut conn, phase, &op).await {
+            stats.hist.saturating_record(us(lat));
+            stats.aux2.saturating_record(us(lat));
+            match decode_batch(ctx.protocol, &body, "DeleteMessageBatchResultEntry") {
+                Ok((ok, failed)) => {
+                    stats.messages += ok as u64;
+                    phase.done_msgs.fetch_add(ok as u64, Ordering::Relaxed);
+                    if failed > 0 || ok != handles.len() {
+                        stats.entry_errors += (handles.len() - ok.min(handles.len())) as u64;
+                        phase.error(
+                            "DeleteMessageBatch",
+                            &CallError::Decode(format!(
+                                "{ok} ok, {failed} failed: {}",
+                                snippet(&body)
+                            )),
+                        );
+                    }
+                }
+                Err(e) => phase.error("DeleteMessageBatch", &e),
+            }
+        }
+        if refill {
+            let entries: Vec<(String, Option<String>)> = (0..handles.len())
+                .map(|_| {
+                    refill_seq += 1;
+                    (
+                        make_body(ctx.body_bytes, &format!("r{w}"), refill_seq),
+                        None,
+                    )
+                })
+                .collect();
+            stats.requests += 1;
+            let op = Op::SendBatch {
+                url,
+                entries: &entries,
+            };
+            if let Some((body, lat)) = attempt(ctx, &mut conn, phase, &op).await {
+                stats.hist.saturating_record(us(lat));
+                match decode_batch(ctx.protocol, &body, "SendMessageBatchResultEntry") {
+                    Ok((_, 0)) => {}
+                    Ok((ok, failed)) => {
+                        stats.entry_errors += failed as u64;
+                        phase.error(
+                            "SendMessageBatch",
+                            &CallError::Decode(format!(
+                                "{ok} ok, {failed} failed: {}",
+                                snippet(&body)
+                            )),
+                        );
+                    }
+                    Err(e) => phase.error("SendMessageBatch", &e),
+                }
+            }
+        }
+    }
+    stats
+}

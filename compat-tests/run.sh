@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Compatibility tests: real AWS clients against a freshly built cauda.
+#
+#   compat-tests/run.sh            # from anywhere
+#
+# Suites (run concurrently, each against its own uniquely named queues):
+#   json   boto3/botocore (current, AWS JSON 1.0)          python/json_tests
+#   query  botocore/boto3 1.34.89 + awscli 1.32.89 (Query)  python/query_tests
+#   js     @aws-sdk/client-sqs v3 under `node --test`       js/test
+#
+# Environment knobs (all optional):
+#   COMPAT_SUITES="json query js"   which suites to run
+#   COMPAT_SKIP_BUILD=1             do not run cargo build (use the existing binary)
+#   CAUDA_BIN=/path/to/cauda        binary to test (default target/release/cauda)
+#   COMPAT_PYTEST_ARGS="-k purge"   extra pytest arguments
+#   COMPAT_SERIAL=1                 run the suites one after another
+#   COMPAT_SUITE_TIMEOUT=420        seconds before a suite is killed (counts as failed)
+#
+# The very last line printed is "N passed, N failed, N skipped"; the exit
+# status is non-zero if anything failed or a suite could not run.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+SUITES="${COMPAT_SUITES:-json query js}"
+SUITE_TIMEOUT="${COMPAT_SUITE_TIMEOUT:-420}"
+BIN="${CAUDA_BIN:-$ROOT/target/release/cauda}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/cauda-compat.XXXXXX")"
+
+SERVER_PIDS=()
+stop_servers() {
+  local pid
+  for pid in "${SERVER_PIDS[@]:-}"; do
+    [[ -n "$pid" ]] || continue
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  SERVER_PIDS=()
+}
+cleanup() {
+  stop_servers
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '==> %s\n' "$*"; }
+
+# Abort before any suite ran: still end with a parsable count line.
+die() {
+  printf 'compat-tests: %s\n' "$*" >&2
+  stop_servers
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+# ------------------------------------------------------------------ build
+if [[ "${COMPAT_SKIP_BUILD:-0}" != 1 && -z "${CAUDA_BIN:-}" ]]; then
+  log "cargo build --release --bin cauda"
+  (cd "$ROOT" && cargo build --release --bin cauda) || die "cargo build failed"
+fi
+[[ -x "$BIN" ]] || die "no server binary at $BIN"
+
+# ------------------------------------------------------------------ deps
+want() { [[ " $SUITES " == *" $1 "* ]]; }
+
+setup_venv() { # name requirements-file
+  local venv="$HERE/.venv-$1" req="$2" stamp hash
+  stamp="$venv/.requirements.sha256"
+  hash="$( { cat "$req"; "$PYTHON" --version 2>&1; } | sha256sum | cut -d' ' -f1)"
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+    return 0
+  fi
+  log "creating $venv from $(basename "$req")"
+  rm -rf "$venv"
+  "$PYTHON" -m venv "$venv"
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$req"
+  echo "$hash" > "$stamp"
+}
+
+setup_node() {
+  local dir="$HERE/js" stamp hash
+  stamp="$dir/node_modules/.cauda-lock.sha256"
+  hash="$( { cat "$dir/package-lock.json"; node --version; } | sha256sum | cut -d' ' -f1)"
+  if [[ -d "$dir/node_modules" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
+    return 0
+  fi
+  log "npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$hash" > "$stamp"
+}
+
+if want json; then setup_venv json "$HERE/python/requirements-json.txt" || die "could not build .venv-json"; fi
+if want query; then setup_venv query "$HERE/python/requirements-query.txt" || die "could not build .venv-query"; fi
+if want js; then setup_node || die "npm ci failed"; fi
+
+# ------------------------------------------------------------------ servers
+free_port() {
+  "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+start_server() { # logfile args...
+  local logfile="$1"; shift
+  "$BIN" "$@" >"$logfile" 2>&1 &
+  SERVER_PIDS+=("$!")
+}
+
+wait_ready() { # url pid logfile
+  local url="$1" pid="$2" logfile="$3" deadline=$((SECONDS + 20))
+  while (( SECONDS < deadline )); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "--- server log ($logfile) ---" >&2; tail -n 50 "$logfile" >&2 || true
+      return 1
+    fi
+    if "$PYTHON" - "$url" <<'PY' 2>/dev/null
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/health", timeout=1) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PY
+    then return 0; fi
+    sleep 0.2
+  done
+  echo "--- server log ($logfile) ---" >&2; tail -n 50 "$logfile" >&2 || true
+  return 1
+}
+
+PORT="$(free_port)"
+start_server "$WORK/server.log" --bind "127.0.0.1:$PORT" --in-memory
+MAIN_PID="${SERVER_PIDS[-1]}"
+STRICT_PORT="$(free_port)"
+while [[ "$STRICT_PORT" == "$PORT" ]]; do STRICT_PORT="$(free_port)"; done
+start_server "$WORK/server-strict.log" --bind "127.0.0.1:$STRICT_PORT" --in-memory --auth strict \
+  --credentials AKIDCOMPAT:compatsecret:111111111111 --credentials AKIDOTHER:othersecret:222222222222
+STRICT_PID="${SERVER_PIDS[-1]}"
+
+export CAUDA_ENDPOINT="http://127.0.0.1:$PORT"
+export CAUDA_STRICT_ENDPOINT="http://127.0.0.1:$STRICT_PORT"
+wait_ready "$CAUDA_ENDPOINT" "$MAIN_PID" "$WORK/server.log" || die "server did not become ready on $CAUDA_ENDPOINT"
+wait_ready "$CAUDA_STRICT_ENDPOINT" "$STRICT_PID" "$WORK/server-strict.log" \
+  || die "strict server did not become ready on $CAUDA_STRICT_ENDPOINT"
+log "servers ready: $CAUDA_ENDPOINT (auto) and $CAUDA_STRICT_ENDPOINT (strict)"
+
+# Keep the clients away from any AWS configuration on this machine.
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SQS || true
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
+export PYTHONDONTWRITEBYTECODE=1 NODE_NO_WARNINGS=1
+
+# ------------------------------------------------------------------ suites
+# shellcheck disable=SC2206
+PYTEST_EXTRA=(${COMPAT_PYTEST_ARGS:-})
+
+run_suite() { # name
+  local name="$1" rc=0
+  case "$name" in
+    json)
+      timeout -k 10 "$SUITE_TIMEOUT" "$HERE/.venv-json/bin/python" -m pytest -p no:cacheprovider \
+        -q -rfE --tb=short --junitxml="$WORK/json.xml" "${PYTEST_EXTRA[@]}" "$HERE/python/json_tests" \
+        >"$WORK/json.log" 2>&1 || rc=$?
+      ;;
+    query)
+      timeout -k 10 "$SUITE_TIMEOUT" "$HERE/.venv-query/bin/python" -m pytest -p no:cacheprovider \
+        -q -rfE --tb=short --junitxml="$WORK/query.xml" "${PYTEST_EXTRA[@]}" "$HERE/python/query_tests" \
+        >"$WORK/query.log" 2>&1 || rc=$?
+      ;;
+    js)
+      (cd "$HERE/js" && timeout -k 10 "$SUITE_TIMEOUT" node --test --test-reporter=tap test/*.test.mjs) \
+        >"$WORK/js.log" 2>&1 || rc=$?
+      ;;
+  esac
+  echo "$rc" >"$WORK/$name.rc"
+}
+
+SUITE_PIDS=()
+for s in $SUITES; do
+  case "$s" in json|query|js) ;; *) die "unknown suite '$s'";; esac
+  log "running suite $s"
+  if [[ "${COMPAT_SERIAL:-0}" == 1 ]]; then
+    run_suite "$s"
+  else
+    run_suite "$s" &
+    SUITE_PIDS+=("$!")
+  fi
+done
+for pid in "${SUITE_PIDS[@]:-}"; do
+  [[ -n "$pid" ]] && { wait "$pid" || true; }
+done
+
+# ------------------------------------------------------------------ report
+count_suite() { # name -> "passed failed skipped"
+  local name="$1"
+  case "$name" in
+    json|query)
+      "$PYTHON" - "$WORK/$name.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except Exception:
+    print("0 0 0 missing"); sys.exit()
+suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+t = f = e = s = 0
+for su in suites:
+    t += int(su.get("tests", 0)); f += int(su.get("failures", 0))
+    e += int(su.get("errors", 0)); s += int(su.get("skipped", 0))
+print(t - f - e - s, f + e, s)
+PY
+      ;;
+    js)
+      local p f c k
+      p="$(grep -E '^# pass [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
+      f="$(grep -E '^# fail [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
+      c="$(grep -E '^# cancelled [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
+      k="$(grep -E '^# skipped [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
+      if [[ -z "$p" || -z "$f" ]]; then echo "0 0 0 missing"; else echo "$p $((f + ${c:-0})) ${k:-0}"; fi
+      ;;
+  esac
+}
+
+TOTAL_P=0 TOTAL_F=0 TOTAL_S=0
+SUMMARY=()
+for s in $SUITES; do
+  echo
+  echo "==================== suite: $s ===================="
+  cat "$WORK/$s.log" 2>/dev/null || echo "(no output)"
+  read -r p f k missing < <(count_suite "$s")
+  rc="$(cat "$WORK/$s.rc" 2>/dev/null || echo 99)"
+  note=""
+  if [[ -n "${missing:-}" ]]; then
+    f=$((f + 1)); note=" (suite produced no results; exit $rc)"
+  elif [[ "$rc" != 0 && "$f" == 0 ]]; then
+    f=1; note=" (suite exited $rc)"
+  fi
+  TOTAL_P=$((TOTAL_P + p)); TOTAL_F=$((TOTAL_F + f)); TOTAL_S=$((TOTAL_S + k))
+  SUMMARY+=("$(printf '  %-6s %4d passed, %3d failed, %3d skipped%s' "$s" "$p" "$f" "$k" "$note")")
+  missing=""
+done
+
+for pid_log in "$MAIN_PID:$WORK/server.log" "$STRICT_PID:$WORK/server-strict.log"; do
+  pid="${pid_log%%:*}"; lf="${pid_log#*:}"
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo
+    echo "!! server $lf exited during the run; last lines:"
+    tail -n 40 "$lf" || true
+    TOTAL_F=$((TOTAL_F + 1))
+  fi
+done
+if (( TOTAL_F > 0 )); then
+  echo
+  echo "--- last server log lines ($WORK/server.log) ---"
+  tail -n 20 "$WORK/server.log" 2>/dev/null || true
+fi
+stop_servers
+
+echo
+echo "compat-tests summary:"
+printf '%s\n' "${SUMMARY[@]}"
+if (( TOTAL_S > 0 )); then
+  echo "$TOTAL_P passed, $TOTAL_F failed, $TOTAL_S skipped"
+else
+  echo "$TOTAL_P passed, $TOTAL_F failed"
+fi
+(( TOTAL_F == 0 ))

@@ -1,0 +1,245 @@
+//! The SQS actions: the one list of the 23 actions ([`actions!`]), each with a typed input
+//! (deserialized from JSON, or from Query parameters through its Query [`Field`] list), a typed
+//! output, and a handler that calls the engine.
+
+mod messages;
+mod queues;
+mod redrive;
+
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::engine::{Engine, Queue};
+use crate::error::{ErrorCode, SqsError, SqsResult};
+use crate::protocol::query::Field;
+
+/// What an action knows of its caller and of how it was reached.
+pub struct Context {
+    pub engine: Arc<Engine>,
+    /// The caller's account: its credential's account, or the server default.
+    pub account: String,
+    /// `SenderId` of messages the caller sends.
+    pub sender_id: String,
+    /// `scheme://host[:port]` that queue URLs start with.
+    pub url_base: String,
+    /// `X-Amzn-Trace-Id` of the request, the default `AWSTraceHeader`.
+    pub trace_header: Option<String>,
+}
+
+impl Context {
+    pub fn queue_url(&self, q: &Queue) -> String {
+        format!("{}/{}/{}", self.url_base, q.account, q.name)
+    }
+
+    /// Resolves a `QueueUrl` by its path (`/<account>/<name>` or `/<name>`), whatever its host.
+    pub fn queue(&self, url: Option<&str>) -> SqsResult<Arc<Queue>> {
+        let url = required(url, "QueueUrl")?;
+        let (account, name) = queue_path(url).ok_or_else(|| {
+            SqsError::new(
+                ErrorCode::InvalidAddress,
+                format!("The address {url} is not valid for this endpoint."),
+            )
+        })?;
+        self.engine.queue(account.unwrap_or(&self.account), name)
+    }
+}
+
+/// `(account, name)` from a queue URL or a request path.
+pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            rest.find('/').map_or("", |j| &rest[j..])
+        }
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [name] => Some((None, name)),
+        [account, name] => Some((Some(account), name)),
+        _ => None,
+    }
+}
+
+/// A required member: absent → `MissingParameter`.
+pub fn required<'a>(value: Option<&'a str>, name: &str) -> SqsResult<&'a str> {
+    value.ok_or_else(|| SqsError::missing_parameter(name))
+}
+
+fn decode<T: DeserializeOwned>(input: serde_json::Value) -> SqsResult<T> {
+    serde_json::from_value(input).map_err(|e| {
+        SqsError::new(
+            ErrorCode::InvalidParameterValue,
+            format!("The request has an invalid parameter: {e}"),
+        )
+    })
+}
+
+fn encode<T: Serialize>(output: T) -> SqsResult<serde_json::Value> {
+    serde_json::to_value(output).map_err(|e| SqsError::internal(e.to_string()))
+}
+
+macro_rules! actions {
+    ($( $name:ident => $module:ident :: $handler:ident ( $fields:path ) ),* $(,)?) => {
+        /// The 23 SQS actions.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Action { $( $name ),* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[ $( Action::$name ),* ];
+
+            pub fn name(self) -> &'static str {
+                match self { $( Action::$name => stringify!($name) ),* }
+            }
+
+            pub fn from_name(name: &str) -> Option<Action> {
+                match name { $( stringify!($name) => Some(Action::$name), )* _ => None }
+            }
+
+            /// How the action's input members travel in the Query protocol.
+            pub fn query_fields(self) -> &'static [Field] {
+                match self { $( Action::$name => $fields ),* }
+            }
+        }
+
+        /// Runs `action` with its decoded input; returns its output as a JSON value.
+        pub async fn dispatch(action: Action, ctx: &Context, input: serde_json::Value) -> SqsResult<serde_json::Value> {
+            match action {
+                $( Action::$name => encode($module::$handler(ctx, decode(input)?).await?), )*
+            }
+        }
+    };
+}
+
+actions! {
+    CreateQueue => queues::create_queue(queues::CREATE_QUEUE),
+    GetQueueUrl => queues::get_queue_url(queues::GET_QUEUE_URL),
+    ListQueues => queues::list_queues(queues::LIST_QUEUES),
+    DeleteQueue => queues::delete_queue(queues::QUEUE_ONLY),
+    GetQueueAttributes => queues::get_queue_attributes(queues::GET_QUEUE_ATTRIBUTES),
+    SetQueueAttributes => queues::set_queue_attributes(queues::SET_QUEUE_ATTRIBUTES),
+    PurgeQueue => messages::purge_queue(queues::QUEUE_ONLY),
+    TagQueue => queues::tag_queue(queues::TAG_QUEUE),
+    UntagQueue => queues::untag_queue(queues::UNTAG_QUEUE),
+    ListQueueTags => queues::list_queue_tags(queues::QUEUE_ONLY),
+    AddPermission => queues::add_permission(queues::ADD_PERMISSION),
+    RemovePermission => queues::remove_permission(queues::REMOVE_PERMISSION),
+    SendMessage => messages::send_message(messages::SEND_MESSAGE),
+    SendMessageBatch => messages::send_message_batch(messages::SEND_MESSAGE_BATCH),
+    ReceiveMessage => messages::receive_message(messages::RECEIVE_MESSAGE),
+    DeleteMessage => messages::delete_message(messages::DELETE_MESSAGE),
+    DeleteMessageBatch => messages::delete_message_batch(messages::DELETE_MESSAGE_BATCH),
+    ChangeMessageVisibility => messages::change_message_visibility(messages::CHANGE_MESSAGE_VISIBILITY),
+    ChangeMessageVisibilityBatch => messages::change_message_visibility_batch(messages::CHANGE_MESSAGE_VISIBILITY_BATCH),
+    ListDeadLetterSourceQueues => redrive::list_dead_letter_source_queues(redrive::LIST_DEAD_LETTER_SOURCE_QUEUES),
+    StartMessageMoveTask => redrive::start_message_move_task(redrive::START_MESSAGE_MOVE_TASK),
+    CancelMessageMoveTask => redrive::cancel_message_move_task(redrive::CANCEL_MESSAGE_MOVE_TASK),
+    ListMessageMoveTasks => redrive::list_message_move_tasks(redrive::LIST_MESSAGE_MOVE_TASKS),
+}
+
+/// Actions that name no queue and are refused on a queue-URL path (Query protocol).
+pub fn is_account_level(action: Action) -> bool {
+    matches!(action, Action::CreateQueue | Action::ListQueues)
+}
+
+/// Opaque paging token: base64 of the last name returned.
+pub(crate) fn next_token_after(last: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last)
+}
+
+pub(crate) fn decode_next_token(token: &str) -> SqsResult<String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| SqsError::invalid_parameter("NextToken", token, "Invalid NextToken value."))
+}
+
+/// Pages `names` (sorted) after `next_token`; `NextToken` only when `max_results` was given.
+pub(crate) fn page<T, F: Fn(&T) -> &str>(
+    items: Vec<T>,
+    key: F,
+    max_results: Option<i64>,
+    next_token: Option<&str>,
+) -> SqsResult<(Vec<T>, Option<String>)> {
+    if let Some(m) = max_results {
+        if !(1..=1000).contains(&m) {
+            return Err(SqsError::invalid_parameter(
+                "MaxResults",
+                m,
+                "MaxResults must be an integer between 1 and 1000.",
+            ));
+        }
+    }
+    let after = next_token
+        .filter(|t| !t.is_empty())
+        .map(decode_next_token)
+        .transpose()?;
+    let mut rest: Vec<T> = items
+        .into_iter()
+        .filter(|i| after.as_deref().is_none_or(|a| key(i) > a))
+        .collect();
+    let limit = max_results.unwrap_or(1000) as usize;
+    let more = rest.len() > limit;
+    rest.truncate(limit);
+    let token = match (more, max_results, rest.last()) {
+        (true, Some(_), Some(last)) => Some(next_token_after(key(last))),
+        _ => None,
+    };
+    Ok((rest, token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn twenty_three_actions() {
+        assert_eq!(Action::ALL.len(), 23);
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(*a));
+        }
+        assert_eq!(Action::from_name("FooBar"), None);
+    }
+
+    #[test]
+    fn queue_paths() {
+        assert_eq!(
+            queue_path("http://localhost:9324/000000000000/q1"),
+            Some((Some("000000000000"), "q1"))
+        );
+        assert_eq!(
+            queue_path("https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo"),
+            Some((Some("123456789012"), "q.fifo"))
+        );
+        assert_eq!(
+            queue_path("/000000000000/q1"),
+            Some((Some("000000000000"), "q1"))
+        );
+        assert_eq!(queue_path("q1"), Some((None, "q1")));
+        assert_eq!(queue_path("http://localhost:9324/"), None);
+        assert_eq!(queue_path("http://h/a/b/c"), None);
+    }
+
+    #[test]
+    fn paging() {
+        let names: Vec<String> = (0..5).map(|i| format!("q{i}")).collect();
+        let (first, token) = page(names.clone(), |s| s.as_str(), Some(2), None).unwrap();
+        assert_eq!(first, vec!["q0", "q1"]);
+        let (second, token2) =
+            page(names.clone(), |s| s.as_str(), Some(2), token.as_deref()).unwrap();
+        assert_eq!(second, vec!["q2", "q3"]);
+        let (third, token3) =
+            page(names.clone(), |s| s.as_str(), Some(2), token2.as_deref()).unwrap();
+        assert_eq!(third, vec!["q4"]);
+        assert!(token3.is_none());
+        let (all, none) = page(names, |s| s.as_str(), None, None).unwrap();
+        assert_eq!(all.len(), 5);
+        assert!(none.is_none());
+    }
+}

@@ -1,0 +1,124 @@
+//! Server configuration: command-line flags, each also readable from a `CAUDA_*` environment
+//! variable. The flag names are a contract that scripts and tests rely on; keep them stable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+pub use crate::auth::AuthMode;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// When a mutating call may answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Durability {
+    /// Reply only after the write is flushed to disk; concurrent requests share one flush.
+    Strict,
+    /// Reply once the write is in the store; sled flushes in the background (every ~500 ms).
+    Relaxed,
+}
+
+#[derive(Clone, Debug, Parser)]
+#[command(name = "cauda", version, about = "An SQS-compatible queue server")]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CAUDA_BIND", default_value = "127.0.0.1:9324")]
+    pub bind: SocketAddr,
+
+    /// Directory of the sled store.
+    #[arg(long, env = "CAUDA_DATA_DIR", default_value = "./cauda-data")]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in memory; nothing survives a restart.
+    #[arg(long, env = "CAUDA_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// The account id of callers that no credential maps to an account.
+    #[arg(long, env = "CAUDA_ACCOUNT_ID", default_value = "000000000000")]
+    pub account_id: String,
+
+    /// Region used in queue ARNs.
+    #[arg(long, env = "CAUDA_REGION", default_value = "us-east-1")]
+    pub region: String,
+
+    /// Fixed `host[:port]` (optionally with `http://`/`https://`) for queue URLs. Default: the
+    /// request's `Host` header, so URLs reach the server the way the client did.
+    #[arg(long, env = "CAUDA_QUEUE_URL_HOST")]
+    pub queue_url_host: Option<String>,
+
+    /// Build queue URLs as `sqs.<region>.<host>` (AWS style; needs matching DNS).
+    #[arg(long, env = "CAUDA_QUEUE_URL_REGIONAL")]
+    pub queue_url_regional: bool,
+
+    #[arg(long, env = "CAUDA_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Signature checking: strict, off, or auto (strict when credentials are configured,
+    /// otherwise any well-formed SigV4 signature is accepted).
+    #[arg(long, env = "CAUDA_AUTH", value_enum, default_value = "auto")]
+    pub auth: AuthMode,
+
+    /// `ACCESS_KEY:SECRET[:ACCOUNT_ID]`; repeatable (comma-separated in the environment).
+    #[arg(long = "credentials", env = "CAUDA_CREDENTIALS", value_delimiter = ',')]
+    pub credentials: Vec<String>,
+
+    #[arg(long, env = "CAUDA_DURABILITY", value_enum, default_value = "strict")]
+    pub durability: Durability,
+
+    /// Seconds between two PurgeQueue calls on one queue (AWS: 60); 0 turns the check off.
+    #[arg(long, env = "CAUDA_PURGE_COOLDOWN_SECS", default_value_t = 60)]
+    pub purge_cooldown_secs: u64,
+
+    /// Seconds a deleted queue's name stays blocked (AWS: 60); 0 (default) turns it off.
+    #[arg(long, env = "CAUDA_QUEUE_DELETED_COOLDOWN_SECS", default_value_t = 0)]
+    pub queue_deleted_cooldown_secs: u64,
+
+    /// In-flight messages per standard queue before short-poll receives get OverLimit.
+    #[arg(long, env = "CAUDA_MAX_INFLIGHT", default_value_t = 120_000)]
+    pub max_inflight: usize,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CAUDA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// A configuration for tests: loopback port 0, in memory.
+    pub fn for_tests() -> Self {
+        Config::parse_from(["cauda", "--bind", "127.0.0.1:0", "--in-memory"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let c = Config::parse_from(["cauda"]);
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9324");
+        assert_eq!(c.account_id, "000000000000");
+        assert_eq!(c.region, "us-east-1");
+        assert_eq!(c.data_dir, PathBuf::from("./cauda-data"));
+        assert_eq!(c.auth, AuthMode::Auto);
+        assert_eq!(c.durability, Durability::Strict);
+        assert!(!c.in_memory);
+    }
+
+    #[test]
+    fn repeatable_credentials() {
+        let c = Config::parse_from([
+            "cauda",
+            "--credentials",
+            "A:B",
+            "--credentials",
+            "C:D:111111111111",
+        ]);
+        assert_eq!(c.credentials, vec!["A:B", "C:D:111111111111"]);
+    }
+}

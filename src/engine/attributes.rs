@@ -1,0 +1,636 @@
+//! Queue attributes (SQS-REFERENCE §4): parsing and validation of the settable ones, and the
+//! rendering of `GetQueueAttributes`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, SqsError, SqsResult};
+
+/// The settable attributes of a queue, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueAttributes {
+    pub delay_seconds: u32,
+    pub maximum_message_size: u32,
+    pub message_retention_period: u32,
+    pub receive_message_wait_time_seconds: u32,
+    pub visibility_timeout: u32,
+    pub policy: Option<String>,
+    pub redrive_policy: Option<RedrivePolicy>,
+    pub redrive_allow_policy: Option<RedriveAllowPolicy>,
+    pub kms_master_key_id: Option<String>,
+    pub kms_data_key_reuse_period_seconds: u32,
+    pub sqs_managed_sse_enabled: bool,
+    pub fifo_queue: bool,
+    pub content_based_deduplication: bool,
+    pub deduplication_scope: String,
+    pub fifo_throughput_limit: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedrivePolicy {
+    /// The JSON string as GetQueueAttributes returns it.
+    pub raw: String,
+    pub dead_letter_target_arn: String,
+    pub max_receive_count: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedriveAllowPolicy {
+    pub raw: String,
+    pub permission: String,
+    pub source_queue_arns: Vec<String>,
+}
+
+impl RedriveAllowPolicy {
+    /// Whether a queue with `source_arn` may name this queue as its dead-letter queue.
+    pub fn allows(&self, source_arn: &str) -> bool {
+        match self.permission.as_str() {
+            "denyAll" => false,
+            "byQueue" => self.source_queue_arns.iter().any(|a| a == source_arn),
+            _ => true,
+        }
+    }
+}
+
+pub const DEFAULT_VISIBILITY_TIMEOUT: u32 = 30;
+pub const MAX_VISIBILITY_TIMEOUT: u32 = 43_200;
+pub const MAX_DELAY_SECONDS: u32 = 900;
+pub const MAX_MESSAGE_SIZE: u32 = 1_048_576;
+
+impl QueueAttributes {
+    pub fn new(fifo: bool) -> Self {
+        QueueAttributes {
+            delay_seconds: 0,
+            maximum_message_size: MAX_MESSAGE_SIZE,
+            message_retention_period: 345_600,
+            receive_message_wait_time_seconds: 0,
+            visibility_timeout: DEFAULT_VISIBILITY_TIMEOUT,
+            policy: None,
+            redrive_policy: None,
+            redrive_allow_policy: None,
+            kms_master_key_id: None,
+            kms_data_key_reuse_period_seconds: 300,
+            sqs_managed_sse_enabled: true,
+            fifo_queue: fifo,
+            content_based_deduplication: false,
+            deduplication_scope: "queue".into(),
+            fifo_throughput_limit: "perQueue".into(),
+        }
+    }
+
+    /// The value of a settable attribute as GetQueueAttributes shows it, if it is shown.
+    pub fn get(&self, name: &str) -> Option<String> {
+        let fifo_only = |v: String| if self.fifo_queue { Some(v) } else { None };
+        match name {
+            "DelaySeconds" => Some(self.delay_seconds.to_string()),
+            "MaximumMessageSize" => Some(self.maximum_message_size.to_string()),
+            "MessageRetentionPeriod" => Some(self.message_retention_period.to_string()),
+            "ReceiveMessageWaitTimeSeconds" => {
+                Some(self.receive_message_wait_time_seconds.to_string())
+            }
+            "VisibilityTimeout" => Some(self.visibility_timeout.to_string()),
+            "Policy" => self.policy.clone(),
+            "RedrivePolicy" => self.redrive_policy.as_ref().map(|p| p.raw.clone()),
+            "RedriveAllowPolicy" => self.redrive_allow_policy.as_ref().map(|p| p.raw.clone()),
+            "KmsMasterKeyId" => self.kms_master_key_id.clone(),
+            "KmsDataKeyReusePeriodSeconds" => self
+                .kms_master_key_id
+                .as_ref()
+                .map(|_| self.kms_data_key_reuse_period_seconds.to_string()),
+            "SqsManagedSseEnabled" => Some(self.sqs_managed_sse_enabled.to_string()),
+            "FifoQueue" => fifo_only("true".into()),
+            "ContentBasedDeduplication" => fifo_only(self.content_based_deduplication.to_string()),
+            "DeduplicationScope" => fifo_only(self.deduplication_scope.clone()),
+            "FifoThroughputLimit" => fifo_only(self.fifo_throughput_limit.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Every attribute name GetQueueAttributes knows, in the order `All` lists them.
+pub const ALL_ATTRIBUTE_NAMES: &[&str] = &[
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateNumberOfMessagesNotVisible",
+    "CreatedTimestamp",
+    "DelaySeconds",
+    "LastModifiedTimestamp",
+    "MaximumMessageSize",
+    "MessageRetentionPeriod",
+    "QueueArn",
+    "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout",
+    "Policy",
+    "RedrivePolicy",
+    "RedriveAllowPolicy",
+    "KmsMasterKeyId",
+    "KmsDataKeyReusePeriodSeconds",
+    "SqsManagedSseEnabled",
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+];
+
+const FIFO_ONLY: &[&str] = &[
+    "FifoQueue",
+    "ContentBasedDeduplication",
+    "DeduplicationScope",
+    "FifoThroughputLimit",
+];
+
+fn parse_int(name: &str, value: &str, min: u32, max: u32) -> SqsResult<u32> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| (min as u64..=max as u64).contains(v))
+        .map(|v| v as u32)
+        .ok_or_else(|| SqsError::invalid_attribute_value(name))
+}
+
+fn parse_bool(name: &str, value: &str) -> SqsResult<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(SqsError::invalid_attribute_value(name)),
+    }
+}
+
+/// Resolves what a RedrivePolicy names; supplied by the engine, which knows the queues.
+pub trait QueueLookup {
+    /// `Some(is_fifo, redrive_allow_policy)` when the ARN names an existing queue.
+    fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)>;
+}
+
+/// Context of an attribute change.
+pub struct AttributeContext<'a> {
+    pub creating: bool,
+    pub queue_arn: &'a str,
+    pub lookup: &'a (dyn QueueLookup + Sync),
+}
+
+/// Checks an attribute name against the queue type before its value is looked at.
+fn check_name(name: &str, fifo: bool, creating: bool) -> SqsResult<()> {
+    if !ALL_ATTRIBUTE_NAMES.contains(&name) || is_read_only(name) {
+        return Err(SqsError::unknown_attribute(name));
+    }
+    if !fifo && FIFO_ONLY.contains(&name) {
+        return Err(match name {
+            "DeduplicationScope" | "FifoThroughputLimit" if creating => SqsError::new(
+                ErrorCode::InvalidAttributeName,
+                format!("You can specify the {name} only when FifoQueue is set to true."),
+            ),
+            _ => SqsError::unknown_attribute(name),
+        });
+    }
+    Ok(())
+}
+
+pub fn is_read_only(name: &str) -> bool {
+    matches!(
+        name,
+        "ApproximateNumberOfMessages"
+            | "ApproximateNumberOfMessagesDelayed"
+            | "ApproximateNumberOfMessagesNotVisible"
+            | "CreatedTimestamp"
+            | "LastModifiedTimestamp"
+            | "QueueArn"
+    )
+}
+
+impl QueueAttributes {
+    /// Applies `changes` (CreateQueue or SetQueueAttributes) after validating all of them;
+    /// on error nothing is changed.
+    pub fn apply(
+        &mut self,
+        changes: &[(String, String)],
+        ctx: &AttributeContext<'_>,
+    ) -> SqsResult<()> {
+        let mut next = self.clone();
+        let has = |n: &str| changes.iter().any(|(k, _)| k == n);
+        if has("KmsMasterKeyId")
+            && changes
+                .iter()
+                .any(|(k, v)| k == "SqsManagedSseEnabled" && v.eq_ignore_ascii_case("true"))
+        {
+            return Err(SqsError::new(
+                ErrorCode::InvalidAttributeName,
+                "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.",
+            ));
+        }
+        for (name, value) in changes {
+            check_name(name, self.fifo_queue, ctx.creating)?;
+            match name.as_str() {
+                "DelaySeconds" => {
+                    next.delay_seconds = parse_int(name, value, 0, MAX_DELAY_SECONDS)?
+                }
+                "MaximumMessageSize" => {
+                    next.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?
+                }
+                "MessageRetentionPeriod" => {
+                    next.message_retention_period = parse_int(name, value, 60, 1_209_600)?
+                }
+                "ReceiveMessageWaitTimeSeconds" => {
+                    next.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?
+                }
+                "VisibilityTimeout" => {
+                    next.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?
+                }
+                "Policy" => next.policy = parse_policy(value)?,
+                "RedrivePolicy" => {
+                    next.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?
+                }
+                "RedriveAllowPolicy" => {
+                    next.redrive_allow_policy = parse_redrive_allow_policy(value)?
+                }
+                "KmsMasterKeyId" => {
+                    if value.is_empty() {
+                        next.kms_master_key_id = None;
+                    } else {
+                        next.kms_master_key_id = Some(value.clone());
+                        next.sqs_managed_sse_enabled = false;
+                    }
+                }
+                "KmsDataKeyReusePeriodSeconds" => {
+                    next.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?
+                }
+                "SqsManagedSseEnabled" => {
+                    next.sqs_managed_sse_enabled = parse_bool(name, value)?;
+                    if next.sqs_managed_sse_enabled {
+                        next.kms_master_key_id = None;
+                    }
+                }
+                "FifoQueue" => {
+                    if !parse_bool(name, value)? {
+                        return Err(SqsError::new(
+                            ErrorCode::InvalidAttributeValue,
+                            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
+                        ));
+                    }
+                }
+                "ContentBasedDeduplication" => {
+                    next.content_based_deduplication = parse_bool(name, value)?
+                }
+                "DeduplicationScope" => {
+                    if !matches!(value.as_str(), "queue" | "messageGroup") {
+                        return Err(SqsError::invalid_attribute_value(name));
+                    }
+                    next.deduplication_scope = value.clone();
+                }
+                "FifoThroughputLimit" => {
+                    if !matches!(value.as_str(), "perQueue" | "perMessageGroupId") {
+                        return Err(SqsError::invalid_attribute_value(name));
+                    }
+                    next.fifo_throughput_limit = value.clone();
+                }
+                _ => return Err(SqsError::unknown_attribute(name)),
+            }
+        }
+        if next.fifo_throughput_limit == "perMessageGroupId"
+            && next.deduplication_scope != "messageGroup"
+        {
+            return Err(SqsError::new(
+                ErrorCode::InvalidAttributeValue,
+                "Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId is allowed only when DeduplicationScope is messageGroup.",
+            ));
+        }
+        *self = next;
+        Ok(())
+    }
+}
+
+/// Checks a queue policy: a JSON object of at most 8,192 bytes, 20 statements. `""` removes it.
+fn parse_policy(value: &str) -> SqsResult<Option<String>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || SqsError::invalid_attribute_value("Policy");
+    if value.len() > 8192 {
+        return Err(invalid());
+    }
+    let doc: serde_json::Value = serde_json::from_str(value).map_err(|_| invalid())?;
+    let statements = doc.get("Statement").ok_or_else(invalid)?;
+    let count = match statements {
+        serde_json::Value::Array(a) => a.len(),
+        serde_json::Value::Object(_) => 1,
+        _ => return Err(invalid()),
+    };
+    if count > 20 {
+        return Err(invalid());
+    }
+    Ok(Some(value.to_string()))
+}
+
+fn redrive_invalid(value: &str, reason: &str) -> SqsError {
+    SqsError::invalid_parameter("RedrivePolicy", value, reason)
+}
+
+fn parse_redrive_policy(
+    value: &str,
+    fifo: bool,
+    ctx: &AttributeContext<'_>,
+) -> SqsResult<Option<RedrivePolicy>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let doc: serde_json::Value = serde_json::from_str(value)
+        .map_err(|_| redrive_invalid(value, "Redrive policy is not a valid JSON map."))?;
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| redrive_invalid(value, "Redrive policy is not a valid JSON map."))?;
+    let arn = obj
+        .get("deadLetterTargetArn")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            redrive_invalid(
+                value,
+                "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
+            )
+        })?;
+    let count = match obj.get("maxReceiveCount") {
+        None => {
+            return Err(redrive_invalid(
+                value,
+                "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
+            ))
+        }
+        Some(serde_json::Value::Number(n)) => n.as_u64(),
+        Some(serde_json::Value::String(s)) => s.parse::<u64>().ok(),
+        Some(_) => None,
+    }
+    .filter(|c| (1..=1000).contains(c))
+    .ok_or_else(|| {
+        redrive_invalid(
+            value,
+            "Invalid value for maxReceiveCount: must be an integer between 1 and 1000.",
+        )
+    })?;
+    if let Some(other) = obj
+        .keys()
+        .find(|k| *k != "deadLetterTargetArn" && *k != "maxReceiveCount")
+    {
+        return Err(redrive_invalid(value, &format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. Found: {other}.")));
+    }
+    if arn == ctx.queue_arn {
+        return Err(redrive_invalid(
+            value,
+            "Dead letter target cannot be the queue itself.",
+        ));
+    }
+    let (dlq_fifo, allow) = ctx
+        .lookup
+        .dead_letter_target(arn)
+        .ok_or_else(|| redrive_invalid(value, "Dead letter target does not exist."))?;
+    if dlq_fifo != fifo {
+        return Err(redrive_invalid(
+            value,
+            "Dead-letter queue must be same type of queue as the source.",
+        ));
+    }
+    if let Some(allow) = allow {
+        if !allow.allows(ctx.queue_arn) {
+            return Err(redrive_invalid(
+                value,
+                "Queue is not allowed to use this dead-letter queue by its RedriveAllowPolicy.",
+            ));
+        }
+    }
+    Ok(Some(RedrivePolicy {
+        raw: value.to_string(),
+        dead_letter_target_arn: arn.to_string(),
+        max_receive_count: count as u32,
+    }))
+}
+
+fn parse_redrive_allow_policy(value: &str) -> SqsResult<Option<RedriveAllowPolicy>> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |reason: &str| SqsError::invalid_parameter("RedriveAllowPolicy", value, reason);
+    let doc: serde_json::Value =
+        serde_json::from_str(value).map_err(|_| invalid("Invalid JSON."))?;
+    let obj = doc.as_object().ok_or_else(|| invalid("Invalid JSON."))?;
+    let permission = obj
+        .get("redrivePermission")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            invalid("Redrive allow policy does not contain mandatory attribute: redrivePermission.")
+        })?;
+    if !matches!(permission, "allowAll" | "denyAll" | "byQueue") {
+        return Err(invalid(
+            "redrivePermission must be one of allowAll, denyAll, byQueue.",
+        ));
+    }
+    let arns: Vec<String> = match obj.get("sourceQueueArns") {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| invalid("sourceQueueArns must be a list of queue ARNs."))?,
+        Some(_) => return Err(invalid("sourceQueueArns must be a list of queue ARNs.")),
+    };
+    match permission {
+        "byQueue" if arns.is_empty() || arns.len() > 10 => {
+            return Err(invalid(
+                "byQueue requires between 1 and 10 sourceQueueArns.",
+            ))
+        }
+        "allowAll" | "denyAll" if obj.contains_key("sourceQueueArns") => {
+            return Err(invalid(
+                "sourceQueueArns is allowed only when redrivePermission is byQueue.",
+            ))
+        }
+        _ => {}
+    }
+    Ok(Some(RedriveAllowPolicy {
+        raw: value.to_string(),
+        permission: permission.to_string(),
+        source_queue_arns: arns,
+    }))
+}
+
+/// Queue-name rules: 1–80 of `[A-Za-z0-9_-]`, FIFO names end in `.fifo` (counted in the 80).
+pub fn validate_queue_name(name: &str, fifo: bool) -> SqsResult<()> {
+    let base = if fifo {
+        name.strip_suffix(".fifo")
+    } else {
+        Some(name)
+    };
+    let invalid =
+        |reason: &str| SqsError::new(ErrorCode::InvalidParameterValue, reason.to_string());
+    let Some(base) = base else {
+        return Err(invalid("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."));
+    };
+    if !fifo && name.ends_with(".fifo") {
+        return Err(invalid("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length. A queue name ending in .fifo must be a FIFO queue (FifoQueue=true)."));
+    }
+    if base.is_empty()
+        || name.len() > 80
+        || !base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid(
+            "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoQueues;
+    impl QueueLookup for NoQueues {
+        fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)> {
+            arn.ends_with(":dlq").then_some((false, None))
+        }
+    }
+
+    fn ctx() -> AttributeContext<'static> {
+        AttributeContext {
+            creating: true,
+            queue_arn: "arn:aws:sqs:us-east-1:000000000000:q",
+            lookup: &NoQueues,
+        }
+    }
+
+    fn set(a: &mut QueueAttributes, n: &str, v: &str) -> SqsResult<()> {
+        a.apply(&[(n.to_string(), v.to_string())], &ctx())
+    }
+
+    #[test]
+    fn ranges() {
+        let mut a = QueueAttributes::new(false);
+        assert!(set(&mut a, "VisibilityTimeout", "43200").is_ok());
+        assert_eq!(
+            set(&mut a, "VisibilityTimeout", "43201").unwrap_err().code,
+            ErrorCode::InvalidAttributeValue
+        );
+        assert_eq!(
+            set(&mut a, "DelaySeconds", "-1").unwrap_err().code,
+            ErrorCode::InvalidAttributeValue
+        );
+        assert_eq!(
+            set(&mut a, "MaximumMessageSize", "1023").unwrap_err().code,
+            ErrorCode::InvalidAttributeValue
+        );
+        assert_eq!(
+            set(&mut a, "MessageRetentionPeriod", "59")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidAttributeValue
+        );
+        assert_eq!(
+            set(&mut a, "ReceiveMessageWaitTimeSeconds", "21")
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidAttributeValue
+        );
+        assert_eq!(
+            set(&mut a, "Bogus", "1").unwrap_err().code,
+            ErrorCode::InvalidAttributeName
+        );
+        assert_eq!(
+            set(&mut a, "QueueArn", "x").unwrap_err().code,
+            ErrorCode::InvalidAttributeName
+        );
+        assert_eq!(a.visibility_timeout, 43200);
+    }
+
+    #[test]
+    fn fifo_only_names_on_standard_queues() {
+        let mut a = QueueAttributes::new(false);
+        assert_eq!(
+            set(&mut a, "FifoQueue", "false").unwrap_err().message,
+            "Unknown Attribute FifoQueue."
+        );
+        assert_eq!(
+            set(&mut a, "DeduplicationScope", "queue")
+                .unwrap_err()
+                .message,
+            "You can specify the DeduplicationScope only when FifoQueue is set to true."
+        );
+        let mut f = QueueAttributes::new(true);
+        assert!(set(&mut f, "FifoQueue", "True").is_ok());
+        assert_eq!(
+            set(&mut f, "FifoQueue", "false").unwrap_err().code,
+            ErrorCode::InvalidAttributeValue
+        );
+    }
+
+    #[test]
+    fn redrive_policy_rules() {
+        let mut a = QueueAttributes::new(false);
+        let dlq = "arn:aws:sqs:us-east-1:000000000000:dlq";
+        assert!(set(
+            &mut a,
+            "RedrivePolicy",
+            &format!(r#"{{"deadLetterTargetArn":"{dlq}","maxReceiveCount":"3"}}"#)
+        )
+        .is_ok());
+        assert_eq!(a.redrive_policy.as_ref().unwrap().max_receive_count, 3);
+        let missing = set(
+            &mut a,
+            "RedrivePolicy",
+            &format!(r#"{{"deadLetterTargetArn":"{dlq}"}}"#),
+        )
+        .unwrap_err();
+        assert!(missing
+            .message
+            .ends_with("Redrive policy does not contain mandatory attribute: maxReceiveCount."));
+        let gone = set(&mut a, "RedrivePolicy", r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:nope","maxReceiveCount":1}"#).unwrap_err();
+        assert!(gone.message.ends_with("Dead letter target does not exist."));
+        assert!(set(&mut a, "RedrivePolicy", "").is_ok());
+        assert!(a.redrive_policy.is_none());
+    }
+
+    #[test]
+    fn redrive_allow_policy_rules() {
+        assert!(
+            parse_redrive_allow_policy(r#"{"redrivePermission":"allowAll"}"#)
+                .unwrap()
+                .unwrap()
+                .allows("x")
+        );
+        assert!(
+            !parse_redrive_allow_policy(r#"{"redrivePermission":"denyAll"}"#)
+                .unwrap()
+                .unwrap()
+                .allows("x")
+        );
+        let by = parse_redrive_allow_policy(
+            r#"{"redrivePermission":"byQueue","sourceQueueArns":["a"]}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(by.allows("a") && !by.allows("b"));
+        assert!(parse_redrive_allow_policy(r#"{"redrivePermission":"byQueue"}"#).is_err());
+        assert!(parse_redrive_allow_policy(
+            r#"{"redrivePermission":"allowAll","sourceQueueArns":["a"]}"#
+        )
+        .is_err());
+        let eleven: Vec<String> = (0..11).map(|i| format!("\"a{i}\"")).collect();
+        assert!(parse_redrive_allow_policy(&format!(
+            r#"{{"redrivePermission":"byQueue","sourceQueueArns":[{}]}}"#,
+            eleven.join(",")
+        ))
+        .is_err());
+    }
+
+    #[test]
+    fn queue_names() {
+        assert!(validate_queue_name("abc-_9", false).is_ok());
+        assert!(validate_queue_name(&"a".repeat(80), false).is_ok());
+        assert!(validate_queue_name(&"a".repeat(81), false).is_err());
+        assert!(validate_queue_name("", false).is_err());
+        assert!(validate_queue_name("a b", false).is_err());
+        assert!(validate_queue_name("a.fifo", false).is_err());
+        assert!(validate_queue_name("a.fifo", true).is_ok());
+        assert!(validate_queue_name("a", true).is_err());
+        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(76)), true).is_ok());
+        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(77)), true).is_err());
+    }
+}

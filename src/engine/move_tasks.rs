@@ -1,0 +1,355 @@
+//! Message move tasks (StartMessageMoveTask and friends): move messages out of a dead-letter
+//! queue, back to their original sources or to a chosen destination, at a bounded rate.
+//!
+//! Tasks are persisted; a task that was RUNNING when the server stopped resumes on the next
+//! start with what it still had to move (nothing acknowledged is lost: each move is one atomic
+//! store batch, so a crash leaves every message either in the source or in the destination).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::queue::{MessageMeta, MessageRecord, MessageStateRecord};
+use super::{internal, Engine};
+use crate::error::{ErrorCode, SqsError, SqsResult};
+use crate::store::{keys, records, Store, StoreError, WriteBatch};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveTaskInfo {
+    pub task_id: String,
+    pub source_arn: String,
+    pub destination_arn: Option<String>,
+    pub max_per_second: Option<u32>,
+    pub status: String,
+    pub moved: u64,
+    pub to_move: u64,
+    pub failure_reason: Option<String>,
+    pub started_at: u64,
+}
+
+impl MoveTaskInfo {
+    pub fn handle(&self) -> String {
+        STANDARD.encode(
+            serde_json::json!({"taskId": self.task_id, "sourceArn": self.source_arn}).to_string(),
+        )
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct MoveTasks {
+    tasks: Mutex<Vec<MoveTaskInfo>>,
+}
+
+impl MoveTasks {
+    pub(crate) fn recover(&self, store: &dyn Store) -> Result<(), StoreError> {
+        let mut tasks = Vec::new();
+        for (_, v) in store.scan_prefix(&[keys::MOVE_TASK])? {
+            tasks.push(records::decode::<MoveTaskInfo>(&v)?);
+        }
+        tasks.sort_by_key(|t| t.started_at);
+        *self.tasks.lock().expect("move tasks") = tasks;
+        Ok(())
+    }
+
+    fn get(&self, task_id: &str) -> Option<MoveTaskInfo> {
+        self.tasks
+            .lock()
+            .expect("move tasks")
+            .iter()
+            .find(|t| t.task_id == task_id)
+            .cloned()
+    }
+}
+
+/// Restarts every task left RUNNING.
+pub(crate) fn resume(engine: &Arc<Engine>) {
+    let running: Vec<String> = engine
+        .move_tasks
+        .tasks
+        .lock()
+        .expect("move tasks")
+        .iter()
+        .filter(|t| t.status == "RUNNING")
+        .map(|t| t.task_id.clone())
+        .collect();
+    for id in running {
+        tracing::info!(task = %id, "resuming message move task");
+        spawn_runner(engine, id);
+    }
+}
+
+fn not_found(param: &str) -> SqsError {
+    SqsError::new(
+        ErrorCode::ResourceNotFoundException,
+        format!("The resource that you specified for the {param} parameter doesn't exist."),
+    )
+}
+
+impl Engine {
+    fn save_task(&self, task: &MoveTaskInfo) -> SqsResult<()> {
+        let mut wb = WriteBatch::new();
+        wb.put(keys::move_task(&task.task_id), records::encode(task));
+        self.apply(wb).map(|_| ())
+    }
+
+    fn update_task<F: FnOnce(&mut MoveTaskInfo)>(
+        &self,
+        task_id: &str,
+        change: F,
+    ) -> SqsResult<MoveTaskInfo> {
+        let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
+        let task = tasks
+            .iter_mut()
+            .find(|t| t.task_id == task_id)
+            .ok_or_else(|| not_found("TaskHandle"))?;
+        change(task);
+        let snapshot = task.clone();
+        drop(tasks);
+        self.save_task(&snapshot)?;
+        Ok(snapshot)
+    }
+
+    pub async fn start_move_task(
+        self: &Arc<Self>,
+        source_arn: &str,
+        destination_arn: Option<&str>,
+        rate: Option<i64>,
+    ) -> SqsResult<String> {
+        let source = self
+            .queue_by_arn(source_arn)
+            .ok_or_else(|| not_found("SourceArn"))?;
+        if self.dead_letter_sources(&source).is_empty() {
+            return Err(SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                "Source queue must be configured as a Dead Letter Queue.",
+            ));
+        }
+        if let Some(d) = destination_arn {
+            self.queue_by_arn(d)
+                .ok_or_else(|| not_found("DestinationArn"))?;
+        }
+        if let Some(r) = rate {
+            if !(1..=500).contains(&r) {
+                return Err(SqsError::invalid_parameter(
+                    "MaxNumberOfMessagesPerSecond",
+                    r,
+                    "Must be between 1 and 500.",
+                ));
+            }
+        }
+        let to_move = source.lock().counts(self.now()).visible as u64;
+        let task = MoveTaskInfo {
+            task_id: uuid::Uuid::new_v4().to_string(),
+            source_arn: source_arn.to_string(),
+            destination_arn: destination_arn.map(str::to_string),
+            max_per_second: rate.map(|r| r as u32),
+            status: "RUNNING".into(),
+            moved: 0,
+            to_move,
+            failure_reason: None,
+            started_at: self.now(),
+        };
+        {
+            let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
+            if tasks
+                .iter()
+                .any(|t| t.source_arn == source_arn && t.status == "RUNNING")
+            {
+                return Err(SqsError::new(
+                    ErrorCode::InvalidParameterValue,
+                    "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
+                ));
+            }
+            tasks.push(task.clone());
+        }
+        self.save_task(&task)?;
+        spawn_runner(self, task.task_id.clone());
+        Ok(task.handle())
+    }
+
+    pub fn cancel_move_task(&self, handle: &str) -> SqsResult<u64> {
+        let invalid = || {
+            SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                "Value for parameter TaskHandle is invalid.",
+            )
+        };
+        let decoded = STANDARD.decode(handle).map_err(|_| invalid())?;
+        let doc: serde_json::Value = serde_json::from_slice(&decoded).map_err(|_| invalid())?;
+        let (Some(task_id), Some(source_arn)) = (doc["taskId"].as_str(), doc["sourceArn"].as_str())
+        else {
+            return Err(invalid());
+        };
+        self.queue_by_arn(source_arn)
+            .ok_or_else(|| not_found("SourceArn"))?;
+        let task = self
+            .move_tasks
+            .get(task_id)
+            .filter(|t| t.source_arn == source_arn)
+            .ok_or_else(|| {
+                SqsError::new(ErrorCode::ResourceNotFoundException, "Task does not exist.")
+            })?;
+        if task.status != "RUNNING" {
+            return Err(SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                format!(
+                    "Only active tasks can be cancelled. Task status is {}.",
+                    task.status
+                ),
+            ));
+        }
+        let task = self.update_task(task_id, |t| t.status = "CANCELLED".into())?;
+        Ok(task.moved)
+    }
+
+    pub fn list_move_tasks(
+        &self,
+        source_arn: &str,
+        max_results: Option<i64>,
+    ) -> SqsResult<Vec<MoveTaskInfo>> {
+        let max = max_results.unwrap_or(1);
+        if !(1..=10).contains(&max) {
+            return Err(SqsError::invalid_parameter(
+                "MaxResults",
+                max,
+                "Must be between 1 and 10, if provided.",
+            ));
+        }
+        self.queue_by_arn(source_arn)
+            .ok_or_else(|| not_found("SourceArn"))?;
+        let tasks = self.move_tasks.tasks.lock().expect("move tasks");
+        Ok(tasks
+            .iter()
+            .rev()
+            .filter(|t| t.source_arn == source_arn)
+            .take(max as usize)
+            .cloned()
+            .collect())
+    }
+
+    /// Moves one visible message out of `source_arn`. `Ok(false)` when none is left.
+    fn move_one(&self, task: &MoveTaskInfo) -> SqsResult<bool> {
+        let source = self
+            .queue_by_arn(&task.source_arn)
+            .ok_or_else(|| SqsError::queue_does_not_exist())?;
+        let now = self.now();
+        let (dest, seq, new_seq, meta) = {
+            let mut st = source.lock();
+            let Some(&(_, seq)) = st.by_visible.range(..=(now, u64::MAX)).next() else {
+                return Ok(false);
+            };
+            let Some(bytes) = self
+                .store()
+                .get(&keys::message(source.id, seq))
+                .map_err(internal)?
+            else {
+                st.remove(seq);
+                return Ok(true);
+            };
+            let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
+            let dest_arn = task
+                .destination_arn
+                .clone()
+                .or(record.dlq_source_arn.clone())
+                .ok_or_else(SqsError::queue_does_not_exist)?;
+            let dest = self
+                .queue_by_arn(&dest_arn)
+                .ok_or_else(SqsError::queue_does_not_exist)?;
+            let new_seq = self.next_seq();
+            let moved = MessageRecord {
+                message_id: uuid::Uuid::new_v4().to_string(),
+                sent_at: now,
+                dlq_source_arn: None,
+                dedup_id: if dest.fifo {
+                    Some(record.message_id.clone())
+                } else {
+                    None
+                },
+                group_id: if dest.fifo {
+                    record.group_id.clone().or(Some("moved".into()))
+                } else {
+                    record.group_id.clone()
+                },
+                ..record
+            };
+            let state = MessageStateRecord {
+                visible_at: now,
+                ..Default::default()
+            };
+            let mut wb = WriteBatch::new();
+            wb.delete(keys::message(source.id, seq));
+            wb.delete(keys::message_state(source.id, seq));
+            wb.put(keys::message(dest.id, new_seq), records::encode(&moved));
+            wb.put(
+                keys::message_state(dest.id, new_seq),
+                records::encode(&state),
+            );
+            self.apply(wb)?;
+            st.remove(seq);
+            let meta = MessageMeta {
+                state,
+                sent_at: now,
+                group: moved.group_id.as_deref().map(Into::into),
+            };
+            (dest, seq, new_seq, meta)
+        };
+        let _ = seq;
+        let mut dst = dest.lock();
+        if !dst.deleted {
+            dst.insert(new_seq, meta, now);
+        }
+        drop(dst);
+        dest.notify.notify_waiters();
+        Ok(true)
+    }
+}
+
+fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
+    let engine = Arc::downgrade(engine);
+    tokio::spawn(async move {
+        loop {
+            let Some(e) = engine.upgrade() else { return };
+            if e.is_shutting_down() {
+                return;
+            }
+            let Some(task) = e.move_tasks.get(&task_id) else {
+                return;
+            };
+            if task.status != "RUNNING" {
+                return;
+            }
+            let finished = |status: &str, reason: Option<String>| {
+                let _ = e.update_task(&task_id, |t| {
+                    t.status = status.into();
+                    t.failure_reason = reason;
+                });
+            };
+            if task.moved >= task.to_move {
+                finished("COMPLETED", None);
+                return;
+            }
+            match e.move_one(&task) {
+                Ok(true) => {
+                    let _ = e.update_task(&task_id, |t| t.moved += 1);
+                }
+                Ok(false) => {
+                    finished("COMPLETED", None);
+                    return;
+                }
+                Err(err) => {
+                    finished("FAILED", Some(err.code.query_code().to_string()));
+                    return;
+                }
+            }
+            let pause = match task.max_per_second {
+                Some(r) => Duration::from_millis(1000 / r.max(1) as u64),
+                None => Duration::from_millis(1),
+            };
+            drop(e);
+            tokio::time::sleep(pause).await;
+        }
+    });
+}

@@ -1,0 +1,406 @@
+//! One queue's state: its stored record, and in-memory indexes over its messages' metadata
+//! (bodies stay in the store). All times are epoch milliseconds.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::attributes::QueueAttributes;
+use super::message::MessageAttributes;
+
+/// A queue as stored (`q` records).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct QueueRecord {
+    pub id: u64,
+    pub account: String,
+    pub name: String,
+    pub attributes: QueueAttributes,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Epoch seconds.
+    pub created_at: u64,
+    /// Epoch seconds.
+    pub last_modified_at: u64,
+}
+
+/// The immutable part of a message (`m` records).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct MessageRecord {
+    pub message_id: String,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "MessageAttributes::is_empty")]
+    pub attributes: MessageAttributes,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
+    pub sender_id: String,
+    pub sent_at: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dlq_source_arn: Option<String>,
+}
+
+/// What a receive changes (`s` records).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct MessageStateRecord {
+    pub visible_at: u64,
+    pub receive_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_receive_at: Option<u64>,
+    /// When the current receive happened (0 if never received).
+    #[serde(default)]
+    pub received_at: u64,
+}
+
+/// A deduplication entry of a FIFO queue (`d` records).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DedupRecord {
+    pub key: String,
+    pub expires_at: u64,
+    pub message_id: String,
+    pub seq: u64,
+}
+
+/// In-memory metadata of one message.
+#[derive(Clone, Debug)]
+pub struct MessageMeta {
+    pub state: MessageStateRecord,
+    pub sent_at: u64,
+    pub group: Option<Arc<str>>,
+}
+
+impl MessageMeta {
+    pub fn in_flight(&self, now: u64) -> bool {
+        self.state.receive_count > 0 && self.state.visible_at > now
+    }
+}
+
+/// A FIFO receive remembered for `ReceiveRequestAttemptId` retries.
+#[derive(Clone, Debug)]
+pub struct ReceiveAttempt {
+    pub expires_at: u64,
+    pub messages: Vec<(u64, u32)>,
+    pub visibility_timeout: u32,
+}
+
+#[derive(Debug)]
+pub struct QueueState {
+    pub record: QueueRecord,
+    pub messages: HashMap<u64, MessageMeta>,
+    /// Every message by (visible_at, seq): what is receivable is a prefix.
+    pub by_visible: BTreeSet<(u64, u64)>,
+    /// Every message by (sent_at, seq), for retention.
+    pub by_sent: BTreeSet<(u64, u64)>,
+    /// Received messages by (visible_at, seq); entries at or before now are pruned lazily.
+    pub in_flight: BTreeSet<(u64, u64)>,
+    /// Never-received messages by (visible_at, seq) while delayed; pruned lazily.
+    pub delayed: BTreeSet<(u64, u64)>,
+    /// FIFO: each group's messages in send order.
+    pub groups: BTreeMap<Arc<str>, VecDeque<u64>>,
+    /// FIFO: the group served last, so receives rotate over groups.
+    pub group_cursor: Option<Arc<str>>,
+    pub dedup: HashMap<String, DedupRecord>,
+    pub dedup_expiry: BTreeSet<(u64, String)>,
+    pub attempts: HashMap<String, ReceiveAttempt>,
+    pub last_purge_at: Option<u64>,
+    pub deleted: bool,
+}
+
+pub struct Queue {
+    pub id: u64,
+    pub account: String,
+    pub name: String,
+    pub arn: String,
+    pub fifo: bool,
+    state: Mutex<QueueState>,
+    /// Woken when messages may have become receivable, or the queue was deleted.
+    pub notify: Notify,
+}
+
+impl Queue {
+    pub fn new(record: QueueRecord, region: &str) -> Self {
+        Queue {
+            id: record.id,
+            account: record.account.clone(),
+            name: record.name.clone(),
+            arn: arn(region, &record.account, &record.name),
+            fifo: record.attributes.fifo_queue,
+            state: Mutex::new(QueueState::new(record)),
+            notify: Notify::new(),
+        }
+    }
+
+    /// Locks the state. Never held across an `.await`.
+    pub fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+pub fn arn(region: &str, account: &str, name: &str) -> String {
+    format!("arn:aws:sqs:{region}:{account}:{name}")
+}
+
+/// `(account, name)` of a queue ARN.
+pub fn parse_arn(arn: &str) -> Option<(&str, &str)> {
+    let mut parts = arn.split(':');
+    let (
+        Some("arn"),
+        Some(_partition),
+        Some("sqs"),
+        Some(_region),
+        Some(account),
+        Some(name),
+        None,
+    ) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    )
+    else {
+        return None;
+    };
+    Some((account, name))
+}
+
+/// Counts of GetQueueAttributes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub visible: usize,
+    pub in_flight: usize,
+    pub delayed: usize,
+}
+
+impl QueueState {
+    pub fn new(record: QueueRecord) -> Self {
+        QueueState {
+            record,
+            messages: HashMap::new(),
+            by_visible: BTreeSet::new(),
+            by_sent: BTreeSet::new(),
+            in_flight: BTreeSet::new(),
+            delayed: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            group_cursor: None,
+            dedup: HashMap::new(),
+            dedup_expiry: BTreeSet::new(),
+            attempts: HashMap::new(),
+            last_purge_at: None,
+            deleted: false,
+        }
+    }
+
+    pub fn attributes(&self) -> &QueueAttributes {
+        &self.record.attributes
+    }
+
+    /// Adds a message's metadata to every index.
+    pub fn insert(&mut self, seq: u64, meta: MessageMeta, now: u64) {
+        let v = meta.state.visible_at;
+        self.by_visible.insert((v, seq));
+        self.by_sent.insert((meta.sent_at, seq));
+        if v > now {
+            if meta.state.receive_count > 0 {
+                self.in_flight.insert((v, seq));
+            } else {
+                self.delayed.insert((v, seq));
+            }
+        }
+        if let Some(g) = &meta.group {
+            if self.record.attributes.fifo_queue {
+                let deque = self.groups.entry(g.clone()).or_default();
+                // Sequence numbers only grow, except when recovery or a DLQ move inserts an
+                // older message: keep each group sorted.
+                match deque.back() {
+                    Some(&last) if last > seq => {
+                        let pos = deque.partition_point(|&s| s < seq);
+                        deque.insert(pos, seq);
+                    }
+                    _ => deque.push_back(seq),
+                }
+            }
+        }
+        self.messages.insert(seq, meta);
+    }
+
+    /// Removes a message from every index.
+    pub fn remove(&mut self, seq: u64) -> Option<MessageMeta> {
+        let meta = self.messages.remove(&seq)?;
+        let v = meta.state.visible_at;
+        self.by_visible.remove(&(v, seq));
+        self.by_sent.remove(&(meta.sent_at, seq));
+        self.in_flight.remove(&(v, seq));
+        self.delayed.remove(&(v, seq));
+        if let Some(g) = &meta.group {
+            if let Some(deque) = self.groups.get_mut(g) {
+                if let Some(pos) = deque.iter().position(|&s| s == seq) {
+                    deque.remove(pos);
+                }
+                if deque.is_empty() {
+                    self.groups.remove(g);
+                }
+            }
+        }
+        Some(meta)
+    }
+
+    /// Replaces a message's state (visibility, receive count) in every index.
+    pub fn update_state(&mut self, seq: u64, state: MessageStateRecord, now: u64) {
+        let Some(meta) = self.messages.get_mut(&seq) else {
+            return;
+        };
+        let old = meta.state.visible_at;
+        self.by_visible.remove(&(old, seq));
+        self.in_flight.remove(&(old, seq));
+        self.delayed.remove(&(old, seq));
+        meta.state = state;
+        let v = state.visible_at;
+        self.by_visible.insert((v, seq));
+        if v > now {
+            if state.receive_count > 0 {
+                self.in_flight.insert((v, seq));
+            } else {
+                self.delayed.insert((v, seq));
+            }
+        }
+    }
+
+    pub fn counts(&mut self, now: u64) -> Counts {
+        for set in [&mut self.in_flight, &mut self.delayed] {
+            while let Some(&first) = set.first() {
+                if first.0 > now {
+                    break;
+                }
+                set.pop_first();
+            }
+        }
+        let in_flight = self.in_flight.len();
+        let delayed = self.delayed.len();
+        Counts {
+            visible: self.messages.len() - in_flight - delayed,
+            in_flight,
+            delayed,
+        }
+    }
+
+    /// The earliest future moment a message becomes visible, if any.
+    pub fn next_visible_at(&self, now: u64) -> Option<u64> {
+        self.by_visible
+            .range((now + 1, 0)..)
+            .next()
+            .map(|&(v, _)| v)
+    }
+
+    /// Seqs of messages whose retention period has passed.
+    pub fn expired(&self, now: u64) -> Vec<u64> {
+        let retention_ms = self.record.attributes.message_retention_period as u64 * 1000;
+        self.by_sent
+            .iter()
+            .take_while(|(sent, _)| sent + retention_ms <= now)
+            .map(|&(_, seq)| seq)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(fifo: bool) -> QueueState {
+        QueueState::new(QueueRecord {
+            id: 1,
+            account: "000000000000".into(),
+            name: "q".into(),
+            attributes: QueueAttributes::new(fifo),
+            tags: BTreeMap::new(),
+            created_at: 0,
+            last_modified_at: 0,
+        })
+    }
+
+    fn meta(visible_at: u64, receive_count: u32, group: Option<&str>) -> MessageMeta {
+        MessageMeta {
+            state: MessageStateRecord {
+                visible_at,
+                receive_count,
+                first_receive_at: None,
+                received_at: 0,
+            },
+            sent_at: 0,
+            group: group.map(Arc::from),
+        }
+    }
+
+    #[test]
+    fn counts_follow_time() {
+        let mut s = state(false);
+        s.insert(1, meta(0, 0, None), 100);
+        s.insert(2, meta(200, 0, None), 100);
+        s.insert(3, meta(300, 1, None), 100);
+        assert_eq!(
+            s.counts(100),
+            Counts {
+                visible: 1,
+                in_flight: 1,
+                delayed: 1
+            }
+        );
+        assert_eq!(
+            s.counts(250),
+            Counts {
+                visible: 2,
+                in_flight: 1,
+                delayed: 0
+            }
+        );
+        assert_eq!(
+            s.counts(300),
+            Counts {
+                visible: 3,
+                in_flight: 0,
+                delayed: 0
+            }
+        );
+        assert_eq!(s.next_visible_at(100), Some(200));
+        s.remove(1);
+        assert_eq!(s.counts(300).visible, 2);
+    }
+
+    #[test]
+    fn fifo_groups_stay_ordered() {
+        let mut s = state(true);
+        s.insert(5, meta(0, 0, Some("g")), 0);
+        s.insert(9, meta(0, 0, Some("g")), 0);
+        s.insert(7, meta(0, 0, Some("g")), 0);
+        assert_eq!(
+            s.groups[&Arc::from("g")]
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![5, 7, 9]
+        );
+        s.remove(7);
+        s.remove(5);
+        s.remove(9);
+        assert!(s.groups.is_empty());
+    }
+
+    #[test]
+    fn arns() {
+        assert_eq!(
+            parse_arn("arn:aws:sqs:us-east-1:000000000000:q1"),
+            Some(("000000000000", "q1"))
+        );
+        assert_eq!(parse_arn("arn:aws:sqs:us-east-1:000000000000"), None);
+        assert_eq!(parse_arn("arn:aws:sns:us-east-1:000000000000:q"), None);
+    }
+}

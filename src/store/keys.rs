@@ -1,0 +1,83 @@
+//! Key layout of the single store keyspace: a one-byte prefix, then big-endian ids, so one
+//! `apply` batch is atomic across record kinds and a prefix scan returns one queue's records.
+
+/// `q` + account + 0x00 + name → [`super::records::QueueRecord`].
+pub const QUEUE: u8 = b'q';
+/// `m` + queue id + seq → [`super::records::MessageRecord`] (immutable part).
+pub const MESSAGE: u8 = b'm';
+/// `s` + queue id + seq → [`super::records::MessageStateRecord`] (what a receive changes).
+pub const MESSAGE_STATE: u8 = b's';
+/// `d` + queue id + dedup key → [`super::records::DedupRecord`].
+pub const DEDUP: u8 = b'd';
+/// `t` + task id → [`super::records::MoveTaskRecord`].
+pub const MOVE_TASK: u8 = b't';
+
+pub fn queue(account: &str, name: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + account.len() + name.len());
+    k.push(QUEUE);
+    k.extend_from_slice(account.as_bytes());
+    k.push(0);
+    k.extend_from_slice(name.as_bytes());
+    k
+}
+
+fn id_key(prefix: u8, queue_id: u64, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(prefix);
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+pub fn message(queue_id: u64, seq: u64) -> Vec<u8> {
+    id_key(MESSAGE, queue_id, seq)
+}
+
+pub fn message_state(queue_id: u64, seq: u64) -> Vec<u8> {
+    id_key(MESSAGE_STATE, queue_id, seq)
+}
+
+pub fn queue_prefix(prefix: u8, queue_id: u64) -> Vec<u8> {
+    let mut k = vec![prefix];
+    k.extend_from_slice(&queue_id.to_be_bytes());
+    k
+}
+
+pub fn dedup(queue_id: u64, dedup_key: &str) -> Vec<u8> {
+    let mut k = queue_prefix(DEDUP, queue_id);
+    k.extend_from_slice(dedup_key.as_bytes());
+    k
+}
+
+pub fn move_task(task_id: &str) -> Vec<u8> {
+    let mut k = vec![MOVE_TASK];
+    k.extend_from_slice(task_id.as_bytes());
+    k
+}
+
+/// The (queue id, seq) of a `m`/`s` key.
+pub fn split_id_key(key: &[u8]) -> Option<(u64, u64)> {
+    if key.len() != 17 {
+        return None;
+    }
+    let q = u64::from_be_bytes(key[1..9].try_into().ok()?);
+    let s = u64::from_be_bytes(key[9..17].try_into().ok()?);
+    Some((q, s))
+}
+
+/// The queue id of a `d` key.
+pub fn split_queue_id(key: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(key.get(1..9)?.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_keys_sort_by_queue_then_seq() {
+        assert!(message(1, 2) < message(1, 3));
+        assert!(message(1, u64::MAX) < message(2, 0));
+        assert_eq!(split_id_key(&message(7, 9)), Some((7, 9)));
+    }
+}

@@ -1,0 +1,60 @@
+//! An in-memory [`Store`] for `--in-memory` and tests.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use super::{Store, StoreResult, WriteBatch};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .map
+            .lock()
+            .expect("memory store lock")
+            .get(key)
+            .cloned())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let map = self.map.lock().expect("memory store lock");
+        Ok(map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+        let mut map = self.map.lock().expect("memory store lock");
+        for (k, v) in batch.ops {
+            match v {
+                Some(v) => {
+                    map.insert(k, v);
+                }
+                None => {
+                    map.remove(&k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
+    fn is_persistent(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,60 @@
+//! Storage: a small synchronous key-value trait with one atomic write path.
+//!
+//! The engine encodes its records with [`keys`] and [`records`]; backends know nothing of SQS.
+//! Must not depend on hyper, http, quick-xml or the engine.
+
+pub mod durability;
+pub mod keys;
+pub mod memory;
+pub mod records;
+pub mod sled_store;
+
+#[cfg(test)]
+mod conformance;
+
+pub use durability::GroupCommit;
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+/// A failed store operation. Always an internal error towards clients.
+#[derive(Debug, thiserror::Error)]
+#[error("store error: {0}")]
+pub struct StoreError(pub String);
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A set of puts and deletes applied atomically by [`Store::apply`].
+#[derive(Debug, Default, Clone)]
+pub struct WriteBatch {
+    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl WriteBatch {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((key, Some(value)));
+    }
+    pub fn delete(&mut self, key: Vec<u8>) {
+        self.ops.push((key, None));
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+}
+
+pub trait Store: Send + Sync + 'static {
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
+    /// Every pair whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Applies every op of the batch, or none.
+    fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
+    /// Makes every applied batch durable (a no-op for memory).
+    fn flush(&self) -> StoreResult<()>;
+    /// Whether [`Store::flush`] does real work (false for memory).
+    fn is_persistent(&self) -> bool;
+}

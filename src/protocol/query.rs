@@ -71,12 +71,14 @@ fn convert(node: &Node, shape: &Shape, path: &str) -> SqsResult<Value> {
             match raw.to_ascii_lowercase().as_str() {
                 "true" => Value::Bool(true),
                 "false" => Value::Bool(false),
-                _ => return Err(SqsError::new(
-                    ErrorCode::InvalidParameterValue,
-                    format!(
+                _ => {
+                    return Err(SqsError::new(
+                        ErrorCode::InvalidParameterValue,
+                        format!(
                         "Value {raw} for parameter {path} is invalid. Reason: must be a boolean."
                     ),
-                )),
+                    ))
+                }
             }
         }
         Shape::List(item) => Value::Array(

@@ -1,0 +1,18 @@
+//! The one integration-test binary: a real server driven by the Rust SDK (JSON protocol) and a
+//! raw signed client (Query protocol, malformed input). One module per area.
+
+mod harness;
+mod smoke;
+
+// Queue management, errors, auth, restart.
+mod auth;
+mod bad_input;
+mod queues;
+mod restart;
+
+// Messaging, FIFO, dead letters, durability, concurrency.
+mod concurrency;
+mod crash;
+mod dlq;
+mod fifo;
+mod messages;

@@ -630,7 +630,7 @@ mod tests {
         assert!(validate_queue_name("a.fifo", false).is_err());
         assert!(validate_queue_name("a.fifo", true).is_ok());
         assert!(validate_queue_name("a", true).is_err());
-        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(76)), true).is_ok());
-        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(77)), true).is_err());
+        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(75)), true).is_ok());
+        assert!(validate_queue_name(&format!("{}.fifo", "a".repeat(76)), true).is_err());
     }
 }

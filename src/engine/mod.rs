@@ -12,6 +12,8 @@ mod messaging;
 pub mod move_tasks;
 pub mod queue;
 pub mod receipt;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

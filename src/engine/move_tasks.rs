@@ -234,7 +234,7 @@ impl Engine {
     fn move_one(&self, task: &MoveTaskInfo) -> SqsResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
-            .ok_or_else(|| SqsError::queue_does_not_exist())?;
+            .ok_or_else(SqsError::queue_does_not_exist)?;
         let now = self.now();
         let (dest, seq, new_seq, meta) = {
             let mut st = source.lock();

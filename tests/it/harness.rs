@@ -276,3 +276,79 @@ pub fn sign_request(
     let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
     instructions.apply_to_request_http1x(req);
 }
+
+impl TestServer {
+    /// A client-side handle for a server that is already running elsewhere (e.g. a child
+    /// process started by a test). `stop()` on it does nothing.
+    pub fn connect(addr: std::net::SocketAddr) -> TestServer {
+        TestServer {
+            server: None,
+            addr,
+            endpoint: format!("http://{addr}"),
+            access_key: ACCESS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+}
+
+/// What a failed Rust-SDK call carried: the HTTP status, `code()` (the Rust SDK takes it from
+/// `x-amzn-query-error`), the message and the typed service error.
+pub struct SdkFailure<E> {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    pub err: E,
+}
+
+pub fn sdk_failure<E>(e: aws_sdk_sqs::error::SdkError<E>) -> SdkFailure<E>
+where
+    E: aws_sdk_sqs::error::ProvideErrorMetadata
+        + aws_smithy_runtime_api::client::result::CreateUnhandledError
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+{
+    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
+    let err = e.into_service_error();
+    SdkFailure {
+        status,
+        code: err.code().unwrap_or_default().to_string(),
+        message: err.message().unwrap_or_default().to_string(),
+        err,
+    }
+}
+
+/// Asserts a Query-protocol error: status, `<ErrorResponse><Error><Type>Sender`, `<Code>`,
+/// a `<RequestId>` and the `x-amzn-RequestId` header.
+pub fn assert_query_error(r: &Raw, status: u16, code: &str) {
+    assert_eq!(r.status, status, "status for {code}: {}", r.body);
+    assert!(r.body.contains("<ErrorResponse"), "not an ErrorResponse: {}", r.body);
+    assert_eq!(r.xml("Type").as_deref(), Some("Sender"), "{}", r.body);
+    assert_eq!(r.xml("Code").as_deref(), Some(code), "{}", r.body);
+    assert!(r.xml("Message").is_some(), "no Message: {}", r.body);
+    assert!(r.xml("RequestId").is_some_and(|s| !s.is_empty()), "{}", r.body);
+    assert!(r.header("x-amzn-requestid").is_some(), "no x-amzn-RequestId");
+}
+
+/// Asserts a JSON-protocol error: status, `__type` `…#<shape>`, a `message`, and
+/// `x-amzn-query-error: <code>;Sender`.
+pub fn assert_json_error(r: &Raw, status: u16, code: &str, shape: &str) {
+    assert_eq!(r.status, status, "status for {code}: {}", r.body);
+    let body = r.json();
+    let ty = body["__type"].as_str().unwrap_or_default();
+    assert_eq!(ty.rsplit('#').next(), Some(shape), "__type: {}", r.body);
+    assert!(
+        body["message"].is_string() || body["Message"].is_string(),
+        "no message: {}",
+        r.body
+    );
+    assert_eq!(
+        r.header("x-amzn-query-error").as_deref(),
+        Some(format!("{code};Sender").as_str()),
+        "{}",
+        r.body
+    );
+    assert!(r.header("x-amzn-requestid").is_some(), "no x-amzn-RequestId");
+}

@@ -1,8 +1,9 @@
 """SigV4 (headers and presigned URLs) against the strict server with Query-era boto3 1.34.89.
 
-Presigned URLs are tested here because only a Query-era botocore presigns
-SQS as a plain GET (?Action=ListQueues&X-Amz-...); the JSON-era one signs
-POST-only headers (x-amz-target), which a browser or curl cannot replay.
+Presigned URLs are tested here because only a Query-era botocore puts the
+operation in the URL (?Action=ListQueues&X-Amz-...); the JSON-era one signs
+content-type/x-amz-target headers and carries no Action, so a plain GET of
+it cannot work on AWS either.
 """
 import time
 import urllib.request
@@ -72,7 +73,8 @@ def test_presigned_list_queues(compat):
     name = cu.unique_name("presign")
     url = c.create_queue(QueueName=name)["QueueUrl"]
     urls.append(url)
-    presigned = c.generate_presigned_url("list_queues", Params={"QueueNamePrefix": name}, ExpiresIn=300)
+    presigned = c.generate_presigned_url("list_queues", Params={"QueueNamePrefix": name}, ExpiresIn=300,
+                                         HttpMethod="GET")
     assert "Action=ListQueues" in presigned and "X-Amz-Signature=" in presigned
     status, headers, body = http_send(urllib.request.Request(presigned, method="GET"))
     assert status == 200, body
@@ -80,11 +82,23 @@ def test_presigned_list_queues(compat):
     assert root.tag == NS + "ListQueuesResponse", body
     assert [u.text for u in root.iter(NS + "QueueUrl")] == [url]
 
-    # Without params too (the brief's exact call).
-    status, _, body = http_send(urllib.request.Request(
-        c.generate_presigned_url("list_queues", ExpiresIn=300), method="GET"))
+
+def test_presigned_default_method_is_post(compat):
+    """Without HttpMethod botocore signs the URL for the operation's method (POST).
+
+    SigV4 covers the method, so that URL works with an (empty-bodied) POST and
+    must fail with a GET.
+    """
+    c, urls = compat
+    url = c.create_queue(QueueName=cu.unique_name("prespost"))["QueueUrl"]
+    urls.append(url)
+    presigned = c.generate_presigned_url("list_queues", ExpiresIn=300)
+    status, _, body = http_send(urllib.request.Request(presigned, data=b"", method="POST"))
     assert status == 200, body
     assert url in [u.text for u in xml(body).iter(NS + "QueueUrl")]
+    status, _, body = http_send(urllib.request.Request(presigned, method="GET"))
+    assert status == 403, body
+    assert xml_error(body)[1] == "SignatureDoesNotMatch"
 
 
 def test_presigned_get_queue_attributes(compat):
@@ -92,7 +106,8 @@ def test_presigned_get_queue_attributes(compat):
     url = c.create_queue(QueueName=cu.unique_name("presattr"))["QueueUrl"]
     urls.append(url)
     presigned = c.generate_presigned_url("get_queue_attributes",
-                                         Params={"QueueUrl": url, "AttributeNames": ["QueueArn"]}, ExpiresIn=60)
+                                         Params={"QueueUrl": url, "AttributeNames": ["QueueArn"]}, ExpiresIn=60,
+                                         HttpMethod="GET")
     status, _, body = http_send(urllib.request.Request(presigned, method="GET"))
     assert status == 200, body
     vals = [v.text for v in xml(body).iter(NS + "Value")]
@@ -101,7 +116,7 @@ def test_presigned_get_queue_attributes(compat):
 
 def test_presigned_url_expires(strict_endpoint):
     c = make_client(strict_endpoint, cu.STRICT_KEY, cu.STRICT_SECRET)
-    presigned = c.generate_presigned_url("list_queues", ExpiresIn=1)
+    presigned = c.generate_presigned_url("list_queues", ExpiresIn=1, HttpMethod="GET")
     time.sleep(2.2)
     status, _, body = http_send(urllib.request.Request(presigned, method="GET"))
     assert 400 <= status < 500, (status, body)
@@ -110,7 +125,8 @@ def test_presigned_url_expires(strict_endpoint):
 
 def test_presigned_url_tampered(strict_endpoint):
     c = make_client(strict_endpoint, cu.STRICT_KEY, cu.STRICT_SECRET)
-    presigned = c.generate_presigned_url("list_queues", Params={"QueueNamePrefix": "a"}, ExpiresIn=60)
+    presigned = c.generate_presigned_url("list_queues", Params={"QueueNamePrefix": "a"}, ExpiresIn=60,
+                                         HttpMethod="GET")
     tampered = presigned.replace("QueueNamePrefix=a", "QueueNamePrefix=b")
     assert tampered != presigned
     status, _, body = http_send(urllib.request.Request(tampered, method="GET"))
@@ -120,7 +136,8 @@ def test_presigned_url_tampered(strict_endpoint):
 
 def test_presigned_url_wrong_secret(strict_endpoint):
     c = make_client(strict_endpoint, cu.STRICT_KEY, "bad-secret")
-    status, _, body = http_send(urllib.request.Request(c.generate_presigned_url("list_queues", ExpiresIn=60)))
+    status, _, body = http_send(urllib.request.Request(
+        c.generate_presigned_url("list_queues", ExpiresIn=60, HttpMethod="GET"), method="GET"))
     assert status == 403, body
     assert xml_error(body)[1] == "SignatureDoesNotMatch"
 

@@ -91,8 +91,11 @@ def test_send_batch_with_partial_failure(sqs, queue):
 @pytest.mark.parametrize("op", ["send_message_batch", "delete_message_batch", "change_message_visibility_batch"])
 def test_batch_request_errors(sqs, queue, op):
     def entry(i):
-        return ({"Id": i, "MessageBody": "x"} if op == "send_message_batch"
-                else {"Id": i, "ReceiptHandle": "h", "VisibilityTimeout": 1})
+        if op == "send_message_batch":
+            return {"Id": i, "MessageBody": "x"}
+        if op == "delete_message_batch":
+            return {"Id": i, "ReceiptHandle": "h"}
+        return {"Id": i, "ReceiptHandle": "h", "VisibilityTimeout": 1}
     call = getattr(sqs, op)
     cases = [
         ([], "AWS.SimpleQueueService.EmptyBatchRequest"),

@@ -1,0 +1,435 @@
+//! Engine tests on a memory store and a hand-moved clock: visibility, delays, retention, and a
+//! randomized FIFO model test (order per group, group lock, dedup window, redrive count).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::*;
+use crate::clock::ManualClock;
+use crate::store::MemoryStore;
+
+const T0: u64 = 1_700_000_000_000;
+
+fn engine() -> (Arc<Engine>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(T0));
+    let engine = Engine::open(
+        Arc::new(MemoryStore::new()),
+        clock.clone(),
+        EngineSettings::default(),
+    )
+    .unwrap();
+    (engine, clock)
+}
+
+fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn entry(body: &str) -> SendEntry {
+    SendEntry {
+        body: body.into(),
+        ..Default::default()
+    }
+}
+
+fn receive_req(max: u32) -> ReceiveRequest {
+    ReceiveRequest {
+        max_messages: max,
+        wait_time_seconds: Some(0),
+        ..Default::default()
+    }
+}
+
+async fn send(e: &Engine, q: &Arc<Queue>, entries: Vec<SendEntry>) -> Vec<SendOutcome> {
+    e.send_messages(q, entries, "tester", false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn visibility_timeout_hides_then_returns() {
+    let (e, clock) = engine();
+    let q = e
+        .create_queue(
+            "000000000000",
+            "v",
+            &attrs(&[("VisibilityTimeout", "30")]),
+            &[],
+        )
+        .await
+        .unwrap();
+    send(&e, &q, vec![entry("a")]).await;
+    let first = e.receive(&q, &receive_req(10)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert!(e.receive(&q, &receive_req(10)).await.unwrap().is_empty());
+    assert_eq!(
+        q.lock().counts(clock.now_ms()),
+        Counts {
+            visible: 0,
+            in_flight: 1,
+            delayed: 0
+        }
+    );
+    clock.advance_ms(30_000);
+    let again = e.receive(&q, &receive_req(10)).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_ne!(again[0].receipt_handle, first[0].receipt_handle);
+    assert!(again[0].attributes.is_empty());
+    // A standard queue deletes even with the older handle.
+    e.delete_message(&q, &first[0].receipt_handle)
+        .await
+        .unwrap();
+    assert_eq!(q.lock().messages.len(), 0);
+    e.delete_message(&q, &first[0].receipt_handle)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn delays_count_as_delayed_until_due() {
+    let (e, clock) = engine();
+    let q = e
+        .create_queue("000000000000", "d", &attrs(&[("DelaySeconds", "5")]), &[])
+        .await
+        .unwrap();
+    send(
+        &e,
+        &q,
+        vec![
+            entry("a"),
+            SendEntry {
+                delay_seconds: Some(0),
+                ..entry("b")
+            },
+        ],
+    )
+    .await;
+    assert_eq!(
+        q.lock().counts(clock.now_ms()),
+        Counts {
+            visible: 1,
+            in_flight: 0,
+            delayed: 1
+        }
+    );
+    assert_eq!(e.receive(&q, &receive_req(10)).await.unwrap().len(), 1);
+    clock.advance_ms(5_000);
+    let got = e.receive(&q, &receive_req(10)).await.unwrap();
+    assert_eq!(
+        got.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+        vec!["a"]
+    );
+}
+
+#[tokio::test]
+async fn retention_expires_in_flight_messages_too() {
+    let (e, clock) = engine();
+    let q = e
+        .create_queue(
+            "000000000000",
+            "r",
+            &attrs(&[("MessageRetentionPeriod", "60")]),
+            &[],
+        )
+        .await
+        .unwrap();
+    send(&e, &q, vec![entry("old")]).await;
+    assert_eq!(e.receive(&q, &receive_req(1)).await.unwrap().len(), 1);
+    clock.advance_ms(30_000);
+    send(&e, &q, vec![entry("new")]).await;
+    clock.advance_ms(30_000);
+    e.expire(&q).await.unwrap();
+    assert_eq!(q.lock().messages.len(), 1);
+    let got = e.receive(&q, &receive_req(10)).await.unwrap();
+    assert_eq!(got[0].body, "new");
+}
+
+#[tokio::test]
+async fn change_visibility_is_capped_at_twelve_hours_from_the_receive() {
+    let (e, clock) = engine();
+    let q = e.create_queue("000000000000", "c", &[], &[]).await.unwrap();
+    send(&e, &q, vec![entry("a")]).await;
+    let m = e.receive(&q, &receive_req(1)).await.unwrap().remove(0);
+    clock.advance_ms(10_000);
+    assert!(e
+        .change_visibility(&q, &m.receipt_handle, 43_190)
+        .await
+        .is_ok());
+    let err = e
+        .change_visibility(&q, &m.receipt_handle, 43_200)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    e.change_visibility(&q, &m.receipt_handle, 0).await.unwrap();
+    assert_eq!(e.receive(&q, &receive_req(1)).await.unwrap().len(), 1);
+}
+
+/// The reference model of one FIFO message.
+#[derive(Clone, Debug)]
+struct ModelMessage {
+    body: String,
+    receive_count: u32,
+    visible_at: u64,
+}
+
+const MAX_RECEIVES: u32 = 3;
+
+/// Random operations on a FIFO queue with a dead-letter queue, checked against a model.
+async fn fifo_model_run(seed: u64) {
+    let (e, clock) = engine();
+    let account = "000000000000";
+    let dlq = e
+        .create_queue(account, "dlq.fifo", &attrs(&[("FifoQueue", "true")]), &[])
+        .await
+        .unwrap();
+    let policy = format!(
+        r#"{{"deadLetterTargetArn":"{}","maxReceiveCount":{MAX_RECEIVES}}}"#,
+        dlq.arn
+    );
+    let q = e
+        .create_queue(
+            account,
+            "m.fifo",
+            &attrs(&[
+                ("FifoQueue", "true"),
+                ("VisibilityTimeout", "30"),
+                ("RedrivePolicy", &policy),
+            ]),
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let groups = ["g0", "g1", "g2", "g3"];
+    let mut model: BTreeMap<&str, Vec<ModelMessage>> = BTreeMap::new();
+    let mut dedup: HashMap<String, u64> = HashMap::new();
+    let mut handles: Vec<(String, String, u32)> = Vec::new(); // (handle, body, generation)
+    let mut due_bodies: HashSet<String> = HashSet::new();
+    let mut counter = 0u32;
+
+    for _ in 0..1500 {
+        let now = clock.now_ms();
+        match rng.gen_range(0..100) {
+            0..=34 => {
+                let group = groups[rng.gen_range(0..groups.len())];
+                // Reuse a dedup id now and then to exercise the window.
+                let dedup_id = if rng.gen_bool(0.15) && counter > 0 {
+                    format!("d{}", rng.gen_range(0..counter))
+                } else {
+                    format!("d{counter}")
+                };
+                counter += 1;
+                let body = format!("{group}:{dedup_id}:{counter}");
+                let entry = SendEntry {
+                    body: body.clone(),
+                    group_id: Some(group.into()),
+                    dedup_id: Some(dedup_id.clone()),
+                    ..Default::default()
+                };
+                let out = e
+                    .send_messages(&q, vec![entry], "t", false)
+                    .await
+                    .unwrap()
+                    .remove(0)
+                    .unwrap();
+                assert!(out.sequence_number.is_some());
+                let duplicate = dedup.get(&dedup_id).is_some_and(|&exp| exp > now);
+                if !duplicate {
+                    dedup.insert(dedup_id, now + 300_000);
+                    model.entry(group).or_default().push(ModelMessage {
+                        body,
+                        receive_count: 0,
+                        visible_at: now,
+                    });
+                }
+            }
+            35..=64 => {
+                let max = rng.gen_range(1..=10);
+                let locked: HashSet<&str> = model
+                    .iter()
+                    .filter(|(_, msgs)| {
+                        msgs.iter()
+                            .any(|m| m.receive_count > 0 && m.visible_at > now)
+                    })
+                    .map(|(g, _)| *g)
+                    .collect();
+                let got = e.receive(&q, &receive_req(max)).await.unwrap();
+                assert!(got.len() <= max as usize);
+                let mut by_group: BTreeMap<&str, Vec<&ReceivedMessage>> = BTreeMap::new();
+                for m in &got {
+                    let g = groups
+                        .iter()
+                        .find(|g| m.body.starts_with(&format!("{g}:")))
+                        .expect("known group");
+                    by_group.entry(g).or_default().push(m);
+                }
+                for (g, msgs) in by_group {
+                    assert!(
+                        !locked.contains(g),
+                        "seed {seed}: group {g} delivered while locked"
+                    );
+                    let list = model.get_mut(g).expect("group in model");
+                    // Messages due for the DLQ before the first delivered one were moved.
+                    let mut idx = 0;
+                    while idx < list.len() && list[idx].receive_count >= MAX_RECEIVES {
+                        due_bodies.insert(list[idx].body.clone());
+                        idx += 1;
+                    }
+                    list.drain(..idx);
+                    for (i, m) in msgs.iter().enumerate() {
+                        let expected = &mut list[i];
+                        assert_eq!(m.body, expected.body, "seed {seed}: order broken in {g}");
+                        assert!(
+                            expected.visible_at <= now,
+                            "seed {seed}: invisible message delivered"
+                        );
+                        expected.receive_count += 1;
+                        expected.visible_at = now + 30_000;
+                        let rc: u32 = m
+                            .attributes
+                            .iter()
+                            .find(|(k, _)| k == "ApproximateReceiveCount")
+                            .map_or(expected.receive_count, |(_, v)| v.parse().unwrap());
+                        assert_eq!(rc, expected.receive_count);
+                        handles.push((
+                            m.receipt_handle.clone(),
+                            m.body.clone(),
+                            expected.receive_count,
+                        ));
+                    }
+                }
+            }
+            65..=79 if !handles.is_empty() => {
+                let (handle, body, generation) =
+                    handles.swap_remove(rng.gen_range(0..handles.len()));
+                let found = model
+                    .values_mut()
+                    .find_map(|l| l.iter().position(|m| m.body == body).map(|p| (l, p)));
+                let result = e.delete_message(&q, &handle).await;
+                match found {
+                    Some((list, pos)) => {
+                        let m = &list[pos];
+                        if m.receive_count == generation && m.visible_at > now {
+                            result.unwrap();
+                            list.remove(pos);
+                        } else if m.receive_count >= MAX_RECEIVES
+                            && m.visible_at <= now
+                            && result.is_ok()
+                        {
+                            // Moved to the DLQ by a receive the model did not see visiting it.
+                            due_bodies.insert(m.body.clone());
+                            list.remove(pos);
+                        } else {
+                            assert_eq!(
+                                result.unwrap_err().code,
+                                ErrorCode::InvalidParameterValue,
+                                "seed {seed}: stale handle"
+                            );
+                        }
+                    }
+                    None => result.unwrap(),
+                }
+            }
+            80..=89 if !handles.is_empty() => {
+                let (handle, body, generation) = handles[rng.gen_range(0..handles.len())].clone();
+                let found = model
+                    .values_mut()
+                    .flat_map(|l| l.iter_mut())
+                    .find(|m| m.body == body);
+                let result = e.change_visibility(&q, &handle, 0).await;
+                match found {
+                    Some(m) if m.receive_count == generation && m.visible_at > now => {
+                        result.unwrap();
+                        m.visible_at = now;
+                    }
+                    _ => assert!(
+                        result.is_err(),
+                        "seed {seed}: visibility change with a stale handle"
+                    ),
+                }
+            }
+            _ => clock.advance_ms(rng.gen_range(0..40_000)),
+        }
+    }
+
+    // Drain: everything left is either delivered here (not due) or moved to the DLQ (due).
+    clock.advance_ms(400_000);
+    let mut remaining: HashSet<String> = HashSet::new();
+    loop {
+        let got = e
+            .receive(
+                &q,
+                &ReceiveRequest {
+                    visibility_timeout: Some(600),
+                    ..receive_req(10)
+                },
+            )
+            .await
+            .unwrap();
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            e.delete_message(&q, &m.receipt_handle).await.unwrap();
+            remaining.insert(m.body);
+        }
+    }
+    let mut in_dlq: HashSet<String> = HashSet::new();
+    loop {
+        let got = e
+            .receive(
+                &dlq,
+                &ReceiveRequest {
+                    visibility_timeout: Some(600),
+                    ..receive_req(10)
+                },
+            )
+            .await
+            .unwrap();
+        if got.is_empty() {
+            break;
+        }
+        for m in got {
+            e.delete_message(&dlq, &m.receipt_handle).await.unwrap();
+            in_dlq.insert(m.body);
+        }
+    }
+    for list in model.values() {
+        for m in list {
+            if m.receive_count >= MAX_RECEIVES {
+                due_bodies.insert(m.body.clone());
+            } else {
+                assert!(remaining.contains(&m.body), "seed {seed}: lost {}", m.body);
+            }
+        }
+    }
+    assert_eq!(
+        in_dlq, due_bodies,
+        "seed {seed}: DLQ holds exactly the messages past maxReceiveCount"
+    );
+    assert_eq!(
+        remaining.len(),
+        model
+            .values()
+            .flatten()
+            .filter(|m| m.receive_count < MAX_RECEIVES)
+            .count(),
+        "seed {seed}: nothing extra delivered"
+    );
+}
+
+#[tokio::test]
+async fn fifo_matches_the_reference_model() {
+    for seed in 0..8 {
+        fifo_model_run(seed).await;
+    }
+}

@@ -8,7 +8,8 @@
 #    mode; extra server flags via CAUDA_BENCH_SERVER_ARGS, e.g. "--in-memory" or
 #    "--durability relaxed"),
 # 3. waits for GET /health -> 200,
-# 4. runs `cargo bench --bench load -- --endpoint http://127.0.0.1:PORT "$@"`,
+# 4. runs the load benchmark built by `cargo bench --bench load` (its executable, with --bench, as
+#    cargo bench does) with `--endpoint http://127.0.0.1:PORT "$@"`,
 # 5. prints the server's RSS (VmRSS, and peak VmHWM) idle before the load and after it,
 # 6. stops the server by its PID (trap on exit) and removes the data dir.
 #
@@ -92,12 +93,21 @@ health_status() {
 
 echo "== building (release server, load benchmark)"
 cargo build --release --bin cauda
-cargo bench --bench load --no-run
-
-BIN=target/release/cauda
-[[ -x "$BIN" ]] || { echo "run.sh: $BIN not found after build" >&2; exit 1; }
+# The benchmark executable is run directly below (as `cargo bench` would run it, with --bench),
+# so that a concurrent edit of the sources cannot trigger a rebuild between the two builds and
+# the measurement. Its path comes from cargo's own build messages.
+BENCH_EXE=$(cargo bench --bench load --no-run --message-format=json-render-diagnostics \
+    | grep '"kind":\["bench"\]' | grep '"name":"load"' \
+    | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4)
+[[ -n "$BENCH_EXE" && -x "$BENCH_EXE" ]] || { echo "run.sh: load benchmark executable not found" >&2; exit 1; }
+[[ -x target/release/cauda ]] || { echo "run.sh: target/release/cauda not found after build" >&2; exit 1; }
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cauda-bench.XXXXXX")
+# Private copies: other builds in this target dir may replace the files while we measure.
+mkdir -p "$WORK_DIR/bin"
+cp target/release/cauda "$WORK_DIR/bin/cauda"
+cp "$BENCH_EXE" "$WORK_DIR/bin/load"
+BIN="$WORK_DIR/bin/cauda"
 DATA_DIR="$WORK_DIR/data"
 LOG="$WORK_DIR/server.log"
 PORT=$(free_port)
@@ -137,7 +147,8 @@ RSS_IDLE=$(rss_line "$SERVER_PID")
 echo "== server RSS idle, before load: $RSS_IDLE"
 
 set +e
-cargo bench --bench load -- --endpoint "$ENDPOINT" "$@"
+echo "== $BENCH_EXE --bench --endpoint $ENDPOINT $*"
+"$WORK_DIR/bin/load" --bench --endpoint "$ENDPOINT" "$@"
 BENCH_STATUS=$?
 set -e
 

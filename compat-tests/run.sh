@@ -159,12 +159,12 @@ run_suite() { # name
   case "$name" in
     json)
       timeout -k 10 "$SUITE_TIMEOUT" "$HERE/.venv-json/bin/python" -m pytest -p no:cacheprovider \
-        -q -rfE --tb=short --junitxml="$WORK/json.xml" "${PYTEST_EXTRA[@]}" "$HERE/python/json_tests" \
+        -q -rfE --tb=short --rootdir="$HERE/python" --confcutdir="$HERE/python" --junitxml="$WORK/json.xml" "${PYTEST_EXTRA[@]}" "$HERE/python/json_tests" \
         >"$WORK/json.log" 2>&1 || rc=$?
       ;;
     query)
       timeout -k 10 "$SUITE_TIMEOUT" "$HERE/.venv-query/bin/python" -m pytest -p no:cacheprovider \
-        -q -rfE --tb=short --junitxml="$WORK/query.xml" "${PYTEST_EXTRA[@]}" "$HERE/python/query_tests" \
+        -q -rfE --tb=short --rootdir="$HERE/python" --confcutdir="$HERE/python" --junitxml="$WORK/query.xml" "${PYTEST_EXTRA[@]}" "$HERE/python/query_tests" \
         >"$WORK/query.log" 2>&1 || rc=$?
       ;;
     js)

@@ -1588,4 +1588,3 @@ fn verifier_debug_hides_secrets() {
     assert!(!shown.contains(OTHER_SECRET), "{shown}");
     assert!(shown.contains(AKID));
 }
-

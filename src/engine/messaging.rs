@@ -254,8 +254,10 @@ impl Engine {
                 };
                 let seq = self.next_seq();
                 let message_id = uuid::Uuid::new_v4().to_string();
+                // FIFO only accepts an explicit 0, and the queue's delay still applies then.
                 let delay = e
                     .delay_seconds
+                    .filter(|_| !q.fifo)
                     .map(|d| d as u64)
                     .unwrap_or(st.attributes().delay_seconds as u64);
                 let state = MessageStateRecord {
@@ -403,11 +405,18 @@ impl Engine {
         for &seq in &expired {
             st.remove(seq);
         }
-        if !q.fifo && !long_poll && st.counts(now).in_flight >= self.settings.max_inflight {
-            return Err(SqsError::new(
-                ErrorCode::OverLimit,
-                "Too many messages in flight for this queue.",
-            ));
+        if !q.fifo && st.counts(now).in_flight >= self.settings.max_inflight {
+            // The expired messages are already gone from memory; drop them from the store too.
+            let ticket = self.apply(wb)?;
+            if !long_poll {
+                return Err(SqsError::new(
+                    ErrorCode::OverLimit,
+                    "Too many messages in flight for this queue.",
+                ));
+            }
+            // Long polling: no error, and nothing delivered past the limit [Doc "Visibility
+            // timeout"]; wait again until a message's visibility may have changed.
+            return Ok((Vec::new(), st.next_visible_at(now), Vec::new(), ticket));
         }
 
         let redrive = st

@@ -27,6 +27,9 @@ impl GroupCommit {
             flushed: watch::channel((0, None)).0,
         });
         let weak = Arc::downgrade(&gc);
+        // Weak, so that the store (and sled's lock on its directory) is released as soon as
+        // the engine is dropped, e.g. to reopen the same directory after a graceful shutdown.
+        let store = Arc::downgrade(&store);
         tokio::spawn(async move {
             loop {
                 let Some(gc) = weak.upgrade() else { return };
@@ -42,7 +45,7 @@ impl GroupCommit {
                     .await;
                     continue;
                 }
-                let store = store.clone();
+                let Some(store) = store.upgrade() else { return };
                 let result = tokio::task::spawn_blocking(move || store.flush())
                     .await
                     .map_err(|e| StoreError(e.to_string()))

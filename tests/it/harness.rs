@@ -324,12 +324,23 @@ where
 /// a `<RequestId>` and the `x-amzn-RequestId` header.
 pub fn assert_query_error(r: &Raw, status: u16, code: &str) {
     assert_eq!(r.status, status, "status for {code}: {}", r.body);
-    assert!(r.body.contains("<ErrorResponse"), "not an ErrorResponse: {}", r.body);
+    assert!(
+        r.body.contains("<ErrorResponse"),
+        "not an ErrorResponse: {}",
+        r.body
+    );
     assert_eq!(r.xml("Type").as_deref(), Some("Sender"), "{}", r.body);
     assert_eq!(r.xml("Code").as_deref(), Some(code), "{}", r.body);
     assert!(r.xml("Message").is_some(), "no Message: {}", r.body);
-    assert!(r.xml("RequestId").is_some_and(|s| !s.is_empty()), "{}", r.body);
-    assert!(r.header("x-amzn-requestid").is_some(), "no x-amzn-RequestId");
+    assert!(
+        r.xml("RequestId").is_some_and(|s| !s.is_empty()),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.header("x-amzn-requestid").is_some(),
+        "no x-amzn-RequestId"
+    );
 }
 
 /// Asserts a JSON-protocol error: status, `__type` `…#<shape>`, a `message`, and
@@ -350,5 +361,8 @@ pub fn assert_json_error(r: &Raw, status: u16, code: &str, shape: &str) {
         "{}",
         r.body
     );
-    assert!(r.header("x-amzn-requestid").is_some(), "no x-amzn-RequestId");
+    assert!(
+        r.header("x-amzn-requestid").is_some(),
+        "no x-amzn-RequestId"
+    );
 }

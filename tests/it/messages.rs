@@ -376,7 +376,11 @@ async fn md5_of_message_attributes_matches_the_vectors() {
             req = req.message_attributes(*k, v.clone());
         }
         let out = req.send().await.unwrap();
-        assert_eq!(out.md5_of_message_attributes(), Some(*want), "send {attrs:?}");
+        assert_eq!(
+            out.md5_of_message_attributes(),
+            Some(*want),
+            "send {attrs:?}"
+        );
         let got = receive(&s, &url, 1, 0, None).await;
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].md5_of_message_attributes(), Some(*want), "receive");
@@ -642,7 +646,12 @@ async fn system_attributes_json() {
     let m = receive(&s, &url, 1, 0, Some(0)).await.remove(0);
     let a = sys(&m);
     assert_eq!(a["ApproximateReceiveCount"], "3");
-    assert_eq!(a["ApproximateFirstReceiveTimestamp"].parse::<u64>().unwrap(), first);
+    assert_eq!(
+        a["ApproximateFirstReceiveTimestamp"]
+            .parse::<u64>()
+            .unwrap(),
+        first
+    );
 
     // Only the names asked for.
     let out = s
@@ -678,7 +687,12 @@ async fn system_attributes_query() {
     assert_eq!(a["ApproximateReceiveCount"], "1");
     let sent: u64 = a["SentTimestamp"].parse().unwrap();
     assert!(sent >= before && sent <= now_ms(), "{sent}");
-    assert!(a["ApproximateFirstReceiveTimestamp"].parse::<u64>().unwrap() >= sent);
+    assert!(
+        a["ApproximateFirstReceiveTimestamp"]
+            .parse::<u64>()
+            .unwrap()
+            >= sent
+    );
     assert!(!a["SenderId"].is_empty());
     let r = q_receive(
         &s,
@@ -746,7 +760,12 @@ async fn aws_trace_header_from_system_attribute_and_http_header() {
         Some(TRACE_MD5)
     );
     let r = q_receive(&s, &url, &[("AttributeName.1", "AWSTraceHeader")]).await;
-    assert_eq!(xml_attributes(&r.body)["AWSTraceHeader"], TRACE, "{}", r.body);
+    assert_eq!(
+        xml_attributes(&r.body)["AWSTraceHeader"],
+        TRACE,
+        "{}",
+        r.body
+    );
     let h = r.xml("ReceiptHandle").unwrap();
     s.query(&[
         ("Action", "DeleteMessage"),
@@ -772,7 +791,10 @@ async fn aws_trace_header_from_system_attribute_and_http_header() {
     assert_eq!(r.status, 200, "{}", r.body);
     let m = receive(&s, &url, 1, 0, None).await.remove(0);
     assert_eq!(m.body(), Some("c"));
-    assert_eq!(sys(&m).get("AWSTraceHeader").map(String::as_str), Some(TRACE));
+    assert_eq!(
+        sys(&m).get("AWSTraceHeader").map(String::as_str),
+        Some(TRACE)
+    );
     delete(&s, &url, &m).await;
 
     // 4. The X-Amzn-Trace-Id header, Query protocol.
@@ -798,7 +820,10 @@ async fn aws_trace_header_from_system_attribute_and_http_header() {
     assert_eq!(r.status, 200, "{}", r.body);
     let m = receive(&s, &url, 1, 0, None).await.remove(0);
     assert_eq!(m.body(), Some("d"));
-    assert_eq!(sys(&m).get("AWSTraceHeader").map(String::as_str), Some(TRACE));
+    assert_eq!(
+        sys(&m).get("AWSTraceHeader").map(String::as_str),
+        Some(TRACE)
+    );
 
     // A message sent without either has no AWSTraceHeader.
     delete(&s, &url, &m).await;
@@ -834,7 +859,10 @@ async fn maximum_message_size_is_enforced() {
         "InvalidParameterValue",
         400,
     );
-    assert!(msg.contains("Message must be shorter than 1024 bytes"), "{msg}");
+    assert!(
+        msg.contains("Message must be shorter than 1024 bytes"),
+        "{msg}"
+    );
     // Multi-byte characters count in UTF-8 bytes: 513 × 'é' = 1026 bytes.
     expect_sdk_err(
         s.sdk()
@@ -1084,7 +1112,10 @@ async fn send_batch_partial_failures_query() {
             ("SendMessageBatchRequestEntry.2.MessageBody", "bad\u{FFFE}"),
             ("SendMessageBatchRequestEntry.3.Id", "c"),
             ("SendMessageBatchRequestEntry.3.MessageBody", "test"),
-            ("SendMessageBatchRequestEntry.3.MessageAttribute.1.Name", "Foo"),
+            (
+                "SendMessageBatchRequestEntry.3.MessageAttribute.1.Name",
+                "Foo",
+            ),
             (
                 "SendMessageBatchRequestEntry.3.MessageAttribute.1.Value.DataType",
                 "String",
@@ -1152,7 +1183,10 @@ async fn send_batch_whole_request_errors() {
         .send()
         .await
         .unwrap_err();
-    assert!(e.as_service_error().unwrap().is_empty_batch_request(), "{e:?}");
+    assert!(
+        e.as_service_error().unwrap().is_empty_batch_request(),
+        "{e:?}"
+    );
     expect_query_err(
         &s.query(&[("Action", "SendMessageBatch"), ("QueueUrl", &url)])
             .await,
@@ -1179,7 +1213,10 @@ async fn send_batch_whole_request_errors() {
         ("QueueUrl".into(), url.clone()),
     ];
     for i in 1..=11 {
-        p.push((format!("SendMessageBatchRequestEntry.{i}.Id"), format!("e{i}")));
+        p.push((
+            format!("SendMessageBatchRequestEntry.{i}.Id"),
+            format!("e{i}"),
+        ));
         p.push((
             format!("SendMessageBatchRequestEntry.{i}.MessageBody"),
             "x".into(),
@@ -1233,7 +1270,10 @@ async fn send_batch_whole_request_errors() {
             "AWS.SimpleQueueService.InvalidBatchEntryId",
             400,
         );
-        assert!(m.contains("alphanumeric characters, hyphens and underscores"), "{m}");
+        assert!(
+            m.contains("alphanumeric characters, hyphens and underscores"),
+            "{m}"
+        );
     }
     assert!(sdk
         .send_message_batch()
@@ -1484,7 +1524,10 @@ async fn batch_delete_and_change_visibility_report_bad_handles_per_entry() {
                 "ChangeMessageVisibilityBatchRequestEntry.1.ReceiptHandle",
                 "garbage",
             ),
-            ("ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout", "5"),
+            (
+                "ChangeMessageVisibilityBatchRequestEntry.1.VisibilityTimeout",
+                "5",
+            ),
         ])
         .await;
     expect_query_ok(&r);
@@ -1580,7 +1623,11 @@ async fn visibility_timeout_expiry_and_changes() {
         ])
         .await;
     expect_query_ok(&r);
-    assert!(r.body.contains("<ChangeMessageVisibilityResponse"), "{}", r.body);
+    assert!(
+        r.body.contains("<ChangeMessageVisibilityResponse"),
+        "{}",
+        r.body
+    );
     assert!(receive(&s, &url, 1, 0, None).await.is_empty());
 
     // Out of range, and more than 12 h counted from the receive.
@@ -1725,7 +1772,11 @@ async fn delay_seconds_per_queue_and_per_message() {
     let t = Instant::now();
     let got = receive(&s, &url, 10, 5, None).await;
     assert!(!got.is_empty());
-    assert!(t.elapsed() < Duration::from_millis(2500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        t.elapsed()
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (v, nv, d) = counts(&s, &url).await;
     assert_eq!((v + nv, d), (3, 0));
@@ -1808,7 +1859,11 @@ async fn long_poll_on_an_empty_queue_waits() {
     set_attrs(&s, &url, &[("ReceiveMessageWaitTimeSeconds", "2")]).await;
     let t = Instant::now();
     assert!(receive(&s, &url, 1, 0, None).await.is_empty());
-    assert!(t.elapsed() < Duration::from_millis(500), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t.elapsed()
+    );
     s.stop().await;
 }
 
@@ -1838,7 +1893,11 @@ async fn queue_receive_wait_time_is_the_default() {
     let t = Instant::now();
     let r = q_receive(&s, &url, &[]).await;
     assert!(xml_blocks(&r.body, "Message").is_empty());
-    assert!(t.elapsed() >= Duration::from_millis(1900), "{:?}", t.elapsed());
+    assert!(
+        t.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        t.elapsed()
+    );
     s.stop().await;
 }
 
@@ -1859,7 +1918,10 @@ async fn long_poll_returns_promptly_when_a_message_arrives() {
         (Instant::now(), out.messages().to_vec())
     });
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(!waiter.is_finished(), "the long poll returned before a send");
+    assert!(
+        !waiter.is_finished(),
+        "the long poll returned before a send"
+    );
     send(&s, &url, "wake").await;
     let sent_at = Instant::now();
     let (returned_at, msgs) = tokio::time::timeout(Duration::from_secs(5), waiter)
@@ -1870,7 +1932,10 @@ async fn long_poll_returns_promptly_when_a_message_arrives() {
     assert_eq!(msgs[0].body(), Some("wake"));
     let lag = returned_at.saturating_duration_since(sent_at);
     // 200 ms target plus 500 ms slack for loaded CI machines.
-    assert!(lag < Duration::from_millis(700), "returned {lag:?} after the send");
+    assert!(
+        lag < Duration::from_millis(700),
+        "returned {lag:?} after the send"
+    );
 
     // The same for a Query long poll woken by a Query send.
     let s2 = std::sync::Arc::new(s);
@@ -1896,7 +1961,10 @@ async fn long_poll_returns_promptly_when_a_message_arrives() {
         .unwrap();
     assert_eq!(r.xml("Body").as_deref(), Some("wake2"), "{}", r.body);
     let lag = returned_at.saturating_duration_since(sent_at);
-    assert!(lag < Duration::from_millis(700), "returned {lag:?} after the send");
+    assert!(
+        lag < Duration::from_millis(700),
+        "returned {lag:?} after the send"
+    );
     if let Ok(s) = std::sync::Arc::try_unwrap(s2) {
         s.stop().await;
     }
@@ -2119,7 +2187,10 @@ async fn message_group_id_on_a_standard_queue() {
     let r = q_receive(
         &s,
         &url,
-        &[("AttributeName.1", "MessageGroupId"), ("VisibilityTimeout", "0")],
+        &[
+            ("AttributeName.1", "MessageGroupId"),
+            ("VisibilityTimeout", "0"),
+        ],
     )
     .await;
     assert!(xml_blocks(&r.body, "Message").is_empty());

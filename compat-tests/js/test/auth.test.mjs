@@ -50,3 +50,13 @@ describe('auth (strict)', { skip: !STRICT_ENDPOINT && 'CAUDA_STRICT_ENDPOINT not
     assert.equal(mine.QueueUrl, `${STRICT_ENDPOINT}/222222222222/${name}`);
   });
 });
+
+describe('auth clock skew (strict)', { skip: !STRICT_ENDPOINT && 'CAUDA_STRICT_ENDPOINT not set' }, () => {
+  it('rejects a request signed 20 minutes in the past', async () => {
+    const skewed = makeClient({ endpoint: STRICT_ENDPOINT, accessKeyId: 'AKIDCOMPAT', secretAccessKey: 'compatsecret' });
+    skewed.config.systemClockOffset = -20 * 60 * 1000;
+    const err = await rejectsWith(skewed.send(new ListQueuesCommand({})), {});
+    assert.ok(['RequestExpired', 'SignatureDoesNotMatch'].includes(err.Code), `Code=${err.Code}`);
+    assert.ok([400, 403].includes(err.$metadata.httpStatusCode), `status=${err.$metadata.httpStatusCode}`);
+  });
+});

@@ -105,3 +105,46 @@ def test_unsigned_json_request_rejected(endpoint, strict_endpoint, which):
     lower = {k.lower(): v for k, v in headers.items()}
     assert lower.get("x-amzn-query-error", "").startswith("MissingAuthenticationToken"), (headers, body)
     assert "MissingAuthenticationToken" in json.loads(body)["__type"]
+
+
+def _skewed(monkeypatch, minutes):
+    import datetime
+
+    import botocore.auth
+    real = botocore.auth.get_current_datetime
+    monkeypatch.setattr(botocore.auth, "get_current_datetime",
+                        lambda *a, **k: real(*a, **k) - datetime.timedelta(minutes=minutes))
+
+
+def test_clock_skew_over_15_minutes_rejected(strict_endpoint, monkeypatch):
+    _skewed(monkeypatch, 20)
+    c = make_client(strict_endpoint, cu.STRICT_KEY, cu.STRICT_SECRET)
+    with pytest.raises(ClientError) as ei:
+        c.list_queues()
+    err = ei.value.response["Error"]
+    # AWS documents RequestExpired (400); some Query services say SignatureDoesNotMatch (403).
+    assert err["Code"] in ("RequestExpired", "SignatureDoesNotMatch"), ei.value.response
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] in (400, 403)
+
+
+def test_clock_skew_within_15_minutes_accepted(strict_endpoint, monkeypatch):
+    _skewed(monkeypatch, 5)
+    make_client(strict_endpoint, cu.STRICT_KEY, cu.STRICT_SECRET).list_queues()
+
+
+def test_incomplete_authorization_header(strict_endpoint):
+    import datetime
+    amz_date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    req = urllib.request.Request(
+        strict_endpoint + "/", data=b"{}", method="POST",
+        headers={"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ListQueues",
+                 "X-Amz-Date": amz_date,
+                 "Authorization": f"AWS4-HMAC-SHA256 Credential={cu.STRICT_KEY}/{amz_date[:8]}/us-east-1/sqs/aws4_request"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            status, headers, body = r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        status, headers, body = e.code, dict(e.headers), e.read()
+    assert status == 400, (status, body)
+    lower = {k.lower(): v for k, v in headers.items()}
+    assert lower.get("x-amzn-query-error", "").startswith("IncompleteSignature"), (headers, body)

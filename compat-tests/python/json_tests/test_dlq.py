@@ -202,3 +202,57 @@ def test_message_move_task_errors(sqs, make_queue):
 def test_list_message_move_tasks_empty(sqs, source_and_dlq):
     _, dlq = source_and_dlq
     assert sqs.list_message_move_tasks(SourceArn=arn_of(sqs, dlq)).get("Results", []) == []
+
+
+def test_redrive_allow_policy(sqs, make_queue):
+    dlq = make_queue("dlq")
+    dlq_arn = arn_of(sqs, dlq)
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps(
+        {"redrivePermission": "denyAll"})})
+    got = json.loads(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["RedriveAllowPolicy"])
+                     ["Attributes"]["RedriveAllowPolicy"])
+    assert got["redrivePermission"] == "denyAll"
+    src = make_queue("src")
+    # denyAll: no source queue may name this queue as its dead-letter queue.
+    with pytest.raises(ClientError) as ei:
+        sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": policy(dlq_arn)})
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, ei.value.response
+    # byQueue naming this source allows it.
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": json.dumps(
+        {"redrivePermission": "byQueue", "sourceQueueArns": [arn_of(sqs, src)]})})
+    sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": policy(dlq_arn)})
+    other = make_queue("other")
+    with pytest.raises(ClientError):
+        sqs.set_queue_attributes(QueueUrl=other, Attributes={"RedrivePolicy": policy(dlq_arn)})
+
+
+def test_move_task_running_cancel_and_single_active(sqs, source_and_dlq, make_queue):
+    """MaxNumberOfMessagesPerSecond=1 over 5 messages keeps the task RUNNING for seconds."""
+    _, dlq = source_and_dlq
+    dest = make_queue("dest")
+    dlq_arn = arn_of(sqs, dlq)
+    sqs.send_message_batch(QueueUrl=dlq, Entries=[{"Id": f"m{i}", "MessageBody": f"slow-{i}"} for i in range(5)])
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(sqs, dest),
+                                         MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
+    [t] = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert t["Status"] == "RUNNING", t
+    assert t["TaskHandle"] == handle
+    assert t["ApproximateNumberOfMessagesToMove"] == 5
+    assert t["MaxNumberOfMessagesPerSecond"] == 1
+    # Only one active task per source.
+    with pytest.raises(ClientError) as ei:
+        sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(sqs, dest))
+    assert_error(ei, "InvalidParameterValue", 400)
+    moved = sqs.cancel_message_move_task(TaskHandle=handle)["ApproximateNumberOfMessagesMoved"]
+    assert 0 <= moved < 5
+    results = wait_task(sqs, dlq_arn)
+    assert results[0]["Status"] == "CANCELLED", results
+    # Cancelling a task that is no longer running is refused.
+    with pytest.raises(ClientError):
+        sqs.cancel_message_move_task(TaskHandle=handle)
+    remaining = int(sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"])
+                    ["Attributes"]["ApproximateNumberOfMessages"])
+    arrived = int(sqs.get_queue_attributes(QueueUrl=dest, AttributeNames=["ApproximateNumberOfMessages"])
+                  ["Attributes"]["ApproximateNumberOfMessages"])
+    assert remaining + arrived == 5
+    assert remaining >= 1

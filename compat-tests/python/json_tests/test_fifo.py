@@ -225,3 +225,26 @@ def test_fifo_queue_delay_applies(sqs, make_queue):
     [m] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=6)["Messages"]
     assert m["Body"] == "delayed"
     assert time.monotonic() - t0 <= 5.5
+
+
+@pytest.mark.parametrize("dedup", ["x" * 129, "dedup id"])
+def test_invalid_dedup_id(sqs, fifo_queue, dedup):
+    with pytest.raises(ClientError) as ei:
+        sqs.send_message(QueueUrl=fifo_queue, MessageBody="x", MessageGroupId="g", MessageDeduplicationId=dedup)
+    assert_error(ei, "InvalidParameterValue", 400)
+
+
+def test_long_poll_on_fifo_wakes_on_send(sqs, fifo_queue, endpoint):
+    import threading
+    from conftest import make_client
+    sender = make_client(endpoint)
+    timer = threading.Timer(1.0, lambda: sender.send_message(
+        QueueUrl=fifo_queue, MessageBody="fifo-wake", MessageGroupId="g", MessageDeduplicationId="w"))
+    t0 = time.monotonic()
+    timer.start()
+    try:
+        msgs = sqs.receive_message(QueueUrl=fifo_queue, WaitTimeSeconds=15).get("Messages", [])
+    finally:
+        timer.join()
+    assert [m["Body"] for m in msgs] == ["fifo-wake"]
+    assert time.monotonic() - t0 <= 6.0

@@ -336,13 +336,13 @@ def test_visibility_timeout_zero_makes_message_visible(sqs, queue):
 
 
 def test_visibility_timeout_expires(sqs, make_queue):
-    url = make_queue("vt", attributes={"VisibilityTimeout": "1"})
+    url = make_queue("vt", attributes={"VisibilityTimeout": "2"})
     sqs.send_message(QueueUrl=url, MessageBody="comes back")
+    t0 = time.monotonic()
     [m] = sqs.receive_message(QueueUrl=url)["Messages"]
     assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
-    t0 = time.monotonic()
-    [m2] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
-    assert time.monotonic() - t0 < 4.5
+    [m2] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=8)["Messages"]
+    assert 1.5 <= time.monotonic() - t0 <= 6.5
     assert m2["MessageId"] == m["MessageId"]
 
 
@@ -484,3 +484,81 @@ def test_message_group_id_on_standard_queue(sqs, queue):
     [m] = sqs.receive_message(QueueUrl=queue, MessageSystemAttributeNames=["All"])["Messages"]
     assert m["Attributes"]["MessageGroupId"] == "tenant-1"
     assert "SequenceNumber" not in m["Attributes"]
+
+
+def test_batch_request_too_long(sqs, queue):
+    # Each entry is within the per-message limit; together they exceed 1 MiB.
+    entries = [{"Id": f"big{i}", "MessageBody": "x" * 600_000} for i in range(2)]
+    with pytest.raises(ClientError) as ei:
+        sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+    assert_error(ei, "AWS.SimpleQueueService.BatchRequestTooLong", 400, query_code="BatchRequestTooLong")
+    assert counts(sqs, queue) == (0, 0, 0)
+
+
+def test_standard_delete_with_expired_handle_succeeds(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="late delete")
+    [m] = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1)["Messages"]
+    time.sleep(1.5)
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])  # no error on a standard queue
+
+
+def test_standard_change_visibility_with_older_handle(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="two handles")
+    [m1] = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=0)["Messages"]
+    [m2] = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=60)["Messages"]
+    assert m1["ReceiptHandle"] != m2["ReceiptHandle"]
+    # The older handle of a re-received message still works on a standard queue.
+    sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=m1["ReceiptHandle"], VisibilityTimeout=0)
+    assert len(sqs.receive_message(QueueUrl=queue).get("Messages", [])) == 1
+
+
+def test_system_attribute_names_win_over_deprecated_attribute_names(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="both lists")
+    [m] = sqs.receive_message(QueueUrl=queue, MessageSystemAttributeNames=["All"],
+                              AttributeNames=["SenderId"])["Messages"]
+    assert {"SenderId", "SentTimestamp", "ApproximateReceiveCount",
+            "ApproximateFirstReceiveTimestamp"} <= set(m["Attributes"])
+
+
+def test_trace_header_from_http_header(sqs, queue):
+    def add_header(request, **kwargs):
+        request.headers["X-Amzn-Trace-Id"] = cu.TRACE_HEADER
+
+    sqs.meta.events.register_first("before-sign.sqs.SendMessage", add_header)
+    try:
+        sqs.send_message(QueueUrl=queue, MessageBody="traced by header")
+    finally:
+        sqs.meta.events.unregister("before-sign.sqs.SendMessage", add_header)
+    [m] = sqs.receive_message(QueueUrl=queue, MessageSystemAttributeNames=["AWSTraceHeader"])["Messages"]
+    assert m["Attributes"] == {"AWSTraceHeader": cu.TRACE_HEADER}
+
+
+def test_missing_message_body_parameter(sqs, queue):
+    with pytest.raises(ClientError) as ei:
+        sqs.send_message(QueueUrl=queue)  # no MessageBody at all
+    assert_error(ei, "MissingParameter", 400)
+
+
+def test_attribute_limits_ok(sqs, queue):
+    attrs = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(9)}
+    attrs["n" * 256] = {"DataType": "String", "StringValue": "long name"}  # 256 chars is the limit
+    sent = sqs.send_message(QueueUrl=queue, MessageBody="ten attributes", MessageAttributes=attrs)
+    assert sent["MD5OfMessageAttributes"] == cu.md5_of_message_attributes(attrs)
+    [m] = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"]
+    assert m["MessageAttributes"] == attrs
+
+
+@pytest.mark.parametrize("group", ["", "x" * 129, "group 123"])
+def test_invalid_group_id_on_standard_queue(sqs, queue, group):
+    with pytest.raises(ClientError) as ei:
+        sqs.send_message(QueueUrl=queue, MessageBody="x", MessageGroupId=group)
+    assert ei.value.response["Error"]["Code"] in (("InvalidParameterValue", "MissingParameter") if not group
+                                                   else ("InvalidParameterValue",)), ei.value.response
+
+
+def test_change_visibility_out_of_range(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="cv-range")
+    [m] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    with pytest.raises(ClientError) as ei:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=43201)
+    assert_error(ei, "InvalidParameterValue", 400)

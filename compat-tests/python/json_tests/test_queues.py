@@ -351,3 +351,44 @@ def test_queue_url_path_is_used_not_host(sqs, make_queue):
     sqs.send_message(QueueUrl=other, MessageBody="via-path")
     msgs = sqs.receive_message(QueueUrl=url).get("Messages", [])
     assert [m["Body"] for m in msgs] == ["via-path"]
+
+
+@pytest.mark.parametrize("tags", [{"aws:reserved": "x"}, {"k" * 129: "x"}, {"key": "v" * 257}],
+                         ids=["aws-prefix", "key-too-long", "value-too-long"])
+def test_invalid_tags(sqs, queue, tags):
+    # Quotas related to queues: keys 1-128 chars, not starting with aws:, values 0-256 chars.
+    with pytest.raises(ClientError) as ei:
+        sqs.tag_queue(QueueUrl=queue, Tags=tags)
+    assert ei.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400, ei.value.response
+    assert sqs.list_queue_tags(QueueUrl=queue).get("Tags", {}) == {}
+
+
+def test_queue_names_are_case_sensitive(sqs, make_queue):
+    base = cu.unique_name("Case")
+    upper = make_queue(name=base.upper().replace("-", "_"))
+    lower = make_queue(name=base.lower().replace("-", "_"))
+    assert upper != lower
+    sqs.send_message(QueueUrl=upper, MessageBody="upper")
+    assert sqs.receive_message(QueueUrl=lower).get("Messages", []) == []
+
+
+def test_kms_and_sqs_managed_sse(sqs, make_queue):
+    url = make_queue("kms", attributes={"KmsMasterKeyId": "alias/aws/sqs"})
+    attrs = _all_attrs(sqs, url)
+    assert attrs["KmsMasterKeyId"] == "alias/aws/sqs"
+    assert attrs["KmsDataKeyReusePeriodSeconds"] == "300"
+    assert attrs["SqsManagedSseEnabled"] == "false"
+    with pytest.raises(ClientError) as ei:
+        sqs.create_queue(QueueName=cu.unique_name("sse"),
+                         Attributes={"KmsMasterKeyId": "alias/aws/sqs", "SqsManagedSseEnabled": "true"})
+    assert_error(ei, "InvalidAttributeName", 400)
+
+
+def test_policy_attribute_set_and_cleared(sqs, queue):
+    arn = cu.queue_arn(cu.name_of(queue))
+    pol = {"Version": "2012-10-17", "Statement": [{"Sid": "s1", "Effect": "Allow", "Principal": "*",
+                                                    "Action": "sqs:SendMessage", "Resource": arn}]}
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": json.dumps(pol)})
+    assert json.loads(_all_attrs(sqs, queue)["Policy"]) == pol
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": ""})
+    assert "Policy" not in _all_attrs(sqs, queue)

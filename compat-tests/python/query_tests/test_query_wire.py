@@ -145,3 +145,24 @@ def test_json_request_to_queue_path(endpoint, sqs, queue):
     assert status == 200, out
     assert json.loads(out)["MD5OfMessageBody"] == cu.md5_hex("json-on-path")
     assert [m["Body"] for m in sqs.receive_message(QueueUrl=queue)["Messages"]] == ["json-on-path"]
+
+
+def test_get_on_queue_url_without_parameters(endpoint, queue):
+    status, _, body = signed_query(endpoint, {}, path=urllib.parse.urlparse(queue).path, method="GET")
+    assert status == 404, body
+    assert b"UnknownOperationException" in body, body
+
+
+def test_missing_required_parameter_query(endpoint, queue):
+    status, _, body = signed_query(endpoint, {"Action": "SendMessage", "Version": "2012-11-05", "QueueUrl": queue})
+    assert status == 400, body
+    assert xml_error(body)[:2] == ("Sender", "MissingParameter"), body
+
+
+def test_parameters_form_encoded_utf8(endpoint, sqs, queue):
+    body_text = "ünïcödé + spaces & ampersands = equals %41"
+    status, _, body = signed_query(endpoint, {"Action": "SendMessage", "Version": "2012-11-05", "QueueUrl": queue,
+                                              "MessageBody": body_text})
+    assert status == 200, body
+    assert xml(body).find(f"{NS}SendMessageResult/{NS}MD5OfMessageBody").text == cu.md5_hex(body_text)
+    assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == body_text

@@ -1137,10 +1137,10 @@ fn print_table(reports: &[Report], protocol: Protocol) {
     println!();
     println!("cauda load benchmark — protocol {}", protocol.name());
     println!(
-        "{:<34} {:>5} {:>8} {:>11} {:>10} {:>9} {:>9} {:>9} {:>7}",
+        "{:<38} {:>5} {:>8} {:>11} {:>10} {:>9} {:>9} {:>9} {:>7}",
         "scenario", "conns", "secs", "msgs/s", "req/s", "p50 ms", "p99 ms", "max ms", "errors"
     );
-    println!("{}", "-".repeat(110));
+    println!("{}", "-".repeat(114));
     for r in reports {
         let h = &r.stats.hist;
         let reqs = if r.secs > 0.0 {
@@ -1150,7 +1150,7 @@ fn print_table(reports: &[Report], protocol: Protocol) {
         };
         let errors = r.errors + r.stats.entry_errors;
         println!(
-            "{:<34} {:>5} {:>8.2} {:>11.0} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7}{}",
+            "{:<38} {:>5} {:>8.2} {:>11.0} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>7}{}",
             r.label,
             r.connections,
             r.secs,

@@ -145,6 +145,8 @@ echo "== server pid $SERVER_PID ready at $ENDPOINT ($(nproc 2>/dev/null || echo 
 sleep 1
 RSS_IDLE=$(rss_line "$SERVER_PID")
 echo "== server RSS idle, before load: $RSS_IDLE"
+LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+echo "== load average before: $LOAD_BEFORE (other processes on this machine skew the figures)"
 
 set +e
 echo "== $BENCH_EXE --bench --endpoint $ENDPOINT $*"
@@ -166,6 +168,7 @@ echo
 echo "== server RSS idle, before load: $RSS_IDLE"
 echo "== server RSS after load:        $RSS_AFTER"
 echo "== data dir size after load:     $DATA_SIZE"
+echo "== load average before / after:  $LOAD_BEFORE / $(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
 WARNS=$(grep -c -E 'WARN|ERROR' "$LOG" 2>/dev/null || true)
 if [[ "${WARNS:-0}" != "0" ]]; then
     echo "== server logged $WARNS WARN/ERROR line(s); first ones:"

@@ -111,9 +111,13 @@ pub enum AuthStyle {
     Presigned { expires: u64 },
 }
 
+/// Percent-decoded query pairs, borrowing from the URI where nothing needed decoding.
+type QueryPairs<'a> = Vec<QueryPair<'a>>;
+type QueryPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
+
 /// Everything extracted from a signed request, before any check against a secret.
 #[derive(Clone, Debug)]
-pub struct SignedAuth {
+pub struct SignedAuth<'a> {
     pub style: AuthStyle,
     pub credential: Credential,
     pub signed_headers: Vec<String>,
@@ -123,7 +127,7 @@ pub struct SignedAuth {
     /// The request time, seconds since the Unix epoch.
     pub request_time: u64,
     /// The query string, percent-decoded with `+` read as a space.
-    query: Vec<(Vec<u8>, Vec<u8>)>,
+    query: QueryPairs<'a>,
 }
 
 fn incomplete(message: impl Into<String>) -> AuthError {
@@ -279,11 +283,11 @@ pub fn parse_signature(value: &str) -> Result<String, AuthError> {
 
 /// Pulls the SigV4 material out of a request: the `Authorization` header or the presigned
 /// query parameters (not both).
-pub fn extract(request: &RequestParts<'_>) -> Result<SignedAuth, AuthError> {
+pub fn extract<'a>(request: &RequestParts<'a>) -> Result<SignedAuth<'a>, AuthError> {
     let query = parse_query(request.uri.query().unwrap_or(""), PlusMode::Space);
     let query_auth = query
         .iter()
-        .any(|(k, _)| k == Q_ALGORITHM || k == Q_CREDENTIAL || k == Q_SIGNATURE);
+        .any(|(k, _)| [Q_ALGORITHM, Q_CREDENTIAL, Q_SIGNATURE].contains(&k.as_ref()));
     let mut authorization = request.headers.get_all(http::header::AUTHORIZATION).iter();
     match (authorization.next(), authorization.next(), query_auth) {
         (None, _, false) => Err(AuthError::new(
@@ -306,11 +310,11 @@ pub fn extract(request: &RequestParts<'_>) -> Result<SignedAuth, AuthError> {
     }
 }
 
-fn from_header(
+fn from_header<'a>(
     value: &str,
     headers: &HeaderMap,
-    query: Vec<(Vec<u8>, Vec<u8>)>,
-) -> Result<SignedAuth, AuthError> {
+    query: QueryPairs<'a>,
+) -> Result<SignedAuth<'a>, AuthError> {
     let parsed = parse_authorization(value)?;
     let (amz_date, request_time) = if let Some(date) = headers.get(X_AMZ_DATE) {
         let text = date.to_str().unwrap_or("");
@@ -347,9 +351,12 @@ fn from_header(
     })
 }
 
-fn from_query(query: Vec<(Vec<u8>, Vec<u8>)>) -> Result<SignedAuth, AuthError> {
+fn from_query(query: QueryPairs<'_>) -> Result<SignedAuth<'_>, AuthError> {
     let get = |name: &[u8]| -> Result<Option<&str>, AuthError> {
-        let mut values = query.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+        let mut values = query
+            .iter()
+            .filter(|(k, _)| k.as_ref() == name)
+            .map(|(_, v)| v);
         let first = values.next();
         if values.next().is_some() {
             return Err(incomplete(format!(
@@ -427,7 +434,7 @@ fn from_query(query: Vec<(Vec<u8>, Vec<u8>)>) -> Result<SignedAuth, AuthError> {
 
 /// Scope rules that hold whether or not the signature can be checked: the scope names
 /// `service` and `aws4_request`, its date is the request's date, and `host` is signed.
-pub fn check_scope(auth: &SignedAuth, service: &str) -> Result<(), AuthError> {
+pub fn check_scope(auth: &SignedAuth<'_>, service: &str) -> Result<(), AuthError> {
     let c = &auth.credential;
     if c.terminator != TERMINATOR {
         return Err(mismatch(format!(
@@ -458,7 +465,11 @@ pub fn check_scope(auth: &SignedAuth, service: &str) -> Result<(), AuthError> {
 
 /// Clock checks: a header-signed request must be within `max_skew` of `now` either way; a
 /// presigned URL is valid from `max_skew` before its date until `X-Amz-Expires` after it.
-pub fn check_time(auth: &SignedAuth, now: SystemTime, max_skew: Duration) -> Result<(), AuthError> {
+pub fn check_time(
+    auth: &SignedAuth<'_>,
+    now: SystemTime,
+    max_skew: Duration,
+) -> Result<(), AuthError> {
     let now = now
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -502,7 +513,10 @@ pub fn check_time(auth: &SignedAuth, now: SystemTime, max_skew: Duration) -> Res
 /// The payload hash to sign with. A signed `x-amz-content-sha256` is used as sent (JS v3 sends
 /// one; it may be `UNSIGNED-PAYLOAD`); when it is a hash it must be the body's, otherwise the
 /// body could be swapped under a valid signature.
-pub fn payload_hash(auth: &SignedAuth, request: &RequestParts<'_>) -> Result<String, AuthError> {
+pub fn payload_hash(
+    auth: &SignedAuth<'_>,
+    request: &RequestParts<'_>,
+) -> Result<String, AuthError> {
     if auth
         .signed_headers
         .iter()
@@ -510,12 +524,11 @@ pub fn payload_hash(auth: &SignedAuth, request: &RequestParts<'_>) -> Result<Str
     {
         if let Some(value) = request.headers.get(X_AMZ_CONTENT_SHA256) {
             let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
-            if value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit()) {
-                if !value.eq_ignore_ascii_case(&sha256_hex(request.body)) {
-                    return Err(mismatch(
-                        "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                    ));
-                }
+            let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+            if is_hash && !value.eq_ignore_ascii_case(&sha256_hex(request.body)) {
+                return Err(mismatch(
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                ));
             }
             return Ok(value);
         }
@@ -525,7 +538,7 @@ pub fn payload_hash(auth: &SignedAuth, request: &RequestParts<'_>) -> Result<Str
 
 /// Recomputes the signature with `secret` and compares it in constant time.
 pub fn check_signature(
-    auth: &SignedAuth,
+    auth: &SignedAuth<'_>,
     request: &RequestParts<'_>,
     payload_hash: &str,
     secret: &str,
@@ -566,7 +579,7 @@ pub fn check_signature(
 }
 
 /// `AWS4-HMAC-SHA256 \n date \n scope \n hex(sha256(canonical request))`.
-pub fn string_to_sign(auth: &SignedAuth, canonical_request: &[u8]) -> String {
+pub fn string_to_sign(auth: &SignedAuth<'_>, canonical_request: &[u8]) -> String {
     format!(
         "{ALGORITHM}\n{}\n{}\n{}",
         auth.amz_date,
@@ -578,9 +591,9 @@ pub fn string_to_sign(auth: &SignedAuth, canonical_request: &[u8]) -> String {
 /// The canonical request over the client's signed headers. `redact` hides session tokens
 /// (for error messages only).
 fn canonical_request(
-    auth: &SignedAuth,
+    auth: &SignedAuth<'_>,
     request: &RequestParts<'_>,
-    query: &[(Vec<u8>, Vec<u8>)],
+    query: &[QueryPair<'_>],
     payload_hash: &str,
     redact: bool,
 ) -> Vec<u8> {
@@ -592,7 +605,7 @@ fn canonical_request(
     let skip_signature = matches!(auth.style, AuthStyle::Presigned { .. });
     let pairs = query
         .iter()
-        .filter(|(k, _)| !(skip_signature && k == Q_SIGNATURE));
+        .filter(|(k, _)| !(skip_signature && k.as_ref() == Q_SIGNATURE));
     out.extend_from_slice(canonical_query(pairs, redact).as_bytes());
     out.push(b'\n');
     for name in &auth.signed_headers {
@@ -690,22 +703,23 @@ fn normalize_path(path: &str) -> Cow<'_, str> {
 }
 
 /// Sorted `key=value` pairs (RFC 3986-encoded), joined by `&`.
-fn canonical_query<'a>(
-    pairs: impl Iterator<Item = &'a (Vec<u8>, Vec<u8>)>,
+fn canonical_query<'a, 'b: 'a>(
+    pairs: impl Iterator<Item = &'a QueryPair<'b>>,
     redact: bool,
 ) -> String {
-    let mut encoded: Vec<(String, String)> = pairs
+    let mut encoded: Vec<(Cow<'a, str>, Cow<'a, str>)> = pairs
         .map(|(k, v)| {
-            let value = if redact && k == Q_SECURITY_TOKEN {
-                "**redacted**".to_string()
+            let value = if redact && k.as_ref() == Q_SECURITY_TOKEN {
+                Cow::Borrowed("**redacted**")
             } else {
-                percent_encode(v, QUERY_ENCODE).to_string()
+                Cow::from(percent_encode(v, QUERY_ENCODE))
             };
-            (percent_encode(k, QUERY_ENCODE).to_string(), value)
+            (Cow::from(percent_encode(k, QUERY_ENCODE)), value)
         })
         .collect();
     encoded.sort_unstable();
-    let mut out = String::new();
+    let capacity = encoded.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(capacity);
     for (i, (k, v)) in encoded.iter().enumerate() {
         if i > 0 {
             out.push('&');
@@ -728,20 +742,20 @@ enum PlusMode {
 
 /// Splits a raw query string into percent-decoded pairs; empty pieces are skipped and a
 /// piece without `=` is a key with an empty value.
-fn parse_query(raw: &str, plus: PlusMode) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let decode = |s: &str| -> Vec<u8> {
+fn parse_query(raw: &str, plus: PlusMode) -> QueryPairs<'_> {
+    fn decode(s: &str, plus: PlusMode) -> Cow<'_, [u8]> {
         if plus == PlusMode::Space && s.contains('+') {
             let spaced = s.replace('+', " ");
-            percent_decode(spaced.as_bytes()).collect()
+            Cow::Owned(percent_decode(spaced.as_bytes()).collect())
         } else {
-            percent_decode(s.as_bytes()).collect()
+            Cow::from(percent_decode(s.as_bytes()))
         }
-    };
+    }
     raw.split('&')
         .filter(|piece| !piece.is_empty())
         .map(|piece| {
             let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-            (decode(k), decode(v))
+            (decode(k, plus), decode(v, plus))
         })
         .collect()
 }

@@ -414,7 +414,7 @@ fn aws_test_suite_rejects_flipped_signatures_and_foreign_service() {
         // Flip one hex digit of the signature.
         let mut bad = req.clone();
         if bad.headers.contains_key("authorization") {
-            bad.edit_authorization(|a| flip_last_hex(a));
+            bad.edit_authorization(flip_last_hex);
         } else {
             let uri = flip_last_hex(&bad.uri_string());
             bad.set_uri(&uri);

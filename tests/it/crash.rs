@@ -402,8 +402,56 @@ async fn sigkill_keeps_fifo_order_and_deduplication() {
     let proc = Proc::start(&d.data, &d.log).await;
     let client = proc.client();
     let url = queue_url(&client, &name).await;
-    // Resend the last acknowledged message of each group and the one that may have been in
-    // flight, with the same dedup ids: inside the 5-minute window, neither is delivered twice.
+    let drain_groups = || async {
+        let mut per_group: HashMap<usize, Vec<usize>> = HashMap::new();
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let got = client
+                .sdk()
+                .receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
+                .send()
+                .await
+                .unwrap();
+            if got.messages().is_empty() {
+                break;
+            }
+            for m in got.messages() {
+                let (g, i) = m.body().unwrap().split_once(':').unwrap();
+                assert_eq!(sys(m)["MessageGroupId"], g);
+                per_group
+                    .entry(g[1..].parse().unwrap())
+                    .or_default()
+                    .push(i.parse().unwrap());
+                crate::messages::delete(&client, &url, m).await;
+            }
+            assert!(Instant::now() < end, "drain too slow");
+        }
+        assert_eq!(counts(&client, &url).await, (0, 0, 0));
+        per_group
+    };
+
+    // Every acknowledged message exactly once and in order; the send in flight at the kill
+    // (index n) at most once, after the others.
+    let mut per_group = drain_groups().await;
+    let mut in_flight_stored = Vec::new();
+    for (g, &n) in acked.iter().enumerate() {
+        let got = per_group.remove(&g).unwrap_or_default();
+        let want: Vec<usize> = (0..n).collect();
+        let want_plus: Vec<usize> = (0..=n).collect();
+        assert!(
+            got == want || got == want_plus,
+            "group g{g}: {n} acknowledged, received {got:?}"
+        );
+        in_flight_stored.push(got == want_plus);
+    }
+    assert!(per_group.is_empty(), "unknown groups: {per_group:?}");
+
+    // The deduplication window survived the kill (and the deletes): resending the last
+    // acknowledged message of each group with its dedup id delivers nothing; the one that was
+    // in flight is delivered only if it had not been stored.
     for (g, &n) in acked.iter().enumerate() {
         for i in [n.saturating_sub(1), n] {
             let body = format!("g{g}:{i}");
@@ -419,46 +467,11 @@ async fn sigkill_keeps_fifo_order_and_deduplication() {
                 .expect("resend after restart");
         }
     }
-    let mut per_group: HashMap<usize, Vec<usize>> = HashMap::new();
-    let end = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = client
-            .sdk()
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .message_system_attribute_names(MessageSystemAttributeName::MessageGroupId)
-            .send()
-            .await
-            .unwrap();
-        if got.messages().is_empty() {
-            break;
-        }
-        for m in got.messages() {
-            let (g, i) = m.body().unwrap().split_once(':').unwrap();
-            assert_eq!(sys(m)["MessageGroupId"], g);
-            per_group
-                .entry(g[1..].parse().unwrap())
-                .or_default()
-                .push(i.parse().unwrap());
-            crate::messages::delete(&client, &url, m).await;
-        }
-        assert!(Instant::now() < end, "drain too slow");
-    }
-    assert_eq!(counts(&client, &url).await, (0, 0, 0));
+    let mut again = drain_groups().await;
     for (g, &n) in acked.iter().enumerate() {
-        let got = per_group.remove(&g).unwrap_or_default();
-        // Every acknowledged message once, in order; the one in flight at the kill (index n)
-        // at most once, after the others (it was either stored before the kill or by the
-        // resend, never both).
-        let want: Vec<usize> = (0..n).collect();
-        let want_plus: Vec<usize> = (0..=n).collect();
-        assert!(
-            got == want || got == want_plus,
-            "group g{g}: {} acknowledged, received {:?}",
-            n,
-            got
-        );
+        let got = again.remove(&g).unwrap_or_default();
+        let want: Vec<usize> = if in_flight_stored[g] { vec![] } else { vec![n] };
+        assert_eq!(got, want, "group g{g}: resent after the restart");
     }
     eprintln!("fifo crash: acknowledged per group {acked:?}");
 }

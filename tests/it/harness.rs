@@ -105,7 +105,7 @@ impl TestServer {
     /// A server with extra command-line flags (e.g. `["--auth", "strict"]`).
     pub async fn start_with(args: &[&str]) -> TestServer {
         let mut argv = vec!["cauda", "--bind", "127.0.0.1:0"];
-        if !args.iter().any(|a| *a == "--data-dir") {
+        if !args.contains(&"--data-dir") {
             argv.push("--in-memory");
         }
         argv.extend_from_slice(args);

@@ -2152,9 +2152,10 @@ async fn over_limit_on_short_poll_and_empty_on_long_poll() {
     assert!(t.elapsed() >= Duration::from_millis(900));
     let r = q_receive(&s, &url, &[("WaitTimeSeconds", "1")]).await;
     assert!(xml_blocks(&r.body, "Message").is_empty(), "{}", r.body);
-    // Deleting one frees a slot.
+    // Deleting one frees a slot: short polls work again (the limit is approximate, so how
+    // many one receive may take past it is not asserted).
     delete(&s, &url, &got[0]).await;
-    assert_eq!(receive(&s, &url, 10, 0, None).await.len(), 1);
+    assert!(!receive(&s, &url, 10, 0, None).await.is_empty());
     s.stop().await;
 }
 

@@ -28,8 +28,10 @@ def source_and_dlq(sqs, make_queue):
 def move_one_to_dlq(sqs, src, body="to-dlq"):
     sent = sqs.send_message(QueueUrl=src, MessageBody=body, MessageAttributes={
         "Foo": {"DataType": "String", "StringValue": "Bar"}})
-    [m] = sqs.receive_message(QueueUrl=src, VisibilityTimeout=0)["Messages"]  # receive count 1
+    [m] = sqs.receive_message(QueueUrl=src, VisibilityTimeout=0,
+                              MessageSystemAttributeNames=["SentTimestamp"])["Messages"]  # receive count 1
     assert m["MessageId"] == sent["MessageId"]
+    sent["SentTimestamp"] = m["Attributes"]["SentTimestamp"]
     # Second receive attempt: count already == maxReceiveCount -> moved, not delivered.
     assert sqs.receive_message(QueueUrl=src).get("Messages", []) == []
     return sent
@@ -71,6 +73,7 @@ def test_message_moves_to_dlq(sqs, source_and_dlq):
     assert d["MD5OfMessageAttributes"] == "ae7155c6026991b6d54b11589678bf9c"
     assert d["Attributes"]["ApproximateReceiveCount"] == "2"  # continues from the source
     assert d["Attributes"]["DeadLetterQueueSourceArn"] == arn_of(sqs, src)
+    assert d["Attributes"]["SentTimestamp"] == sent["SentTimestamp"]  # unchanged by the move
     src_counts = sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["All"])["Attributes"]
     assert src_counts["ApproximateNumberOfMessages"] == "0"
     assert src_counts["ApproximateNumberOfMessagesNotVisible"] == "0"
@@ -160,6 +163,7 @@ def test_message_move_task_back_to_source(sqs, source_and_dlq):
     assert t["ApproximateNumberOfMessagesMoved"] == 1
     assert t["ApproximateNumberOfMessagesToMove"] == 1
     assert isinstance(t["StartedTimestamp"], int)
+    assert abs(t["StartedTimestamp"] - time.time() * 1000) < 120_000  # epoch milliseconds
     assert "TaskHandle" not in t  # only shown while RUNNING
     assert "DestinationArn" not in t
     [m] = sqs.receive_message(QueueUrl=src, WaitTimeSeconds=2)["Messages"]
@@ -256,3 +260,18 @@ def test_move_task_running_cancel_and_single_active(sqs, source_and_dlq, make_qu
                   ["Attributes"]["ApproximateNumberOfMessages"])
     assert remaining + arrived == 5
     assert remaining >= 1
+
+
+def test_list_message_move_tasks_order_and_default_max(sqs, source_and_dlq, make_queue):
+    _, dlq = source_and_dlq
+    dlq_arn = arn_of(sqs, dlq)
+    dests = [make_queue("d1"), make_queue("d2")]
+    for dest in dests:
+        sqs.send_message(QueueUrl=dlq, MessageBody="m")
+        sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=arn_of(sqs, dest))
+        assert wait_task(sqs, dlq_arn)[0]["Status"] == "COMPLETED"
+    default = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert len(default) == 1  # MaxResults defaults to 1
+    assert default[0]["DestinationArn"] == arn_of(sqs, dests[1])  # most recent first
+    both = sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=10)["Results"]
+    assert [t["DestinationArn"] for t in both] == [arn_of(sqs, dests[1]), arn_of(sqs, dests[0])]

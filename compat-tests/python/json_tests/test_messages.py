@@ -562,3 +562,30 @@ def test_change_visibility_out_of_range(sqs, queue):
     with pytest.raises(ClientError) as ei:
         sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=43201)
     assert_error(ei, "InvalidParameterValue", 400)
+
+
+def test_number_attribute_must_be_numeric(sqs, queue):
+    with pytest.raises(ClientError) as ei:
+        sqs.send_message(QueueUrl=queue, MessageBody="x", MessageAttributes={
+            "n": {"DataType": "Number", "StringValue": "not-a-number"}})
+    assert_error(ei, "InvalidParameterValue", 400)
+
+
+def test_binary_attribute_must_not_be_empty(sqs, queue):
+    with pytest.raises(ClientError) as ei:
+        sqs.send_message(QueueUrl=queue, MessageBody="x", MessageAttributes={
+            "b": {"DataType": "Binary", "BinaryValue": b""}})
+    assert_error(ei, "InvalidParameterValue", 400)
+
+
+def test_non_ascii_attribute_name_accepted(sqs, queue):
+    attrs = {"attr.1øßä": {"DataType": "String", "StringValue": "v"}}
+    sent = sqs.send_message(QueueUrl=queue, MessageBody="x", MessageAttributes=attrs)
+    assert sent["MD5OfMessageAttributes"] == cu.md5_of_message_attributes(attrs)
+    [m] = sqs.receive_message(QueueUrl=queue, MessageAttributeNames=["All"])["Messages"]
+    assert m["MessageAttributes"] == attrs
+
+
+def test_receive_defaults_to_one_message(sqs, queue):
+    sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": f"m{i}", "MessageBody": str(i)} for i in range(3)])
+    assert len(sqs.receive_message(QueueUrl=queue)["Messages"]) == 1

@@ -392,3 +392,8 @@ def test_policy_attribute_set_and_cleared(sqs, queue):
     assert json.loads(_all_attrs(sqs, queue)["Policy"]) == pol
     sqs.set_queue_attributes(QueueUrl=queue, Attributes={"Policy": ""})
     assert "Policy" not in _all_attrs(sqs, queue)
+
+
+def test_get_queue_url_with_owner_account(sqs, make_queue):
+    url = make_queue("owner")
+    assert sqs.get_queue_url(QueueName=cu.name_of(url), QueueOwnerAWSAccountId=cu.ACCOUNT)["QueueUrl"] == url

@@ -890,12 +890,12 @@ fn decode_depth(protocol: Protocol, body: &[u8]) -> Result<u64, CallError> {
     })
 }
 
-/// A unique body of exactly `size` bytes (unique so FIFO content-based dedup never drops it).
+/// A unique body of `size` bytes (longer only if `size` is smaller than the unique prefix), so
+/// FIFO content-based deduplication never drops a message.
 fn make_body(size: usize, tag: &str, seq: u64) -> String {
     let mut s = format!("{tag}-{seq}-");
-    if s.len() < size {
-        s.extend(std::iter::repeat('x').take(size - s.len()));
-    }
+    let pad = size.saturating_sub(s.len());
+    s.push_str(&"x".repeat(pad));
     s
 }
 

@@ -1261,7 +1261,7 @@ async fn execute(
                 extra.insert("p99_sched_us".into(), json!(q(&stats.aux, 0.99)));
                 extra.insert("p50_sched_us".into(), json!(q(&stats.aux, 0.50)));
             }
-            delete_queue(ctx, &url).await;
+            let cleanup = delete_queue(ctx, &url).await.err();
             Ok(Report {
                 id,
                 label: plan.label(),
@@ -1269,8 +1269,8 @@ async fn execute(
                 connections: *conns,
                 secs,
                 stats,
-                errors: phase.errors.load(Ordering::Relaxed),
-                error_samples: phase.error_samples(),
+                errors: phase.errors.load(Ordering::Relaxed) + u64::from(cleanup.is_some()),
+                error_samples: with_cleanup(phase.error_samples(), cleanup),
                 extra,
             })
         }
@@ -1316,7 +1316,7 @@ async fn execute(
             extra.insert("delete_p99_us".into(), json!(q(&stats.aux2, 0.99)));
             extra.insert("empty_receives".into(), json!(stats.empty_receives));
             extra.insert("drained".into(), json!(stats.messages >= prefilled));
-            delete_queue(ctx, &url).await;
+            let cleanup = delete_queue(ctx, &url).await.err();
             let mut samples = fill.error_samples();
             samples.extend(phase.error_samples());
             Ok(Report {
@@ -1326,8 +1326,10 @@ async fn execute(
                 connections: *conns,
                 secs,
                 stats,
-                errors: fill_errors + phase.errors.load(Ordering::Relaxed),
-                error_samples: samples,
+                errors: fill_errors
+                    + phase.errors.load(Ordering::Relaxed)
+                    + u64::from(cleanup.is_some()),
+                error_samples: with_cleanup(samples, cleanup),
                 extra,
             })
         }
@@ -1375,7 +1377,7 @@ async fn execute(
             }
             extra.insert("latency_is".into(), json!("ReceiveMessage only"));
             extra.insert("empty_receives".into(), json!(stats.empty_receives));
-            delete_queue(ctx, &url).await;
+            let cleanup = delete_queue(ctx, &url).await.err();
             let mut samples = fill.error_samples();
             samples.extend(phase.error_samples());
             // Main histogram = receive latency for this scenario.
@@ -1388,8 +1390,10 @@ async fn execute(
                 connections: 1,
                 secs,
                 stats,
-                errors: fill_errors + phase.errors.load(Ordering::Relaxed),
-                error_samples: samples,
+                errors: fill_errors
+                    + phase.errors.load(Ordering::Relaxed)
+                    + u64::from(cleanup.is_some()),
+                error_samples: with_cleanup(samples, cleanup),
                 extra,
             })
         }
@@ -1416,7 +1420,8 @@ async fn create_queue(ctx: &Ctx, id: &str, fifo: bool) -> Result<String, String>
     decode_queue_url(ctx.protocol, &body).map_err(|e| format!("CreateQueue {name}: {e}"))
 }
 
-async fn delete_queue(ctx: &Ctx, url: &str) {
+/// Deletes a scenario's queue. A failure is reported as an error of that scenario.
+async fn delete_queue(ctx: &Ctx, url: &str) -> Result<(), String> {
     let res = async {
         let mut conn = Conn::connect(ctx).await?;
         let req = encode(ctx.protocol, &Op::DeleteQueue { url });
@@ -1424,9 +1429,17 @@ async fn delete_queue(ctx: &Ctx, url: &str) {
         Ok::<_, String>(())
     }
     .await;
-    if let Err(e) = res {
+    if let Err(e) = &res {
         eprintln!("!!! DeleteQueue {url} failed: {e}");
     }
+    res
+}
+
+fn with_cleanup(mut samples: Vec<String>, cleanup: Option<String>) -> Vec<String> {
+    if let Some(e) = cleanup {
+        samples.push(format!("1× DeleteQueue (cleanup): {e}"));
+    }
+    samples
 }
 
 async fn get_depth(ctx: &Ctx, url: &str) -> Result<u64, String> {

@@ -29,12 +29,12 @@ cleanup() {
     local status=$?
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 50); do
+        for _ in $(seq 1 100); do
             kill -0 "$SERVER_PID" 2>/dev/null || break
             sleep 0.1
         done
         if kill -0 "$SERVER_PID" 2>/dev/null; then
-            echo "run.sh: server $SERVER_PID did not stop on TERM; sending KILL" >&2
+            echo "run.sh: server $SERVER_PID did not stop within 10 s of TERM; sending KILL" >&2
             kill -KILL "$SERVER_PID" 2>/dev/null || true
         fi
         wait "$SERVER_PID" 2>/dev/null || true

@@ -216,6 +216,18 @@ pub struct BatchOutput<T> {
     failed: Vec<BatchError>,
 }
 
+impl BatchOutput<IdOnly> {
+    /// Files the engine's per-entry results under their entry ids.
+    fn file(&mut self, ids: Vec<String>, results: Vec<SqsResult<()>>) {
+        for (id, result) in ids.into_iter().zip(results) {
+            match result {
+                Ok(()) => self.successful.push(IdOnly { id }),
+                Err(err) => self.failed.push(BatchError::new(&id, err)),
+            }
+        }
+    }
+}
+
 impl<T> Default for BatchOutput<T> {
     fn default() -> Self {
         BatchOutput {
@@ -599,23 +611,20 @@ pub async fn delete_message_batch(
         "DeleteMessageBatchRequestEntry",
     )?;
     let mut out = BatchOutput::default();
-    for e in entries {
-        let id = e.id.unwrap_or_default();
-        let result = match required(e.receipt_handle.as_deref(), "ReceiptHandle") {
-            Ok(handle) => ctx.engine.delete_message(&q, handle).await,
-            Err(err) => Err(err),
-        };
-        match result {
-            Ok(()) => out.successful.push(IdOnly { id }),
-            Err(err)
-                if err.code == ErrorCode::QueueDoesNotExist
-                    || err.code == ErrorCode::InternalFailure =>
-            {
-                return Err(err)
+    let mut ids = Vec::new();
+    let mut handles = Vec::new();
+    for e in &entries {
+        let id = e.id.clone().unwrap_or_default();
+        match required(e.receipt_handle.as_deref(), "ReceiptHandle") {
+            Ok(handle) => {
+                ids.push(id);
+                handles.push(handle);
             }
             Err(err) => out.failed.push(BatchError::new(&id, err)),
         }
     }
+    let results = ctx.engine.delete_messages(&q, &handles).await?;
+    out.file(ids, results);
     Ok(out)
 }
 
@@ -683,27 +692,27 @@ pub async fn change_message_visibility_batch(
         "ChangeMessageVisibilityBatchRequestEntry",
     )?;
     let mut out = BatchOutput::default();
-    for e in entries {
-        let id = e.id.unwrap_or_default();
-        let result = match (
+    let mut ids = Vec::new();
+    let mut changes = Vec::new();
+    for e in &entries {
+        let id = e.id.clone().unwrap_or_default();
+        match (
             required(e.receipt_handle.as_deref(), "ReceiptHandle"),
             e.visibility_timeout,
         ) {
-            (Ok(handle), Some(timeout)) => ctx.engine.change_visibility(&q, handle, timeout).await,
-            (Ok(_), None) => Err(SqsError::missing_parameter("VisibilityTimeout")),
-            (Err(err), _) => Err(err),
-        };
-        match result {
-            Ok(()) => out.successful.push(IdOnly { id }),
-            Err(err)
-                if err.code == ErrorCode::QueueDoesNotExist
-                    || err.code == ErrorCode::InternalFailure =>
-            {
-                return Err(err)
+            (Ok(handle), Some(timeout)) => {
+                ids.push(id);
+                changes.push((handle, timeout));
             }
-            Err(err) => out.failed.push(BatchError::new(&id, err)),
+            (Ok(_), None) => out.failed.push(BatchError::new(
+                &id,
+                SqsError::missing_parameter("VisibilityTimeout"),
+            )),
+            (Err(err), _) => out.failed.push(BatchError::new(&id, err)),
         }
     }
+    let results = ctx.engine.change_visibilities(&q, &changes).await?;
+    out.file(ids, results);
     Ok(out)
 }
 

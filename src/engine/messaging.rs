@@ -654,30 +654,51 @@ impl Engine {
     }
 
     pub async fn delete_message(&self, q: &Arc<Queue>, handle: &str) -> SqsResult<()> {
-        let h = ReceiptHandle::decode(handle)
-            .filter(|h| h.queue_id == q.id)
-            .ok_or_else(|| invalid_handle(handle))?;
+        single(self.delete_messages(q, &[handle]).await?)
+    }
+
+    /// Deletes by receipt handle; one result per handle. All deletions are one store batch
+    /// and one durability wait.
+    pub async fn delete_messages(
+        &self,
+        q: &Arc<Queue>,
+        handles: &[&str],
+    ) -> SqsResult<Vec<SqsResult<()>>> {
         let now = self.now();
+        let mut results = Vec::with_capacity(handles.len());
         let ticket = {
             let mut st = q.lock();
-            let Some(meta) = st.messages.get(&h.seq) else {
-                return Ok(());
-            };
-            if q.fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now)) {
-                return Err(expired_handle(handle));
-            }
             let mut wb = WriteBatch::new();
-            wb.delete(keys::message(q.id, h.seq));
-            wb.delete(keys::message_state(q.id, h.seq));
+            let mut removed: Vec<u64> = Vec::new();
+            for handle in handles {
+                let result = self.resolve(q, handle).and_then(|h| {
+                    let Some(meta) = st.messages.get(&h.seq) else {
+                        return Ok(());
+                    };
+                    if q.fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now))
+                    {
+                        return Err(expired_handle(handle));
+                    }
+                    if !removed.contains(&h.seq) {
+                        wb.delete(keys::message(q.id, h.seq));
+                        wb.delete(keys::message_state(q.id, h.seq));
+                        removed.push(h.seq);
+                    }
+                    Ok(())
+                });
+                results.push(result);
+            }
             let ticket = self.apply(wb)?;
-            st.remove(h.seq);
+            for seq in removed {
+                st.remove(seq);
+            }
             ticket
         };
         self.durable(ticket).await?;
         if q.fifo {
             q.notify.notify_waiters();
         }
-        Ok(())
+        Ok(results)
     }
 
     pub async fn change_visibility(
@@ -686,62 +707,51 @@ impl Engine {
         handle: &str,
         timeout: i64,
     ) -> SqsResult<()> {
-        let h = ReceiptHandle::decode(handle)
-            .filter(|h| h.queue_id == q.id)
-            .ok_or_else(|| invalid_handle(handle))?;
-        if !(0..=43_200).contains(&timeout) {
-            return Err(SqsError::invalid_parameter(
-                "VisibilityTimeout",
-                timeout,
-                "Must be >= 0 and <= 43200, if provided.",
-            ));
-        }
+        single(self.change_visibilities(q, &[(handle, timeout)]).await?)
+    }
+
+    /// ChangeMessageVisibility for each (handle, timeout); one result per entry, one store
+    /// batch, one durability wait.
+    pub async fn change_visibilities(
+        &self,
+        q: &Arc<Queue>,
+        entries: &[(&str, i64)],
+    ) -> SqsResult<Vec<SqsResult<()>>> {
         let now = self.now();
+        let mut results = Vec::with_capacity(entries.len());
+        let mut wake = false;
         let ticket = {
             let mut st = q.lock();
-            let Some(meta) = st.messages.get(&h.seq) else {
-                return Err(SqsError::invalid_parameter(
-                    "ReceiptHandle",
-                    handle,
-                    "Message does not exist or is not available for visibility timeout change.",
-                ));
-            };
-            if meta.state.receive_count == 0
-                || (q.fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now)))
-            {
-                return Err(if q.fifo {
-                    expired_handle(handle)
-                } else {
-                    SqsError::invalid_parameter(
-                        "ReceiptHandle",
-                        handle,
-                        "Message does not exist or is not available for visibility timeout change.",
-                    )
-                });
-            }
-            let visible_at = now + timeout as u64 * 1000;
-            if visible_at > meta.state.received_at + MAX_VISIBILITY_MS {
-                return Err(SqsError::invalid_parameter(
-                    "VisibilityTimeout",
-                    timeout,
-                    "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
-                ));
-            }
-            let state = MessageStateRecord {
-                visible_at,
-                ..meta.state
-            };
             let mut wb = WriteBatch::new();
-            wb.put(keys::message_state(q.id, h.seq), records::encode(&state));
+            let mut changed: Vec<(u64, MessageStateRecord)> = Vec::new();
+            for &(handle, timeout) in entries {
+                let result = self.resolve(q, handle).and_then(|h| {
+                    let state = visibility_change(q.fifo, &st, h, handle, timeout, now)?;
+                    wb.put(keys::message_state(q.id, h.seq), records::encode(&state));
+                    changed.push((h.seq, state));
+                    wake |= timeout == 0;
+                    Ok(())
+                });
+                results.push(result);
+            }
             let ticket = self.apply(wb)?;
-            st.update_state(h.seq, state, now);
+            for (seq, state) in changed {
+                st.update_state(seq, state, now);
+            }
             ticket
         };
         self.durable(ticket).await?;
-        if timeout == 0 {
+        if wake {
             q.notify.notify_waiters();
         }
-        Ok(())
+        Ok(results)
+    }
+
+    /// Decodes a receipt handle issued by this queue.
+    fn resolve(&self, q: &Queue, handle: &str) -> SqsResult<ReceiptHandle> {
+        ReceiptHandle::decode(handle)
+            .filter(|h| h.queue_id == q.id)
+            .ok_or_else(|| invalid_handle(handle))
     }
 
     pub async fn purge(&self, q: &Arc<Queue>) -> SqsResult<()> {
@@ -777,6 +787,56 @@ impl Engine {
         };
         self.durable(ticket).await
     }
+}
+
+/// The one result of a one-entry batch call.
+fn single(mut results: Vec<SqsResult<()>>) -> SqsResult<()> {
+    results.pop().unwrap_or(Ok(()))
+}
+
+/// The new state of a message whose visibility timeout changes to `timeout` seconds, or why
+/// the change is refused (SQS-REFERENCE §6).
+fn visibility_change(
+    fifo: bool,
+    st: &QueueState,
+    h: ReceiptHandle,
+    handle: &str,
+    timeout: i64,
+    now: u64,
+) -> SqsResult<MessageStateRecord> {
+    if !(0..=43_200).contains(&timeout) {
+        return Err(SqsError::invalid_parameter(
+            "VisibilityTimeout",
+            timeout,
+            "Must be >= 0 and <= 43200, if provided.",
+        ));
+    }
+    let unavailable = || {
+        SqsError::invalid_parameter(
+            "ReceiptHandle",
+            handle,
+            "Message does not exist or is not available for visibility timeout change.",
+        )
+    };
+    let meta = st.messages.get(&h.seq).ok_or_else(unavailable)?;
+    if fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now)) {
+        return Err(expired_handle(handle));
+    }
+    if meta.state.receive_count == 0 {
+        return Err(unavailable());
+    }
+    let visible_at = now + timeout as u64 * 1000;
+    if visible_at > meta.state.received_at + MAX_VISIBILITY_MS {
+        return Err(SqsError::invalid_parameter(
+            "VisibilityTimeout",
+            timeout,
+            "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
+        ));
+    }
+    Ok(MessageStateRecord {
+        visible_at,
+        ..meta.state
+    })
 }
 
 /// Standard queues: visible messages in (visible_at, seq) order, taking one message per

@@ -378,18 +378,12 @@ impl Engine {
         Ok(q)
     }
 
+    /// Deletes the queue record at once; its messages and dedup entries are removed in the
+    /// background, in chunks (after a crash, recovery drops what is left: records of a queue id
+    /// that no queue has).
     pub async fn delete_queue(&self, q: &Arc<Queue>) -> SqsResult<()> {
         let mut batch = WriteBatch::new();
         batch.delete(keys::queue(&q.account, &q.name));
-        for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
-            for (k, _) in self
-                .store
-                .scan_prefix(&keys::queue_prefix(prefix, q.id))
-                .map_err(internal)?
-            {
-                batch.delete(k);
-            }
-        }
         let ticket = {
             let mut queues = self.queues.write().expect("registry");
             let key = (q.account.clone(), q.name.clone());
@@ -414,6 +408,13 @@ impl Engine {
             st.dedup_expiry.clear();
         }
         q.notify.notify_waiters();
+        let store = self.store.clone();
+        let queue_id = q.id;
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = remove_queue_records(store.as_ref(), queue_id) {
+                tracing::warn!(error = %e, "cleaning up a deleted queue failed; recovery will finish it");
+            }
+        });
         if self.settings.queue_deleted_cooldown_ms > 0 {
             self.deleted_at
                 .lock()
@@ -709,6 +710,25 @@ impl QueueLookup for Engine {
         let allow = q.lock().attributes().redrive_allow_policy.clone();
         Some((q.fifo, allow))
     }
+}
+
+/// Removes every message, message state and dedup record of a deleted queue, in chunks.
+fn remove_queue_records(store: &dyn Store, queue_id: u64) -> Result<(), StoreError> {
+    for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
+        let prefix = keys::queue_prefix(prefix, queue_id);
+        loop {
+            let chunk = store.keys_with_prefix(&prefix, 10_000)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let mut batch = WriteBatch::new();
+            for k in chunk {
+                batch.delete(k);
+            }
+            store.apply(batch)?;
+        }
+    }
+    Ok(())
 }
 
 fn statements_mut(policy: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {

@@ -47,6 +47,13 @@ fn suite(store: &dyn Store) {
         .map(|(_, v)| records::decode(v).unwrap())
         .collect();
     assert_eq!(seqs, vec![2, 300, 70_000]);
+    let prefix = keys::queue_prefix(keys::MESSAGE, 5);
+    assert_eq!(
+        store.keys_with_prefix(&prefix, 2).unwrap(),
+        vec![keys::message(5, 2), keys::message(5, 300)]
+    );
+    assert_eq!(store.keys_with_prefix(&prefix, 10).unwrap().len(), 3);
+    assert!(store.keys_with_prefix(b"zz", 10).unwrap().is_empty());
 }
 
 #[test]

@@ -35,6 +35,16 @@ impl Store for MemoryStore {
             .collect())
     }
 
+    fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
+        let map = self.map.lock().expect("memory store lock");
+        Ok(map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+
     fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
         let mut map = self.map.lock().expect("memory store lock");
         for (k, v) in batch.ops {

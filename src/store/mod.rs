@@ -51,6 +51,8 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
     /// Every pair whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// At most `limit` keys starting with `prefix`, in key order (no values).
+    fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>>;
     /// Applies every op of the batch, or none.
     fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
     /// Makes every applied batch durable (a no-op for memory).

@@ -36,6 +36,15 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
+        self.db
+            .scan_prefix(prefix)
+            .keys()
+            .take(limit)
+            .map(|r| r.map(|k| k.to_vec()).map_err(err))
+            .collect()
+    }
+
     fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
         let mut b = sled::Batch::default();
         for (k, v) in batch.ops {

@@ -26,7 +26,9 @@ pub mod sigv4;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// How strictly requests are authenticated.
@@ -145,11 +147,43 @@ const SERVICE: &str = "sqs";
 /// AWS's allowed clock skew for SigV4.
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 
+/// Signing keys already derived, by access key and credential scope. A key serves a whole day
+/// and deriving it costs four of the five HMACs of a verification, so this memo makes `verify`
+/// cheaper without changing its answers.
+#[derive(Clone, Default)]
+struct SigningKeys(Arc<Mutex<HashMap<String, Arc<[u8]>>>>);
+
+impl SigningKeys {
+    const MAX_ENTRIES: usize = 1024;
+
+    fn get_or_derive(&self, auth: &sigv4::SignedAuth<'_>, secret: &str) -> Arc<[u8]> {
+        let c = &auth.credential;
+        let id = format!("{}\n{}\n{}\n{}", c.access_key, c.date, c.region, c.service);
+        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(key) = keys.get(&id) {
+            return key.clone();
+        }
+        if keys.len() >= Self::MAX_ENTRIES {
+            keys.clear();
+        }
+        let key: Arc<[u8]> = sigv4::signing_key(auth, secret).into();
+        keys.insert(id, key.clone());
+        key
+    }
+}
+
+impl fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKeys(..)")
+    }
+}
+
 /// Checks SigV4 signatures on incoming requests.
 #[derive(Clone, Debug)]
 pub struct Verifier {
     mode: AuthMode,
     credentials: credentials::Credentials,
+    signing_keys: SigningKeys,
     max_skew: Duration,
     /// The service the credential scope must name. Always `sqs`, except in the known-answer
     /// tests that replay AWS's generic test suite (signed for `service`).
@@ -161,6 +195,7 @@ impl Verifier {
         Verifier {
             mode,
             credentials,
+            signing_keys: SigningKeys::default(),
             max_skew: MAX_SKEW,
             service: SERVICE,
         }
@@ -216,7 +251,10 @@ impl Verifier {
                 INVALID_CLIENT_TOKEN_ID_MESSAGE,
             ));
         };
-        sigv4::check_signature(&auth, &request, &payload_hash, &secret.secret_access_key)?;
+        let signing_key = self
+            .signing_keys
+            .get_or_derive(&auth, &secret.secret_access_key);
+        sigv4::check_signature(&auth, &request, &payload_hash, &signing_key)?;
         Ok(Principal {
             access_key: Some(auth.credential.access_key.clone()),
             account_id: secret.account_id.clone(),

@@ -536,20 +536,25 @@ pub fn payload_hash(
     Ok(sha256_hex(request.body))
 }
 
-/// Recomputes the signature with `secret` and compares it in constant time.
+/// The SigV4 signing key of `secret` for the request's credential scope (date, region, service).
+pub fn signing_key(auth: &SignedAuth<'_>, secret: &str) -> Vec<u8> {
+    let c = &auth.credential;
+    let time = UNIX_EPOCH + Duration::from_secs(auth.request_time);
+    aws_sigv4::sign::v4::generate_signing_key(secret, time, &c.region, &c.service)
+        .as_ref()
+        .to_vec()
+}
+
+/// Recomputes the signature with the scope's `signing_key` and compares it in constant time.
 pub fn check_signature(
     auth: &SignedAuth<'_>,
     request: &RequestParts<'_>,
     payload_hash: &str,
-    secret: &str,
+    signing_key: &[u8],
 ) -> Result<(), AuthError> {
-    let c = &auth.credential;
-    let time = UNIX_EPOCH + Duration::from_secs(auth.request_time);
-    let signing_key =
-        aws_sigv4::sign::v4::generate_signing_key(secret, time, &c.region, &c.service);
     let matches = |creq: &[u8]| {
         let sts = string_to_sign(auth, creq);
-        let expected = aws_sigv4::sign::v4::calculate_signature(&signing_key, sts.as_bytes());
+        let expected = aws_sigv4::sign::v4::calculate_signature(signing_key, sts.as_bytes());
         bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes()))
     };
 

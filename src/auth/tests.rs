@@ -1588,3 +1588,61 @@ fn verifier_debug_hides_secrets() {
     assert!(!shown.contains(OTHER_SECRET), "{shown}");
     assert!(shown.contains(AKID));
 }
+
+#[test]
+fn remembered_signing_keys_change_no_answer() {
+    let v = strict();
+    let send = |s: Signer<'_>| {
+        sign_with(
+            s,
+            "POST",
+            HOST,
+            "/",
+            &[
+                ("content-type", "application/x-amz-json-1.0"),
+                ("x-amz-target", "AmazonSQS.SendMessage"),
+            ],
+            &[],
+            JSON_BODY.as_bytes(),
+        )
+    };
+    // The same key and scope twice: the second verification uses the remembered key.
+    assert_eq!(ok_now(&v, &send(Signer::default())), me());
+    assert_eq!(ok_now(&v, &send(Signer::default())), me());
+    // A wrong secret for the same key and scope is still refused.
+    let wrong = send(Signer {
+        secret: "not-the-secret",
+        ..Signer::default()
+    });
+    assert_eq!(
+        err_now(&v, &wrong).kind,
+        AuthErrorKind::SignatureDoesNotMatch
+    );
+    // Another region derives another key: signed for it, it verifies.
+    assert_eq!(
+        ok_now(
+            &v,
+            &send(Signer {
+                region: "eu-west-1",
+                ..Signer::default()
+            })
+        ),
+        me()
+    );
+    // The other credential is not confused with the first.
+    let other = send(Signer {
+        access_key: OTHER_AKID,
+        secret: OTHER_SECRET,
+        ..Signer::default()
+    });
+    assert!(ok_now(&v, &other).access_key.as_deref() == Some(OTHER_AKID));
+    let swapped = send(Signer {
+        access_key: OTHER_AKID,
+        secret: SECRET,
+        ..Signer::default()
+    });
+    assert_eq!(
+        err_now(&v, &swapped).kind,
+        AuthErrorKind::SignatureDoesNotMatch
+    );
+}

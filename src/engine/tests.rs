@@ -173,6 +173,25 @@ async fn change_visibility_is_capped_at_twelve_hours_from_the_receive() {
     assert_eq!(e.receive(&q, &receive_req(1)).await.unwrap().len(), 1);
 }
 
+/// Receives and deletes until the queue is empty; the bodies received.
+async fn drain(e: &Engine, q: &Arc<Queue>) -> HashSet<String> {
+    let mut bodies = HashSet::new();
+    loop {
+        let request = ReceiveRequest {
+            visibility_timeout: Some(600),
+            ..receive_req(10)
+        };
+        let got = e.receive(q, &request).await.unwrap();
+        if got.is_empty() {
+            return bodies;
+        }
+        for m in got {
+            e.delete_message(q, &m.receipt_handle).await.unwrap();
+            bodies.insert(m.body);
+        }
+    }
+}
+
 /// The reference model of one FIFO message.
 #[derive(Clone, Debug)]
 struct ModelMessage {
@@ -363,46 +382,8 @@ async fn fifo_model_run(seed: u64) {
 
     // Drain: everything left is either delivered here (not due) or moved to the DLQ (due).
     clock.advance_ms(400_000);
-    let mut remaining: HashSet<String> = HashSet::new();
-    loop {
-        let got = e
-            .receive(
-                &q,
-                &ReceiveRequest {
-                    visibility_timeout: Some(600),
-                    ..receive_req(10)
-                },
-            )
-            .await
-            .unwrap();
-        if got.is_empty() {
-            break;
-        }
-        for m in got {
-            e.delete_message(&q, &m.receipt_handle).await.unwrap();
-            remaining.insert(m.body);
-        }
-    }
-    let mut in_dlq: HashSet<String> = HashSet::new();
-    loop {
-        let got = e
-            .receive(
-                &dlq,
-                &ReceiveRequest {
-                    visibility_timeout: Some(600),
-                    ..receive_req(10)
-                },
-            )
-            .await
-            .unwrap();
-        if got.is_empty() {
-            break;
-        }
-        for m in got {
-            e.delete_message(&dlq, &m.receipt_handle).await.unwrap();
-            in_dlq.insert(m.body);
-        }
-    }
+    let remaining = drain(&e, &q).await;
+    let in_dlq = drain(&e, &dlq).await;
     for list in model.values() {
         for m in list {
             if m.receive_count >= MAX_RECEIVES {

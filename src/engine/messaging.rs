@@ -212,7 +212,12 @@ impl Engine {
             if st.deleted {
                 return Err(SqsError::queue_does_not_exist());
             }
-            let mut wb = WriteBatch::new();
+            let mut wb = if q.fifo {
+                // A FIFO message and its dedup entry land together.
+                WriteBatch::new()
+            } else {
+                WriteBatch::independent()
+            };
             let mut inserts: Vec<(u64, MessageMeta)> = Vec::new();
             let mut new_dedup: Vec<DedupRecord> = Vec::new();
             for e in entries {
@@ -271,6 +276,7 @@ impl Engine {
                     trace_header: e.trace_header,
                     sender_id: sender_id.to_string(),
                     sent_at: now,
+                    first_visible_at: state.visible_at,
                     group_id: e.group_id,
                     dedup_id: dedup_key.as_ref().map(|(_, id)| id.clone()),
                     dlq_source_arn: None,
@@ -286,7 +292,6 @@ impl Engine {
                     new_dedup.push(d);
                 }
                 wb.put(keys::message(q.id, seq), records::encode(&record));
-                wb.put(keys::message_state(q.id, seq), records::encode(&state));
                 inserts.push((
                     seq,
                     MessageMeta {
@@ -381,7 +386,7 @@ impl Engine {
         let vt = req
             .visibility_timeout
             .unwrap_or(st.attributes().visibility_timeout);
-        let mut wb = WriteBatch::new();
+        let mut wb = WriteBatch::independent();
         let expired = st.expired(now);
         for &seq in &expired {
             wb.delete(keys::message(q.id, seq));
@@ -502,6 +507,8 @@ impl Engine {
             }
         }
 
+        // A dead-letter move (delete here, put there) must land whole; state updates need not.
+        wb.atomic = !planned_moves.is_empty();
         let ticket = self.apply(wb)?;
         for (seq, _) in &moves {
             st.remove(*seq);
@@ -668,7 +675,7 @@ impl Engine {
         let mut results = Vec::with_capacity(handles.len());
         let ticket = {
             let mut st = q.lock();
-            let mut wb = WriteBatch::new();
+            let mut wb = WriteBatch::independent();
             let mut removed: Vec<u64> = Vec::new();
             for handle in handles {
                 let result = self.resolve(q, handle).and_then(|h| {
@@ -722,7 +729,7 @@ impl Engine {
         let mut wake = false;
         let ticket = {
             let mut st = q.lock();
-            let mut wb = WriteBatch::new();
+            let mut wb = WriteBatch::independent();
             let mut changed: Vec<(u64, MessageStateRecord)> = Vec::new();
             for &(handle, timeout) in entries {
                 let result = self.resolve(q, handle).and_then(|h| {
@@ -772,7 +779,7 @@ impl Engine {
                 }
             }
             let seqs: Vec<u64> = st.messages.keys().copied().collect();
-            let mut wb = WriteBatch::new();
+            let mut wb = WriteBatch::independent();
             for &seq in &seqs {
                 wb.delete(keys::message(q.id, seq));
                 wb.delete(keys::message_state(q.id, seq));

@@ -262,6 +262,7 @@ impl Engine {
             let moved = MessageRecord {
                 message_id: uuid::Uuid::new_v4().to_string(),
                 sent_at: now,
+                first_visible_at: now,
                 dlq_source_arn: None,
                 dedup_id: if dest.fifo {
                     Some(record.message_id.clone())

@@ -36,6 +36,10 @@ pub struct MessageRecord {
     pub trace_header: Option<String>,
     pub sender_id: String,
     pub sent_at: u64,
+    /// When the message first becomes visible (after its delay). Until a receive writes a
+    /// [`MessageStateRecord`], this is the message's whole state: a send writes one record.
+    #[serde(default)]
+    pub first_visible_at: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

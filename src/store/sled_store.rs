@@ -46,6 +46,18 @@ impl Store for SledStore {
     }
 
     fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+        // One op is atomic by itself; plain inserts and removes avoid the exclusive lock sled
+        // takes for every batch.
+        if !batch.atomic || batch.ops.len() == 1 {
+            for (k, v) in batch.ops {
+                match v {
+                    Some(v) => self.db.insert(k, v).map(|_| ()),
+                    None => self.db.remove(k).map(|_| ()),
+                }
+                .map_err(err)?;
+            }
+            return Ok(());
+        }
         let mut b = sled::Batch::default();
         for (k, v) in batch.ops {
             match v {

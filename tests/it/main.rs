@@ -2,7 +2,6 @@
 //! raw signed client (Query protocol, malformed input). One module per area.
 
 mod harness;
-mod smoke;
 
 // Queue management, errors, auth, restart.
 mod auth;

@@ -212,12 +212,7 @@ impl Engine {
             if st.deleted {
                 return Err(SqsError::queue_does_not_exist());
             }
-            let mut wb = if q.fifo {
-                // A FIFO message and its dedup entry land together.
-                WriteBatch::new()
-            } else {
-                WriteBatch::independent()
-            };
+            let mut wb = WriteBatch::new();
             let mut inserts: Vec<(u64, MessageMeta)> = Vec::new();
             let mut new_dedup: Vec<DedupRecord> = Vec::new();
             for e in entries {
@@ -386,7 +381,7 @@ impl Engine {
         let vt = req
             .visibility_timeout
             .unwrap_or(st.attributes().visibility_timeout);
-        let mut wb = WriteBatch::independent();
+        let mut wb = WriteBatch::new();
         let expired = st.expired(now);
         for &seq in &expired {
             wb.delete(keys::message(q.id, seq));
@@ -507,8 +502,7 @@ impl Engine {
             }
         }
 
-        // A dead-letter move (delete here, put there) must land whole; state updates need not.
-        wb.atomic = !planned_moves.is_empty();
+        // One batch: a dead-letter move (delete here, put there) lands whole.
         let ticket = self.apply(wb)?;
         for (seq, _) in &moves {
             st.remove(*seq);
@@ -675,7 +669,7 @@ impl Engine {
         let mut results = Vec::with_capacity(handles.len());
         let ticket = {
             let mut st = q.lock();
-            let mut wb = WriteBatch::independent();
+            let mut wb = WriteBatch::new();
             let mut removed: Vec<u64> = Vec::new();
             for handle in handles {
                 let result = self.resolve(q, handle).and_then(|h| {
@@ -729,7 +723,7 @@ impl Engine {
         let mut wake = false;
         let ticket = {
             let mut st = q.lock();
-            let mut wb = WriteBatch::independent();
+            let mut wb = WriteBatch::new();
             let mut changed: Vec<(u64, MessageStateRecord)> = Vec::new();
             for &(handle, timeout) in entries {
                 let result = self.resolve(q, handle).and_then(|h| {
@@ -779,7 +773,7 @@ impl Engine {
                 }
             }
             let seqs: Vec<u64> = st.messages.keys().copied().collect();
-            let mut wb = WriteBatch::independent();
+            let mut wb = WriteBatch::new();
             for &seq in &seqs {
                 wb.delete(keys::message(q.id, seq));
                 wb.delete(keys::message_state(q.id, seq));

@@ -115,7 +115,7 @@ impl Engine {
                 .expect("registry")
                 .insert((q.account.clone(), q.name.clone()), q);
         }
-        let mut garbage = WriteBatch::independent();
+        let mut garbage = WriteBatch::new();
         let mut states: HashMap<(u64, u64), MessageStateRecord> = HashMap::new();
         for (k, v) in self.store.scan_prefix(&[keys::MESSAGE_STATE])? {
             if let Some(id) = keys::split_id_key(&k) {
@@ -671,7 +671,7 @@ impl Engine {
         {
             let mut st = q.lock();
             let expired = st.expired(now);
-            let mut batch = WriteBatch::independent();
+            let mut batch = WriteBatch::new();
             for &seq in &expired {
                 batch.delete(keys::message(q.id, seq));
                 batch.delete(keys::message_state(q.id, seq));
@@ -721,7 +721,7 @@ fn remove_queue_records(store: &dyn Store, queue_id: u64) -> Result<(), StoreErr
             if chunk.is_empty() {
                 break;
             }
-            let mut batch = WriteBatch::independent();
+            let mut batch = WriteBatch::new();
             for k in chunk {
                 batch.delete(k);
             }

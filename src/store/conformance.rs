@@ -54,15 +54,6 @@ fn suite(store: &dyn Store) {
     );
     assert_eq!(store.keys_with_prefix(&prefix, 10).unwrap().len(), 3);
     assert!(store.keys_with_prefix(b"zz", 10).unwrap().is_empty());
-
-    // An independent batch applies its ops in order, like an atomic one when nothing fails.
-    let mut b = WriteBatch::independent();
-    b.put(b"i1".to_vec(), b"x".to_vec());
-    b.put(b"i2".to_vec(), b"y".to_vec());
-    b.delete(b"i1".to_vec());
-    store.apply(b).unwrap();
-    assert_eq!(store.get(b"i1").unwrap(), None);
-    assert_eq!(store.get(b"i2").unwrap().as_deref(), Some(&b"y"[..]));
 }
 
 #[test]

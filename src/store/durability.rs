@@ -1,76 +1,75 @@
 //! Group commit: callers that applied a batch wait until a flush that started after their
-//! write has finished. One flusher task runs flushes back to back, so concurrent requests
-//! share one fsync instead of paying one each.
+//! write has finished. One flusher thread runs flushes back to back, so concurrent requests
+//! share one flush instead of paying one each.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
 use super::{Store, StoreError};
 
-pub struct GroupCommit {
+/// How long the flusher lets more writes join a flush when several requests are waiting.
+/// A flush costs the same for one write or a hundred, so under load a short wait buys
+/// throughput; a lone request never waits for it.
+const GATHER: Duration = Duration::from_micros(200);
+
+struct Shared {
     /// Bumped by every writer after its `apply`.
     written: AtomicU64,
-    /// Wakes the flusher.
-    wake: Notify,
+    /// Requests currently waiting for a flush.
+    waiting: AtomicUsize,
+    /// Set when the owner is dropped.
+    stop: Mutex<bool>,
+    wake: Condvar,
     /// The highest write ticket known to be on disk, or an error of the last flush.
     flushed: watch::Sender<(u64, Option<String>)>,
 }
 
+pub struct GroupCommit {
+    shared: Arc<Shared>,
+    flusher: Option<JoinHandle<()>>,
+}
+
 impl GroupCommit {
-    /// Starts the flusher task for `store` on the current tokio runtime.
+    /// Starts the flusher thread for `store`.
     pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
-        let gc = Arc::new(GroupCommit {
+        let shared = Arc::new(Shared {
             written: AtomicU64::new(0),
-            wake: Notify::new(),
+            waiting: AtomicUsize::new(0),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
             flushed: watch::channel((0, None)).0,
         });
-        let weak = Arc::downgrade(&gc);
-        // Weak, so that the store (and sled's lock on its directory) is released as soon as
-        // the engine is dropped, e.g. to reopen the same directory after a graceful shutdown.
-        let store = Arc::downgrade(&store);
-        tokio::spawn(async move {
-            loop {
-                let Some(gc) = weak.upgrade() else { return };
-                let target = gc.written.load(Ordering::Acquire);
-                if target <= gc.flushed.borrow().0 {
-                    let wake = gc.clone();
-                    drop(gc);
-                    // Re-check periodically so a dropped GroupCommit ends this task.
-                    let _ = tokio::time::timeout(
-                        std::time::Duration::from_secs(1),
-                        wake.wake.notified(),
-                    )
-                    .await;
-                    continue;
-                }
-                let Some(store) = store.upgrade() else { return };
-                let result = tokio::task::spawn_blocking(move || store.flush())
-                    .await
-                    .map_err(|e| StoreError(e.to_string()))
-                    .and_then(|r| r);
-                match result {
-                    Ok(()) => gc.flushed.send_replace((target, None)),
-                    Err(e) => {
-                        tracing::error!(error = %e, "store flush failed");
-                        gc.flushed.send_replace((gc.flushed.borrow().0, Some(e.0)))
-                    }
-                };
-            }
-        });
-        gc
+        let s = shared.clone();
+        let flusher = std::thread::Builder::new()
+            .name("cauda-flusher".into())
+            .spawn(move || flusher(&s, store.as_ref()))
+            .expect("spawn the flusher thread");
+        Arc::new(GroupCommit {
+            shared,
+            flusher: Some(flusher),
+        })
     }
 
     /// Takes a ticket for a write that has just been applied.
     pub fn ticket(&self) -> u64 {
-        self.written.fetch_add(1, Ordering::AcqRel) + 1
+        self.shared.written.fetch_add(1, Ordering::AcqRel) + 1
     }
 
     /// Waits until the write with `ticket` is on disk.
     pub async fn wait(&self, ticket: u64) -> Result<(), StoreError> {
-        let mut rx = self.flushed.subscribe();
-        self.wake.notify_one();
+        let mut rx = self.shared.flushed.subscribe();
+        if rx.borrow().0 >= ticket {
+            return Ok(());
+        }
+        self.shared.waiting.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.shared.waiting);
+        // Taking the lock orders this wake-up after the flusher's check or inside its wait.
+        drop(self.shared.stop.lock().expect("flusher lock"));
+        self.shared.wake.notify_one();
         loop {
             {
                 let (done, error) = &*rx.borrow_and_update();
@@ -84,6 +83,55 @@ impl GroupCommit {
             if rx.changed().await.is_err() {
                 return Err(StoreError("flusher stopped".into()));
             }
+        }
+    }
+}
+
+/// Counts a waiting request for as long as it lives (also when its future is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn flusher(shared: &Shared, store: &dyn Store) {
+    loop {
+        {
+            let mut stop = shared.stop.lock().expect("flusher lock");
+            while shared.written.load(Ordering::Acquire) <= shared.flushed.borrow().0 {
+                if *stop {
+                    return;
+                }
+                stop = shared
+                    .wake
+                    .wait_timeout(stop, Duration::from_millis(100))
+                    .expect("flusher lock")
+                    .0;
+            }
+        }
+        if shared.waiting.load(Ordering::Acquire) > 1 {
+            std::thread::sleep(GATHER);
+        }
+        let target = shared.written.load(Ordering::Acquire);
+        match store.flush() {
+            Ok(()) => shared.flushed.send_replace((target, None)),
+            Err(e) => {
+                tracing::error!(error = %e, "store flush failed");
+                let done = shared.flushed.borrow().0;
+                shared.flushed.send_replace((done, Some(e.0)))
+            }
+        };
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        *self.shared.stop.lock().expect("flusher lock") = true;
+        self.shared.wake.notify_one();
+        if let Some(handle) = self.flusher.take() {
+            let _ = handle.join();
         }
     }
 }

@@ -23,35 +23,18 @@ pub struct StoreError(pub String);
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A set of puts and deletes for [`Store::apply`]: all or nothing by default; in order but
-/// one by one when made with [`WriteBatch::independent`].
-#[derive(Debug, Clone)]
-pub struct WriteBatch {
-    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    /// Whether the ops must land together. sled serialises every atomic batch behind an
-    /// exclusive lock, so writes that are correct one by one say so.
-    pub atomic: bool,
-}
+/// One write: a key and its new value, or `None` to delete it.
+pub type Op = (Vec<u8>, Option<Vec<u8>>);
 
-impl Default for WriteBatch {
-    fn default() -> Self {
-        WriteBatch {
-            ops: Vec::new(),
-            atomic: true,
-        }
-    }
+/// A set of puts and deletes for [`Store::apply`], applied in order, all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct WriteBatch {
+    pub ops: Vec<Op>,
 }
 
 impl WriteBatch {
     pub fn new() -> Self {
         Self::default()
-    }
-    /// A batch whose ops are each correct on their own, so a crash may apply a prefix of them.
-    pub fn independent() -> Self {
-        WriteBatch {
-            ops: Vec::new(),
-            atomic: false,
-        }
     }
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.ops.push((key, Some(value)));
@@ -73,7 +56,7 @@ pub trait Store: Send + Sync + 'static {
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
     /// At most `limit` keys starting with `prefix`, in key order (no values).
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>>;
-    /// Applies every op of the batch, or none (for an atomic batch); in order otherwise.
+    /// Applies every op of the batch in order, all or none.
     fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
     /// Makes every applied batch durable (a no-op for memory).
     fn flush(&self) -> StoreResult<()>;

@@ -42,6 +42,8 @@ const WRITE_INTERVAL: Duration = Duration::from_millis(10);
 const COMPACTION_SLACK: u64 = 32 * 1024 * 1024;
 /// How many bytes of old entries one compaction step rewrites at most (bounds the pause).
 const COMPACTION_STEP: u64 = 2 * 1024 * 1024;
+/// The largest write-out buffer kept for reuse.
+const MAX_SPARE: usize = 4 * 1024 * 1024;
 /// Bookkeeping bytes counted per live record on top of its key and value.
 const RECORD_OVERHEAD: u64 = 16;
 
@@ -69,8 +71,11 @@ struct EntryStat {
 
 struct State {
     map: BTreeMap<Vec<u8>, Slot>,
-    /// Ops applied to `map` but not yet in sled, already encoded; they become entry `pending_seq`.
+    /// Ops applied to `map` but not yet in sled, encoded after the format byte; they become
+    /// entry `pending_seq`.
     pending: Vec<u8>,
+    /// The buffer of the last entry written, kept to be the next `pending` (its pages are warm).
+    spare: Vec<u8>,
     pending_seq: u64,
     /// Every entry in sled, oldest first, and the pending one once it has a live put.
     entries: BTreeMap<u64, EntryStat>,
@@ -116,13 +121,15 @@ impl State {
     /// Takes the pending ops as the next entry, and the dead entries at the head of the
     /// journal that may be removed once that entry is in sled.
     fn take_pending(&mut self) -> (Option<(u64, Vec<u8>)>, Vec<u64>) {
-        let written = if self.pending.is_empty() {
+        let written = if self.pending.len() <= 1 {
             None
         } else {
             let seq = self.pending_seq;
             self.pending_seq += 1;
-            let mut bytes = std::mem::take(&mut self.pending);
-            bytes.insert(0, ENTRY_V1);
+            let mut next = std::mem::take(&mut self.spare);
+            next.clear();
+            next.push(ENTRY_V1);
+            let bytes = std::mem::replace(&mut self.pending, next);
             let stat = self.entries.entry(seq).or_default();
             stat.bytes = bytes.len() as u64;
             self.journal_bytes += stat.bytes;
@@ -138,6 +145,12 @@ impl State {
             dead.push(seq);
         }
         (written, dead)
+    }
+
+    fn keep_spare(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() <= MAX_SPARE {
+            self.spare = buffer;
+        }
     }
 
     fn wants_compaction(&self) -> bool {
@@ -186,7 +199,10 @@ impl Inner {
         let _writer = self.writer.lock().expect("store writer lock");
         let (written, dead) = self.state().take_pending();
         if let Some((seq, bytes)) = written {
-            self.journal.insert(entry_key(seq), bytes).map_err(err)?;
+            self.journal
+                .insert(entry_key(seq), bytes.as_slice())
+                .map_err(err)?;
+            self.state().keep_spare(bytes);
         }
         for seq in dead {
             self.journal.remove(entry_key(seq)).map_err(err)?;
@@ -205,7 +221,10 @@ impl Inner {
             }
             let (written, dead) = state.take_pending();
             if let Some((seq, bytes)) = written {
-                self.journal.insert(entry_key(seq), bytes).map_err(err)?;
+                self.journal
+                    .insert(entry_key(seq), bytes.as_slice())
+                    .map_err(err)?;
+                state.keep_spare(bytes);
             }
             for seq in dead {
                 self.journal.remove(entry_key(seq)).map_err(err)?;
@@ -300,7 +319,8 @@ impl SledStore {
         let journal = db.open_tree("journal").map_err(err)?;
         let mut state = State {
             map: BTreeMap::new(),
-            pending: Vec::new(),
+            pending: vec![ENTRY_V1],
+            spare: Vec::new(),
             pending_seq: 1,
             entries: BTreeMap::new(),
             journal_bytes: 0,
@@ -364,7 +384,7 @@ impl Inner {
     fn migrate_legacy(&self) -> StoreResult<()> {
         {
             let mut state = self.state();
-            let mut ops = Vec::new();
+            let mut ops = vec![ENTRY_V1];
             for (k, slot) in &state.map {
                 encode_op(&mut ops, k, Some(&slot.value));
             }

@@ -169,7 +169,7 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for token in rest
-        .split(|c: char| c == ',' || c.is_ascii_whitespace())
+        .split([',', ' ', '\t', '\n', '\r', '\x0c'])
         .filter(|t| !t.is_empty())
     {
         let Some((key, val)) = token.split_once('=') else {
@@ -256,10 +256,12 @@ pub fn parse_credential(value: &str) -> Result<Credential, AuthError> {
 
 /// Parses `a;b;c` into lower-cased header names.
 pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
-    let names: Vec<String> = value.split(';').map(str::to_ascii_lowercase).collect();
-    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if names
-        .iter()
+    let is_tchar = |b: u8| {
+        matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&'
+            | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
+    };
+    if value
+        .split(';')
         .any(|n| n.is_empty() || !n.bytes().all(is_tchar))
     {
         return Err(incomplete(format!(
@@ -267,7 +269,7 @@ pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
             echo(value)
         )));
     }
-    Ok(names)
+    Ok(value.split(';').map(str::to_ascii_lowercase).collect())
 }
 
 /// A signature is 64 hex digits; returned lower-cased.
@@ -525,7 +527,7 @@ pub fn payload_hash(
         if let Some(value) = request.headers.get(X_AMZ_CONTENT_SHA256) {
             let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
             let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
-            if is_hash && !value.eq_ignore_ascii_case(&sha256_hex(request.body)) {
+            if is_hash && !value.eq_ignore_ascii_case(HexDigest::of(request.body).as_str()) {
                 return Err(mismatch(
                     "The provided 'x-amz-content-sha256' header does not match what was computed.",
                 ));
@@ -533,7 +535,7 @@ pub fn payload_hash(
             return Ok(value);
         }
     }
-    Ok(sha256_hex(request.body))
+    Ok(HexDigest::of(request.body).as_str().to_string())
 }
 
 /// The SigV4 signing key of `secret` for the request's credential scope (date, region, service).
@@ -554,7 +556,7 @@ pub fn check_signature(
 ) -> Result<(), AuthError> {
     let matches = |creq: &[u8]| {
         let sts = string_to_sign(auth, creq);
-        let expected = aws_sigv4::sign::v4::calculate_signature(signing_key, sts.as_bytes());
+        let expected = aws_sigv4::sign::v4::calculate_signature(signing_key, &sts);
         bool::from(expected.as_bytes().ct_eq(auth.signature.as_bytes()))
     };
 
@@ -579,18 +581,32 @@ pub fn check_signature(
     Err(mismatch(format!(
         "{SIGNATURE_DOES_NOT_MATCH_MESSAGE}\n\nThe Canonical String for this request should have been\n'{}'\n\nThe String-to-Sign should have been\n'{}'\n",
         String::from_utf8_lossy(&shown),
-        string_to_sign(auth, &creq)
+        String::from_utf8_lossy(&string_to_sign(auth, &creq))
     )))
 }
 
 /// `AWS4-HMAC-SHA256 \n date \n scope \n hex(sha256(canonical request))`.
-pub fn string_to_sign(auth: &SignedAuth<'_>, canonical_request: &[u8]) -> String {
-    format!(
-        "{ALGORITHM}\n{}\n{}\n{}",
-        auth.amz_date,
-        auth.credential.scope(),
-        sha256_hex(canonical_request)
-    )
+pub fn string_to_sign(auth: &SignedAuth<'_>, canonical_request: &[u8]) -> Vec<u8> {
+    let c = &auth.credential;
+    let mut out = Vec::with_capacity(160);
+    for part in [
+        ALGORITHM,
+        "\n",
+        &auth.amz_date,
+        "\n",
+        &c.date,
+        "/",
+        &c.region,
+        "/",
+        &c.service,
+        "/",
+        &c.terminator,
+        "\n",
+        HexDigest::of(canonical_request).as_str(),
+    ] {
+        out.extend_from_slice(part.as_bytes());
+    }
+    out
 }
 
 /// The canonical request over the client's signed headers. `redact` hides session tokens
@@ -765,8 +781,18 @@ fn parse_query(raw: &str, plus: PlusMode) -> QueryPairs<'_> {
         .collect()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// Lower-case hex SHA-256, on the stack.
+struct HexDigest([u8; 64]);
+
+impl HexDigest {
+    fn of(bytes: &[u8]) -> Self {
+        let mut out = [0u8; 64];
+        hex::encode_to_slice(Sha256::digest(bytes), &mut out).expect("64 hex digits");
+        HexDigest(out)
+    }
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex is ASCII")
+    }
 }
 
 // ---- dates ---------------------------------------------------------------------------------

@@ -44,8 +44,14 @@ mod tests {
     #[test]
     fn round_trip_with_absent_optional_fields() {
         for r in [
-            Rec { a: "x\ry".into(), b: None },
-            Rec { a: String::new(), b: Some(u64::MAX) },
+            Rec {
+                a: "x\ry".into(),
+                b: None,
+            },
+            Rec {
+                a: String::new(),
+                b: Some(u64::MAX),
+            },
         ] {
             assert_eq!(decode::<Rec>(&encode(&r)).unwrap(), r);
         }
@@ -54,6 +60,12 @@ mod tests {
     #[test]
     fn version_1_json_records_are_still_read() {
         let v1 = [&[FORMAT_V1_JSON][..], br#"{"a":"old"}"#].concat();
-        assert_eq!(decode::<Rec>(&v1).unwrap(), Rec { a: "old".into(), b: None });
+        assert_eq!(
+            decode::<Rec>(&v1).unwrap(),
+            Rec {
+                a: "old".into(),
+                b: None
+            }
+        );
     }
 }

@@ -8,12 +8,10 @@ mod redrive;
 
 use std::sync::Arc;
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
 use crate::engine::{Engine, Queue};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::protocol::query::Field;
+use crate::protocol::{encode_output, Encoded, Input, Protocol};
 
 /// What an action knows of its caller and of how it was reached.
 pub struct Context {
@@ -69,19 +67,6 @@ pub fn required<'a>(value: Option<&'a str>, name: &str) -> SqsResult<&'a str> {
     value.ok_or_else(|| SqsError::missing_parameter(name))
 }
 
-fn decode<T: DeserializeOwned>(input: serde_json::Value) -> SqsResult<T> {
-    serde_json::from_value(input).map_err(|e| {
-        SqsError::new(
-            ErrorCode::InvalidParameterValue,
-            format!("The request has an invalid parameter: {e}"),
-        )
-    })
-}
-
-fn encode<T: Serialize>(output: T) -> SqsResult<serde_json::Value> {
-    serde_json::to_value(output).map_err(|e| SqsError::internal(e.to_string()))
-}
-
 macro_rules! actions {
     ($( $name:ident => $module:ident :: $handler:ident ( $fields:path ) ),* $(,)?) => {
         /// The 23 SQS actions.
@@ -105,10 +90,19 @@ macro_rules! actions {
             }
         }
 
-        /// Runs `action` with its decoded input; returns its output as a JSON value.
-        pub async fn dispatch(action: Action, ctx: &Context, input: serde_json::Value) -> SqsResult<serde_json::Value> {
+        /// Runs `action` with its input; returns its output rendered in `protocol`.
+        pub async fn dispatch(
+            action: Action,
+            ctx: &Context,
+            input: &Input,
+            protocol: Protocol,
+            request_id: &str,
+        ) -> SqsResult<Encoded> {
             match action {
-                $( Action::$name => encode($module::$handler(ctx, decode(input)?).await?), )*
+                $( Action::$name => {
+                    let output = $module::$handler(ctx, input.decode()?).await?;
+                    encode_output(protocol, action.name(), &output, request_id)
+                } )*
             }
         }
     };

@@ -13,7 +13,7 @@ use crate::auth::{AuthErrorKind, Verifier};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{ErrorCode, SqsError, SqsResult};
-use crate::protocol::{self, query, Protocol};
+use crate::protocol::{self, query, Input, Protocol};
 
 /// What every request needs: the engine, the verifier and the configuration.
 pub struct AppState {
@@ -48,7 +48,7 @@ impl From<crate::auth::AuthError> for SqsError {
 struct Outcome {
     action: Option<Action>,
     queue: Option<String>,
-    result: SqsResult<serde_json::Value>,
+    result: SqsResult<protocol::Encoded>,
 }
 
 /// Handles one HTTP request.
@@ -63,36 +63,36 @@ where
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let protocol = protocol::detect(req.headers());
-    let outcome = run(&state, protocol, req).await;
-    let encoded = match &outcome.result {
-        Ok(value) => protocol::encode_output(
-            protocol,
-            outcome.action.map_or("", Action::name),
-            value,
-            &request_id,
-        ),
+    let Outcome {
+        action,
+        queue,
+        result,
+    } = run(&state, protocol, req, &request_id).await;
+    let (encoded, error) = match result {
+        Ok(encoded) => (encoded, None),
         Err(e) if e.code == ErrorCode::InvalidAddress && e.message.is_empty() => {
             // GET on a queue URL without parameters: AWS answers 404 with an empty element.
-            protocol::Encoded {
+            let encoded = protocol::Encoded {
                 status: 404,
                 content_type: "text/xml",
                 headers: Vec::new(),
                 body: b"<UnknownOperationException/>".to_vec(),
-            }
+            };
+            (encoded, Some(e))
         }
-        Err(e) => protocol::encode_error(protocol, e, &request_id),
+        Err(e) => (protocol::encode_error(protocol, &e, &request_id), Some(e)),
     };
-    let action = outcome.action.map_or("-", Action::name);
-    let queue = outcome.queue.as_deref().unwrap_or("-");
+    let action = action.map_or("-", Action::name);
+    let queue = queue.as_deref().unwrap_or("-");
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    match &outcome.result {
-        Err(e) if e.code.http_status() >= 500 => {
+    match &error {
+        Some(e) if e.code.http_status() >= 500 => {
             tracing::warn!(action, queue, status = encoded.status, latency_ms, error = %e, "request")
         }
-        Err(e) => {
+        Some(e) => {
             tracing::info!(action, queue, status = encoded.status, latency_ms, error = %e, "request")
         }
-        Ok(_) => tracing::info!(
+        None => tracing::info!(
             action,
             queue,
             status = encoded.status,
@@ -118,7 +118,7 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-async fn run<B>(state: &AppState, protocol: Protocol, req: Request<B>) -> Outcome
+async fn run<B>(state: &AppState, protocol: Protocol, req: Request<B>, request_id: &str) -> Outcome
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -126,7 +126,7 @@ where
     let mut outcome = Outcome {
         action: None,
         queue: None,
-        result: Ok(serde_json::Value::Null),
+        result: Err(SqsError::internal("Internal error.")),
     };
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, state.config.max_body_bytes)
@@ -159,7 +159,7 @@ where
         }
     };
     let decoded = match protocol {
-        Protocol::Json => decode_json(&parts.headers, &body),
+        Protocol::Json => decode_json(&parts.headers, body),
         Protocol::Query => decode_query(&parts, &body),
     };
     let (action, input) = match decoded {
@@ -170,11 +170,7 @@ where
         }
     };
     outcome.action = Some(action);
-    outcome.queue = input
-        .get("QueueUrl")
-        .or_else(|| input.get("QueueName"))
-        .and_then(|v| v.as_str())
-        .map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
+    outcome.queue = input.queue_name();
     let account = principal
         .account_id
         .clone()
@@ -193,11 +189,11 @@ where
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     };
-    outcome.result = api::dispatch(action, &ctx, input).await;
+    outcome.result = api::dispatch(action, &ctx, &input, protocol, request_id).await;
     outcome
 }
 
-fn decode_json(headers: &http::HeaderMap, body: &[u8]) -> SqsResult<(Action, serde_json::Value)> {
+fn decode_json(headers: &http::HeaderMap, body: Bytes) -> SqsResult<(Action, Input)> {
     let (operation, input) = protocol::decode_json(headers, body)?;
     let action = Action::from_name(&operation).ok_or_else(|| {
         SqsError::new(
@@ -208,10 +204,7 @@ fn decode_json(headers: &http::HeaderMap, body: &[u8]) -> SqsResult<(Action, ser
     Ok((action, input))
 }
 
-fn decode_query(
-    parts: &http::request::Parts,
-    body: &[u8],
-) -> SqsResult<(Action, serde_json::Value)> {
+fn decode_query(parts: &http::request::Parts, body: &[u8]) -> SqsResult<(Action, Input)> {
     let mut params = match parts.uri.query() {
         Some(q) => query::parse_params(q.as_bytes())?,
         None => Vec::new(),
@@ -247,7 +240,7 @@ fn decode_query(
         params.push(("QueueUrl".to_string(), path.to_string()));
     }
     let input = query::to_json(&params, action.query_fields())?;
-    Ok((action, input))
+    Ok((action, Input::Value(input)))
 }
 
 /// `scheme://host[:port]` for queue URLs, per the configured host strategy.

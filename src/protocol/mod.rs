@@ -1,5 +1,5 @@
 //! The two SQS wire protocols: AWS Query (form parameters in, XML out) and AWS JSON 1.0
-//! (`X-Amz-Target`). Decoding turns a request into an action name and a JSON value that the
+//! (`X-Amz-Target`). Decoding turns a request into an action name and an [`Input`] that the
 //! action's typed input deserializes from; encoding renders typed outputs and errors.
 //!
 //! Must not depend on the engine.
@@ -7,9 +7,14 @@
 pub mod query;
 pub mod xml;
 
-use http::HeaderMap;
+use std::borrow::Cow;
 
-use crate::error::{SqsError, SqsResult};
+use bytes::Bytes;
+use http::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ErrorCode, SqsError, SqsResult};
 
 pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -46,27 +51,83 @@ pub struct Encoded {
     pub body: Vec<u8>,
 }
 
-/// Renders a successful output (already turned into a JSON value by the action).
-pub fn encode_output(
+/// Renders a successful output: JSON straight from the typed output, XML through its JSON value.
+pub fn encode_output<T: Serialize>(
     protocol: Protocol,
     action: &str,
-    output: &serde_json::Value,
+    output: &T,
     request_id: &str,
-) -> Encoded {
-    match protocol {
+) -> SqsResult<Encoded> {
+    let internal = |e: serde_json::Error| SqsError::internal(e.to_string());
+    Ok(match protocol {
         Protocol::Json => Encoded {
             status: 200,
             content_type: JSON_CONTENT_TYPE,
             headers: Vec::new(),
-            body: serde_json::to_vec(output).unwrap_or_else(|_| b"{}".to_vec()),
+            body: serde_json::to_vec(output).map_err(internal)?,
         },
-        Protocol::Query => Encoded {
-            status: 200,
-            content_type: "text/xml",
-            headers: Vec::new(),
-            body: xml::response(action, output, request_id).into_bytes(),
-        },
+        Protocol::Query => {
+            let value = serde_json::to_value(output).map_err(internal)?;
+            Encoded {
+                status: 200,
+                content_type: "text/xml",
+                headers: Vec::new(),
+                body: xml::response(action, &value, request_id).into_bytes(),
+            }
+        }
+    })
+}
+
+/// A decoded request input: a JSON 1.0 body, kept as bytes and deserialized straight into the
+/// action's input type, or the JSON value the Query decoder built from the parameters.
+#[derive(Debug)]
+pub enum Input {
+    Json(Bytes),
+    Value(serde_json::Value),
+}
+
+impl Input {
+    /// Deserializes the action's typed input; a wrong member type → `InvalidParameterValue`.
+    pub fn decode<T: DeserializeOwned>(&self) -> SqsResult<T> {
+        let invalid = |e: serde_json::Error| {
+            SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("The request has an invalid parameter: {e}"),
+            )
+        };
+        match self {
+            Input::Json(body) => serde_json::from_slice(body).map_err(invalid),
+            Input::Value(value) => T::deserialize(value).map_err(invalid),
+        }
     }
+
+    /// The queue the request names (the last segment of `QueueUrl`, or `QueueName`), for logs.
+    pub fn queue_name(&self) -> Option<String> {
+        let (url, name) = match self {
+            Input::Json(body) => {
+                let r: QueueRef = serde_json::from_slice(body).ok()?;
+                (
+                    r.queue_url.map(Cow::into_owned),
+                    r.queue_name.map(Cow::into_owned),
+                )
+            }
+            Input::Value(v) => {
+                let text = |k: &str| v.get(k).and_then(|v| v.as_str()).map(str::to_string);
+                (text("QueueUrl"), text("QueueName"))
+            }
+        };
+        let s = url.or(name)?;
+        Some(s.rsplit('/').next().unwrap_or(&s).to_string())
+    }
+}
+
+/// The members of a JSON body that name a queue; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct QueueRef<'a> {
+    #[serde(rename = "QueueUrl", borrow, default)]
+    queue_url: Option<Cow<'a, str>>,
+    #[serde(rename = "QueueName", borrow, default)]
+    queue_name: Option<Cow<'a, str>>,
 }
 
 /// Renders an error in the client's protocol, with `x-amzn-query-error` for JSON.
@@ -113,40 +174,43 @@ pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Enc
     }
 }
 
-/// Decodes a JSON 1.0 request: the operation from `X-Amz-Target`, the input from the body.
-pub fn decode_json(headers: &HeaderMap, body: &[u8]) -> SqsResult<(String, serde_json::Value)> {
+/// Decodes a JSON 1.0 request: the operation from `X-Amz-Target`; the body must be one JSON
+/// object (checked here, without building it; an empty body is `{}`).
+pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<(String, Input)> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             SqsError::new(
-                crate::error::ErrorCode::MissingAction,
+                ErrorCode::MissingAction,
                 "The request must contain the header X-Amz-Target.",
             )
         })?;
     let operation = target.strip_prefix("AmazonSQS.").ok_or_else(|| {
         SqsError::new(
-            crate::error::ErrorCode::InvalidAction,
+            ErrorCode::InvalidAction,
             format!("The action {target} is not valid for this endpoint."),
         )
     })?;
-    let input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
-        serde_json::json!({})
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            SqsError::new(
-                crate::error::ErrorCode::InvalidParameterValue,
-                format!("The request body is not valid JSON: {e}"),
-            )
-        })?
+    let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Ok((
+            operation.to_string(),
+            Input::Json(Bytes::from_static(b"{}")),
+        ));
     };
-    if !input.is_object() {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
         return Err(SqsError::new(
-            crate::error::ErrorCode::InvalidParameterValue,
+            ErrorCode::InvalidParameterValue,
+            format!("The request body is not valid JSON: {e}"),
+        ));
+    }
+    if *first != b'{' {
+        return Err(SqsError::new(
+            ErrorCode::InvalidParameterValue,
             "The request body must be a JSON object.",
         ));
     }
-    Ok((operation.to_string(), input))
+    Ok((operation.to_string(), Input::Json(body)))
 }
 
 #[cfg(test)]
@@ -204,12 +268,16 @@ mod tests {
     fn json_decoding() {
         let mut h = HeaderMap::new();
         h.insert("x-amz-target", "AmazonSQS.ListQueues".parse().unwrap());
-        assert_eq!(decode_json(&h, b"").unwrap().0, "ListQueues");
-        assert!(decode_json(&h, b"{\"a\": ").is_err());
-        assert!(decode_json(&h, b"[1]").is_err());
+        let decode = |body: &'static [u8]| decode_json(&h, Bytes::from_static(body));
+        assert_eq!(decode(b"").unwrap().0, "ListQueues");
+        assert!(decode(b"{\"a\": ").is_err());
+        assert!(decode(b"[1]").is_err());
+        assert!(decode(b"{} x").is_err());
+        let (_, input) = decode(b" {\"QueueUrl\": \"http://h/1/q\", \"X\": [1, {}]}").unwrap();
+        assert_eq!(input.queue_name().as_deref(), Some("q"));
         h.insert("x-amz-target", "Other.ListQueues".parse().unwrap());
         assert_eq!(
-            decode_json(&h, b"{}").unwrap_err().code,
+            decode_json(&h, Bytes::from_static(b"{}")).unwrap_err().code,
             crate::error::ErrorCode::InvalidAction
         );
     }

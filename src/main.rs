@@ -5,6 +5,11 @@ use tracing_subscriber::EnvFilter;
 
 use cauda::config::{Config, LogFormat};
 
+/// Requests allocate and free many small buffers across threads; mimalloc does that with far
+/// less time in the allocator than glibc's malloc (measured with the load benchmark).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();

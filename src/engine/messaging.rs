@@ -843,6 +843,10 @@ fn visibility_change(
 /// Standard queues: visible messages in (visible_at, seq) order, taking one message per
 /// message group first (fair queues), then filling up in order.
 fn standard_candidates(st: &QueueState, now: u64, max: usize) -> Vec<u64> {
+    let receivable = st.by_visible.range(..=(now, u64::MAX));
+    if st.grouped == 0 {
+        return receivable.take(max).map(|&(_, seq)| seq).collect();
+    }
     let window: Vec<u64> = st
         .by_visible
         .range(..=(now, u64::MAX))

@@ -404,6 +404,7 @@ impl Engine {
             st.in_flight.clear();
             st.delayed.clear();
             st.groups.clear();
+            st.grouped = 0;
             st.dedup.clear();
             st.dedup_expiry.clear();
         }

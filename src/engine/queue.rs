@@ -105,6 +105,8 @@ pub struct QueueState {
     pub delayed: BTreeSet<(u64, u64)>,
     /// FIFO: each group's messages in send order.
     pub groups: BTreeMap<Arc<str>, VecDeque<u64>>,
+    /// Messages that carry a MessageGroupId (fair standard queues, FIFO).
+    pub grouped: usize,
     /// FIFO: the group served last, so receives rotate over groups.
     pub group_cursor: Option<Arc<str>>,
     pub dedup: HashMap<String, DedupRecord>,
@@ -194,6 +196,7 @@ impl QueueState {
             in_flight: BTreeSet::new(),
             delayed: BTreeSet::new(),
             groups: BTreeMap::new(),
+            grouped: 0,
             group_cursor: None,
             dedup: HashMap::new(),
             dedup_expiry: BTreeSet::new(),
@@ -220,6 +223,7 @@ impl QueueState {
             }
         }
         if let Some(g) = &meta.group {
+            self.grouped += 1;
             if self.record.attributes.fifo_queue {
                 let deque = self.groups.entry(g.clone()).or_default();
                 // Sequence numbers only grow, except when recovery or a DLQ move inserts an
@@ -245,6 +249,7 @@ impl QueueState {
         self.in_flight.remove(&(v, seq));
         self.delayed.remove(&(v, seq));
         if let Some(g) = &meta.group {
+            self.grouped -= 1;
             if let Some(deque) = self.groups.get_mut(g) {
                 if let Some(pos) = deque.iter().position(|&s| s == seq) {
                     deque.remove(pos);

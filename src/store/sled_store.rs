@@ -312,7 +312,7 @@ impl SledStore {
     pub fn open(dir: &Path) -> StoreResult<Self> {
         let db = sled::Config::new()
             .path(dir)
-            .flush_every_ms(Some(500))
+            .flush_every_ms(None)
             .cache_capacity(16 * 1024 * 1024)
             .open()
             .map_err(err)?;

@@ -641,41 +641,62 @@ fn encode(protocol: Protocol, op: &Op<'_>) -> Encoded {
                 Op::GetDepth { url } => {
                     json!({"QueueUrl": url, "AttributeNames": ["ApproximateNumberOfMessages"]})
                 }
+                // The hot operations serialize typed, borrowed structs: the load generator
+                // shares the CPUs with the server, so it should spend as little as it can.
                 Op::Send { url, body, group } => {
-                    let mut m = Map::new();
-                    m.insert("QueueUrl".into(), json!(url));
-                    m.insert("MessageBody".into(), json!(body));
-                    if let Some(g) = group {
-                        m.insert("MessageGroupId".into(), json!(g));
-                    }
-                    Value::Object(m)
+                    return json_encoded(
+                        op,
+                        &SendBody {
+                            queue_url: url,
+                            message_body: body,
+                            message_group_id: *group,
+                        },
+                    );
                 }
                 Op::SendBatch { url, entries } => {
-                    let entries: Vec<Value> = entries
+                    let entries: Vec<SendEntryBody> = entries
                         .iter()
                         .enumerate()
-                        .map(|(i, (body, group))| {
-                            let mut m = Map::new();
-                            m.insert("Id".into(), json!(format!("m{i}")));
-                            m.insert("MessageBody".into(), json!(body));
-                            if let Some(g) = group {
-                                m.insert("MessageGroupId".into(), json!(g));
-                            }
-                            Value::Object(m)
+                        .map(|(i, (body, group))| SendEntryBody {
+                            id: BATCH_IDS[i % BATCH_IDS.len()],
+                            message_body: body,
+                            message_group_id: group.as_deref(),
                         })
                         .collect();
-                    json!({"QueueUrl": url, "Entries": entries})
+                    return json_encoded(
+                        op,
+                        &BatchBody {
+                            queue_url: url,
+                            entries,
+                        },
+                    );
                 }
                 Op::Receive { url, max } => {
-                    json!({"QueueUrl": url, "MaxNumberOfMessages": max, "WaitTimeSeconds": 0})
+                    return json_encoded(
+                        op,
+                        &ReceiveBody {
+                            queue_url: url,
+                            max_number_of_messages: *max,
+                            wait_time_seconds: 0,
+                        },
+                    );
                 }
                 Op::DeleteBatch { url, handles } => {
-                    let entries: Vec<Value> = handles
+                    let entries: Vec<DeleteEntryBody> = handles
                         .iter()
                         .enumerate()
-                        .map(|(i, h)| json!({"Id": format!("d{i}"), "ReceiptHandle": h}))
+                        .map(|(i, h)| DeleteEntryBody {
+                            id: BATCH_IDS[i % BATCH_IDS.len()],
+                            receipt_handle: h,
+                        })
                         .collect();
-                    json!({"QueueUrl": url, "Entries": entries})
+                    return json_encoded(
+                        op,
+                        &BatchBody {
+                            queue_url: url,
+                            entries,
+                        },
+                    );
                 }
             };
             Encoded {
@@ -800,14 +821,87 @@ fn xml_texts(body: &[u8], tag: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, CallError> {
+fn parse_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, CallError> {
     serde_json::from_slice(body)
         .map_err(|e| CallError::Decode(format!("JSON: {e}: {}", snippet(body))))
 }
 
+/// Entry ids of a batch (distinct within one batch of at most 10).
+const BATCH_IDS: [&str; 10] = ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9"];
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SendBody<'a> {
+    queue_url: &'a str,
+    message_body: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_group_id: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SendEntryBody<'a> {
+    id: &'a str,
+    message_body: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_group_id: Option<&'a str>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DeleteEntryBody<'a> {
+    id: &'a str,
+    receipt_handle: &'a str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchBody<'a, E> {
+    queue_url: &'a str,
+    entries: Vec<E>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReceiveBody<'a> {
+    queue_url: &'a str,
+    max_number_of_messages: u32,
+    wait_time_seconds: u32,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReceiveResponse {
+    #[serde(default)]
+    messages: Vec<ReceivedHandle>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReceivedHandle {
+    receipt_handle: String,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchResponse {
+    #[serde(default)]
+    successful: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    failed: Vec<serde::de::IgnoredAny>,
+}
+
+fn json_encoded<T: serde::Serialize>(op: &Op<'_>, body: &T) -> Encoded {
+    Encoded {
+        body: Bytes::from(serde_json::to_vec(body).expect("request bodies serialize")),
+        content_type: "application/x-amz-json-1.0",
+        amz_target: Some(format!("AmazonSQS.{}", op.action())),
+    }
+}
+
 fn decode_queue_url(protocol: Protocol, body: &[u8]) -> Result<String, CallError> {
     let url = match protocol {
-        Protocol::Json => parse_json(body)?
+        Protocol::Json => parse_json::<Value>(body)?
             .get("QueueUrl")
             .and_then(Value::as_str)
             .map(str::to_string),
@@ -822,23 +916,11 @@ fn decode_queue_url(protocol: Protocol, body: &[u8]) -> Result<String, CallError
 
 fn decode_receipt_handles(protocol: Protocol, body: &[u8]) -> Result<Vec<String>, CallError> {
     match protocol {
-        Protocol::Json => {
-            let v = parse_json(body)?;
-            let Some(msgs) = v.get("Messages") else {
-                return Ok(Vec::new());
-            };
-            let msgs = msgs
-                .as_array()
-                .ok_or_else(|| CallError::Decode("Messages is not an array".into()))?;
-            msgs.iter()
-                .map(|m| {
-                    m.get("ReceiptHandle")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| CallError::Decode("message without ReceiptHandle".into()))
-                })
-                .collect()
-        }
+        Protocol::Json => Ok(parse_json::<ReceiveResponse>(body)?
+            .messages
+            .into_iter()
+            .map(|m| m.receipt_handle)
+            .collect()),
         Protocol::Query => xml_texts(body, "ReceiptHandle").map_err(CallError::Decode),
     }
 }
@@ -851,9 +933,8 @@ fn decode_batch(
 ) -> Result<(usize, usize), CallError> {
     match protocol {
         Protocol::Json => {
-            let v = parse_json(body)?;
-            let len = |k: &str| v.get(k).and_then(Value::as_array).map_or(0, Vec::len);
-            Ok((len("Successful"), len("Failed")))
+            let r: BatchResponse = parse_json(body)?;
+            Ok((r.successful.len(), r.failed.len()))
         }
         Protocol::Query => {
             let ok = xml_texts(body, ok_tag).map_err(CallError::Decode)?.len();
@@ -867,7 +948,7 @@ fn decode_batch(
 
 fn decode_depth(protocol: Protocol, body: &[u8]) -> Result<u64, CallError> {
     let raw = match protocol {
-        Protocol::Json => parse_json(body)?
+        Protocol::Json => parse_json::<Value>(body)?
             .get("Attributes")
             .and_then(|a| a.get("ApproximateNumberOfMessages"))
             .and_then(Value::as_str)

@@ -38,6 +38,9 @@ const ENTRY_V1: u8 = 1;
 /// How often the background writer moves pending writes to sled (relaxed durability) and
 /// reclaims space.
 const WRITE_INTERVAL: Duration = Duration::from_millis(10);
+/// Every this many background rounds (500 ms) sled is flushed too, so that with relaxed
+/// durability (nobody waits for flushes) writes still reach the disk soon.
+const FLUSH_EVERY_ROUNDS: u32 = 50;
 /// Journal bytes allowed beyond twice the live bytes before live records are copied forward.
 const COMPACTION_SLACK: u64 = 32 * 1024 * 1024;
 /// How many bytes of old entries one compaction step rewrites at most (bounds the pause).
@@ -296,9 +299,13 @@ impl Inner {
     }
 
     /// One round of the background writer.
-    fn background_round(&self) -> StoreResult<()> {
+    fn background_round(&self, round: u32) -> StoreResult<()> {
         self.write_pending()?;
-        self.compact()
+        self.compact()?;
+        if round % FLUSH_EVERY_ROUNDS == 0 {
+            self.db.flush().map_err(err)?;
+        }
+        Ok(())
     }
 }
 
@@ -361,10 +368,12 @@ impl SledStore {
         let background = std::thread::Builder::new()
             .name("cauda-store".into())
             .spawn(move || {
+                let mut round: u32 = 0;
                 while let Err(mpsc::RecvTimeoutError::Timeout) =
                     stopped.recv_timeout(WRITE_INTERVAL)
                 {
-                    if let Err(e) = worker.background_round() {
+                    round = round.wrapping_add(1);
+                    if let Err(e) = worker.background_round(round) {
                         tracing::error!(error = %e, "store background write failed");
                     }
                 }
@@ -523,7 +532,7 @@ mod tests {
                 b.delete(format!("m{i:05}").into_bytes());
                 store.apply(b).unwrap();
             }
-            store.inner.background_round().unwrap();
+            store.inner.background_round(1).unwrap();
         }
         store.flush().unwrap();
         let journal_bytes = store.inner.state().journal_bytes;

@@ -22,7 +22,7 @@
 //! A store opened over a data directory written by the earlier one-key-per-record layout (the
 //! default sled tree) is migrated on open: its records become one journal entry.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +46,9 @@ const COMPACTION_SLACK: u64 = 32 * 1024 * 1024;
 /// How many bytes of old entries one compaction step rewrites at most (bounds the pause); one
 /// step per background round reclaims up to 100 MiB/s.
 const COMPACTION_STEP: u64 = 1024 * 1024;
+/// Dead entries removed from sled per flush (a request waits for it) and per background round.
+const FLUSH_REMOVALS: usize = 16;
+const BACKGROUND_REMOVALS: usize = 512;
 /// The largest write-out buffer kept for reuse.
 const MAX_SPARE: usize = 4 * 1024 * 1024;
 /// Bookkeeping bytes counted per live record on top of its key and value.
@@ -81,6 +84,8 @@ struct State {
     /// The buffer of the last entry written, kept to be the next `pending` (its pages are warm).
     spare: Vec<u8>,
     pending_seq: u64,
+    /// Dead entries still in sled, oldest first, to be removed in this order.
+    dead: VecDeque<u64>,
     /// Every entry in sled, oldest first, and the pending one once it has a live put.
     entries: BTreeMap<u64, EntryStat>,
     journal_bytes: u64,
@@ -122,9 +127,9 @@ impl State {
         }
     }
 
-    /// Takes the pending ops as the next entry, and the dead entries at the head of the
-    /// journal that may be removed once that entry is in sled.
-    fn take_pending(&mut self) -> (Option<(u64, Vec<u8>)>, Vec<u64>) {
+    /// Takes the pending ops as the next entry, and queues the dead entries at the head of the
+    /// journal for removal (they may be removed once that entry is in sled).
+    fn take_pending(&mut self) -> Option<(u64, Vec<u8>)> {
         let written = if self.pending.len() <= 1 {
             None
         } else {
@@ -139,16 +144,15 @@ impl State {
             self.journal_bytes += stat.bytes;
             Some((seq, bytes))
         };
-        let mut dead = Vec::new();
         while let Some((&seq, stat)) = self.entries.first_key_value() {
             if stat.live > 0 || seq >= self.pending_seq {
                 break;
             }
             self.journal_bytes = self.journal_bytes.saturating_sub(stat.bytes);
             self.entries.remove(&seq);
-            dead.push(seq);
+            self.dead.push_back(seq);
         }
-        (written, dead)
+        written
     }
 
     fn keep_spare(&mut self, buffer: Vec<u8>) {
@@ -197,17 +201,24 @@ impl Inner {
         self.state.lock().expect("store state lock")
     }
 
-    /// Moves the pending ops into sled as one entry and drops dead head entries. Does not
-    /// fsync.
-    fn write_pending(&self) -> StoreResult<()> {
+    /// Moves the pending ops into sled as one entry, then removes at most `max_removals` dead
+    /// head entries (oldest first: a newer dead entry may hold the tombstone that hides an
+    /// older one's put). A mass delete kills thousands of entries at once; removing them a
+    /// few at a time keeps flushes short. Does not fsync.
+    fn write_pending(&self, max_removals: usize) -> StoreResult<()> {
         let _writer = self.writer.lock().expect("store writer lock");
-        let (written, dead) = self.state().take_pending();
+        let written = self.state().take_pending();
         if let Some((seq, bytes)) = written {
             self.journal
                 .insert(entry_key(seq), bytes.as_slice())
                 .map_err(err)?;
             self.state().keep_spare(bytes);
         }
+        let dead: Vec<u64> = {
+            let mut state = self.state();
+            let n = state.dead.len().min(max_removals);
+            state.dead.drain(..n).collect()
+        };
         for seq in dead {
             self.journal.remove(entry_key(seq)).map_err(err)?;
         }
@@ -221,18 +232,19 @@ impl Inner {
         {
             let _writer = self.writer.lock().expect("store writer lock");
             let mut state = self.state();
-            if !state.wants_compaction() {
+            // Dead entries older than the ones copied here must go first (their puts may be
+            // hidden only by tombstones in the entries this step removes).
+            if !state.wants_compaction() || !state.dead.is_empty() {
                 return Ok(());
             }
-            let (written, dead) = state.take_pending();
-            if let Some((seq, bytes)) = written {
+            if let Some((seq, bytes)) = state.take_pending() {
                 self.journal
                     .insert(entry_key(seq), bytes.as_slice())
                     .map_err(err)?;
                 state.keep_spare(bytes);
             }
-            for seq in dead {
-                self.journal.remove(entry_key(seq)).map_err(err)?;
+            if !state.dead.is_empty() {
+                return Ok(());
             }
             let mut old = Vec::new();
             let mut step = 0;
@@ -303,7 +315,7 @@ impl Inner {
 
     /// One round of the background writer.
     fn background_round(&self, round: u32) -> StoreResult<()> {
-        self.write_pending()?;
+        self.write_pending(BACKGROUND_REMOVALS)?;
         self.compact()?;
         if round % FLUSH_EVERY_ROUNDS == 0 {
             self.db.flush().map_err(err)?;
@@ -332,6 +344,7 @@ impl SledStore {
             pending: vec![ENTRY_V1],
             spare: Vec::new(),
             pending_seq: 1,
+            dead: VecDeque::new(),
             entries: BTreeMap::new(),
             journal_bytes: 0,
             live_bytes: 0,
@@ -408,7 +421,7 @@ impl Inner {
             }
             state.pending = ops;
         }
-        self.write_pending()?;
+        self.write_pending(0)?;
         self.db.flush().map_err(err)?;
         self.db.clear().map_err(err)?;
         self.db.flush().map_err(err)?;
@@ -470,7 +483,7 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> StoreResult<()> {
-        self.inner.write_pending()?;
+        self.inner.write_pending(FLUSH_REMOVALS)?;
         self.inner.db.flush().map(|_| ()).map_err(err)
     }
 
@@ -513,7 +526,9 @@ mod tests {
         b.delete(b"keep".to_vec());
         store.apply(b).unwrap();
         store.flush().unwrap();
-        store.flush().unwrap();
+        // A flush removes a few dead entries (oldest first); the background round the rest.
+        assert!(journal_len(&store) > 1);
+        store.inner.background_round(1).unwrap();
         assert!(journal_len(&store) <= 1, "{}", journal_len(&store));
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();

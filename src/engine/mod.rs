@@ -713,12 +713,13 @@ impl QueueLookup for Engine {
     }
 }
 
-/// Removes every message, message state and dedup record of a deleted queue, in chunks.
+/// Removes every message, message state and dedup record of a deleted queue, in chunks of
+/// 1,000 records with a pause between them (runs on a blocking thread).
 fn remove_queue_records(store: &dyn Store, queue_id: u64) -> Result<(), StoreError> {
     for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
         let prefix = keys::queue_prefix(prefix, queue_id);
         loop {
-            let chunk = store.keys_with_prefix(&prefix, 10_000)?;
+            let chunk = store.keys_with_prefix(&prefix, 1_000)?;
             if chunk.is_empty() {
                 break;
             }
@@ -727,6 +728,8 @@ fn remove_queue_records(store: &dyn Store, queue_id: u64) -> Result<(), StoreErr
                 batch.delete(k);
             }
             store.apply(batch)?;
+            // Background work: leave the store to the requests between chunks.
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
     }
     Ok(())

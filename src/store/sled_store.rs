@@ -9,8 +9,9 @@
 //!
 //! Space is reclaimed from the head of the journal only, so replaying the remaining entries
 //! in order always rebuilds the same map:
-//! - an entry none of whose puts is still the latest value of its key is removed (in a queue
-//!   most messages are deleted soon after they are sent, so this is the common case);
+//! - an entry none of whose puts is still the latest value of its key is removed, oldest
+//!   first, a few per flush and more per background round (in a queue most messages are
+//!   deleted soon after they are sent, so this is the common case);
 //! - when the journal outgrows twice the live data (plus a slack), the oldest entries'
 //!   still-live records are copied into a new entry, and the old entries are removed in the
 //!   same atomic sled batch.

@@ -100,6 +100,9 @@ fn flusher(shared: &Shared, store: &dyn Store) {
     loop {
         {
             let mut stop = shared.stop.lock().expect("flusher lock");
+            if *stop {
+                return;
+            }
             while shared.written.load(Ordering::Acquire) <= shared.flushed.borrow().0 {
                 if *stop {
                     return;
@@ -116,13 +119,17 @@ fn flusher(shared: &Shared, store: &dyn Store) {
         }
         let target = shared.written.load(Ordering::Acquire);
         match store.flush() {
-            Ok(()) => shared.flushed.send_replace((target, None)),
+            Ok(()) => {
+                shared.flushed.send_replace((target, None));
+            }
             Err(e) => {
                 tracing::error!(error = %e, "store flush failed");
                 let done = shared.flushed.borrow().0;
-                shared.flushed.send_replace((done, Some(e.0)))
+                shared.flushed.send_replace((done, Some(e.0)));
+                // A failing disk fails every waiter; do not spin on it.
+                std::thread::sleep(Duration::from_millis(100));
             }
-        };
+        }
     }
 }
 

@@ -261,9 +261,7 @@ impl Verifier {
         if !self.checks_signatures() {
             // Auto mode without credentials: no secret to check against, the key names the caller.
             // A body that does not match its own signed hash is still caught.
-            if headers.contains_key("x-amz-content-sha256") {
-                sigv4::payload_hash(&auth, &request)?;
-            }
+            sigv4::signed_content_hash(&auth, &request)?;
             return Ok(Principal {
                 access_key: Some(auth.credential.access_key.clone()),
                 account_id: None,

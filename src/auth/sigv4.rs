@@ -512,30 +512,43 @@ pub fn check_time(
     }
 }
 
-/// The payload hash to sign with. A signed `x-amz-content-sha256` is used as sent (JS v3 sends
-/// one; it may be `UNSIGNED-PAYLOAD`); when it is a hash it must be the body's, otherwise the
-/// body could be swapped under a valid signature.
+/// The payload hash to sign with: the signed `x-amz-content-sha256` (see
+/// [`signed_content_hash`]), else SHA-256 of the body.
 pub fn payload_hash(
     auth: &SignedAuth<'_>,
     request: &RequestParts<'_>,
 ) -> Result<String, AuthError> {
-    if auth
+    match signed_content_hash(auth, request)? {
+        Some(value) => Ok(value),
+        None => Ok(HexDigest::of(request.body).as_str().to_string()),
+    }
+}
+
+/// A signed `x-amz-content-sha256`, used as sent (JS v3 sends one; it may be
+/// `UNSIGNED-PAYLOAD`); when it is a hash it must be the body's, otherwise the body could be
+/// swapped under a valid signature. `None` when the request signs no such header.
+pub fn signed_content_hash(
+    auth: &SignedAuth<'_>,
+    request: &RequestParts<'_>,
+) -> Result<Option<String>, AuthError> {
+    if !auth
         .signed_headers
         .iter()
         .any(|h| h == X_AMZ_CONTENT_SHA256)
     {
-        if let Some(value) = request.headers.get(X_AMZ_CONTENT_SHA256) {
-            let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
-            let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
-            if is_hash && !value.eq_ignore_ascii_case(HexDigest::of(request.body).as_str()) {
-                return Err(mismatch(
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                ));
-            }
-            return Ok(value);
-        }
+        return Ok(None);
     }
-    Ok(HexDigest::of(request.body).as_str().to_string())
+    let Some(value) = request.headers.get(X_AMZ_CONTENT_SHA256) else {
+        return Ok(None);
+    };
+    let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
+    let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
+    if is_hash && !value.eq_ignore_ascii_case(HexDigest::of(request.body).as_str()) {
+        return Err(mismatch(
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
+    }
+    Ok(Some(value))
 }
 
 /// The SigV4 signing key of `secret` for the request's credential scope (date, region, service).

@@ -82,7 +82,11 @@ pub fn encode_output<T: Serialize>(
 /// action's input type, or the JSON value the Query decoder built from the parameters.
 #[derive(Debug)]
 pub enum Input {
-    Json(Bytes),
+    /// The body, and the queue it names (found while checking the body is one JSON object).
+    Json {
+        body: Bytes,
+        queue: Option<String>,
+    },
     Value(serde_json::Value),
 }
 
@@ -96,38 +100,53 @@ impl Input {
             )
         };
         match self {
-            Input::Json(body) => serde_json::from_slice(body).map_err(invalid),
+            Input::Json { body, .. } => serde_json::from_slice(body).map_err(invalid),
             Input::Value(value) => T::deserialize(value).map_err(invalid),
         }
     }
 
     /// The queue the request names (the last segment of `QueueUrl`, or `QueueName`), for logs.
     pub fn queue_name(&self) -> Option<String> {
-        let (url, name) = match self {
-            Input::Json(body) => {
-                let r: QueueRef = serde_json::from_slice(body).ok()?;
-                (
-                    r.queue_url.map(Cow::into_owned),
-                    r.queue_name.map(Cow::into_owned),
-                )
-            }
+        match self {
+            Input::Json { queue, .. } => queue.clone(),
             Input::Value(v) => {
-                let text = |k: &str| v.get(k).and_then(|v| v.as_str()).map(str::to_string);
-                (text("QueueUrl"), text("QueueName"))
+                let text = |k: &str| v.get(k).and_then(|v| v.as_str());
+                queue_of(text("QueueUrl"), text("QueueName"))
             }
-        };
-        let s = url.or(name)?;
-        Some(s.rsplit('/').next().unwrap_or(&s).to_string())
+        }
     }
 }
 
-/// The members of a JSON body that name a queue; everything else is skipped unparsed.
+/// The last path segment of a queue URL, else the queue name.
+fn queue_of(url: Option<&str>, name: Option<&str>) -> Option<String> {
+    let s = url.or(name)?;
+    Some(s.rsplit('/').next().unwrap_or(s).to_string())
+}
+
+/// A JSON object body, read for the members that name a queue; every other member is skipped
+/// unparsed, and any JSON type is accepted for these two (the action's input checks types).
 #[derive(Deserialize)]
 struct QueueRef<'a> {
     #[serde(rename = "QueueUrl", borrow, default)]
-    queue_url: Option<Cow<'a, str>>,
+    queue_url: Option<MaybeText<'a>>,
     #[serde(rename = "QueueName", borrow, default)]
-    queue_name: Option<Cow<'a, str>>,
+    queue_name: Option<MaybeText<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeText<'a> {
+    Text(#[serde(borrow)] Cow<'a, str>),
+    Other(serde::de::IgnoredAny),
+}
+
+impl MaybeText<'_> {
+    fn text(&self) -> Option<&str> {
+        match self {
+            MaybeText::Text(t) => Some(t),
+            MaybeText::Other(_) => None,
+        }
+    }
 }
 
 /// Renders an error in the client's protocol, with `x-amzn-query-error` for JSON.
@@ -193,24 +212,28 @@ pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<(String, Input
         )
     })?;
     let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
-        return Ok((
-            operation.to_string(),
-            Input::Json(Bytes::from_static(b"{}")),
-        ));
+        let body = Bytes::from_static(b"{}");
+        return Ok((operation.to_string(), Input::Json { body, queue: None }));
     };
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
-        return Err(SqsError::new(
+    let not_json = |e: serde_json::Error| {
+        SqsError::new(
             ErrorCode::InvalidParameterValue,
             format!("The request body is not valid JSON: {e}"),
-        ));
-    }
+        )
+    };
     if *first != b'{' {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&body).map_err(not_json)?;
         return Err(SqsError::new(
             ErrorCode::InvalidParameterValue,
             "The request body must be a JSON object.",
         ));
     }
-    Ok((operation.to_string(), Input::Json(body)))
+    let r = serde_json::from_slice::<QueueRef>(&body).map_err(not_json)?;
+    let queue = queue_of(
+        r.queue_url.as_ref().and_then(MaybeText::text),
+        r.queue_name.as_ref().and_then(MaybeText::text),
+    );
+    Ok((operation.to_string(), Input::Json { body, queue }))
 }
 
 #[cfg(test)]
@@ -275,6 +298,13 @@ mod tests {
         assert!(decode(b"{} x").is_err());
         let (_, input) = decode(b" {\"QueueUrl\": \"http://h/1/q\", \"X\": [1, {}]}").unwrap();
         assert_eq!(input.queue_name().as_deref(), Some("q"));
+        // A wrong member type is the action input's to report; here it just names no queue.
+        let (_, input) = decode(b"{\"QueueUrl\": 5, \"QueueName\": \"n\"}").unwrap();
+        assert_eq!(input.queue_name().as_deref(), Some("n"));
+        assert!(input
+            .decode::<serde_json::Map<String, serde_json::Value>>()
+            .is_ok());
+        assert!(decode(b"{\"QueueUrl\": 5,").is_err());
         h.insert("x-amz-target", "Other.ListQueues".parse().unwrap());
         assert_eq!(
             decode_json(&h, Bytes::from_static(b"{}")).unwrap_err().code,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Store, StoreResult, WriteBatch};
+use super::{with_prefix, Store, StoreResult, WriteBatch};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -28,18 +28,14 @@ impl Store for MemoryStore {
 
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
         let map = self.map.lock().expect("memory store lock");
-        Ok(map
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
+        Ok(with_prefix(&map, prefix)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
         let map = self.map.lock().expect("memory store lock");
-        Ok(map
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
+        Ok(with_prefix(&map, prefix)
             .take(limit)
             .map(|(k, _)| k.clone())
             .collect())

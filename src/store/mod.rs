@@ -12,9 +12,22 @@ pub mod sled_store;
 #[cfg(test)]
 mod conformance;
 
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
 pub use durability::GroupCommit;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
+
+/// The entries of `map` whose key starts with `prefix`, in key order (both backends keep their
+/// records in such a map).
+fn with_prefix<'a, V>(
+    map: &'a BTreeMap<Vec<u8>, V>,
+    prefix: &'a [u8],
+) -> impl Iterator<Item = (&'a Vec<u8>, &'a V)> + 'a {
+    map.range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
+        .take_while(move |(k, _)| k.starts_with(prefix))
+}
 
 /// A failed store operation. Always an internal error towards clients.
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use serde_bytes::Bytes;
 
-use super::{Op, Store, StoreError, StoreResult, WriteBatch};
+use super::{with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
 
 /// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
 const ENTRY_V1: u8 = 1;
@@ -238,87 +238,86 @@ impl Inner {
     /// entry and removes the old ones, in one atomic sled batch. One step per call, so that
     /// flushes waiting for the writer lock get it between steps.
     fn compact(&self) -> StoreResult<()> {
-        {
-            let _writer = self.writer.lock().expect("store writer lock");
-            let mut state = self.state();
-            // Dead entries older than the ones copied here must go first (their puts may be
-            // hidden only by tombstones in the entries this step removes).
-            if !state.wants_compaction() || !state.dead.is_empty() {
-                return Ok(());
+        let _writer = self.writer.lock().expect("store writer lock");
+        let mut state = self.state();
+        // Dead entries older than the ones copied here must go first (their puts may be
+        // hidden only by tombstones in the entries this step removes).
+        if !state.wants_compaction() || !state.dead.is_empty() {
+            return Ok(());
+        }
+        if let Some((seq, bytes)) = state.take_pending() {
+            self.journal
+                .insert(entry_key(seq), bytes.as_slice())
+                .map_err(err)?;
+            state.keep_spare(bytes);
+        }
+        if !state.dead.is_empty() {
+            return Ok(());
+        }
+        let mut old = Vec::new();
+        let mut step = 0;
+        for (&seq, stat) in &state.entries {
+            if seq >= state.pending_seq || (step >= COMPACTION_STEP && !old.is_empty()) {
+                break;
             }
-            if let Some((seq, bytes)) = state.take_pending() {
-                self.journal
-                    .insert(entry_key(seq), bytes.as_slice())
-                    .map_err(err)?;
-                state.keep_spare(bytes);
-            }
-            if !state.dead.is_empty() {
-                return Ok(());
-            }
-            let mut old = Vec::new();
-            let mut step = 0;
-            for (&seq, stat) in &state.entries {
-                if seq >= state.pending_seq || (step >= COMPACTION_STEP && !old.is_empty()) {
-                    break;
-                }
-                step += stat.bytes;
-                old.push(seq);
-            }
-            if old.is_empty() {
-                return Ok(());
-            }
-            let copy_seq = state.pending_seq;
-            let mut copy = vec![ENTRY_V1];
-            let mut moved = Vec::new();
-            for &seq in &old {
-                let Some(bytes) = self.journal.get(entry_key(seq)).map_err(err)? else {
+            step += stat.bytes;
+            old.push(seq);
+        }
+        if old.is_empty() {
+            return Ok(());
+        }
+        let copy_seq = state.pending_seq;
+        let mut copy = vec![ENTRY_V1];
+        let mut moved = Vec::new();
+        for &seq in &old {
+            let Some(bytes) = self.journal.get(entry_key(seq)).map_err(err)? else {
+                continue;
+            };
+            for (key, value) in decode_entry(&bytes)? {
+                if value.is_none() {
                     continue;
-                };
-                for (key, value) in decode_entry(&bytes)? {
-                    if value.is_none() {
-                        continue;
-                    }
-                    if let Some(slot) = state.map.get(&key) {
-                        if slot.entry == seq {
-                            encode_op(&mut copy, &key, Some(&slot.value));
-                            moved.push(key);
-                        }
+                }
+                if let Some(slot) = state.map.get(&key) {
+                    if slot.entry == seq {
+                        encode_op(&mut copy, &key, Some(&slot.value));
+                        moved.push(key);
                     }
                 }
-            }
-            let mut batch = sled::Batch::default();
-            for &seq in &old {
-                batch.remove(&entry_key(seq));
-            }
-            let copy_len = copy.len() as u64;
-            if !moved.is_empty() {
-                batch.insert(&entry_key(copy_seq), copy);
-            }
-            self.journal.apply_batch(batch).map_err(err)?;
-
-            for &seq in &old {
-                if let Some(stat) = state.entries.remove(&seq) {
-                    state.journal_bytes = state.journal_bytes.saturating_sub(stat.bytes);
-                }
-            }
-            if !moved.is_empty() {
-                state.pending_seq += 1;
-                let live = moved.len() as u64;
-                for key in moved {
-                    if let Some(slot) = state.map.get_mut(&key) {
-                        slot.entry = copy_seq;
-                    }
-                }
-                state.entries.insert(
-                    copy_seq,
-                    EntryStat {
-                        bytes: copy_len,
-                        live,
-                    },
-                );
-                state.journal_bytes += copy_len;
             }
         }
+        let mut batch = sled::Batch::default();
+        for &seq in &old {
+            batch.remove(&entry_key(seq));
+        }
+        let copy_len = copy.len() as u64;
+        if !moved.is_empty() {
+            batch.insert(&entry_key(copy_seq), copy);
+        }
+        self.journal.apply_batch(batch).map_err(err)?;
+
+        for &seq in &old {
+            if let Some(stat) = state.entries.remove(&seq) {
+                state.journal_bytes = state.journal_bytes.saturating_sub(stat.bytes);
+            }
+        }
+        if !moved.is_empty() {
+            state.pending_seq += 1;
+            let live = moved.len() as u64;
+            for key in moved {
+                if let Some(slot) = state.map.get_mut(&key) {
+                    slot.entry = copy_seq;
+                }
+            }
+            state.entries.insert(
+                copy_seq,
+                EntryStat {
+                    bytes: copy_len,
+                    live,
+                },
+            );
+            state.journal_bytes += copy_len;
+        }
+
         Ok(())
     }
 
@@ -420,18 +419,19 @@ impl Inner {
     /// before the tree is cleared repeats the migration on the next open, to the same result.
     fn migrate_legacy(&self) -> StoreResult<()> {
         {
-            let mut state = self.state();
-            let mut ops = vec![ENTRY_V1];
-            for (k, slot) in &state.map {
-                encode_op(&mut ops, k, Some(&slot.value));
+            let mut guard = self.state();
+            let state = &mut *guard;
+            let seq = state.pending_seq;
+            for (k, slot) in state.map.iter_mut() {
+                encode_op(&mut state.pending, k, Some(&slot.value));
+                slot.entry = seq;
             }
-            let keys: Vec<Vec<u8>> = state.map.keys().cloned().collect();
-            for key in keys {
-                let value = state.map.get(&key).map(|s| s.value.clone());
-                let seq = state.pending_seq;
-                state.apply_op(key, value, seq);
+            // Every record now lives in the pending entry; the journal entries replayed on top
+            // of the legacy records (if any) stay until the head reclaim removes them.
+            for stat in state.entries.values_mut() {
+                stat.live = 0;
             }
-            state.pending = ops;
+            state.entries.entry(seq).or_default().live = state.map.len() as u64;
         }
         self.write_pending(0)?;
         self.db.flush().map_err(err)?;
@@ -461,20 +461,14 @@ impl Store for SledStore {
 
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
         let state = self.inner.state();
-        Ok(state
-            .map
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
+        Ok(with_prefix(&state.map, prefix)
             .map(|(k, s)| (k.clone(), s.value.clone()))
             .collect())
     }
 
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
         let state = self.inner.state();
-        Ok(state
-            .map
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
+        Ok(with_prefix(&state.map, prefix)
             .take(limit)
             .map(|(k, _)| k.clone())
             .collect())
@@ -538,8 +532,8 @@ mod tests {
         b.delete(b"keep".to_vec());
         store.apply(b).unwrap();
         store.flush().unwrap();
-        // A flush removes a few dead entries (oldest first); the background round the rest.
-        assert!(journal_len(&store) > 1);
+        // A flush removes a few dead entries (oldest first), a background round the rest (the
+        // store's own background thread may get there first).
         store.inner.background_round(1).unwrap();
         assert!(journal_len(&store) <= 1, "{}", journal_len(&store));
         drop(store);

@@ -68,6 +68,16 @@ fn allowed_char(c: char) -> bool {
 }
 
 pub fn has_only_allowed_chars(s: &str) -> bool {
+    // Fast path over bytes: in UTF-8 every byte of a multi-byte character is >= 0x80, so only
+    // control bytes can be a disallowed ASCII character; of the non-ASCII characters (a `str`
+    // holds no surrogates) only U+FFFE and U+FFFF are disallowed.
+    let bytes = s.as_bytes();
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x80).contains(&b) || matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return true;
+    }
     s.chars().all(allowed_char)
 }
 
@@ -280,6 +290,34 @@ mod tests {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect()
+    }
+
+    #[test]
+    fn allowed_characters_match_the_sqs_ranges() {
+        for ok in [
+            "a b\tc\r\n~\u{7f}",
+            "\u{80}\u{D7FF}\u{E000}\u{FFFD}",
+            "\u{10000}\u{10FFFF}é€😀",
+        ] {
+            assert!(has_only_allowed_chars(ok), "{ok:?}");
+        }
+        for bad in [
+            "\u{0}",
+            "a\u{8}b",
+            "\u{1F}",
+            "x\u{B}",
+            "é\u{C}",
+            "\u{FFFE}",
+            "a\u{FFFF}",
+        ] {
+            assert!(!has_only_allowed_chars(bad), "{bad:?}");
+        }
+        // Every character up to U+10FFFF agrees with the range test, alone and after text.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            assert_eq!(has_only_allowed_chars(&alone), allowed_char(c), "{c:?}");
+            assert_eq!(has_only_allowed_chars(&format!("ab{c}")), allowed_char(c));
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -94,7 +95,8 @@ pub struct ReceiveAttempt {
 #[derive(Debug)]
 pub struct QueueState {
     pub record: QueueRecord,
-    pub messages: HashMap<u64, MessageMeta>,
+    /// By sequence number. Server-assigned keys, so the fast non-keyed hash is safe here.
+    pub messages: FxHashMap<u64, MessageMeta>,
     /// Every message by (visible_at, seq): what is receivable is a prefix.
     pub by_visible: BTreeSet<(u64, u64)>,
     /// Every message by (sent_at, seq), for retention.
@@ -190,7 +192,7 @@ impl QueueState {
     pub fn new(record: QueueRecord) -> Self {
         QueueState {
             record,
-            messages: HashMap::new(),
+            messages: FxHashMap::default(),
             by_visible: BTreeSet::new(),
             by_sent: BTreeSet::new(),
             in_flight: BTreeSet::new(),

@@ -401,9 +401,10 @@ impl Engine {
         q.notify.notify_waiters();
         let store = self.store.clone();
         let queue_id = q.id;
+        let shutdown = self.shutdown_signal();
         tokio::task::spawn_blocking(move || {
-            free_gradually(indexes);
-            if let Err(e) = remove_queue_records(store.as_ref(), queue_id) {
+            free_gradually(indexes, &shutdown);
+            if let Err(e) = remove_queue_records(store.as_ref(), queue_id, &shutdown) {
                 tracing::warn!(error = %e, "cleaning up a deleted queue failed; recovery will finish it");
             }
         });
@@ -706,12 +707,12 @@ impl QueueLookup for Engine {
 
 /// Frees the indexes of a deleted queue a slice at a time: a queue with a few hundred
 /// thousand messages and dedup entries takes over 100 ms of CPU to free, which at once would
-/// take a core from the requests.
-fn free_gradually(state: QueueState) {
-    fn slowly<T>(items: impl IntoIterator<Item = T>) {
+/// take a core from the requests. At shutdown the rest is freed at once.
+fn free_gradually(state: QueueState, shutdown: &watch::Receiver<bool>) {
+    fn slowly<T>(items: impl IntoIterator<Item = T>, shutdown: &watch::Receiver<bool>) {
         for (i, item) in items.into_iter().enumerate() {
             drop(item);
-            if i % 4_096 == 4_095 {
+            if i % 4_096 == 4_095 && !*shutdown.borrow() {
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
         }
@@ -728,15 +729,15 @@ fn free_gradually(state: QueueState) {
         attempts,
         ..
     } = state;
-    slowly(messages);
-    slowly(by_visible);
-    slowly(by_sent);
-    slowly(in_flight);
-    slowly(delayed);
-    slowly(groups);
-    slowly(dedup);
-    slowly(dedup_expiry);
-    slowly(attempts);
+    slowly(messages, shutdown);
+    slowly(by_visible, shutdown);
+    slowly(by_sent, shutdown);
+    slowly(in_flight, shutdown);
+    slowly(delayed, shutdown);
+    slowly(groups, shutdown);
+    slowly(dedup, shutdown);
+    slowly(dedup_expiry, shutdown);
+    slowly(attempts, shutdown);
 }
 
 /// Records removed per store batch when a deleted queue is cleaned up: each batch holds the
@@ -744,11 +745,19 @@ fn free_gradually(state: QueueState) {
 const CLEANUP_CHUNK: usize = 128;
 
 /// Removes every message, message state and dedup record of a deleted queue, in chunks of
-/// [`CLEANUP_CHUNK`] records with a pause between them (runs on a blocking thread).
-fn remove_queue_records(store: &dyn Store, queue_id: u64) -> Result<(), StoreError> {
+/// [`CLEANUP_CHUNK`] records with a pause between them (runs on a blocking thread). Stops at
+/// shutdown, which must not wait for it: recovery drops what is left on the next start.
+fn remove_queue_records(
+    store: &dyn Store,
+    queue_id: u64,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(), StoreError> {
     for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
         let prefix = keys::queue_prefix(prefix, queue_id);
         loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
             let chunk = store.keys_with_prefix(&prefix, CLEANUP_CHUNK)?;
             if chunk.is_empty() {
                 break;

@@ -95,6 +95,10 @@ struct State {
     entries: BTreeMap<u64, EntryStat>,
     journal_bytes: u64,
     live_bytes: u64,
+    /// Set when ops taken from `pending` could not be written to sled: they are applied in
+    /// memory but not in the journal, so no later flush may report success (a restart replays
+    /// what is on disk).
+    broken: Option<String>,
 }
 
 impl State {
@@ -232,13 +236,20 @@ impl Inner {
         if let Some((seq, bytes)) = written {
             // On failure the entries it killed are left in sled (replay after a restart finds
             // them dead again); removing them without their killer on disk could resurrect puts.
-            self.journal
-                .insert(entry_key(seq), bytes.as_slice())
-                .map_err(err)?;
+            if let Err(e) = self.journal.insert(entry_key(seq), bytes.as_slice()) {
+                return Err(self.lost_write(e));
+            }
             self.state().keep_spare(bytes);
         }
         self.state().dead.extend(dead);
         Ok(())
+    }
+
+    /// Records that taken ops never reached sled (see [`State::broken`]).
+    fn lost_write(&self, e: sled::Error) -> StoreError {
+        let e = err(e);
+        self.state().broken.get_or_insert_with(|| e.0.clone());
+        e
     }
 
     /// Removes at most `max` dead head entries from sled, oldest first (a newer dead entry may
@@ -344,7 +355,9 @@ impl Inner {
         // From here on requests may change the map again: their writes go to later entries,
         // and one that overwrites a copied record unlinks it from the copy entry.
         drop(state);
-        self.journal.apply_batch(batch).map_err(err)?;
+        if let Err(e) = self.journal.apply_batch(batch) {
+            return Err(self.lost_write(e));
+        }
         drop(writer);
         let mut state = self.state();
         if let Some((_, bytes)) = written {
@@ -393,6 +406,7 @@ impl SledStore {
             entries: BTreeMap::new(),
             journal_bytes: 0,
             live_bytes: 0,
+            broken: None,
         };
         // Records of the earlier one-key-per-record layout come first: the journal is newer.
         let legacy = !db.is_empty();
@@ -525,6 +539,11 @@ impl Store for SledStore {
 
     fn flush(&self) -> StoreResult<()> {
         self.inner.write_pending()?;
+        if let Some(e) = &self.inner.state().broken {
+            return Err(StoreError(format!(
+                "an earlier write to the journal failed: {e}"
+            )));
+        }
         self.inner.db.flush().map(|_| ()).map_err(err)
     }
 

@@ -525,3 +525,62 @@ async fn graceful_restart_keeps_in_flight_visibility_and_receive_counts() {
     assert_eq!(sys(&got[1])["ApproximateReceiveCount"], "4");
     proc.stop_gracefully().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_deleted_queue_stays_deleted_across_a_shutdown_during_its_cleanup() {
+    let d = dirs();
+    let proc = Proc::start(&d.data, &d.log).await;
+    let s = proc.client();
+    let name = crate::harness::unique("deleted-during-cleanup");
+    let url = crate::messages::create_queue(&s, &name, &[]).await;
+    // Enough messages that the background cleanup (~250 ms at 128 records per 4 ms) is still
+    // running at the SIGTERM; the time bound below guards against shutdown waiting for it.
+    let mut senders = Vec::new();
+    for w in 0..8 {
+        let sdk = s.sdk();
+        let url = url.clone();
+        senders.push(tokio::spawn(async move {
+            for b in 0..100 {
+                let entries = (0..10)
+                    .map(|i| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(format!("e{i}"))
+                            .message_body(format!("w{w}-b{b}-m{i}"))
+                            .build()
+                            .unwrap()
+                    })
+                    .collect();
+                let out = sdk
+                    .send_message_batch()
+                    .queue_url(&url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .expect("batch send");
+                assert!(out.failed().is_empty());
+            }
+        }));
+    }
+    for t in senders {
+        t.await.unwrap();
+    }
+    assert_eq!(counts(&s, &url).await, (8_000, 0, 0));
+    s.sdk().delete_queue().queue_url(&url).send().await.unwrap();
+    let stopping = Instant::now();
+    proc.stop_gracefully().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "shutdown waited {:?} for the cleanup",
+        stopping.elapsed()
+    );
+
+    let proc = Proc::start(&d.data, &d.log).await;
+    let s = proc.client();
+    let gone = s.sdk().get_queue_url().queue_name(&name).send().await;
+    let gone = crate::harness::sdk_failure(gone.unwrap_err());
+    assert!(gone.err.is_queue_does_not_exist(), "{}", gone.code);
+    let url = crate::messages::create_queue(&s, &name, &[]).await;
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
+    assert!(receive(&s, &url, 10, 0, None).await.is_empty());
+    proc.stop_gracefully().await;
+}

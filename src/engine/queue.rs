@@ -212,6 +212,17 @@ impl QueueState {
         &self.record.attributes
     }
 
+    /// Moves every message index out (PurgeQueue), keeping the queue's record, its
+    /// deduplication entries and purge time; the caller frees what it gets back.
+    pub fn take_messages(&mut self) -> QueueState {
+        let mut emptied = QueueState::new(self.record.clone());
+        std::mem::swap(&mut emptied.dedup, &mut self.dedup);
+        std::mem::swap(&mut emptied.dedup_expiry, &mut self.dedup_expiry);
+        emptied.last_purge_at = self.last_purge_at;
+        emptied.deleted = self.deleted;
+        std::mem::replace(self, emptied)
+    }
+
     /// Marks the queue deleted and moves every message index out, for the caller to drop
     /// where freeing them takes no request's time.
     pub fn take_indexes(&mut self) -> QueueState {

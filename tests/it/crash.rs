@@ -535,12 +535,36 @@ async fn a_deleted_queue_stays_deleted_across_a_shutdown_during_its_cleanup() {
     let url = crate::messages::create_queue(&s, &name, &[]).await;
     // Enough messages that the background cleanup (~250 ms at 128 records per 4 ms) is still
     // running at the SIGTERM; the time bound below guards against shutdown waiting for it.
+    fill(&s, &url, 8, 100).await;
+    assert_eq!(counts(&s, &url).await, (8_000, 0, 0));
+    s.sdk().delete_queue().queue_url(&url).send().await.unwrap();
+    let stopping = Instant::now();
+    proc.stop_gracefully().await;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "shutdown waited {:?} for the cleanup",
+        stopping.elapsed()
+    );
+
+    let proc = Proc::start(&d.data, &d.log).await;
+    let s = proc.client();
+    let gone = s.sdk().get_queue_url().queue_name(&name).send().await;
+    let gone = crate::harness::sdk_failure(gone.unwrap_err());
+    assert!(gone.err.is_queue_does_not_exist(), "{}", gone.code);
+    let url = crate::messages::create_queue(&s, &name, &[]).await;
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
+    assert!(receive(&s, &url, 10, 0, None).await.is_empty());
+    proc.stop_gracefully().await;
+}
+
+/// Sends `workers` × `batches` × 10 messages with concurrent batch sends.
+async fn fill(s: &TestServer, url: &str, workers: usize, batches: usize) {
     let mut senders = Vec::new();
-    for w in 0..8 {
+    for w in 0..workers {
         let sdk = s.sdk();
-        let url = url.clone();
+        let url = url.to_string();
         senders.push(tokio::spawn(async move {
-            for b in 0..100 {
+            for b in 0..batches {
                 let entries = (0..10)
                     .map(|i| {
                         SendMessageBatchRequestEntry::builder()
@@ -564,22 +588,25 @@ async fn a_deleted_queue_stays_deleted_across_a_shutdown_during_its_cleanup() {
     for t in senders {
         t.await.unwrap();
     }
-    assert_eq!(counts(&s, &url).await, (8_000, 0, 0));
-    s.sdk().delete_queue().queue_url(&url).send().await.unwrap();
-    let stopping = Instant::now();
-    proc.stop_gracefully().await;
-    assert!(
-        stopping.elapsed() < Duration::from_secs(10),
-        "shutdown waited {:?} for the cleanup",
-        stopping.elapsed()
-    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_acknowledged_purge_survives_sigkill() {
+    let d = dirs();
+    let mut proc = Proc::start(&d.data, &d.log).await;
+    let s = proc.client();
+    let name = crate::harness::unique("purge-kill");
+    let url = crate::messages::create_queue(&s, &name, &[]).await;
+    // Several purge batches (1,024 messages each), some of the messages in flight.
+    fill(&s, &url, 4, 100).await;
+    assert_eq!(receive(&s, &url, 10, 0, Some(300)).await.len(), 10);
+    assert_eq!(counts(&s, &url).await, (3_990, 10, 0));
+    s.sdk().purge_queue().queue_url(&url).send().await.unwrap();
+    proc.kill();
 
     let proc = Proc::start(&d.data, &d.log).await;
     let s = proc.client();
-    let gone = s.sdk().get_queue_url().queue_name(&name).send().await;
-    let gone = crate::harness::sdk_failure(gone.unwrap_err());
-    assert!(gone.err.is_queue_does_not_exist(), "{}", gone.code);
-    let url = crate::messages::create_queue(&s, &name, &[]).await;
+    let url = queue_url(&s, &name).await;
     assert_eq!(counts(&s, &url).await, (0, 0, 0));
     assert!(receive(&s, &url, 10, 0, None).await.is_empty());
     proc.stop_gracefully().await;

@@ -776,22 +776,34 @@ impl Engine {
             st.take_messages()
         };
         // The store's lock is held ~1.5 µs per removed record: a large queue is purged in
-        // batches, letting other requests run between them. The reply waits until every batch
-        // is flushed; a crash before it may leave the queue partly purged, as an unanswered
+        // batches, letting other requests run between them, on a task of its own so that a
+        // client hanging up does not stop it halfway. The reply waits until every batch is
+        // flushed; a crash before it may leave the queue partly purged, as an unanswered
         // PurgeQueue may be.
-        let seqs: Vec<u64> = purged.messages.keys().copied().collect();
-        let mut ticket = None;
-        for chunk in seqs.chunks(PURGE_CHUNK) {
-            let mut wb = WriteBatch::new();
-            for &seq in chunk {
-                wb.delete(keys::message(q.id, seq));
-                wb.delete(keys::message_state(q.id, seq));
-            }
-            ticket = self.apply(wb)?.or(ticket);
-            tokio::task::yield_now().await;
-        }
+        let store = self.store.clone();
+        let commit = self.commit.clone();
+        let queue_id = q.id;
         let shutdown = self.shutdown_signal();
-        tokio::task::spawn_blocking(move || super::free_gradually(purged, &shutdown));
+        let removal = tokio::spawn(async move {
+            let seqs: Vec<u64> = purged.messages.keys().copied().collect();
+            let mut ticket = None;
+            for chunk in seqs.chunks(PURGE_CHUNK) {
+                let mut wb = WriteBatch::new();
+                for &seq in chunk {
+                    wb.delete(keys::message(queue_id, seq));
+                    wb.delete(keys::message_state(queue_id, seq));
+                }
+                store.apply(wb).map_err(internal)?;
+                ticket = commit.as_ref().map(|c| c.ticket());
+                tokio::task::yield_now().await;
+            }
+            tokio::task::spawn_blocking(move || super::free_gradually(purged, &shutdown));
+            Ok::<_, SqsError>(ticket)
+        });
+        let ticket = removal.await.map_err(|e| {
+            tracing::error!(error = %e, "purge task failed");
+            SqsError::internal("Internal error.")
+        })??;
         self.durable(ticket).await
     }
 }

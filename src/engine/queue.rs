@@ -226,9 +226,11 @@ impl QueueState {
     /// Marks the queue deleted and moves every message index out, for the caller to drop
     /// where freeing them takes no request's time.
     pub fn take_indexes(&mut self) -> QueueState {
-        let mut emptied = QueueState::new(self.record.clone());
-        emptied.deleted = true;
-        std::mem::replace(self, emptied)
+        self.deleted = true;
+        let mut taken = self.take_messages();
+        std::mem::swap(&mut taken.dedup, &mut self.dedup);
+        std::mem::swap(&mut taken.dedup_expiry, &mut self.dedup_expiry);
+        taken
     }
 
     /// Adds a message's metadata to every index.

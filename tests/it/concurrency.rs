@@ -22,7 +22,11 @@ use crate::messages::{counts, create_queue};
 const TIME_LIMIT: Duration = Duration::from_secs(180);
 
 /// Sends `bodies` in batches of 10 (with `group` per body on FIFO queues).
-async fn send_batches(sdk: &aws_sdk_sqs::Client, url: &str, items: &[(String, Option<String>)]) {
+pub(crate) async fn send_batches(
+    sdk: &aws_sdk_sqs::Client,
+    url: &str,
+    items: &[(String, Option<String>)],
+) {
     for chunk in items.chunks(10) {
         let mut req = sdk.send_message_batch().queue_url(url);
         for (i, (body, group)) in chunk.iter().enumerate() {

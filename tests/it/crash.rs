@@ -557,32 +557,17 @@ async fn a_deleted_queue_stays_deleted_across_a_shutdown_during_its_cleanup() {
     proc.stop_gracefully().await;
 }
 
-/// Sends `workers` × `batches` × 10 messages with concurrent batch sends.
+/// Sends `workers` × `batches` × 10 messages, the workers concurrently.
 async fn fill(s: &TestServer, url: &str, workers: usize, batches: usize) {
     let mut senders = Vec::new();
     for w in 0..workers {
         let sdk = s.sdk();
         let url = url.to_string();
+        let items: Vec<(String, Option<String>)> = (0..batches * 10)
+            .map(|i| (format!("w{w}-m{i}"), None))
+            .collect();
         senders.push(tokio::spawn(async move {
-            for b in 0..batches {
-                let entries = (0..10)
-                    .map(|i| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(format!("e{i}"))
-                            .message_body(format!("w{w}-b{b}-m{i}"))
-                            .build()
-                            .unwrap()
-                    })
-                    .collect();
-                let out = sdk
-                    .send_message_batch()
-                    .queue_url(&url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                    .expect("batch send");
-                assert!(out.failed().is_empty());
-            }
+            crate::concurrency::send_batches(&sdk, &url, &items).await;
         }));
     }
     for t in senders {

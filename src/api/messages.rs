@@ -364,6 +364,19 @@ pub async fn send_message_batch(
             "The request must contain the parameter MessageGroupId.",
         ));
     }
+    // Like a missing MessageGroupId, one entry without a deduplication id fails the whole
+    // call [AWS-rec], not just its entry.
+    if q.fifo
+        && entries
+            .iter()
+            .any(|e| e.entry.message_deduplication_id.is_none())
+        && !q.content_based_deduplication()
+    {
+        return Err(SqsError::new(
+            ErrorCode::InvalidParameterValue,
+            "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+        ));
+    }
     let mut out = BatchOutput::default();
     let mut ids = Vec::new();
     let mut valid = Vec::new();

@@ -156,10 +156,22 @@ fn parse_bool(name: &str, value: &str) -> SqsResult<bool> {
     }
 }
 
-/// Resolves what a RedrivePolicy names; supplied by the engine, which knows the queues.
+/// Resolves what a RedrivePolicy names; supplied by the engine, which resolves it before it
+/// takes the changed queue's lock (see [`dead_letter_target_arns`]).
 pub trait QueueLookup {
     /// `Some(is_fifo, redrive_allow_policy)` when the ARN names an existing queue.
     fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)>;
+}
+
+/// The `deadLetterTargetArn`s named by RedrivePolicy values among `changes`, so that the
+/// queues they name can be resolved before any queue lock is taken.
+pub fn dead_letter_target_arns(changes: &[(String, String)]) -> Vec<String> {
+    changes
+        .iter()
+        .filter(|(k, _)| k == "RedrivePolicy")
+        .filter_map(|(_, v)| serde_json::from_str::<serde_json::Value>(v).ok())
+        .filter_map(|doc| Some(doc.get("deadLetterTargetArn")?.as_str()?.to_string()))
+        .collect()
 }
 
 /// Context of an attribute change.
@@ -338,15 +350,7 @@ fn parse_redrive_policy(
     let obj = doc
         .as_object()
         .ok_or_else(|| redrive_invalid(value, "Redrive policy is not a valid JSON map."))?;
-    let arn = obj
-        .get("deadLetterTargetArn")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            redrive_invalid(
-                value,
-                "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
-            )
-        })?;
+    // AWS names a missing maxReceiveCount first: `{}` is refused for it.
     let count = match obj.get("maxReceiveCount") {
         None => {
             return Err(redrive_invalid(
@@ -357,7 +361,17 @@ fn parse_redrive_policy(
         Some(serde_json::Value::Number(n)) => n.as_u64(),
         Some(serde_json::Value::String(s)) => s.parse::<u64>().ok(),
         Some(_) => None,
-    }
+    };
+    let arn = obj
+        .get("deadLetterTargetArn")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| {
+            redrive_invalid(
+                value,
+                "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
+            )
+        })?;
+    let count = count
     .filter(|c| (1..=1000).contains(c))
     .ok_or_else(|| {
         redrive_invalid(
@@ -371,12 +385,7 @@ fn parse_redrive_policy(
     {
         return Err(redrive_invalid(value, &format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. Found: {other}.")));
     }
-    if arn == ctx.queue_arn {
-        return Err(redrive_invalid(
-            value,
-            "Dead letter target cannot be the queue itself.",
-        ));
-    }
+    // A queue may name itself [AWS-rec]; the engine then never moves its messages.
     let (dlq_fifo, allow) = ctx
         .lookup
         .dead_letter_target(arn)

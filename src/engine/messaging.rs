@@ -107,6 +107,14 @@ fn expired_handle(handle: &str) -> SqsError {
     SqsError::invalid_parameter("ReceiptHandle", handle, "The receipt handle has expired.")
 }
 
+/// A queue's RedrivePolicy (target ARN, maxReceiveCount) and its dead-letter queue, resolved
+/// before the queue's lock is taken. No `dlq` when the policy names the queue itself or a
+/// queue that does not exist (any more): messages then stay where they are.
+struct RedriveTarget {
+    policy: Option<(String, u32)>,
+    dlq: Option<Arc<Queue>>,
+}
+
 /// A message leaving its queue for a dead-letter queue, applied after the source unlocks.
 struct DeadLetterMove {
     dlq: Arc<Queue>,
@@ -228,7 +236,7 @@ impl Engine {
                         .dedup_id
                         .clone()
                         .unwrap_or_else(|| hex::encode(Sha256::digest(e.body.as_bytes())));
-                    let key = if st.attributes().deduplication_scope == "messageGroup" {
+                    let key = if st.deduplicates_per_group() {
                         format!("{}\u{0}{id}", e.group_id.as_deref().unwrap_or(""))
                     } else {
                         id.clone()
@@ -341,8 +349,13 @@ impl Engine {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (messages, next_visible, moves, ticket) =
-                self.try_receive(q, req, wait_seconds > 0)?;
+            let (messages, next_visible, moves, ticket) = loop {
+                let target = self.redrive_target(q);
+                // `None`: the RedrivePolicy changed since it was resolved; resolve it again.
+                if let Some(done) = self.try_receive(q, req, wait_seconds > 0, &target)? {
+                    break done;
+                }
+            };
             self.finish_moves(moves);
             self.durable(ticket).await?;
             if !messages.is_empty() || q.lock().deleted {
@@ -361,22 +374,47 @@ impl Engine {
         }
     }
 
+    /// Resolves `q`'s dead-letter queue without holding `q`'s lock while the registry is read
+    /// (the engine's lock rule).
+    fn redrive_target(&self, q: &Queue) -> RedriveTarget {
+        let policy = q.lock().attributes().redrive_policy.as_ref().map(|p| {
+            (p.dead_letter_target_arn.clone(), p.max_receive_count)
+        });
+        let dlq = policy
+            .as_ref()
+            .and_then(|(arn, _)| self.queue_by_arn(arn))
+            .filter(|dlq| dlq.id != q.id);
+        RedriveTarget { policy, dlq }
+    }
+
+    /// One receive attempt; `None` when `target` no longer matches the queue's RedrivePolicy.
     #[allow(clippy::type_complexity)] // a private return tuple, named at its one call site
     fn try_receive(
         &self,
         q: &Arc<Queue>,
         req: &ReceiveRequest,
         long_poll: bool,
-    ) -> SqsResult<(
-        Vec<ReceivedMessage>,
-        Option<u64>,
-        Vec<DeadLetterMove>,
-        Option<u64>,
-    )> {
+        target: &RedriveTarget,
+    ) -> SqsResult<
+        Option<(
+            Vec<ReceivedMessage>,
+            Option<u64>,
+            Vec<DeadLetterMove>,
+            Option<u64>,
+        )>,
+    > {
         let now = self.now();
         let mut st = q.lock();
         if st.deleted {
-            return Ok((Vec::new(), None, Vec::new(), None));
+            return Ok(Some((Vec::new(), None, Vec::new(), None)));
+        }
+        let current = st
+            .attributes()
+            .redrive_policy
+            .as_ref()
+            .map(|p| (p.dead_letter_target_arn.as_str(), p.max_receive_count));
+        if current != target.policy.as_ref().map(|(arn, n)| (arn.as_str(), *n)) {
+            return Ok(None);
         }
         let vt = req
             .visibility_timeout
@@ -400,7 +438,7 @@ impl Engine {
                     self.render(q, seq, &record, &state, req)
                 })
                 .collect();
-            return Ok((messages, None, Vec::new(), ticket));
+            return Ok(Some((messages, None, Vec::new(), ticket)));
         }
         for &seq in &expired {
             st.remove(seq);
@@ -416,23 +454,23 @@ impl Engine {
             }
             // Long polling: no error, and nothing delivered past the limit [Doc "Visibility
             // timeout"]; wait again until a message's visibility may have changed.
-            return Ok((Vec::new(), st.next_visible_at(now), Vec::new(), ticket));
+            return Ok(Some((
+                Vec::new(),
+                st.next_visible_at(now),
+                Vec::new(),
+                ticket,
+            )));
         }
 
-        let redrive = st
-            .attributes()
-            .redrive_policy
-            .as_ref()
-            .and_then(|p| {
-                self.queue_by_arn(&p.dead_letter_target_arn)
-                    .map(|dlq| (dlq, p.max_receive_count))
-            })
-            .filter(|(dlq, _)| dlq.id != q.id);
+        let redrive = target
+            .dlq
+            .clone()
+            .zip(target.policy.as_ref().map(|(_, n)| *n));
         let max = req.max_messages.clamp(1, 10) as usize;
         let candidates = if q.fifo {
             fifo_candidates(&mut st, now, max, redrive.as_ref().map(|r| r.1))
         } else {
-            standard_candidates(&st, now, max)
+            standard_candidates(&mut st, now, max)
         };
 
         let mut delivered: Vec<(u64, MessageRecord, MessageStateRecord)> = Vec::new();
@@ -526,7 +564,7 @@ impl Engine {
             );
         }
         let next_visible = st.next_visible_at(now);
-        Ok((out, next_visible, planned_moves, ticket))
+        Ok(Some((out, next_visible, planned_moves, ticket)))
     }
 
     /// FIFO `ReceiveRequestAttemptId`: the same messages and handles again, if none changed.
@@ -773,7 +811,9 @@ impl Engine {
                 }
             }
             st.last_purge_at = Some(now);
-            st.take_messages()
+            // On a FIFO queue the deduplication entries go too: the same
+            // MessageDeduplicationId sent after a purge is delivered [AWS-rec].
+            st.take_indexes()
         };
         // The store's lock is held ~1.5 µs per removed record: a large queue is purged in
         // batches, letting other requests run between them, on a task of its own so that a
@@ -782,9 +822,10 @@ impl Engine {
         // PurgeQueue may be.
         let store = self.store.clone();
         let commit = self.commit.clone();
-        let queue_id = q.id;
+        let queue = q.clone();
         let shutdown = self.shutdown_signal();
         let removal = tokio::spawn(async move {
+            let queue_id = queue.id;
             let seqs: Vec<u64> = purged.messages.keys().copied().collect();
             let mut ticket = None;
             for chunk in seqs.chunks(PURGE_CHUNK) {
@@ -795,6 +836,23 @@ impl Engine {
                 }
                 store.apply(wb).map_err(internal)?;
                 ticket = commit.as_ref().map(|c| c.ticket());
+                tokio::task::yield_now().await;
+            }
+            let dedup_keys: Vec<&String> = purged.dedup.keys().collect();
+            for chunk in dedup_keys.chunks(PURGE_CHUNK) {
+                // A send after the purge may have stored the same key again: under the
+                // queue's lock, only the records it has not replaced are removed.
+                {
+                    let st = queue.lock();
+                    let mut wb = WriteBatch::new();
+                    for key in chunk.iter().filter(|k| !st.dedup.contains_key(k.as_str())) {
+                        wb.delete(keys::dedup(queue_id, key));
+                    }
+                    if !wb.is_empty() {
+                        store.apply(wb).map_err(internal)?;
+                        ticket = commit.as_ref().map(|c| c.ticket());
+                    }
+                }
                 tokio::task::yield_now().await;
             }
             tokio::task::spawn_blocking(move || super::free_gradually(purged, &shutdown));
@@ -861,19 +919,13 @@ fn visibility_change(
     })
 }
 
-/// Standard queues: visible messages in (visible_at, seq) order, taking one message per
-/// message group first (fair queues), then filling up in order.
-fn standard_candidates(st: &QueueState, now: u64, max: usize) -> Vec<u64> {
-    let receivable = st.by_visible.range(..=(now, u64::MAX));
+/// Standard queues: visible messages oldest sent first (best effort, as AWS documents),
+/// taking one message per message group first (fair queues), then filling up in order.
+fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> Vec<u64> {
     if st.grouped == 0 {
-        return receivable.take(max).map(|&(_, seq)| seq).collect();
+        return st.visible(now).take(max).collect();
     }
-    let window: Vec<u64> = st
-        .by_visible
-        .range(..=(now, u64::MAX))
-        .take(max * 20 + 100)
-        .map(|&(_, seq)| seq)
-        .collect();
+    let window: Vec<u64> = st.visible(now).take(max * 20 + 100).collect();
     if window.len() <= max
         || !window
             .iter()
@@ -896,8 +948,11 @@ fn standard_candidates(st: &QueueState, now: u64, max: usize) -> Vec<u64> {
     first
 }
 
-/// FIFO queues: from each unlocked group, its visible messages from the head in order;
-/// groups are visited round-robin, starting after the group served last. A message due for
+/// FIFO queues: from each group, its messages in order from the oldest undeleted one up to,
+/// not including, the first that is not visible (in flight, or still delayed), so nothing
+/// after an in-flight message is ever delivered, while a message whose visibility lapsed is
+/// delivered even if a later one of its group is still in flight [Doc "FIFO delivery logic"].
+/// Groups are visited round-robin, starting after the group served last. A message due for
 /// the dead-letter queue does not block its group.
 fn fifo_candidates(
     st: &mut QueueState,
@@ -925,17 +980,8 @@ fn fifo_candidates(
         if taken >= max {
             break;
         }
-        let deque = &st.groups[&g];
-        let locked = deque
-            .iter()
-            .map(|s| &st.messages[s])
-            .take_while(|m| m.state.receive_count > 0)
-            .any(|m| m.in_flight(now));
-        if locked {
-            continue;
-        }
         let mut any = false;
-        for &seq in deque {
+        for &seq in &st.groups[&g] {
             let m = &st.messages[&seq];
             if m.state.visible_at > now {
                 break;

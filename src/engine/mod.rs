@@ -5,6 +5,16 @@
 //! `store.apply` → only on success change memory → unlock → await durability → notify
 //! waiters. A failed write leaves memory untouched. This module never sees HTTP, XML or JSON
 //! wire types; its errors are [`SqsError`]s whose codes the protocol layer renders.
+//!
+//! **The lock rule: never take the registry's lock or another queue's lock while holding a
+//! queue's lock**, and never hold one across an `.await`. Whatever a change needs from other
+//! queues (a dead-letter queue's type, ARN and RedriveAllowPolicy, a move's destination) is
+//! resolved first, each lock taken and released on its own; the change then runs under its
+//! own queue's lock, re-checking what may have moved meanwhile. A message moving between
+//! queues is one store batch written under the source's lock; the destination's memory is
+//! updated after that lock is released. Two queues' locks are thus never held together, so
+//! no order between them can deadlock (two SetQueueAttributes naming each other as
+//! dead-letter queue once did).
 
 pub mod attributes;
 pub mod message;
@@ -290,6 +300,21 @@ impl Engine {
             .collect()
     }
 
+    /// Resolves every queue a RedrivePolicy among `attrs` names: the registry, then each
+    /// named queue's lock on its own, with no other lock held.
+    fn resolve_dead_letter_targets(&self, attrs: &[(String, String)]) -> ResolvedTargets {
+        ResolvedTargets(
+            attributes::dead_letter_target_arns(attrs)
+                .into_iter()
+                .filter_map(|arn| {
+                    let dlq = self.queue_by_arn(&arn)?;
+                    let allow = dlq.lock().attributes().redrive_allow_policy.clone();
+                    Some((arn, dlq.fifo, allow))
+                })
+                .collect(),
+        )
+    }
+
     pub async fn create_queue(
         &self,
         account: &str,
@@ -309,6 +334,7 @@ impl Engine {
         validate_tags(tags, 0)?;
         let now = self.now();
         let arn = self.arn(account, name);
+        let targets = self.resolve_dead_letter_targets(attrs);
         if let Ok(existing) = self.queue(account, name) {
             let st = existing.lock();
             let current = st.attributes().clone();
@@ -317,7 +343,7 @@ impl Engine {
                 let ctx = AttributeContext {
                     creating: true,
                     queue_arn: &arn,
-                    lookup: self,
+                    lookup: &targets,
                 };
                 if k == "FifoQueue" && existing.fifo == fifo {
                     continue;
@@ -348,9 +374,10 @@ impl Engine {
         let ctx = AttributeContext {
             creating: true,
             queue_arn: &arn,
-            lookup: self,
+            lookup: &targets,
         };
         attributes.apply(attrs, &ctx)?;
+        let creation_deduplication_scope = fifo.then(|| attributes.deduplication_scope.clone());
         let record = QueueRecord {
             id: self.next_seq(),
             account: account.to_string(),
@@ -359,6 +386,7 @@ impl Engine {
             tags: tags.iter().cloned().collect(),
             created_at: now / 1000,
             last_modified_at: now / 1000,
+            creation_deduplication_scope,
         };
         let ticket;
         let q;
@@ -397,7 +425,11 @@ impl Engine {
         };
         // The indexes of a large queue take tens of milliseconds to free: they are moved out
         // here and dropped on the cleanup thread, not on a request worker.
-        let indexes = q.lock().take_indexes();
+        let indexes = {
+            let mut st = q.lock();
+            st.deleted = true;
+            st.take_indexes()
+        };
         q.notify.notify_waiters();
         let store = self.store.clone();
         let queue_id = q.id;
@@ -461,6 +493,7 @@ impl Engine {
         if attrs.is_empty() {
             return Err(SqsError::missing_parameter("Attribute.1.Name"));
         }
+        let targets = self.resolve_dead_letter_targets(attrs);
         let ticket = {
             let mut st = q.lock();
             if st.deleted {
@@ -470,7 +503,7 @@ impl Engine {
             let ctx = AttributeContext {
                 creating: false,
                 queue_arn: &q.arn,
-                lookup: self,
+                lookup: &targets,
             };
             next.attributes.apply(attrs, &ctx)?;
             next.last_modified_at = self.now() / 1000;
@@ -697,11 +730,16 @@ impl Engine {
     }
 }
 
-impl QueueLookup for Engine {
+/// The queues that an attribute change's RedrivePolicy names, resolved before the changed
+/// queue's lock is taken (the lock rule in the module doc).
+struct ResolvedTargets(Vec<(String, bool, Option<RedriveAllowPolicy>)>);
+
+impl QueueLookup for ResolvedTargets {
     fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)> {
-        let q = self.queue_by_arn(arn)?;
-        let allow = q.lock().attributes().redrive_allow_policy.clone();
-        Some((q.fifo, allow))
+        self.0
+            .iter()
+            .find(|(a, _, _)| a == arn)
+            .map(|(_, fifo, allow)| (*fifo, allow.clone()))
     }
 }
 
@@ -719,7 +757,8 @@ fn free_gradually(state: QueueState, shutdown: &watch::Receiver<bool>) {
     }
     let QueueState {
         messages,
-        by_visible,
+        waiting,
+        ready,
         by_sent,
         in_flight,
         delayed,
@@ -730,7 +769,8 @@ fn free_gradually(state: QueueState, shutdown: &watch::Receiver<bool>) {
         ..
     } = state;
     slowly(messages, shutdown);
-    slowly(by_visible, shutdown);
+    slowly(waiting, shutdown);
+    slowly(ready, shutdown);
     slowly(by_sent, shutdown);
     slowly(in_flight, shutdown);
     slowly(delayed, shutdown);

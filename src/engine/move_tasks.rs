@@ -231,25 +231,33 @@ impl Engine {
     }
 
     /// Moves one visible message out of `source_arn`. `Ok(false)` when none is left.
+    ///
+    /// Follows the engine's lock rule: the message is chosen under the source's lock, its
+    /// destination resolved with no lock held, then the move is written under the source's
+    /// lock alone (one store batch) if the message is still there and visible, and the
+    /// destination's memory updated after that lock is released.
     fn move_one(&self, task: &MoveTaskInfo) -> SqsResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
             .ok_or_else(SqsError::queue_does_not_exist)?;
-        let now = self.now();
-        let (dest, seq, new_seq, meta) = {
-            let mut st = source.lock();
-            let Some(&(_, seq)) = st.by_visible.range(..=(now, u64::MAX)).next() else {
-                return Ok(false);
+        loop {
+            let now = self.now();
+            let (seq, record) = {
+                let mut st = source.lock();
+                let Some(seq) = st.visible(now).next() else {
+                    return Ok(false);
+                };
+                let Some(bytes) = self
+                    .store()
+                    .get(&keys::message(source.id, seq))
+                    .map_err(internal)?
+                else {
+                    st.remove(seq);
+                    return Ok(true);
+                };
+                let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
+                (seq, record)
             };
-            let Some(bytes) = self
-                .store()
-                .get(&keys::message(source.id, seq))
-                .map_err(internal)?
-            else {
-                st.remove(seq);
-                return Ok(true);
-            };
-            let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
             let dest_arn = task
                 .destination_arn
                 .clone()
@@ -280,31 +288,40 @@ impl Engine {
                 visible_at: now,
                 ..Default::default()
             };
-            let mut wb = WriteBatch::new();
-            wb.delete(keys::message(source.id, seq));
-            wb.delete(keys::message_state(source.id, seq));
-            wb.put(keys::message(dest.id, new_seq), records::encode(&moved));
-            wb.put(
-                keys::message_state(dest.id, new_seq),
-                records::encode(&state),
-            );
-            self.apply(wb)?;
-            st.remove(seq);
+            {
+                let mut st = source.lock();
+                let still_visible = st
+                    .messages
+                    .get(&seq)
+                    .is_some_and(|m| m.state.visible_at <= self.now());
+                if !still_visible {
+                    // Received or deleted meanwhile: choose again.
+                    continue;
+                }
+                let mut wb = WriteBatch::new();
+                wb.delete(keys::message(source.id, seq));
+                wb.delete(keys::message_state(source.id, seq));
+                wb.put(keys::message(dest.id, new_seq), records::encode(&moved));
+                wb.put(
+                    keys::message_state(dest.id, new_seq),
+                    records::encode(&state),
+                );
+                self.apply(wb)?;
+                st.remove(seq);
+            }
             let meta = MessageMeta {
                 state,
                 sent_at: now,
                 group: moved.group_id.as_deref().map(Into::into),
             };
-            (dest, seq, new_seq, meta)
-        };
-        let _ = seq;
-        let mut dst = dest.lock();
-        if !dst.deleted {
-            dst.insert(new_seq, meta, now);
+            let mut dst = dest.lock();
+            if !dst.deleted {
+                dst.insert(new_seq, meta, now);
+            }
+            drop(dst);
+            dest.notify.notify_waiters();
+            return Ok(true);
         }
-        drop(dst);
-        dest.notify.notify_waiters();
-        Ok(true)
     }
 }
 

@@ -24,6 +24,11 @@ pub struct QueueRecord {
     pub created_at: u64,
     /// Epoch seconds.
     pub last_modified_at: u64,
+    /// FIFO: the DeduplicationScope the queue was created with, which sends stay
+    /// deduplicated under whatever SetQueueAttributes shows later [AWS-rec]. Absent in
+    /// records written before it was kept: the attribute's value applies then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_deduplication_scope: Option<String>,
 }
 
 /// The immutable part of a message (`m` records).
@@ -97,8 +102,14 @@ pub struct QueueState {
     pub record: QueueRecord,
     /// By sequence number. Server-assigned keys, so the fast non-keyed hash is safe here.
     pub messages: FxHashMap<u64, MessageMeta>,
-    /// Every message by (visible_at, seq): what is receivable is a prefix.
-    pub by_visible: BTreeSet<(u64, u64)>,
+    /// Messages not yet visible when last looked at, by (visible_at, seq); [`promote`]
+    /// moves those whose time has come to `ready`.
+    ///
+    /// [`promote`]: QueueState::promote
+    pub waiting: BTreeSet<(u64, u64)>,
+    /// Visible messages by seq, i.e. in send order: a receive takes the oldest first, and a
+    /// message whose visibility timeout lapsed goes back to its place, not behind later sends.
+    pub ready: BTreeSet<u64>,
     /// Every message by (sent_at, seq), for retention.
     pub by_sent: BTreeSet<(u64, u64)>,
     /// Received messages by (visible_at, seq); entries at or before now are pruned lazily.
@@ -140,6 +151,11 @@ impl Queue {
             state: Mutex::new(QueueState::new(record)),
             notify: Notify::new(),
         }
+    }
+
+    /// FIFO: whether a send without MessageDeduplicationId is deduplicated by its body.
+    pub fn content_based_deduplication(&self) -> bool {
+        self.lock().attributes().content_based_deduplication
     }
 
     /// Locks the state. Never held across an `.await`.
@@ -193,7 +209,8 @@ impl QueueState {
         QueueState {
             record,
             messages: FxHashMap::default(),
-            by_visible: BTreeSet::new(),
+            waiting: BTreeSet::new(),
+            ready: BTreeSet::new(),
             by_sent: BTreeSet::new(),
             in_flight: BTreeSet::new(),
             delayed: BTreeSet::new(),
@@ -212,31 +229,29 @@ impl QueueState {
         &self.record.attributes
     }
 
-    /// Moves every message index out (PurgeQueue), keeping the queue's record, its
-    /// deduplication entries and purge time; the caller frees what it gets back.
-    pub fn take_messages(&mut self) -> QueueState {
+    /// Whether sends are deduplicated per message group: by the scope in force at creation.
+    pub fn deduplicates_per_group(&self) -> bool {
+        self.record
+            .creation_deduplication_scope
+            .as_deref()
+            .unwrap_or(&self.record.attributes.deduplication_scope)
+            == "messageGroup"
+    }
+
+    /// Moves every message index and deduplication entry out (PurgeQueue, DeleteQueue),
+    /// keeping the queue's record, purge time and deleted mark; the caller removes the
+    /// records and frees what it gets back where that takes no request's time.
+    pub fn take_indexes(&mut self) -> QueueState {
         let mut emptied = QueueState::new(self.record.clone());
-        std::mem::swap(&mut emptied.dedup, &mut self.dedup);
-        std::mem::swap(&mut emptied.dedup_expiry, &mut self.dedup_expiry);
         emptied.last_purge_at = self.last_purge_at;
         emptied.deleted = self.deleted;
         std::mem::replace(self, emptied)
     }
 
-    /// Marks the queue deleted and moves every message index out, for the caller to drop
-    /// where freeing them takes no request's time.
-    pub fn take_indexes(&mut self) -> QueueState {
-        self.deleted = true;
-        let mut taken = self.take_messages();
-        std::mem::swap(&mut taken.dedup, &mut self.dedup);
-        std::mem::swap(&mut taken.dedup_expiry, &mut self.dedup_expiry);
-        taken
-    }
-
     /// Adds a message's metadata to every index.
     pub fn insert(&mut self, seq: u64, meta: MessageMeta, now: u64) {
         let v = meta.state.visible_at;
-        self.by_visible.insert((v, seq));
+        self.place(seq, v, now);
         self.by_sent.insert((meta.sent_at, seq));
         if v > now {
             if meta.state.receive_count > 0 {
@@ -267,7 +282,8 @@ impl QueueState {
     pub fn remove(&mut self, seq: u64) -> Option<MessageMeta> {
         let meta = self.messages.remove(&seq)?;
         let v = meta.state.visible_at;
-        self.by_visible.remove(&(v, seq));
+        self.waiting.remove(&(v, seq));
+        self.ready.remove(&seq);
         self.by_sent.remove(&(meta.sent_at, seq));
         self.in_flight.remove(&(v, seq));
         self.delayed.remove(&(v, seq));
@@ -291,12 +307,13 @@ impl QueueState {
             return;
         };
         let old = meta.state.visible_at;
-        self.by_visible.remove(&(old, seq));
+        meta.state = state;
+        self.waiting.remove(&(old, seq));
+        self.ready.remove(&seq);
         self.in_flight.remove(&(old, seq));
         self.delayed.remove(&(old, seq));
-        meta.state = state;
         let v = state.visible_at;
-        self.by_visible.insert((v, seq));
+        self.place(seq, v, now);
         if v > now {
             if state.receive_count > 0 {
                 self.in_flight.insert((v, seq));
@@ -324,9 +341,36 @@ impl QueueState {
         }
     }
 
+    /// Puts a message in `ready` or `waiting`, by whether it is visible at `now`.
+    fn place(&mut self, seq: u64, visible_at: u64, now: u64) {
+        if visible_at <= now {
+            self.ready.insert(seq);
+        } else {
+            self.waiting.insert((visible_at, seq));
+        }
+    }
+
+    /// Moves the messages that became visible by `now` from `waiting` to `ready`: each
+    /// message moves once per change of its visibility, so this stays cheap at any depth.
+    pub fn promote(&mut self, now: u64) {
+        while let Some(&(v, seq)) = self.waiting.first() {
+            if v > now {
+                break;
+            }
+            self.waiting.pop_first();
+            self.ready.insert(seq);
+        }
+    }
+
+    /// Visible messages, oldest sent first.
+    pub fn visible(&mut self, now: u64) -> impl Iterator<Item = u64> + '_ {
+        self.promote(now);
+        self.ready.iter().copied()
+    }
+
     /// The earliest future moment a message becomes visible, if any.
     pub fn next_visible_at(&self, now: u64) -> Option<u64> {
-        self.by_visible
+        self.waiting
             .range((now + 1, 0)..)
             .next()
             .map(|&(v, _)| v)
@@ -356,6 +400,7 @@ mod tests {
             tags: BTreeMap::new(),
             created_at: 0,
             last_modified_at: 0,
+            creation_deduplication_scope: None,
         })
     }
 

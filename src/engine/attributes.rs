@@ -371,9 +371,7 @@ fn parse_redrive_policy(
                 "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
             )
         })?;
-    let count = count
-    .filter(|c| (1..=1000).contains(c))
-    .ok_or_else(|| {
+    let count = count.filter(|c| (1..=1000).contains(c)).ok_or_else(|| {
         redrive_invalid(
             value,
             "Invalid value for maxReceiveCount: must be an integer between 1 and 1000.",

@@ -370,10 +370,7 @@ impl QueueState {
 
     /// The earliest future moment a message becomes visible, if any.
     pub fn next_visible_at(&self, now: u64) -> Option<u64> {
-        self.waiting
-            .range((now + 1, 0)..)
-            .next()
-            .map(|&(v, _)| v)
+        self.waiting.range((now + 1, 0)..).next().map(|&(v, _)| v)
     }
 
     /// Seqs of messages whose retention period has passed.

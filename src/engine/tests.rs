@@ -284,7 +284,7 @@ async fn fifo_model_run(seed: u64) {
                 let got = e.receive(&q, &receive_req(max)).await.unwrap();
                 assert!(got.len() <= max as usize);
                 assert!(
-                    got.len() > 0 || !deliverable,
+                    !got.is_empty() || !deliverable,
                     "seed {seed}: nothing delivered although a group had a visible message"
                 );
                 let mut by_group: BTreeMap<&str, Vec<&ReceivedMessage>> = BTreeMap::new();

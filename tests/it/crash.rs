@@ -19,14 +19,14 @@ use crate::harness::TestServer;
 use crate::messages::{counts, receive, sys};
 
 /// A `cauda` child process; killed (SIGKILL) if still running when dropped.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     addr: SocketAddr,
 }
 
 impl Proc {
     /// Starts the binary on a free port over `data_dir` and waits until /health answers.
-    async fn start(data_dir: &Path, log: &Path) -> Proc {
+    pub(crate) async fn start(data_dir: &Path, log: &Path) -> Proc {
         for _attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -70,7 +70,7 @@ impl Proc {
         );
     }
 
-    fn client(&self) -> TestServer {
+    pub(crate) fn client(&self) -> TestServer {
         TestServer::connect(self.addr)
     }
 

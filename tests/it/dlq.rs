@@ -138,6 +138,22 @@ async fn redrive_policy_validation() {
         m.contains("Redrive policy does not contain mandatory attribute: maxReceiveCount."),
         "{m}"
     );
+    // `{}`: AWS names the missing maxReceiveCount first, in both protocols.
+    let empty_reason = "Value {} for parameter RedrivePolicy is invalid. Reason: Redrive policy does not contain mandatory attribute: maxReceiveCount.";
+    let m = expect_sdk_err(set("{}".to_string()).await, "InvalidParameterValue", 400);
+    assert_eq!(m, empty_reason);
+    let m = expect_query_err(
+        &s.query(&[
+            ("Action", "SetQueueAttributes"),
+            ("QueueUrl", &src),
+            ("Attribute.1.Name", "RedrivePolicy"),
+            ("Attribute.1.Value", "{}"),
+        ])
+        .await,
+        "InvalidParameterValue",
+        400,
+    );
+    assert_eq!(m, empty_reason);
     // deadLetterTargetArn missing; non-numeric count; not JSON.
     for bad in [
         serde_json::json!({"maxReceiveCount": 3}).to_string(),
@@ -198,6 +214,69 @@ async fn redrive_policy_validation() {
         .await;
     expect_query_ok(&r);
     assert!(redrive_of(&queue_attrs(&s, &src).await).is_none());
+    s.stop().await;
+}
+
+/// A RedrivePolicy may name the queue itself [AWS-rec]; its messages then stay where they are.
+#[tokio::test]
+async fn a_redrive_policy_may_name_the_queue_itself() {
+    let s = TestServer::start().await;
+    let url = create_queue(&s, &unique("self-dlq"), &[]).await;
+    let arn = queue_arn(&s, &url).await;
+    s.sdk()
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::RedrivePolicy, policy(&arn, 1))
+        .send()
+        .await
+        .unwrap();
+    let p = redrive_of(&queue_attrs(&s, &url).await).unwrap();
+    assert_eq!(p["deadLetterTargetArn"], arn.as_str());
+    // Past maxReceiveCount the message is still delivered from its own queue.
+    crate::messages::send(&s, &url, "stays").await;
+    for expected in ["1", "2", "3"] {
+        let got = receive(&s, &url, 1, 0, Some(0)).await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(sys(&got[0])["ApproximateReceiveCount"], expected);
+    }
+    // The queue lists itself as a dead-letter source of itself.
+    let sources = s
+        .sdk()
+        .list_dead_letter_source_queues()
+        .queue_url(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sources.queue_urls(), std::slice::from_ref(&url));
+
+    // Over Query, on a FIFO queue.
+    let fifo = create_queue(
+        &s,
+        &format!("{}.fifo", unique("self-dlq")),
+        &[("FifoQueue", "true"), ("ContentBasedDeduplication", "true")],
+    )
+    .await;
+    let fifo_arn = queue_arn(&s, &fifo).await;
+    let r = s
+        .query(&[
+            ("Action", "SetQueueAttributes"),
+            ("QueueUrl", &fifo),
+            ("Attribute.1.Name", "RedrivePolicy"),
+            ("Attribute.1.Value", &policy(&fifo_arn, 2)),
+        ])
+        .await;
+    expect_query_ok(&r);
+    let r = s
+        .query(&[
+            ("Action", "GetQueueAttributes"),
+            ("QueueUrl", &fifo),
+            ("AttributeName.1", "RedrivePolicy"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    let value: serde_json::Value =
+        serde_json::from_str(&r.xml("Value").expect("RedrivePolicy value")).unwrap();
+    assert_eq!(value["deadLetterTargetArn"], fifo_arn.as_str());
     s.stop().await;
 }
 

@@ -352,37 +352,174 @@ async fn missing_deduplication_id_without_content_based_dedup() {
         400,
     );
     assert_eq!(m, want);
-    // In a batch it is a per-entry failure.
-    let out = s
-        .sdk()
-        .send_message_batch()
-        .queue_url(&url)
-        .entries(
-            SendMessageBatchRequestEntry::builder()
-                .id("ok")
-                .message_body("ok")
-                .message_group_id("g")
-                .message_deduplication_id("d")
-                .build()
-                .unwrap(),
-        )
-        .entries(
-            SendMessageBatchRequestEntry::builder()
-                .id("nodedup")
-                .message_body("x")
-                .message_group_id("g")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(out.successful().len(), 1);
-    assert!(out.successful()[0].sequence_number().is_some());
-    assert_eq!(out.failed().len(), 1);
-    assert_eq!(out.failed()[0].id(), "nodedup");
-    assert_eq!(out.failed()[0].code(), "InvalidParameterValue");
-    assert_eq!(counts(&s, &url).await, (1, 0, 0));
+    // In a batch, one entry without it fails the whole call [AWS-rec], like a missing
+    // MessageGroupId: HTTP 400, nothing enqueued, no per-entry results.
+    let m = expect_sdk_err(
+        s.sdk()
+            .send_message_batch()
+            .queue_url(&url)
+            .entries(
+                SendMessageBatchRequestEntry::builder()
+                    .id("ok")
+                    .message_body("ok")
+                    .message_group_id("g")
+                    .message_deduplication_id("d")
+                    .build()
+                    .unwrap(),
+            )
+            .entries(
+                SendMessageBatchRequestEntry::builder()
+                    .id("nodedup")
+                    .message_body("x")
+                    .message_group_id("g")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await,
+        "InvalidParameterValue",
+        400,
+    );
+    assert_eq!(m, want);
+    let m = expect_query_err(
+        &s.query(&[
+            ("Action", "SendMessageBatch"),
+            ("QueueUrl", &url),
+            ("SendMessageBatchRequestEntry.1.Id", "ok"),
+            ("SendMessageBatchRequestEntry.1.MessageBody", "ok"),
+            ("SendMessageBatchRequestEntry.1.MessageGroupId", "g"),
+            ("SendMessageBatchRequestEntry.1.MessageDeduplicationId", "d"),
+            ("SendMessageBatchRequestEntry.2.Id", "nodedup"),
+            ("SendMessageBatchRequestEntry.2.MessageBody", "x"),
+            ("SendMessageBatchRequestEntry.2.MessageGroupId", "g"),
+        ])
+        .await,
+        "InvalidParameterValue",
+        400,
+    );
+    assert_eq!(m, want);
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
+    // With ContentBasedDeduplication the same batch is accepted whole.
+    set_attrs(&s, &url, &[("ContentBasedDeduplication", "true")]).await;
+    let r = s
+        .query(&[
+            ("Action", "SendMessageBatch"),
+            ("QueueUrl", &url),
+            ("SendMessageBatchRequestEntry.1.Id", "ok"),
+            ("SendMessageBatchRequestEntry.1.MessageBody", "ok"),
+            ("SendMessageBatchRequestEntry.1.MessageGroupId", "g"),
+            ("SendMessageBatchRequestEntry.1.MessageDeduplicationId", "d"),
+            ("SendMessageBatchRequestEntry.2.Id", "nodedup"),
+            ("SendMessageBatchRequestEntry.2.MessageBody", "x"),
+            ("SendMessageBatchRequestEntry.2.MessageGroupId", "g"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    assert_eq!(
+        r.xml_all("SendMessageBatchResultEntry").len(),
+        2,
+        "{}",
+        r.body
+    );
+    assert_eq!(counts(&s, &url).await, (2, 0, 0));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn deduplication_scope_stays_as_created() {
+    let s = TestServer::start().await;
+    // Created with scope queue, switched to messageGroup: still deduplicated queue-wide.
+    let url = fifo_queue(&s, "scope-q", &[]).await;
+    set_attrs(
+        &s,
+        &url,
+        &[
+            ("DeduplicationScope", "messageGroup"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ],
+    )
+    .await;
+    let a = queue_attrs(&s, &url).await;
+    assert_eq!(a["DeduplicationScope"], "messageGroup");
+    assert_eq!(a["FifoThroughputLimit"], "perMessageGroupId");
+    fsend(&s, &url, "g4-x", "4", Some("X")).await;
+    fsend(&s, &url, "g5-x", "5", Some("X")).await;
+    assert_eq!(bodies(&receive(&s, &url, 10, 0, None).await), ["g4-x"]);
+
+    // Created with messageGroup, switched to queue: still deduplicated per group (Query).
+    let url = fifo_queue(
+        &s,
+        "scope-g",
+        &[
+            ("DeduplicationScope", "messageGroup"),
+            ("FifoThroughputLimit", "perMessageGroupId"),
+        ],
+    )
+    .await;
+    let r = s
+        .query(&[
+            ("Action", "SetQueueAttributes"),
+            ("QueueUrl", &url),
+            ("Attribute.1.Name", "FifoThroughputLimit"),
+            ("Attribute.1.Value", "perQueue"),
+            ("Attribute.2.Name", "DeduplicationScope"),
+            ("Attribute.2.Value", "queue"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    assert_eq!(queue_attrs(&s, &url).await["DeduplicationScope"], "queue");
+    for (body, group) in [("g4-x", "4"), ("g5-x", "5")] {
+        let r = s
+            .query(&[
+                ("Action", "SendMessage"),
+                ("QueueUrl", &url),
+                ("MessageBody", body),
+                ("MessageGroupId", group),
+                ("MessageDeduplicationId", "X"),
+            ])
+            .await;
+        expect_query_ok(&r);
+    }
+    let mut got = bodies(&receive(&s, &url, 10, 0, None).await);
+    got.sort();
+    assert_eq!(got, ["g4-x", "g5-x"]);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn purge_clears_the_deduplication_cache() {
+    let s = TestServer::start_with(&["--purge-cooldown-secs", "0"]).await;
+    let url = fifo_queue(&s, "purge-dedup", &[]).await;
+    fsend(&s, &url, "first", "g", Some("d")).await;
+    s.sdk().purge_queue().queue_url(&url).send().await.unwrap();
+    fsend(&s, &url, "second", "g", Some("d")).await;
+    assert_eq!(bodies(&receive(&s, &url, 10, 0, None).await), ["second"]);
+    // Over Query, and within one window: the id is taken again after the send, free after
+    // the next purge.
+    let send = |body: &'static str| {
+        let url = url.clone();
+        let s = &s;
+        async move {
+            let r = s
+                .query(&[
+                    ("Action", "SendMessage"),
+                    ("QueueUrl", &url),
+                    ("MessageBody", body),
+                    ("MessageGroupId", "g"),
+                    ("MessageDeduplicationId", "d"),
+                ])
+                .await;
+            expect_query_ok(&r);
+        }
+    };
+    send("duplicate").await;
+    assert_eq!(counts(&s, &url).await, (0, 1, 0));
+    let r = s
+        .query(&[("Action", "PurgeQueue"), ("QueueUrl", &url)])
+        .await;
+    expect_query_ok(&r);
+    send("third").await;
+    assert_eq!(bodies(&receive(&s, &url, 10, 0, None).await), ["third"]);
     s.stop().await;
 }
 
@@ -673,12 +810,109 @@ async fn order_is_kept_after_visibility_reset() {
         .send()
         .await
         .unwrap();
+    // The head is delivered again although later messages of its group are in flight, and
+    // nothing after the first in-flight one.
     let head = receive(&s, &url, 10, 0, None).await;
-    assert!(
-        head.is_empty() || bodies(&head) == ["m0"],
-        "only the head may come back: {:?}",
-        bodies(&head)
+    assert_eq!(bodies(&head), ["m0"]);
+    assert!(receive(&s, &url, 10, 0, None).await.is_empty());
+    s.stop().await;
+}
+
+/// The recording of AWS's "FIFO delivery logic": m1, m2 in group A and n1 in group B; receive
+/// 2 → m1, m2; ChangeMessageVisibility(m1, 0); receive 3 → n1 and m1.
+#[tokio::test]
+async fn a_released_message_is_delivered_while_a_later_one_is_in_flight() {
+    let s = TestServer::start().await;
+    let url = fifo_queue(&s, "release", &[("ContentBasedDeduplication", "true")]).await;
+    fsend(&s, &url, "m1", "A", None).await;
+    fsend(&s, &url, "m2", "A", None).await;
+    fsend(&s, &url, "n1", "B", None).await;
+    let got = receive(&s, &url, 2, 0, None).await;
+    assert_eq!(bodies(&got), ["m1", "m2"]);
+    s.sdk()
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(got[0].receipt_handle().unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let again = receive(&s, &url, 3, 0, None).await;
+    let mut got_bodies = bodies(&again);
+    got_bodies.sort();
+    assert_eq!(got_bodies, ["m1", "n1"]);
+    assert_eq!(
+        sys(again.iter().find(|m| m.body() == Some("m1")).unwrap())["ApproximateReceiveCount"],
+        "2"
     );
+
+    // The same over Query, on a fresh queue.
+    let url = fifo_queue(&s, "release-q", &[("ContentBasedDeduplication", "true")]).await;
+    for (body, group) in [("m1", "A"), ("m2", "A"), ("n1", "B")] {
+        fsend(&s, &url, body, group, None).await;
+    }
+    let r = s
+        .query(&[
+            ("Action", "ReceiveMessage"),
+            ("QueueUrl", &url),
+            ("MaxNumberOfMessages", "2"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    assert_eq!(r.xml_all("Body"), ["m1", "m2"]);
+    let m1_handle = r.xml_all("ReceiptHandle")[0].clone();
+    let r = s
+        .query(&[
+            ("Action", "ChangeMessageVisibility"),
+            ("QueueUrl", &url),
+            ("ReceiptHandle", &m1_handle),
+            ("VisibilityTimeout", "0"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    let r = s
+        .query(&[
+            ("Action", "ReceiveMessage"),
+            ("QueueUrl", &url),
+            ("MaxNumberOfMessages", "3"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    let mut b = r.xml_all("Body");
+    b.sort();
+    assert_eq!(b, ["m1", "n1"]);
+    s.stop().await;
+}
+
+/// Three messages of one group received with VisibilityTimeout 1; message `p` extended to
+/// 4 s; 2.5 s later a receive returns the messages before `p` and nothing after it.
+#[tokio::test]
+async fn a_group_delivers_up_to_its_first_in_flight_message() {
+    let s = TestServer::start().await;
+    let run = |p: usize| {
+        let s = &s;
+        async move {
+            let url = fifo_queue(s, "upto", &[("ContentBasedDeduplication", "true")]).await;
+            for i in 0..3 {
+                fsend(s, &url, &format!("m{i}"), "g", None).await;
+            }
+            let got = receive(s, &url, 10, 0, Some(1)).await;
+            assert_eq!(bodies(&got), ["m0", "m1", "m2"]);
+            s.sdk()
+                .change_message_visibility()
+                .queue_url(&url)
+                .receipt_handle(got[p].receipt_handle().unwrap())
+                .visibility_timeout(4)
+                .send()
+                .await
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            let again = receive(s, &url, 10, 0, None).await;
+            let want: Vec<String> = (0..p).map(|i| format!("m{i}")).collect();
+            assert_eq!(bodies(&again), want, "p = {p}");
+        }
+    };
+    tokio::join!(run(0), run(1), run(2));
     s.stop().await;
 }
 

@@ -1714,6 +1714,43 @@ async fn visibility_timeout_expiry_and_changes() {
 
 // ----- delays and counters -----
 
+/// Standard queues deliver oldest sent first (best effort): a message whose visibility
+/// timeout lapsed goes back to its place, ahead of a message sent while it was in flight.
+/// Recorded on AWS: send t1, receive it (VT 3), 1.5 s later send t2, 3 s later receive one → t1.
+#[tokio::test]
+async fn standard_queue_delivers_the_oldest_sent_first() {
+    let s = TestServer::start().await;
+    let url = create_queue(&s, &unique("oldest"), &[]).await;
+    send(&s, &url, "t1").await;
+    let first = receive(&s, &url, 1, 0, Some(1)).await;
+    assert_eq!(first[0].body(), Some("t1"));
+    send(&s, &url, "t2").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let again = receive(&s, &url, 1, 0, None).await;
+    assert_eq!(again[0].body(), Some("t1"));
+    assert_eq!(sys(&again[0])["ApproximateReceiveCount"], "2");
+
+    // Over Query: t1 released by ChangeMessageVisibility 0 comes before t2 and t3.
+    let url = create_queue(&s, &unique("oldest-q"), &[]).await;
+    q_send(&s, &url, "t1", &[]).await;
+    let r = q_receive(&s, &url, &[("VisibilityTimeout", "30")]).await;
+    let handle = r.xml("ReceiptHandle").expect("t1 received");
+    q_send(&s, &url, "t2", &[]).await;
+    q_send(&s, &url, "t3", &[]).await;
+    let r = s
+        .query(&[
+            ("Action", "ChangeMessageVisibility"),
+            ("QueueUrl", &url),
+            ("ReceiptHandle", &handle),
+            ("VisibilityTimeout", "0"),
+        ])
+        .await;
+    expect_query_ok(&r);
+    let r = q_receive(&s, &url, &[("MaxNumberOfMessages", "10")]).await;
+    assert_eq!(r.xml_all("Body"), ["t1", "t2", "t3"]);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn delay_seconds_per_queue_and_per_message() {
     let s = TestServer::start().await;

@@ -394,3 +394,101 @@ async fn queues_of_several_accounts_survive_a_restart() {
     }
     s.stop().await;
 }
+
+/// FIFO deduplication across a restart: a purge removes the queue's deduplication records
+/// from the store too (the id is free after the restart), and the scope the queue was created
+/// with stays in force after SetQueueAttributes changed the attribute, restart or not.
+#[tokio::test]
+async fn fifo_deduplication_state_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(&dir).await;
+    let sdk = s.sdk();
+    let create = |name: String| {
+        sdk.create_queue()
+            .queue_name(name)
+            .attributes(A::FifoQueue, "true")
+            .send()
+    };
+    let purged = create(format!("{}.fifo", unique("rs-purge")))
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let scoped = create(format!("{}.fifo", unique("rs-scope")))
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let send = |url: String, body: &'static str, group: &'static str| {
+        let sdk = sdk.clone();
+        async move {
+            sdk.send_message()
+                .queue_url(url)
+                .message_body(body)
+                .message_group_id(group)
+                .message_deduplication_id("d")
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    send(purged.clone(), "before", "g").await;
+    sdk.purge_queue().queue_url(&purged).send().await.unwrap();
+    sdk.set_queue_attributes()
+        .queue_url(&scoped)
+        .attributes(A::DeduplicationScope, "messageGroup")
+        .send()
+        .await
+        .unwrap();
+    send(scoped.clone(), "g1", "g1").await;
+    s.stop().await;
+
+    let s = start(&dir).await;
+    let sdk = s.sdk();
+    let send = |url: String, body: &'static str, group: &'static str| {
+        let sdk = sdk.clone();
+        async move {
+            sdk.send_message()
+                .queue_url(url)
+                .message_body(body)
+                .message_group_id(group)
+                .message_deduplication_id("d")
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    send(purged.clone(), "after", "g").await;
+    send(scoped.clone(), "g2", "g2").await;
+    let bodies = |url: String| {
+        let sdk = sdk.clone();
+        async move {
+            let mut b: Vec<String> = sdk
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap()
+                .messages()
+                .iter()
+                .map(|m| m.body().unwrap().to_string())
+                .collect();
+            b.sort();
+            b
+        }
+    };
+    assert_eq!(bodies(purged).await, ["after"]);
+    assert_eq!(
+        all_attrs(&s, &scoped).await["DeduplicationScope"],
+        "messageGroup"
+    );
+    assert_eq!(
+        bodies(scoped).await,
+        ["g1"],
+        "deduplicated queue-wide, as created"
+    );
+    s.stop().await;
+}

@@ -155,8 +155,8 @@ async fn get_queue_url_and_list_queues_see_their_region_only() {
         .unwrap();
     assert_eq!(found.queue_url(), Some(eu_url.as_str()));
 
-    assert_eq!(listed(&us, &prefix).await, [us_url.clone()]);
-    assert_eq!(listed(&eu, &prefix).await, [eu_url.clone()]);
+    assert_eq!(listed(&us, &prefix).await, [us_url.as_str()]);
+    assert_eq!(listed(&eu, &prefix).await, [eu_url.as_str()]);
     // A queue URL resolves in the caller's region: the EU queue's URL means nothing in us-east-1.
     let f = sdk_failure(
         us.get_queue_attributes()
@@ -242,7 +242,7 @@ async fn dead_letter_queues_stay_in_their_region() {
             .queue_urls()
             .to_vec()
     };
-    assert_eq!(sources(us.clone(), us_dlq.clone()).await, [src.clone()]);
+    assert_eq!(sources(us.clone(), us_dlq.clone()).await, [src.as_str()]);
     assert!(sources(eu.clone(), eu_dlq.clone()).await.is_empty());
 
     // A redriven message lands in its region's DLQ only.
@@ -300,7 +300,7 @@ async fn regional_queue_urls_name_the_queue_region() {
         eu_url,
         format!("http://sqs.eu-west-1.{host}/000000000000/{name}")
     );
-    assert_eq!(listed(&eu, &name).await, [eu_url.clone()]);
+    assert_eq!(listed(&eu, &name).await, [eu_url.as_str()]);
     let got = eu.get_queue_url().queue_name(&name).send().await.unwrap();
     assert_eq!(got.queue_url(), Some(eu_url.as_str()));
     // The URL is resolved by its path in the request's region: the signed scope decides.

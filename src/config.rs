@@ -42,8 +42,9 @@ pub struct Config {
     #[arg(long, env = "CAUDA_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
 
-    /// Region used in queue ARNs.
-    #[arg(long, env = "CAUDA_REGION", default_value = "us-east-1")]
+    /// Region of requests that name none (unsigned, without a regional `Host`), and of queues
+    /// stored before queues had regions. A signed request's region is its credential scope's.
+    #[arg(long, env = "CAUDA_REGION", default_value = "us-east-1", value_parser = parse_region)]
     pub region: String,
 
     /// Fixed `host[:port]` (optionally with `http://`/`https://`) for queue URLs. Default: the
@@ -51,7 +52,8 @@ pub struct Config {
     #[arg(long, env = "CAUDA_QUEUE_URL_HOST")]
     pub queue_url_host: Option<String>,
 
-    /// Build queue URLs as `sqs.<region>.<host>` (AWS style; needs matching DNS).
+    /// Build queue URLs as `sqs.<region>.<host>` with the queue's region (AWS style; needs
+    /// matching DNS). An unsigned request to such a host addresses that region.
     #[arg(long, env = "CAUDA_QUEUE_URL_REGIONAL")]
     pub queue_url_regional: bool,
 
@@ -85,6 +87,22 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CAUDA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+}
+
+/// A region name as AWS spells them (`us-east-1`): 1–63 lower-case letters, digits and `-`, so
+/// it fits an ARN, a host name label and a store key.
+pub fn is_region_name(s: &str) -> bool {
+    (1..=63).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn parse_region(s: &str) -> Result<String, String> {
+    if is_region_name(s) {
+        Ok(s.to_string())
+    } else {
+        Err("a region is 1-63 lower-case letters, digits and '-' (e.g. us-east-1)".into())
+    }
 }
 
 impl Config {

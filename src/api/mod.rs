@@ -18,20 +18,36 @@ pub struct Context {
     pub engine: Arc<Engine>,
     /// The caller's account: its credential's account, or the server default.
     pub account: String,
+    /// The region the request addresses: its SigV4 scope's, else the one its `Host` names
+    /// (with regional queue URLs), else the server default.
+    pub region: String,
     /// `SenderId` of messages the caller sends.
     pub sender_id: String,
     /// `scheme://host[:port]` that queue URLs start with.
     pub url_base: String,
+    /// Queue URLs put the queue's region before the host: `scheme://sqs.<region>.host[:port]`.
+    pub regional_urls: bool,
     /// `X-Amzn-Trace-Id` of the request, the default `AWSTraceHeader`.
     pub trace_header: Option<String>,
 }
 
 impl Context {
     pub fn queue_url(&self, q: &Queue) -> String {
-        format!("{}/{}/{}", self.url_base, q.account, q.name)
+        if !self.regional_urls {
+            return format!("{}/{}/{}", self.url_base, q.account, q.name);
+        }
+        let (scheme, host) = self
+            .url_base
+            .split_once("://")
+            .unwrap_or(("http", &self.url_base));
+        format!(
+            "{scheme}://sqs.{}.{host}/{}/{}",
+            q.region, q.account, q.name
+        )
     }
 
-    /// Resolves a `QueueUrl` by its path (`/<account>/<name>` or `/<name>`), whatever its host.
+    /// Resolves a `QueueUrl` by its path (`/<account>/<name>` or `/<name>`), whatever its host,
+    /// in the request's region.
     pub fn queue(&self, url: Option<&str>) -> SqsResult<Arc<Queue>> {
         let url = required(url, "QueueUrl")?;
         let (account, name) = queue_path(url).ok_or_else(|| {
@@ -40,7 +56,8 @@ impl Context {
                 format!("The address {url} is not valid for this endpoint."),
             )
         })?;
-        self.engine.queue(account.unwrap_or(&self.account), name)
+        self.engine
+            .queue(account.unwrap_or(&self.account), &self.region, name)
     }
 }
 

@@ -51,6 +51,7 @@ pub async fn create_queue(ctx: &Context, input: CreateQueueInput) -> SqsResult<Q
         .engine
         .create_queue(
             &ctx.account,
+            &ctx.region,
             name,
             &pairs(input.attributes),
             &pairs(input.tags),
@@ -83,7 +84,7 @@ pub async fn get_queue_url(ctx: &Context, input: GetQueueUrlInput) -> SqsResult<
         .queue_owner_aws_account_id
         .as_deref()
         .unwrap_or(&ctx.account);
-    let q = ctx.engine.queue(account, name)?;
+    let q = ctx.engine.queue(account, &ctx.region, name)?;
     Ok(QueueUrlOutput {
         queue_url: ctx.queue_url(&q),
     })
@@ -114,6 +115,7 @@ pub struct ListQueuesOutput {
 pub async fn list_queues(ctx: &Context, input: ListQueuesInput) -> SqsResult<ListQueuesOutput> {
     let queues = ctx.engine.list_queues(
         &ctx.account,
+        &ctx.region,
         input.queue_name_prefix.as_deref().unwrap_or(""),
     );
     let (queues, next_token) = page(

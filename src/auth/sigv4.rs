@@ -312,6 +312,22 @@ pub fn extract<'a>(request: &RequestParts<'a>) -> Result<SignedAuth<'a>, AuthErr
     }
 }
 
+/// The region of the request's credential scope (`Authorization` header, else the presigned
+/// `X-Amz-Credential` parameter), read without checking anything else: `None` when the request
+/// carries no well-formed scope. SQS takes a request's region from here, never from its host
+/// (SQS-REFERENCE §9.1).
+pub fn scope_region(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(http::header::AUTHORIZATION) {
+        let parsed = parse_authorization(value.to_str().ok()?).ok()?;
+        return Some(parsed.credential.region);
+    }
+    let query = uri.query().filter(|q| q.contains("X-Amz-Credential"))?;
+    let pairs = parse_query(query, PlusMode::Space);
+    let (_, credential) = pairs.iter().find(|(k, _)| k.as_ref() == Q_CREDENTIAL)?;
+    let credential = parse_credential(std::str::from_utf8(credential).ok()?).ok()?;
+    Some(credential.region)
+}
+
 fn from_header<'a>(
     value: &str,
     headers: &HeaderMap,
@@ -972,6 +988,39 @@ mod tests {
             ["content-type", "host", "x-amz-date"]
         );
         assert_eq!(parsed.signature, SIG);
+    }
+
+    #[test]
+    fn scope_region_from_header_or_presigned_query() {
+        let region = |uri: &str, authorization: Option<&str>| {
+            let mut headers = HeaderMap::new();
+            if let Some(a) = authorization {
+                headers.insert(http::header::AUTHORIZATION, a.parse().unwrap());
+            }
+            scope_region(&uri.parse().unwrap(), &headers)
+        };
+        let signed = header(
+            "AKID/20261128/eu-west-1/sqs/aws4_request",
+            "content-type;host;x-amz-date",
+            SIG,
+        );
+        assert_eq!(region("/", Some(&signed)).as_deref(), Some("eu-west-1"));
+        let presigned = "/?Action=ListQueues&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+            &X-Amz-Credential=AKID%2F20261128%2Fap-southeast-2%2Fsqs%2Faws4_request\
+            &X-Amz-Date=20261128T120000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host\
+            &X-Amz-Signature=00";
+        assert_eq!(region(presigned, None).as_deref(), Some("ap-southeast-2"));
+        // The header wins over the query; nothing well-formed → no region.
+        assert_eq!(
+            region(presigned, Some(&signed)).as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(region("/?Action=ListQueues", None), None);
+        assert_eq!(region("/", Some("total nonsense")), None);
+        assert_eq!(
+            region("/?X-Amz-Credential=AKID%2Fsqs%2Faws4_request", None),
+            None
+        );
     }
 
     #[test]

@@ -159,8 +159,13 @@ fn parse_bool(name: &str, value: &str) -> SqsResult<bool> {
 /// Resolves what a RedrivePolicy names; supplied by the engine, which resolves it before it
 /// takes the changed queue's lock (see [`dead_letter_target_arns`]).
 pub trait QueueLookup {
-    /// `Some(is_fifo, redrive_allow_policy)` when the ARN names an existing queue.
-    fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)>;
+    /// `Some(is_fifo, redrive_allow_policy)` when `arn` names an existing queue in the account
+    /// and region of `source_arn`.
+    fn dead_letter_target(
+        &self,
+        source_arn: &str,
+        arn: &str,
+    ) -> Option<(bool, Option<RedriveAllowPolicy>)>;
 }
 
 /// The `deadLetterTargetArn`s named by RedrivePolicy values among `changes`, so that the
@@ -386,7 +391,7 @@ fn parse_redrive_policy(
     // A queue may name itself [AWS-rec]; the engine then never moves its messages.
     let (dlq_fifo, allow) = ctx
         .lookup
-        .dead_letter_target(arn)
+        .dead_letter_target(ctx.queue_arn, arn)
         .ok_or_else(|| redrive_invalid(value, "Dead letter target does not exist."))?;
     if dlq_fifo != fifo {
         return Err(redrive_invalid(
@@ -491,7 +496,11 @@ mod tests {
 
     struct NoQueues;
     impl QueueLookup for NoQueues {
-        fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)> {
+        fn dead_letter_target(
+            &self,
+            _source_arn: &str,
+            arn: &str,
+        ) -> Option<(bool, Option<RedriveAllowPolicy>)> {
             arn.ends_with(":dlq").then_some((false, None))
         }
     }

@@ -47,6 +47,7 @@ use queue::{DedupRecord, MessageMeta, MessageRecord, MessageStateRecord, QueueSt
 /// Engine settings taken from the server configuration.
 #[derive(Clone, Debug)]
 pub struct EngineSettings {
+    /// The region of queue records stored before queues had regions.
     pub region: String,
     pub max_inflight: usize,
     pub purge_cooldown_ms: u64,
@@ -67,7 +68,12 @@ impl Default for EngineSettings {
     }
 }
 
-type QueueKey = (String, String);
+/// A queue's identity: (account, region, name).
+type QueueKey = (String, String, String);
+
+fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
+    (account.to_string(), region.to_string(), name.to_string())
+}
 
 pub struct Engine {
     store: Arc<dyn Store>,
@@ -120,10 +126,19 @@ impl Engine {
             max_seq = max_seq.max(record.id);
             let q = Arc::new(Queue::new(record, &self.settings.region));
             by_id.insert(q.id, q.clone());
-            self.queues
-                .write()
-                .expect("registry")
-                .insert((q.account.clone(), q.name.clone()), q);
+            let mut queues = self.queues.write().expect("registry");
+            let key = queue_key(&q.account, &q.region, &q.name);
+            // A legacy record (no region) of a name that also has a record naming the same
+            // region (possible only after --region changed): the one naming it wins, the other
+            // is kept in the store untouched but not served.
+            if let Some(other) = queues.get(&key) {
+                let legacy = |q: &Queue| q.store_key == keys::queue(&q.account, None, &q.name);
+                tracing::warn!(queue = %q.name, region = %q.region, "two stored queues share one name and region; serving the one whose record names the region");
+                if !legacy(other) || legacy(&q) {
+                    continue;
+                }
+            }
+            queues.insert(key, q);
         }
         let mut garbage = WriteBatch::new();
         let mut states: HashMap<(u64, u64), MessageStateRecord> = HashMap::new();
@@ -256,39 +271,40 @@ impl Engine {
         }
     }
 
-    pub fn arn(&self, account: &str, name: &str) -> String {
-        queue::arn(&self.settings.region, account, name)
+    pub fn arn(&self, account: &str, region: &str, name: &str) -> String {
+        queue::arn(region, account, name)
     }
 
     // ----- queue registry -----
 
-    pub fn queue(&self, account: &str, name: &str) -> SqsResult<Arc<Queue>> {
+    pub fn queue(&self, account: &str, region: &str, name: &str) -> SqsResult<Arc<Queue>> {
         self.queues
             .read()
             .expect("registry")
-            .get(&(account.to_string(), name.to_string()))
+            .get(&queue_key(account, region, name))
             .cloned()
             .ok_or_else(SqsError::queue_does_not_exist)
     }
 
+    /// The queue an ARN names, in the ARN's own account and region.
     pub fn queue_by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
-        let (account, name) = queue::parse_arn(arn)?;
-        self.queue(account, name).ok()
+        let (region, account, name) = queue::parse_arn(arn)?;
+        self.queue(account, region, name).ok()
     }
 
-    /// Queues of `account` whose name starts with `prefix`, by name.
-    pub fn list_queues(&self, account: &str, prefix: &str) -> Vec<Arc<Queue>> {
+    /// Queues of `account` in `region` whose name starts with `prefix`, by name.
+    pub fn list_queues(&self, account: &str, region: &str, prefix: &str) -> Vec<Arc<Queue>> {
         let queues = self.queues.read().expect("registry");
         queues
-            .range((account.to_string(), prefix.to_string())..)
-            .take_while(|((a, n), _)| a == account && n.starts_with(prefix))
+            .range(queue_key(account, region, prefix)..)
+            .take_while(|((a, r, n), _)| a == account && r == region && n.starts_with(prefix))
             .map(|(_, q)| q.clone())
             .collect()
     }
 
-    /// Every queue of `account` whose RedrivePolicy targets `dlq`, by name.
+    /// Every queue of `dlq`'s account and region whose RedrivePolicy targets `dlq`, by name.
     pub fn dead_letter_sources(&self, dlq: &Queue) -> Vec<Arc<Queue>> {
-        let all: Vec<Arc<Queue>> = self.list_queues(&dlq.account, "");
+        let all: Vec<Arc<Queue>> = self.list_queues(&dlq.account, &dlq.region, "");
         all.into_iter()
             .filter(|q| {
                 q.lock()
@@ -309,7 +325,13 @@ impl Engine {
                 .filter_map(|arn| {
                     let dlq = self.queue_by_arn(&arn)?;
                     let allow = dlq.lock().attributes().redrive_allow_policy.clone();
-                    Some((arn, dlq.fifo, allow))
+                    Some(ResolvedTarget {
+                        arn,
+                        account: dlq.account.clone(),
+                        region: dlq.region.clone(),
+                        fifo: dlq.fifo,
+                        allow,
+                    })
                 })
                 .collect(),
         )
@@ -318,6 +340,7 @@ impl Engine {
     pub async fn create_queue(
         &self,
         account: &str,
+        region: &str,
         name: &str,
         attrs: &[(String, String)],
         tags: &[(String, String)],
@@ -333,9 +356,9 @@ impl Engine {
         attributes::validate_queue_name(name, fifo)?;
         validate_tags(tags, 0)?;
         let now = self.now();
-        let arn = self.arn(account, name);
+        let arn = self.arn(account, region, name);
         let targets = self.resolve_dead_letter_targets(attrs);
-        if let Ok(existing) = self.queue(account, name) {
+        if let Ok(existing) = self.queue(account, region, name) {
             let st = existing.lock();
             let current = st.attributes().clone();
             for (k, v) in attrs {
@@ -361,7 +384,7 @@ impl Engine {
         }
         if self.settings.queue_deleted_cooldown_ms > 0 {
             let deleted = self.deleted_at.lock().expect("deleted_at");
-            if let Some(at) = deleted.get(&(account.to_string(), name.to_string())) {
+            if let Some(at) = deleted.get(&queue_key(account, region, name)) {
                 if now < at + self.settings.queue_deleted_cooldown_ms {
                     return Err(SqsError::new(
                         ErrorCode::QueueDeletedRecently,
@@ -381,6 +404,7 @@ impl Engine {
         let record = QueueRecord {
             id: self.next_seq(),
             account: account.to_string(),
+            region: Some(region.to_string()),
             name: name.to_string(),
             attributes,
             tags: tags.iter().cloned().collect(),
@@ -392,15 +416,19 @@ impl Engine {
         let q;
         {
             let mut queues = self.queues.write().expect("registry");
-            if let Some(existing) = queues.get(&(account.to_string(), name.to_string())) {
+            let key = queue_key(account, region, name);
+            if let Some(existing) = queues.get(&key) {
                 // Lost a race with an identical CreateQueue.
                 return Ok(existing.clone());
             }
             let mut batch = WriteBatch::new();
-            batch.put(keys::queue(account, name), records::encode(&record));
+            batch.put(
+                keys::queue(account, Some(region), name),
+                records::encode(&record),
+            );
             ticket = self.apply(batch)?;
-            q = Arc::new(Queue::new(record, &self.settings.region));
-            queues.insert((account.to_string(), name.to_string()), q.clone());
+            q = Arc::new(Queue::new(record, region));
+            queues.insert(key, q.clone());
         }
         self.durable(ticket).await?;
         Ok(q)
@@ -411,10 +439,10 @@ impl Engine {
     /// that no queue has).
     pub async fn delete_queue(&self, q: &Arc<Queue>) -> SqsResult<()> {
         let mut batch = WriteBatch::new();
-        batch.delete(keys::queue(&q.account, &q.name));
+        batch.delete(q.store_key.clone());
         let ticket = {
             let mut queues = self.queues.write().expect("registry");
-            let key = (q.account.clone(), q.name.clone());
+            let key = queue_key(&q.account, &q.region, &q.name);
             match queues.get(&key) {
                 Some(current) if Arc::ptr_eq(current, q) => {}
                 _ => return Err(SqsError::queue_does_not_exist()),
@@ -444,7 +472,7 @@ impl Engine {
             self.deleted_at
                 .lock()
                 .expect("deleted_at")
-                .insert((q.account.clone(), q.name.clone()), self.now());
+                .insert(queue_key(&q.account, &q.region, &q.name), self.now());
         }
         self.durable(ticket).await
     }
@@ -508,7 +536,7 @@ impl Engine {
             next.attributes.apply(attrs, &ctx)?;
             next.last_modified_at = self.now() / 1000;
             let mut batch = WriteBatch::new();
-            batch.put(keys::queue(&q.account, &q.name), records::encode(&next));
+            batch.put(q.store_key.clone(), records::encode(&next));
             let ticket = self.apply(batch)?;
             st.record = next;
             ticket
@@ -532,7 +560,7 @@ impl Engine {
             let mut next = st.record.clone();
             change(&mut next)?;
             let mut batch = WriteBatch::new();
-            batch.put(keys::queue(&q.account, &q.name), records::encode(&next));
+            batch.put(q.store_key.clone(), records::encode(&next));
             let ticket = self.apply(batch)?;
             st.record = next;
             ticket
@@ -732,14 +760,28 @@ impl Engine {
 
 /// The queues that an attribute change's RedrivePolicy names, resolved before the changed
 /// queue's lock is taken (the lock rule in the module doc).
-struct ResolvedTargets(Vec<(String, bool, Option<RedriveAllowPolicy>)>);
+struct ResolvedTargets(Vec<ResolvedTarget>);
+
+struct ResolvedTarget {
+    arn: String,
+    account: String,
+    region: String,
+    fifo: bool,
+    allow: Option<RedriveAllowPolicy>,
+}
 
 impl QueueLookup for ResolvedTargets {
-    fn dead_letter_target(&self, arn: &str) -> Option<(bool, Option<RedriveAllowPolicy>)> {
+    /// Only a queue of the source's own account and region is found.
+    fn dead_letter_target(
+        &self,
+        source_arn: &str,
+        arn: &str,
+    ) -> Option<(bool, Option<RedriveAllowPolicy>)> {
+        let (region, account, _) = queue::parse_arn(source_arn)?;
         self.0
             .iter()
-            .find(|(a, _, _)| a == arn)
-            .map(|(_, fifo, allow)| (*fifo, allow.clone()))
+            .find(|t| t.arn == arn && t.region == region && t.account == account)
+            .map(|t| (t.fifo, t.allow.clone()))
     }
 }
 

@@ -128,7 +128,9 @@ impl Engine {
             ));
         }
         if let Some(d) = destination_arn {
+            // Messages never leave their region: another region's queue is not found.
             self.queue_by_arn(d)
+                .filter(|d| d.region == source.region)
                 .ok_or_else(|| not_found("DestinationArn"))?;
         }
         if let Some(r) = rate {
@@ -265,6 +267,7 @@ impl Engine {
                 .ok_or_else(SqsError::queue_does_not_exist)?;
             let dest = self
                 .queue_by_arn(&dest_arn)
+                .filter(|d| d.region == source.region)
                 .ok_or_else(SqsError::queue_does_not_exist)?;
             let new_seq = self.next_seq();
             let moved = MessageRecord {

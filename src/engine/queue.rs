@@ -10,12 +10,16 @@ use tokio::sync::Notify;
 
 use super::attributes::QueueAttributes;
 use super::message::MessageAttributes;
+use crate::store::keys;
 
 /// A queue as stored (`q` records).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct QueueRecord {
     pub id: u64,
     pub account: String,
+    /// `None` in a record stored before queues had regions: a queue of the configured region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub name: String,
     pub attributes: QueueAttributes,
     #[serde(default)]
@@ -132,22 +136,29 @@ pub struct QueueState {
 pub struct Queue {
     pub id: u64,
     pub account: String,
+    pub region: String,
     pub name: String,
     pub arn: String,
     pub fifo: bool,
+    /// Where the queue's record is stored (a legacy record keeps its region-less key).
+    pub(crate) store_key: Vec<u8>,
     state: Mutex<QueueState>,
     /// Woken when messages may have become receivable, or the queue was deleted.
     pub notify: Notify,
 }
 
 impl Queue {
-    pub fn new(record: QueueRecord, region: &str) -> Self {
+    /// `default_region` is the region of a record that names none.
+    pub fn new(record: QueueRecord, default_region: &str) -> Self {
+        let region = record.region.as_deref().unwrap_or(default_region);
         Queue {
             id: record.id,
             account: record.account.clone(),
+            region: region.to_string(),
             name: record.name.clone(),
             arn: arn(region, &record.account, &record.name),
             fifo: record.attributes.fifo_queue,
+            store_key: keys::queue(&record.account, record.region.as_deref(), &record.name),
             state: Mutex::new(QueueState::new(record)),
             notify: Notify::new(),
         }
@@ -170,18 +181,10 @@ pub fn arn(region: &str, account: &str, name: &str) -> String {
     format!("arn:aws:sqs:{region}:{account}:{name}")
 }
 
-/// `(account, name)` of a queue ARN.
-pub fn parse_arn(arn: &str) -> Option<(&str, &str)> {
+/// `(region, account, name)` of a queue ARN.
+pub fn parse_arn(arn: &str) -> Option<(&str, &str, &str)> {
     let mut parts = arn.split(':');
-    let (
-        Some("arn"),
-        Some(_partition),
-        Some("sqs"),
-        Some(_region),
-        Some(account),
-        Some(name),
-        None,
-    ) = (
+    let (Some("arn"), Some(_partition), Some("sqs"), Some(region), Some(account), Some(name), None) = (
         parts.next(),
         parts.next(),
         parts.next(),
@@ -189,11 +192,10 @@ pub fn parse_arn(arn: &str) -> Option<(&str, &str)> {
         parts.next(),
         parts.next(),
         parts.next(),
-    )
-    else {
+    ) else {
         return None;
     };
-    Some((account, name))
+    Some((region, account, name))
 }
 
 /// Counts of GetQueueAttributes.
@@ -392,6 +394,7 @@ mod tests {
         QueueState::new(QueueRecord {
             id: 1,
             account: "000000000000".into(),
+            region: None,
             name: "q".into(),
             attributes: QueueAttributes::new(fifo),
             tags: BTreeMap::new(),
@@ -472,7 +475,7 @@ mod tests {
     fn arns() {
         assert_eq!(
             parse_arn("arn:aws:sqs:us-east-1:000000000000:q1"),
-            Some(("000000000000", "q1"))
+            Some(("us-east-1", "000000000000", "q1"))
         );
         assert_eq!(parse_arn("arn:aws:sqs:us-east-1:000000000000"), None);
         assert_eq!(parse_arn("arn:aws:sns:us-east-1:000000000000:q"), None);

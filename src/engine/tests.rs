@@ -13,6 +13,7 @@ use crate::clock::ManualClock;
 use crate::store::MemoryStore;
 
 const T0: u64 = 1_700_000_000_000;
+const REGION: &str = "us-east-1";
 
 fn engine() -> (Arc<Engine>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(T0));
@@ -62,6 +63,7 @@ async fn visibility_timeout_hides_then_returns() {
     let q = e
         .create_queue(
             "000000000000",
+            REGION,
             "v",
             &attrs(&[("VisibilityTimeout", "30")]),
             &[],
@@ -99,7 +101,13 @@ async fn visibility_timeout_hides_then_returns() {
 async fn delays_count_as_delayed_until_due() {
     let (e, clock) = engine();
     let q = e
-        .create_queue("000000000000", "d", &attrs(&[("DelaySeconds", "5")]), &[])
+        .create_queue(
+            "000000000000",
+            REGION,
+            "d",
+            &attrs(&[("DelaySeconds", "5")]),
+            &[],
+        )
         .await
         .unwrap();
     send(
@@ -137,6 +145,7 @@ async fn retention_expires_in_flight_messages_too() {
     let q = e
         .create_queue(
             "000000000000",
+            REGION,
             "r",
             &attrs(&[("MessageRetentionPeriod", "60")]),
             &[],
@@ -157,7 +166,10 @@ async fn retention_expires_in_flight_messages_too() {
 #[tokio::test]
 async fn change_visibility_is_capped_at_twelve_hours_from_the_receive() {
     let (e, clock) = engine();
-    let q = e.create_queue("000000000000", "c", &[], &[]).await.unwrap();
+    let q = e
+        .create_queue("000000000000", REGION, "c", &[], &[])
+        .await
+        .unwrap();
     send(&e, &q, vec![entry("a")]).await;
     let m = e.receive(&q, &receive_req(1)).await.unwrap().remove(0);
     clock.advance_ms(10_000);
@@ -208,7 +220,13 @@ async fn fifo_model_run(seed: u64) {
     let (e, clock) = engine();
     let account = "000000000000";
     let dlq = e
-        .create_queue(account, "dlq.fifo", &attrs(&[("FifoQueue", "true")]), &[])
+        .create_queue(
+            account,
+            REGION,
+            "dlq.fifo",
+            &attrs(&[("FifoQueue", "true")]),
+            &[],
+        )
         .await
         .unwrap();
     let policy = format!(
@@ -218,6 +236,7 @@ async fn fifo_model_run(seed: u64) {
     let q = e
         .create_queue(
             account,
+            REGION,
             "m.fifo",
             &attrs(&[
                 ("FifoQueue", "true"),
@@ -415,4 +434,99 @@ async fn fifo_matches_the_reference_model() {
     for seed in 0..8 {
         fifo_model_run(seed).await;
     }
+}
+
+/// A data dir written before queues had regions holds `q` + account + 0x00 + name → a record
+/// without a region. It opens as a queue of the configured region, its updates stay under the
+/// old key, and the same name in another region is a second record.
+#[tokio::test]
+async fn a_legacy_queue_record_opens_in_the_configured_region() {
+    let account = "000000000000";
+    let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(T0));
+    let legacy_key = b"q000000000000\0old".to_vec();
+    let legacy = QueueRecord {
+        id: 7,
+        account: account.into(),
+        region: None,
+        name: "old".into(),
+        attributes: QueueAttributes::new(false),
+        tags: BTreeMap::new(),
+        created_at: T0 / 1000,
+        last_modified_at: T0 / 1000,
+        creation_deduplication_scope: None,
+    };
+    let bytes = records::encode(&legacy);
+    assert!(!bytes.windows(6).any(|w| w == b"region"), "the old format");
+    let message = MessageRecord {
+        message_id: "m-1".into(),
+        body: "from before regions".into(),
+        attributes: Default::default(),
+        trace_header: None,
+        sender_id: "tester".into(),
+        sent_at: T0,
+        first_visible_at: T0,
+        group_id: None,
+        dedup_id: None,
+        dlq_source_arn: None,
+    };
+    let mut batch = WriteBatch::new();
+    batch.put(legacy_key.clone(), bytes);
+    batch.put(keys::message(7, 1), records::encode(&message));
+    store.apply(batch).unwrap();
+
+    let settings = |region: &str| EngineSettings {
+        region: region.into(),
+        ..Default::default()
+    };
+    let e = Engine::open(store.clone(), clock.clone(), settings("eu-west-1")).unwrap();
+    let q = e.queue(account, "eu-west-1", "old").unwrap();
+    assert_eq!((q.id, q.region.as_str()), (7, "eu-west-1"));
+    assert_eq!(q.arn, "arn:aws:sqs:eu-west-1:000000000000:old");
+    assert!(e.queue(account, "us-east-1", "old").is_err());
+    assert_eq!(q.lock().messages.len(), 1);
+    e.set_queue_attributes(&q, &attrs(&[("VisibilityTimeout", "40")]))
+        .await
+        .unwrap();
+    e.tag_queue(&q, &attrs(&[("k", "v")])).await.unwrap();
+    let other = e
+        .create_queue(account, "us-east-1", "old", &[], &[])
+        .await
+        .unwrap();
+    assert_ne!(other.id, q.id);
+    let stored_keys = |store: &MemoryStore| -> Vec<Vec<u8>> {
+        let scanned = store.scan_prefix(&[keys::QUEUE]).unwrap();
+        scanned.into_iter().map(|(k, _)| k).collect()
+    };
+    let regional_key = keys::queue(account, Some("us-east-1"), "old");
+    assert_eq!(
+        stored_keys(&store),
+        vec![legacy_key.clone(), regional_key.clone()]
+    );
+    drop((q, other, e));
+
+    // Reopened with the same --region: both queues, each in its region, the updates kept.
+    let e = Engine::open(store.clone(), clock.clone(), settings("eu-west-1")).unwrap();
+    let q = e.queue(account, "eu-west-1", "old").unwrap();
+    assert_eq!(q.id, 7);
+    assert_eq!(q.lock().record.region, None);
+    assert_eq!(
+        q.lock().attributes().get("VisibilityTimeout").as_deref(),
+        Some("40")
+    );
+    assert_eq!(e.queue_tags(&q).get("k").map(String::as_str), Some("v"));
+    assert_eq!(q.lock().messages.len(), 1);
+    let other = e.queue(account, "us-east-1", "old").unwrap();
+    assert_ne!(other.id, 7);
+    assert_eq!(e.list_queues(account, "eu-west-1", "").len(), 1);
+    assert_eq!(e.list_queues(account, "us-east-1", "").len(), 1);
+    drop((q, other, e));
+
+    // Reopened with --region us-east-1, the legacy record would share (account, region, name)
+    // with the record naming us-east-1: that one is served, the legacy one is left as it is.
+    let e = Engine::open(store.clone(), clock, settings("us-east-1")).unwrap();
+    assert_ne!(e.queue(account, "us-east-1", "old").unwrap().id, 7);
+    assert!(e.queue(account, "eu-west-1", "old").is_err());
+    assert_eq!(stored_keys(&store), vec![legacy_key, regional_key]);
+    assert!(store.get(&keys::message(7, 1)).unwrap().is_some());
 }

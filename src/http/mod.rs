@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full, Limited};
 
 use crate::api::{self, Action, Context};
 use crate::auth::{AuthErrorKind, Verifier};
-use crate::config::Config;
+use crate::config::{is_region_name, Config};
 use crate::engine::Engine;
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::protocol::{self, query, Input, Protocol};
@@ -158,6 +158,13 @@ where
             return outcome;
         }
     };
+    let region = match request_region(&state.config, &parts.uri, &parts.headers) {
+        Ok(r) => r,
+        Err(e) => {
+            outcome.result = Err(e);
+            return outcome;
+        }
+    };
     let decoded = match protocol {
         Protocol::Json => decode_json(&parts.headers, body),
         Protocol::Query => decode_query(&parts, &body),
@@ -182,7 +189,9 @@ where
             .clone()
             .unwrap_or_else(|| account.clone()),
         account,
+        region,
         url_base: url_base(&state.config, &parts.headers),
+        regional_urls: state.config.queue_url_regional,
         trace_header: parts
             .headers
             .get("x-amzn-trace-id")
@@ -243,7 +252,45 @@ fn decode_query(parts: &http::request::Parts, body: &[u8]) -> SqsResult<(Action,
     Ok((action, Input::Value(input)))
 }
 
-/// `scheme://host[:port]` for queue URLs, per the configured host strategy.
+/// The region a request addresses: its credential scope's (signed or not, in every auth mode);
+/// for an unsigned request, the region its `Host` names (`sqs.<region>.…`) when queue URLs are
+/// regional; else the configured one. A scope naming no valid region is refused, as AWS does.
+fn request_region(
+    config: &Config,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+) -> SqsResult<String> {
+    if let Some(region) = crate::auth::sigv4::scope_region(uri, headers) {
+        if !is_region_name(&region) {
+            return Err(SqsError::new(
+                ErrorCode::SignatureDoesNotMatch,
+                format!(
+                    "Credential should be scoped to a valid region, not '{}'.",
+                    region.escape_default()
+                ),
+            ));
+        }
+        return Ok(region);
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    Ok(host
+        .filter(|_| config.queue_url_regional)
+        .and_then(host_region)
+        .unwrap_or_else(|| config.region.clone()))
+}
+
+/// The region of a regional host `sqs.<region>.<rest>` (`rest` may carry a port).
+fn host_region(host: &str) -> Option<String> {
+    let host = host.to_ascii_lowercase();
+    let (region, rest) = host.strip_prefix("sqs.")?.split_once('.')?;
+    (!rest.is_empty() && is_region_name(region)).then(|| region.to_string())
+}
+
+/// `scheme://host[:port]` for queue URLs, per the configured host strategy. With regional
+/// URLs the request's host loses its own `sqs.<region>.` (the client followed such a URL), so
+/// [`Context::queue_url`] can put the queue's region there.
 fn url_base(config: &Config, headers: &http::HeaderMap) -> String {
     let (scheme, host) = match &config.queue_url_host {
         Some(h) => match h.split_once("://") {
@@ -255,14 +302,114 @@ fn url_base(config: &Config, headers: &http::HeaderMap) -> String {
                 .get(http::header::HOST)
                 .and_then(|v| v.to_str().ok())
                 .filter(|h| !h.is_empty())
-                .map(str::to_string)
+                .map(|h| match host_region(h) {
+                    Some(region) if config.queue_url_regional => {
+                        h["sqs.".len() + region.len() + 1..].to_string()
+                    }
+                    _ => h.to_string(),
+                })
                 .unwrap_or_else(|| config.bind.to_string());
             ("http".to_string(), host)
         }
     };
-    if config.queue_url_regional {
-        format!("{scheme}://sqs.{}.{host}", config.region)
-    } else {
-        format!("{scheme}://{host}")
+    format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn config(regional: bool) -> Config {
+        let mut c = Config::parse_from(["cauda", "--region", "ap-south-1"]);
+        c.queue_url_regional = regional;
+        c
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    const SIGNED: &str = "AWS4-HMAC-SHA256 Credential=AKID/20261128/eu-west-1/sqs/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31";
+
+    #[test]
+    fn regional_hosts() {
+        assert_eq!(
+            host_region("sqs.eu-west-1.localhost:9324").as_deref(),
+            Some("eu-west-1")
+        );
+        assert_eq!(
+            host_region("SQS.US-EAST-2.example.com").as_deref(),
+            Some("us-east-2")
+        );
+        assert_eq!(
+            host_region("sqs.us-east-1.amazonaws.com").as_deref(),
+            Some("us-east-1")
+        );
+        for plain in [
+            "localhost:9324",
+            "127.0.0.1:9324",
+            "sqs.localhost:9324",
+            "sqs.eu-west-1.",
+            "sqs..localhost",
+            "sqs.eu_west_1.localhost",
+            "queue.amazonaws.com",
+        ] {
+            assert_eq!(host_region(plain), None, "{plain}");
+        }
+    }
+
+    #[test]
+    fn the_scope_names_the_region_then_a_regional_host_then_the_configuration() {
+        let uri: http::Uri = "/".parse().unwrap();
+        let regional_host = ("host", "sqs.us-west-2.localhost:9324");
+        let region = |regional: bool, h: &[(&str, &str)]| {
+            request_region(&config(regional), &uri, &headers(h)).unwrap()
+        };
+        // Signed: the scope, whatever the host says.
+        assert_eq!(
+            region(true, &[("authorization", SIGNED), regional_host]),
+            "eu-west-1"
+        );
+        assert_eq!(region(false, &[("authorization", SIGNED)]), "eu-west-1");
+        // Unsigned: the host, only with regional URLs.
+        assert_eq!(region(true, &[regional_host]), "us-west-2");
+        assert_eq!(region(false, &[regional_host]), "ap-south-1");
+        assert_eq!(region(true, &[("host", "localhost:9324")]), "ap-south-1");
+        assert_eq!(region(true, &[]), "ap-south-1");
+        // Presigned.
+        let presigned: http::Uri =
+            "/?X-Amz-Credential=AKID%2F20261128%2Fca-central-1%2Fsqs%2Faws4_request"
+                .parse()
+                .unwrap();
+        assert_eq!(
+            request_region(&config(true), &presigned, &headers(&[regional_host])).unwrap(),
+            "ca-central-1"
+        );
+        // A scope naming no region is refused.
+        let bad = SIGNED.replace("eu-west-1", "EU:WEST");
+        let err =
+            request_region(&config(false), &uri, &headers(&[("authorization", &bad)])).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SignatureDoesNotMatch);
+    }
+
+    #[test]
+    fn regional_urls_drop_the_region_the_request_host_carried() {
+        let h = headers(&[("host", "sqs.eu-west-1.localhost:9324")]);
+        assert_eq!(url_base(&config(true), &h), "http://localhost:9324");
+        assert_eq!(
+            url_base(&config(false), &h),
+            "http://sqs.eu-west-1.localhost:9324"
+        );
+        let h = headers(&[("host", "localhost:9324")]);
+        assert_eq!(url_base(&config(true), &h), "http://localhost:9324");
     }
 }

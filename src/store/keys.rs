@@ -1,7 +1,8 @@
 //! Key layout of the single store keyspace: a one-byte prefix, then big-endian ids, so one
 //! `apply` batch is atomic across record kinds and a prefix scan returns one queue's records.
 
-/// `q` + account + 0x00 + name → [`super::records::QueueRecord`].
+/// `q` + account + 0x00 + region + 0x00 + name → [`super::records::QueueRecord`]. Records
+/// written before queues had regions sit at `q` + account + 0x00 + name and keep that key.
 pub const QUEUE: u8 = b'q';
 /// `m` + queue id + seq → [`super::records::MessageRecord`] (immutable part).
 pub const MESSAGE: u8 = b'm';
@@ -12,11 +13,18 @@ pub const DEDUP: u8 = b'd';
 /// `t` + task id → [`super::records::MoveTaskRecord`].
 pub const MOVE_TASK: u8 = b't';
 
-pub fn queue(account: &str, name: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(2 + account.len() + name.len());
+/// The key of a queue record; `region` is `None` for a record stored before regions (whose
+/// key has no region part). Names and regions never hold a 0x00, so the two forms never meet.
+pub fn queue(account: &str, region: Option<&str>, name: &str) -> Vec<u8> {
+    let region_len = region.map_or(0, |r| r.len() + 1);
+    let mut k = Vec::with_capacity(2 + account.len() + region_len + name.len());
     k.push(QUEUE);
     k.extend_from_slice(account.as_bytes());
     k.push(0);
+    if let Some(region) = region {
+        k.extend_from_slice(region.as_bytes());
+        k.push(0);
+    }
     k.extend_from_slice(name.as_bytes());
     k
 }
@@ -79,5 +87,18 @@ mod tests {
         assert!(message(1, 2) < message(1, 3));
         assert!(message(1, u64::MAX) < message(2, 0));
         assert_eq!(split_id_key(&message(7, 9)), Some((7, 9)));
+    }
+
+    #[test]
+    fn queue_keys_name_their_region_except_legacy_ones() {
+        assert_eq!(queue("000000000000", None, "q"), b"q000000000000\0q");
+        assert_eq!(
+            queue("000000000000", Some("eu-west-1"), "q"),
+            b"q000000000000\0eu-west-1\0q"
+        );
+        assert_ne!(
+            queue("000000000000", Some("us-east-1"), "q"),
+            queue("000000000000", Some("eu-west-1"), "q")
+        );
     }
 }

@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod bad_input;
 mod queues;
+mod regions;
 mod restart;
 
 // Messaging, FIFO, dead letters, durability, concurrency.

@@ -208,11 +208,14 @@ pub async fn send_message(ctx: &Context, input: SendMessageInput) -> SqsResult<S
 
 // ----- batches -----
 
+/// The output of the three batch actions. An empty list is left out: AWS's JSON omits an empty
+/// `Failed` (recorded, SQS-REFERENCE §1.5) and, by the same rule, an empty `Successful`; the
+/// Query XML has no entries either way.
 #[derive(Serialize)]
 pub struct BatchOutput<T> {
-    #[serde(rename = "Successful")]
+    #[serde(rename = "Successful", skip_serializing_if = "Vec::is_empty")]
     successful: Vec<T>,
-    #[serde(rename = "Failed")]
+    #[serde(rename = "Failed", skip_serializing_if = "Vec::is_empty")]
     failed: Vec<BatchError>,
 }
 

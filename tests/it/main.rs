@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod queues;
 mod restart;
+mod wire_formats;
 
 // Messaging, FIFO, dead letters, durability, concurrency.
 mod concurrency;

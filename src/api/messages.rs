@@ -208,11 +208,14 @@ pub async fn send_message(ctx: &Context, input: SendMessageInput) -> SqsResult<S
 
 // ----- batches -----
 
+/// The output of the three batch actions. An empty list is left out: AWS's JSON omits an empty
+/// `Failed` (recorded, SQS-REFERENCE §1.5) and, by the same rule, an empty `Successful`; the
+/// Query XML has no entries either way.
 #[derive(Serialize)]
 pub struct BatchOutput<T> {
-    #[serde(rename = "Successful")]
+    #[serde(rename = "Successful", skip_serializing_if = "Vec::is_empty")]
     successful: Vec<T>,
-    #[serde(rename = "Failed")]
+    #[serde(rename = "Failed", skip_serializing_if = "Vec::is_empty")]
     failed: Vec<BatchError>,
 }
 
@@ -340,12 +343,42 @@ pub const SEND_MESSAGE_BATCH: &[Field] = &[
     ),
 ];
 
+/// A sent batch entry: its `Id` and SendMessage's members. They are listed here rather than
+/// flattened in, so that a serializer sees the optional ones it leaves out (the Query JSON
+/// rendering shows them as `null`).
 #[derive(Serialize)]
 pub struct SendBatchResult {
     #[serde(rename = "Id")]
     id: String,
-    #[serde(flatten)]
-    result: SendMessageOutput,
+    #[serde(rename = "MessageId")]
+    message_id: String,
+    #[serde(rename = "MD5OfMessageBody")]
+    md5_of_message_body: String,
+    #[serde(
+        rename = "MD5OfMessageAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    md5_of_message_attributes: Option<String>,
+    #[serde(
+        rename = "MD5OfMessageSystemAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    md5_of_message_system_attributes: Option<String>,
+    #[serde(rename = "SequenceNumber", skip_serializing_if = "Option::is_none")]
+    sequence_number: Option<String>,
+}
+
+impl SendBatchResult {
+    fn new(id: String, o: SendOutcome) -> Self {
+        SendBatchResult {
+            id,
+            message_id: o.message_id,
+            md5_of_message_body: o.md5_of_body,
+            md5_of_message_attributes: o.md5_of_attributes,
+            md5_of_message_system_attributes: o.md5_of_system_attributes,
+            sequence_number: o.sequence_number,
+        }
+    }
 }
 
 pub async fn send_message_batch(
@@ -406,10 +439,7 @@ pub async fn send_message_batch(
         .await?;
     for (id, result) in ids.into_iter().zip(results) {
         match result {
-            Ok(o) => out.successful.push(SendBatchResult {
-                id,
-                result: o.into(),
-            }),
+            Ok(o) => out.successful.push(SendBatchResult::new(id, o)),
             Err(e) => out.failed.push(BatchError::new(&id, e)),
         }
     }

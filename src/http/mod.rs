@@ -167,7 +167,7 @@ where
     };
     let decoded = match protocol {
         Protocol::Json => decode_json(&parts.headers, body),
-        Protocol::Query => decode_query(&parts, &body),
+        Protocol::Query | Protocol::QueryJson => decode_query(&parts, &body),
     };
     let (action, input) = match decoded {
         Ok(d) => d,

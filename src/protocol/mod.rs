@@ -5,6 +5,8 @@
 //! Must not depend on the engine.
 
 pub mod query;
+pub mod query_json;
+pub mod value;
 pub mod xml;
 
 use std::borrow::Cow;
@@ -22,11 +24,14 @@ pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     Query,
+    /// AWS Query whose `Accept` asks for JSON: decoded as Query, answered with AWS's JSON
+    /// rendering of the XML response ([`query_json`]).
+    QueryJson,
     Json,
 }
 
 /// Picks the protocol from the headers alone, so that even a body or signature error is
-/// answered in the client's own format.
+/// answered in the client's own format. `Accept` only matters for Query requests.
 pub fn detect(headers: &HeaderMap) -> Protocol {
     let json_type = headers
         .get(http::header::CONTENT_TYPE)
@@ -38,6 +43,8 @@ pub fn detect(headers: &HeaderMap) -> Protocol {
         });
     if headers.contains_key("x-amz-target") || json_type {
         Protocol::Json
+    } else if query_json::wants_json(headers) {
+        Protocol::QueryJson
     } else {
         Protocol::Query
     }
@@ -51,7 +58,8 @@ pub struct Encoded {
     pub body: Vec<u8>,
 }
 
-/// Renders a successful output: JSON straight from the typed output, XML through its JSON value.
+/// Renders a successful output: JSON straight from the typed output; XML and the Query JSON
+/// rendering from one value of it ([`value::to_value`]).
 pub fn encode_output<T: Serialize>(
     protocol: Protocol,
     action: &str,
@@ -67,12 +75,22 @@ pub fn encode_output<T: Serialize>(
             body: serde_json::to_vec(output).map_err(internal)?,
         },
         Protocol::Query => {
-            let value = serde_json::to_value(output).map_err(internal)?;
+            let value = value::to_value(output).map_err(internal)?;
             Encoded {
                 status: 200,
                 content_type: "text/xml",
                 headers: Vec::new(),
                 body: xml::response(action, &value, request_id).into_bytes(),
+            }
+        }
+        Protocol::QueryJson => {
+            let value = value::to_value(output).map_err(internal)?;
+            Encoded {
+                status: 200,
+                content_type: query_json::CONTENT_TYPE,
+                headers: Vec::new(),
+                body: serde_json::to_vec(&query_json::response(action, &value, request_id))
+                    .map_err(internal)?,
             }
         }
     })
@@ -149,7 +167,8 @@ impl MaybeText<'_> {
     }
 }
 
-/// Renders an error in the client's protocol, with `x-amzn-query-error` for JSON.
+/// Renders an error in the client's protocol, with `x-amzn-query-error` for JSON. The Query JSON
+/// rendering has the XML's status and headers.
 pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Encoded {
     let code = err.code;
     let fault = match code.fault() {
@@ -177,17 +196,27 @@ pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Enc
                 body: serde_json::to_vec(&body).unwrap_or_default(),
             }
         }
-        Protocol::Query => {
+        Protocol::Query | Protocol::QueryJson => {
             let message = if code == crate::error::ErrorCode::QueueDoesNotExist {
                 "The specified queue does not exist for this wsdl version.".to_string()
             } else {
                 err.message.clone()
             };
+            let (content_type, body) = if protocol == Protocol::QueryJson {
+                let body = query_json::error(fault, code.query_code(), &message, request_id);
+                (
+                    query_json::CONTENT_TYPE,
+                    serde_json::to_vec(&body).unwrap_or_default(),
+                )
+            } else {
+                let body = xml::error(fault, code.query_code(), &message, request_id);
+                ("text/xml", body.into_bytes())
+            };
             Encoded {
                 status: code.http_status(),
-                content_type: "text/xml",
+                content_type,
                 headers: Vec::new(),
-                body: xml::error(fault, code.query_code(), &message, request_id).into_bytes(),
+                body,
             }
         }
     }
@@ -259,6 +288,72 @@ mod tests {
         let mut t = HeaderMap::new();
         t.insert("x-amz-target", "AmazonSQS.ListQueues".parse().unwrap());
         assert_eq!(detect(&t), Protocol::Json);
+        // `Accept` picks the Query rendering only; JSON-protocol requests are unaffected.
+        t.insert("accept", "application/json".parse().unwrap());
+        assert_eq!(detect(&t), Protocol::Json);
+        h.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        h.insert("accept", "application/json".parse().unwrap());
+        assert_eq!(detect(&h), Protocol::QueryJson);
+        h.insert("accept", "*/*".parse().unwrap());
+        assert_eq!(detect(&h), Protocol::Query);
+    }
+
+    #[derive(Serialize)]
+    struct Sent {
+        #[serde(rename = "MessageId")]
+        message_id: &'static str,
+        #[serde(rename = "SequenceNumber", skip_serializing_if = "Option::is_none")]
+        sequence_number: Option<&'static str>,
+    }
+
+    #[test]
+    fn query_outputs_render_one_value_as_xml_or_json() {
+        let sent = Sent {
+            message_id: "m<1>",
+            sequence_number: None,
+        };
+        let x = encode_output(Protocol::Query, "SendMessage", &sent, "rid").unwrap();
+        assert_eq!(x.content_type, "text/xml");
+        let body = String::from_utf8(x.body).unwrap();
+        assert!(body
+            .contains("<SendMessageResult><MessageId>m&lt;1&gt;</MessageId></SendMessageResult>"));
+        let j = encode_output(Protocol::QueryJson, "SendMessage", &sent, "rid").unwrap();
+        assert_eq!((j.status, j.content_type), (200, "application/json"));
+        assert!(j.headers.is_empty());
+        let body: serde_json::Value = serde_json::from_slice(&j.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"SendMessageResponse": {
+                "SendMessageResult": {"MessageId": "m<1>", "SequenceNumber": null},
+                "ResponseMetadata": {"RequestId": "rid"},
+            }})
+        );
+    }
+
+    #[test]
+    fn query_json_errors_keep_the_xml_status_and_headers() {
+        let x = encode_error(Protocol::Query, &SqsError::queue_does_not_exist(), "rid");
+        let j = encode_error(
+            Protocol::QueryJson,
+            &SqsError::queue_does_not_exist(),
+            "rid",
+        );
+        assert_eq!((j.status, j.content_type), (x.status, "application/json"));
+        assert_eq!(j.headers, x.headers);
+        let body: serde_json::Value = serde_json::from_slice(&j.body).unwrap();
+        assert_eq!(
+            body["Error"]["Code"],
+            "AWS.SimpleQueueService.NonExistentQueue"
+        );
+        assert_eq!(body["Error"]["Type"], "Sender");
+        assert_eq!(
+            body["Error"]["Message"],
+            "The specified queue does not exist for this wsdl version."
+        );
+        assert_eq!(body["RequestId"], "rid");
     }
 
     #[test]

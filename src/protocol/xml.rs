@@ -1,5 +1,6 @@
-//! XML rendering of Query-protocol responses. Outputs arrive as the JSON value of the typed
-//! output; the SQS-specific element names (flattened maps and lists) are applied here.
+//! XML rendering of Query-protocol responses. Outputs arrive as the value of the typed output
+//! ([`super::value::to_value`], left-out members `null`); the SQS-specific element names
+//! (flattened maps and lists) are applied here.
 
 use serde_json::Value;
 
@@ -31,44 +32,48 @@ fn element(out: &mut String, name: &str, inner: &str) {
     out.push('>');
 }
 
-/// Writes the members of an output object in SQS's XML shapes.
+/// Maps that SQS's XML flattens into repeated entries, by member: the entry element and its key
+/// and value elements (`<Attribute><Name>k</Name><Value>v</Value></Attribute>`, …).
+pub(super) fn flattened_map(member: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match member {
+        "Attributes" => Some(("Attribute", "Name", "Value")),
+        "Tags" => Some(("Tag", "Key", "Value")),
+        "MessageAttributes" => Some(("MessageAttribute", "Name", "Value")),
+        _ => None,
+    }
+}
+
+/// Writes the members of an output object in SQS's XML shapes. A `null` member is one the
+/// output left out: no element.
 fn members(out: &mut String, action: &str, obj: &serde_json::Map<String, Value>) {
     for (key, value) in obj {
+        if value.is_null() {
+            continue;
+        }
+        if let (Some((entry, key_name, value_name)), Value::Object(map)) =
+            (flattened_map(key), value)
+        {
+            for (k, v) in map {
+                let mut inner = String::new();
+                match v {
+                    Value::Object(fields) => members(&mut inner, action, fields),
+                    other => inner.push_str(&scalar(other)),
+                }
+                element(
+                    out,
+                    entry,
+                    &format!(
+                        "<{key_name}>{}</{key_name}><{value_name}>{inner}</{value_name}>",
+                        escape(k)
+                    ),
+                );
+            }
+            continue;
+        }
         match (key.as_str(), value) {
             ("QueueUrls" | "queueUrls", Value::Array(items)) => {
                 for item in items {
                     element(out, "QueueUrl", &scalar(item));
-                }
-            }
-            ("Attributes", Value::Object(map)) => {
-                for (k, v) in map {
-                    element(
-                        out,
-                        "Attribute",
-                        &format!("<Name>{}</Name><Value>{}</Value>", escape(k), scalar(v)),
-                    );
-                }
-            }
-            ("Tags", Value::Object(map)) => {
-                for (k, v) in map {
-                    element(
-                        out,
-                        "Tag",
-                        &format!("<Key>{}</Key><Value>{}</Value>", escape(k), scalar(v)),
-                    );
-                }
-            }
-            ("MessageAttributes", Value::Object(map)) => {
-                for (k, v) in map {
-                    let mut inner = String::new();
-                    if let Value::Object(fields) = v {
-                        members(&mut inner, action, fields);
-                    }
-                    element(
-                        out,
-                        "MessageAttribute",
-                        &format!("<Name>{}</Name><Value>{inner}</Value>", escape(k)),
-                    );
                 }
             }
             (_, Value::Array(items)) => {
@@ -124,7 +129,7 @@ pub fn response(action: &str, output: &Value, request_id: &str) -> String {
 }
 
 /// Operations whose Query response has no `<XResult>` element.
-fn has_no_output(action: &str) -> bool {
+pub(super) fn has_no_output(action: &str) -> bool {
     matches!(
         action,
         "AddPermission"
@@ -189,5 +194,25 @@ mod tests {
             x.contains("<DeleteMessageBatchResultEntry><Id>1</Id></DeleteMessageBatchResultEntry>")
         );
         assert!(x.contains("<BatchResultErrorEntry><Id>2</Id><SenderFault>true</SenderFault></BatchResultErrorEntry>"));
+    }
+
+    #[test]
+    fn null_members_are_left_out() {
+        let x = response(
+            "SendMessageBatch",
+            &json!({"Successful": [{"Id": "1", "SequenceNumber": null}], "Failed": null}),
+            "r",
+        );
+        assert!(x.contains("<SendMessageBatchResult><SendMessageBatchResultEntry><Id>1</Id></SendMessageBatchResultEntry></SendMessageBatchResult>"));
+        let x = response("ReceiveMessage", &json!({"Messages": null}), "r");
+        assert!(x.contains("<ReceiveMessageResult/>"));
+        let x = response(
+            "ListQueueTags",
+            &json!({"Tags": {"a": "1"}, "NextToken": null}),
+            "r",
+        );
+        assert!(x.contains(
+            "<ListQueueTagsResult><Tag><Key>a</Key><Value>1</Value></Tag></ListQueueTagsResult>"
+        ));
     }
 }

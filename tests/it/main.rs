@@ -9,6 +9,7 @@ mod bad_input;
 mod queues;
 mod regions;
 mod restart;
+mod wire_formats;
 
 // Messaging, FIFO, dead letters, durability, concurrency.
 mod concurrency;

@@ -56,12 +56,80 @@ def test_output_less_operation_returns_empty_object(endpoint, queue):
     assert body == {}
 
 
-def test_batch_output_has_both_lists(endpoint, queue):
+def _received_handles(sqs, queue, n):
+    for i in range(n):
+        sqs.send_message(QueueUrl=queue, MessageBody=f"m{i}")
+    handles = []
+    for _ in range(10):
+        if len(handles) >= n:
+            break
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=60)
+        handles += [m["ReceiptHandle"] for m in got.get("Messages", [])]
+    assert len(handles) == n
+    return handles
+
+
+def test_batch_outputs_leave_out_an_empty_failed(sqs, make_queue):
+    """AWS omits an empty Failed (§1.5, recorded); boto3 then has no Failed key."""
+    queue = make_queue("wire-batch-ok")
+    resp = sqs.send_message_batch(QueueUrl=queue, Entries=[
+        {"Id": "a", "MessageBody": "x"}, {"Id": "b", "MessageBody": "y"}])
+    assert "Failed" not in resp, resp
+    assert sorted(e["Id"] for e in resp["Successful"]) == ["a", "b"]
+
+    other = make_queue("wire-batch-handles")
+    h = _received_handles(sqs, other, 2)
+    resp = sqs.change_message_visibility_batch(QueueUrl=other, Entries=[
+        {"Id": "v1", "ReceiptHandle": h[0], "VisibilityTimeout": 60},
+        {"Id": "v2", "ReceiptHandle": h[1], "VisibilityTimeout": 60}])
+    assert "Failed" not in resp, resp
+    assert sorted(e["Id"] for e in resp["Successful"]) == ["v1", "v2"]
+
+    resp = sqs.delete_message_batch(QueueUrl=other, Entries=[
+        {"Id": "d1", "ReceiptHandle": h[0]}, {"Id": "d2", "ReceiptHandle": h[1]}])
+    assert "Failed" not in resp, resp
+    assert sorted(e["Id"] for e in resp["Successful"]) == ["d1", "d2"]
+
+
+def test_batch_outputs_leave_out_an_empty_successful(sqs, queue):
+    resp = sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "bad", "MessageBody": "bad\u0000"}])
+    assert "Successful" not in resp, resp
+    assert [(f["Id"], f["Code"], f["SenderFault"]) for f in resp["Failed"]] == [
+        ("bad", "InvalidMessageContents", True)]
+    resp = sqs.change_message_visibility_batch(QueueUrl=queue, Entries=[
+        {"Id": "v", "ReceiptHandle": "garbage", "VisibilityTimeout": 0}])
+    assert "Successful" not in resp, resp
+    assert [f["Code"] for f in resp["Failed"]] == ["ReceiptHandleIsInvalid"]
+    resp = sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": "d", "ReceiptHandle": "garbage"}])
+    assert "Successful" not in resp, resp
+    assert [f["Code"] for f in resp["Failed"]] == ["ReceiptHandleIsInvalid"]
+
+
+def test_batch_raw_bodies_have_no_empty_lists(endpoint, sqs, make_queue):
+    queue = make_queue("wire-batch-raw")
     status, _, body = call(endpoint, "SendMessageBatch", {"QueueUrl": queue, "Entries": [
         {"Id": "a", "MessageBody": "x"}]})
     assert status == 200
-    assert isinstance(body["Successful"], list) and len(body["Successful"]) == 1
-    assert body.get("Failed", []) == []
+    assert set(body) == {"Successful"}, body
+    assert [e["Id"] for e in body["Successful"]] == ["a"]
+    status, _, body = call(endpoint, "SendMessageBatch", {"QueueUrl": queue, "Entries": [
+        {"Id": "b", "MessageBody": "bad\u0000"}]})
+    assert status == 200
+    assert set(body) == {"Failed"}, body
+
+    other = make_queue("wire-batch-raw-v")
+    [handle] = _received_handles(sqs, other, 1)
+    for target, entry in (("ChangeMessageVisibilityBatch", {"VisibilityTimeout": 60}),
+                          ("DeleteMessageBatch", {})):
+        status, _, body = call(endpoint, target, {"QueueUrl": other, "Entries": [
+            {"Id": "ok", "ReceiptHandle": handle, **entry}]})
+        assert status == 200
+        assert body == {"Successful": [{"Id": "ok"}]}, body
+        status, _, body = call(endpoint, target, {"QueueUrl": other, "Entries": [
+            {"Id": "no", "ReceiptHandle": "garbage", **entry}]})
+        assert status == 200
+        assert set(body) == {"Failed"}, body
+        assert body["Failed"][0]["Code"] == "ReceiptHandleIsInvalid"
 
 
 def test_attribute_values_are_strings_and_longs_are_numbers(endpoint, queue):

@@ -166,3 +166,114 @@ def test_parameters_form_encoded_utf8(endpoint, sqs, queue):
     assert status == 200, body
     assert xml(body).find(f"{NS}SendMessageResult/{NS}MD5OfMessageBody").text == cu.md5_hex(body_text)
     assert sqs.receive_message(QueueUrl=queue)["Messages"][0]["Body"] == body_text
+
+
+# ------------------------------------------------ Accept: application/json (§1.3, legacy)
+
+ACCEPT_JSON = {"Accept": "application/json"}
+TRICKY_BODY = 'quote " backslash \\ <b>&amp; é 😀\r\nline'
+
+
+def json_result(reply, action):
+    """The <Action>Result of a Query JSON reply (None without one), after checking the envelope."""
+    status, headers, body = reply
+    assert status == 200, body
+    h = {k.lower(): v for k, v in headers.items()}
+    assert h["content-type"].startswith("application/json"), h
+    doc = json.loads(body)
+    assert list(doc) == [f"{action}Response"], doc
+    response = doc[f"{action}Response"]
+    assert response["ResponseMetadata"]["RequestId"] == h["x-amzn-requestid"], doc
+    return response.get(f"{action}Result")
+
+
+def test_get_queue_attributes_json(endpoint, queue):
+    result = json_result(signed_query(endpoint, {
+        "Action": "GetQueueAttributes", "Version": "2012-11-05", "QueueUrl": queue,
+        "AttributeName.1": "All"}, extra_headers=ACCEPT_JSON), "GetQueueAttributes")
+    # Recorded on AWS: a list of {Name, Value} under "Attributes".
+    assert all(set(a) == {"Name", "Value"} for a in result["Attributes"]), result
+    attrs = {a["Name"]: a["Value"] for a in result["Attributes"]}
+    assert attrs["QueueArn"] == cu.queue_arn(cu.name_of(queue))
+    assert attrs["VisibilityTimeout"] == "30"
+
+
+def test_get_queue_attributes_json_on_queue_url(endpoint, queue):
+    """The recorded AWS case: a GET on the queue URL with Accept: application/json."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    url = queue + "?" + urllib.parse.urlencode({"Action": "GetQueueAttributes",
+                                                 "AttributeName.1": "QueueArn"})
+    req = AWSRequest(method="GET", url=url, headers=dict(ACCEPT_JSON))
+    SigV4Auth(Credentials("test", "test"), "sqs", cu.REGION).add_auth(req)
+    p = req.prepare()
+    reply = http_send(urllib.request.Request(p.url, method="GET", headers=dict(p.headers)))
+    result = json_result(reply, "GetQueueAttributes")
+    assert result == {"Attributes": [{"Name": "QueueArn", "Value": cu.queue_arn(cu.name_of(queue))}]}
+
+
+def test_send_message_json(endpoint, sqs, queue):
+    result = json_result(signed_query(endpoint, {
+        "Action": "SendMessage", "Version": "2012-11-05", "QueueUrl": queue,
+        "MessageBody": TRICKY_BODY}, extra_headers=ACCEPT_JSON), "SendMessage")
+    assert result["MD5OfMessageBody"] == cu.md5_hex(TRICKY_BODY)
+    assert result["MessageId"]
+    assert result["MD5OfMessageAttributes"] is None
+    [m] = sqs.receive_message(QueueUrl=queue)["Messages"]
+    assert (m["MessageId"], m["Body"]) == (result["MessageId"], TRICKY_BODY)
+
+
+def test_receive_message_json(endpoint, sqs, queue):
+    attrs = {"s": {"DataType": "String", "StringValue": "v<&>"},
+             "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01\x02"}}
+    sent = sqs.send_message(QueueUrl=queue, MessageBody=TRICKY_BODY, MessageAttributes=attrs)
+    params = {"Action": "ReceiveMessage", "Version": "2012-11-05", "QueueUrl": queue,
+              "AttributeName.1": "All", "MessageAttributeName.1": "All"}
+    result = json_result(signed_query(endpoint, params, extra_headers=ACCEPT_JSON), "ReceiveMessage")
+    [m] = result["messages"]
+    assert m["MessageId"] == sent["MessageId"]
+    assert m["Body"] == TRICKY_BODY
+    assert m["MD5OfBody"] == cu.md5_hex(TRICKY_BODY)
+    assert m["ReceiptHandle"]
+    assert m["Attributes"]["ApproximateReceiveCount"] == "1"
+    assert m["Attributes"]["SentTimestamp"].isdigit()
+    assert m["MD5OfMessageAttributes"] == cu.md5_of_message_attributes(attrs)
+    assert m["MessageAttributes"]["s"]["DataType"] == "String"
+    assert m["MessageAttributes"]["s"]["StringValue"] == "v<&>"
+    assert m["MessageAttributes"]["b"]["BinaryValue"] == "AAEC"
+    # Nothing left: AWS answers "messages": null.
+    assert json_result(signed_query(endpoint, params, extra_headers=ACCEPT_JSON),
+                       "ReceiveMessage") == {"messages": None}
+
+
+def test_error_json(endpoint, queue):
+    path = urllib.parse.urlparse(queue).path
+    status, headers, body = signed_query(endpoint, {"Action": "ListQueues", "Version": "2012-11-05"},
+                                         path=path, extra_headers=ACCEPT_JSON)
+    assert status == 400, body
+    h = {k.lower(): v for k, v in headers.items()}
+    assert h["content-type"].startswith("application/json"), h
+    assert "x-amzn-query-error" not in h
+    doc = json.loads(body)
+    # Recorded on AWS: the Error object at the top.
+    assert doc["Error"]["Code"] == "InvalidAction", doc
+    assert doc["Error"]["Message"] == "The action ListQueues is not valid for this endpoint.", doc
+    assert doc["Error"]["Type"] == "Sender", doc
+    assert doc["RequestId"] == h["x-amzn-requestid"], doc
+
+    missing = f"{endpoint}/{cu.ACCOUNT}/{cu.unique_name('wire-missing')}"
+    status, _, body = signed_query(endpoint, {"Action": "GetQueueAttributes", "Version": "2012-11-05",
+                                              "QueueUrl": missing}, extra_headers=ACCEPT_JSON)
+    assert status == 400, body
+    assert json.loads(body)["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue", body
+
+
+@pytest.mark.parametrize("accept", ["*/*", "text/xml", "text/xml, application/json"])
+def test_xml_unless_json_is_asked_for(endpoint, queue, accept):
+    status, headers, body = signed_query(endpoint, {
+        "Action": "GetQueueUrl", "Version": "2012-11-05", "QueueName": cu.name_of(queue)},
+        extra_headers={"Accept": accept})
+    assert status == 200, body
+    assert {k.lower(): v for k, v in headers.items()}["content-type"].startswith("text/xml")
+    assert xml(body).find(f"{NS}GetQueueUrlResult/{NS}QueueUrl").text == queue

@@ -4,15 +4,22 @@
 #   compat-tests/run.sh            # from anywhere
 #
 # Suites (run concurrently, each against its own uniquely named queues):
-#   json   boto3/botocore (current, AWS JSON 1.0)          python/json_tests
-#   query  botocore/boto3 1.34.89 + awscli 1.32.89 (Query)  python/query_tests
-#   js     @aws-sdk/client-sqs v3 under `node --test`       js/test
+#   json     boto3/botocore (current, AWS JSON 1.0)                     python/json_tests
+#   query    botocore/boto3 1.34.89 + awscli 1.32.89 (Query)             python/query_tests
+#   js       @aws-sdk/client-sqs v3 under `node --test`                  js/test
+#   awscli2  AWS CLI v2 2.9.19, Debian's `awscli` (/usr/bin/aws, Query)  awscli2/
+#   go       aws-sdk-go-v2, Debian's golang-github-aws-aws-sdk-go-v2-dev
+#            (service/sqs 1.19.x, Query), `go test` in GOPATH mode       go/
+#   jsv2     aws-sdk (JS v2) 2.1490.0, the last Query release            js-v2/test
+# awscli2 and go need Debian packages (awscli; golang-go +
+# golang-github-aws-aws-sdk-go-v2-dev): if they are missing, this script installs them with
+# apt-get (sudo when not root). A suite whose setup fails counts as failed.
 #
 # Environment knobs (all optional):
-#   COMPAT_SUITES="json query js"   which suites to run
+#   COMPAT_SUITES="json query js awscli2 go jsv2"   which suites to run
 #   COMPAT_SKIP_BUILD=1             do not run cargo build (use the existing binary)
 #   CAUDA_BIN=/path/to/cauda        binary to test (default target/release/cauda)
-#   COMPAT_PYTEST_ARGS="-k purge"   extra pytest arguments
+#   COMPAT_PYTEST_ARGS="-k purge"   extra pytest arguments (json and query suites)
 #   COMPAT_SERIAL=1                 run the suites one after another
 #   COMPAT_SUITE_TIMEOUT=420        seconds before a suite is killed (counts as failed)
 #
@@ -23,7 +30,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
-SUITES="${COMPAT_SUITES:-json query js}"
+SUITES="${COMPAT_SUITES:-json query js awscli2 go jsv2}"
 SUITE_TIMEOUT="${COMPAT_SUITE_TIMEOUT:-420}"
 BIN="${CAUDA_BIN:-$ROOT/target/release/cauda}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cauda-compat.XXXXXX")"
@@ -83,8 +90,8 @@ setup_venv() { # name requirements-file
   echo "$hash" > "$stamp"
 }
 
-setup_node() {
-  local dir="$HERE/js" stamp hash
+setup_node() { # [dir under compat-tests, default js]
+  local dir="$HERE/${1:-js}" stamp hash
   stamp="$dir/node_modules/.cauda-lock.sha256"
   hash="$( { cat "$dir/package-lock.json"; node --version; } | sha256sum | cut -d' ' -f1)"
   if [[ -d "$dir/node_modules" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
@@ -98,6 +105,63 @@ setup_node() {
 if want json; then setup_venv json "$HERE/python/requirements-json.txt" || die "could not build .venv-json"; fi
 if want query; then setup_venv query "$HERE/python/requirements-query.txt" || die "could not build .venv-query"; fi
 if want js; then setup_node || die "npm ci failed"; fi
+
+# The Debian-packaged clients (awscli2, go). A suite whose setup fails is not run and is
+# counted as failed in the summary; the other suites still run.
+declare -A SETUP_FAILED=()
+setup_failed() { # suite reason
+  SETUP_FAILED[$1]="$2"
+  printf 'compat-tests: suite %s cannot run: %s\n' "$1" "$2" >&2
+}
+deb_installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]; }
+GO_SQS="/usr/share/gocode/src/github.com/aws/aws-sdk-go-v2/service/sqs"
+DEBS=()
+if want awscli2 && { ! deb_installed awscli || [[ ! -x /usr/bin/aws ]]; }; then DEBS+=(awscli); fi
+if want go; then
+  for pkg in golang-go golang-github-aws-aws-sdk-go-v2-dev; do
+    deb_installed "$pkg" || DEBS+=("$pkg")
+  done
+  [[ -x /usr/bin/go && -d "$GO_SQS" ]] || DEBS+=(golang-go golang-github-aws-aws-sdk-go-v2-dev)
+fi
+if (( ${#DEBS[@]} > 0 )); then
+  SUDO=()
+  [[ "$(id -u)" == 0 ]] || SUDO=(sudo)
+  # shellcheck disable=SC2207
+  DEBS=($(printf '%s\n' "${DEBS[@]}" | sort -u))
+  log "apt-get install ${DEBS[*]}"
+  if ! { "${SUDO[@]}" apt-get update -q \
+         && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${DEBS[@]}"; }; then
+    echo "compat-tests: apt-get install ${DEBS[*]} failed" >&2
+  fi
+fi
+
+if want awscli2; then
+  AWSCLI2_VERSION="$(/usr/bin/aws --version 2>&1 || true)"
+  if [[ "$AWSCLI2_VERSION" != aws-cli/2.* ]]; then
+    setup_failed awscli2 "/usr/bin/aws is not AWS CLI v2 (${AWSCLI2_VERSION:-missing})"
+  elif ! setup_venv awscli2 "$HERE/awscli2/requirements.txt"; then
+    setup_failed awscli2 "could not build .venv-awscli2"
+  else
+    log "awscli2: $AWSCLI2_VERSION"
+  fi
+fi
+
+if want go; then
+  if [[ ! -x /usr/bin/go || ! -f "$GO_SQS/go_module_metadata.go" ]]; then
+    setup_failed go "/usr/bin/go or the packaged aws-sdk-go-v2 ($GO_SQS) is missing"
+  else
+    log "go: $(/usr/bin/go version), aws-sdk-go-v2 service/sqs $(sed -n 's/.*goModuleVersion = "\(.*\)"/\1/p' "$GO_SQS/go_module_metadata.go")" \
+      "(golang-github-aws-aws-sdk-go-v2-dev $(dpkg-query -W -f='${Version}' golang-github-aws-aws-sdk-go-v2-dev 2>/dev/null))"
+    # Offline GOPATH build against Debian's packaged sources; the test binary goes to $WORK.
+    if ! (cd "$HERE/go" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOTOOLCHAIN=local \
+          GOCACHE="${GOCACHE:-${HOME:-$WORK}/.cache/go-build}" \
+          /usr/bin/go test -c -o "$WORK/go-compat.test" .); then
+      setup_failed go "go test -c failed"
+    fi
+  fi
+fi
+
+if want jsv2; then setup_node js-v2 || setup_failed jsv2 "npm ci in js-v2 failed"; fi
 
 # ------------------------------------------------------------------ servers
 free_port() {
@@ -155,7 +219,7 @@ export PYTHONDONTWRITEBYTECODE=1 NODE_NO_WARNINGS=1
 PYTEST_EXTRA=(${COMPAT_PYTEST_ARGS:-})
 
 run_suite() { # name
-  local name="$1" rc=0
+  local name="$1" rc=0 start="$SECONDS"
   case "$name" in
     json)
       timeout -k 10 "$SUITE_TIMEOUT" "$HERE/.venv-json/bin/python" -m pytest -p no:cacheprovider \
@@ -171,13 +235,33 @@ run_suite() { # name
       (cd "$HERE/js" && timeout -k 10 "$SUITE_TIMEOUT" node --test --test-reporter=tap test/*.test.mjs) \
         >"$WORK/js.log" 2>&1 || rc=$?
       ;;
+    awscli2)
+      timeout -k 10 "$SUITE_TIMEOUT" "$HERE/.venv-awscli2/bin/python" -m pytest -p no:cacheprovider \
+        -q -rfE --tb=short --rootdir="$HERE/awscli2" --confcutdir="$HERE/awscli2" --junitxml="$WORK/awscli2.xml" "$HERE/awscli2" \
+        >"$WORK/awscli2.log" 2>&1 || rc=$?
+      ;;
+    go)
+      (cd "$HERE/go" && timeout -k 10 "$SUITE_TIMEOUT" "$WORK/go-compat.test" -test.v -test.count=1 \
+        -test.timeout="$((SUITE_TIMEOUT - 5))s") >"$WORK/go.log" 2>&1 || rc=$?
+      ;;
+    jsv2)
+      (cd "$HERE/js-v2" && AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE=1 \
+        timeout -k 10 "$SUITE_TIMEOUT" node --test --test-reporter=tap test/*.test.mjs) \
+        >"$WORK/jsv2.log" 2>&1 || rc=$?
+      ;;
   esac
+  echo "$((SECONDS - start))" >"$WORK/$name.secs"
   echo "$rc" >"$WORK/$name.rc"
 }
 
 SUITE_PIDS=()
 for s in $SUITES; do
-  case "$s" in json|query|js) ;; *) die "unknown suite '$s'";; esac
+  case "$s" in json|query|js|awscli2|go|jsv2) ;; *) die "unknown suite '$s'";; esac
+  if [[ -n "${SETUP_FAILED[$s]:-}" ]]; then
+    echo "setup failed: ${SETUP_FAILED[$s]}" >"$WORK/$s.log"
+    echo 1 >"$WORK/$s.rc"
+    continue
+  fi
   log "running suite $s"
   if [[ "${COMPAT_SERIAL:-0}" == 1 ]]; then
     run_suite "$s"
@@ -194,7 +278,7 @@ done
 count_suite() { # name -> "passed failed skipped"
   local name="$1"
   case "$name" in
-    json|query)
+    json|query|awscli2)
       "$PYTHON" - "$WORK/$name.xml" <<'PY'
 import sys, xml.etree.ElementTree as ET
 try:
@@ -209,13 +293,22 @@ for su in suites:
 print(t - f - e - s, f + e, s)
 PY
       ;;
-    js)
+    js|jsv2)
       local p f c k
-      p="$(grep -E '^# pass [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
-      f="$(grep -E '^# fail [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
-      c="$(grep -E '^# cancelled [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
-      k="$(grep -E '^# skipped [0-9]+' "$WORK/js.log" | tail -n1 | awk '{print $3}')"
+      p="$(grep -E '^# pass [0-9]+' "$WORK/$name.log" | tail -n1 | awk '{print $3}')"
+      f="$(grep -E '^# fail [0-9]+' "$WORK/$name.log" | tail -n1 | awk '{print $3}')"
+      c="$(grep -E '^# cancelled [0-9]+' "$WORK/$name.log" | tail -n1 | awk '{print $3}')"
+      k="$(grep -E '^# skipped [0-9]+' "$WORK/$name.log" | tail -n1 | awk '{print $3}')"
       if [[ -z "$p" || -z "$f" ]]; then echo "0 0 0 missing"; else echo "$p $((f + ${c:-0})) ${k:-0}"; fi
+      ;;
+    go)
+      # `-test.v` prints one "--- PASS|FAIL|SKIP: TestName" line per top-level test at
+      # column 0 (subtests are indented). A build/run failure with none of them is "missing".
+      local p f k
+      p="$(grep -cE '^--- PASS: ' "$WORK/go.log" || true)"
+      f="$(grep -cE '^--- FAIL: ' "$WORK/go.log" || true)"
+      k="$(grep -cE '^--- SKIP: ' "$WORK/go.log" || true)"
+      if (( p + f + k == 0 )); then echo "0 0 0 missing"; else echo "$p $f $k"; fi
       ;;
   esac
 }
@@ -229,13 +322,16 @@ for s in $SUITES; do
   read -r p f k missing < <(count_suite "$s")
   rc="$(cat "$WORK/$s.rc" 2>/dev/null || echo 99)"
   note=""
-  if [[ -n "${missing:-}" ]]; then
+  if [[ -n "${SETUP_FAILED[$s]:-}" ]]; then
+    p=0 f=1 k=0 note=" (setup failed: ${SETUP_FAILED[$s]})"
+  elif [[ -n "${missing:-}" ]]; then
     f=$((f + 1)); note=" (suite produced no results; exit $rc)"
   elif [[ "$rc" != 0 && "$f" == 0 ]]; then
     f=1; note=" (suite exited $rc)"
   fi
   TOTAL_P=$((TOTAL_P + p)); TOTAL_F=$((TOTAL_F + f)); TOTAL_S=$((TOTAL_S + k))
-  SUMMARY+=("$(printf '  %-6s %4d passed, %3d failed, %3d skipped%s' "$s" "$p" "$f" "$k" "$note")")
+  secs="$(cat "$WORK/$s.secs" 2>/dev/null || echo 0)"
+  SUMMARY+=("$(printf '  %-7s %4d passed, %3d failed, %3d skipped  %4ss%s' "$s" "$p" "$f" "$k" "$secs" "$note")")
   missing=""
 done
 

@@ -345,16 +345,22 @@ impl Engine {
         };
         let deadline = self.now() + wait_seconds as u64 * 1000;
         let mut shutdown = self.shutdown_signal();
+        // Resolved only for a queue that has a RedrivePolicy, and kept across long-poll rounds.
+        let mut target = RedriveTarget {
+            policy: None,
+            dlq: None,
+        };
         loop {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             let (messages, next_visible, moves, ticket) = loop {
-                let target = self.redrive_target(q);
-                // `None`: the RedrivePolicy changed since it was resolved; resolve it again.
+                // `None`: the queue's RedrivePolicy is not the one `target` was resolved from
+                // (or it was never resolved): resolve it and try again.
                 if let Some(done) = self.try_receive(q, req, wait_seconds > 0, &target)? {
                     break done;
                 }
+                target = self.redrive_target(q);
             };
             self.finish_moves(moves);
             self.durable(ticket).await?;

@@ -270,23 +270,7 @@ impl Engine {
                 .filter(|d| d.region == source.region)
                 .ok_or_else(SqsError::queue_does_not_exist)?;
             let new_seq = self.next_seq();
-            let moved = MessageRecord {
-                message_id: uuid::Uuid::new_v4().to_string(),
-                sent_at: now,
-                first_visible_at: now,
-                dlq_source_arn: None,
-                dedup_id: if dest.fifo {
-                    Some(record.message_id.clone())
-                } else {
-                    None
-                },
-                group_id: if dest.fifo {
-                    record.group_id.clone().or(Some("moved".into()))
-                } else {
-                    record.group_id.clone()
-                },
-                ..record
-            };
+            let moved = redriven(record, dest.fifo, now);
             let state = MessageStateRecord {
                 visible_at: now,
                 ..Default::default()
@@ -325,6 +309,25 @@ impl Engine {
             dest.notify.notify_waiters();
             return Ok(true);
         }
+    }
+}
+
+/// A message as a move task puts it in its destination: a new message (new MessageId, send
+/// time and retention) with the same body and attributes [Doc "configure dead-letter queue
+/// redrive"]; into a FIFO queue with its old MessageId as deduplication id.
+fn redriven(record: MessageRecord, fifo: bool, now: u64) -> MessageRecord {
+    MessageRecord {
+        message_id: uuid::Uuid::new_v4().to_string(),
+        sent_at: now,
+        first_visible_at: now,
+        dlq_source_arn: None,
+        dedup_id: fifo.then(|| record.message_id.clone()),
+        group_id: if fifo {
+            record.group_id.clone().or(Some("moved".into()))
+        } else {
+            record.group_id.clone()
+        },
+        ..record
     }
 }
 

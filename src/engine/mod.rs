@@ -20,6 +20,7 @@ pub mod attributes;
 pub mod message;
 mod messaging;
 pub mod move_tasks;
+pub mod policy;
 pub mod queue;
 pub mod receipt;
 #[cfg(test)]

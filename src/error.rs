@@ -72,7 +72,7 @@ error_codes! {
     KmsThrottled => ("KmsThrottled", "KMS.ThrottlingException", 400, Sender),
     InvalidParameterValue => ("InvalidParameterValueException", "InvalidParameterValue", 400, Sender),
     MissingParameter => ("MissingRequiredParameterException", "MissingParameter", 400, Sender),
-    AccessDenied => ("AccessDeniedException", "AccessDenied", 400, Sender),
+    AccessDenied => ("AccessDeniedException", "AccessDenied", 403, Sender),
     IncompleteSignature => ("IncompleteSignature", "IncompleteSignature", 400, Sender),
     InternalFailure => ("InternalFailure", "InternalFailure", 500, Receiver),
     InvalidAction => ("InvalidAction", "InvalidAction", 400, Sender),

@@ -8,6 +8,7 @@ mod redrive;
 
 use std::sync::Arc;
 
+use crate::engine::policy::{is_allowed, AccessRequest};
 use crate::engine::{Engine, Queue};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::protocol::query::Field;
@@ -16,8 +17,14 @@ use crate::protocol::{encode_output, Encoded, Input, Protocol};
 /// What an action knows of its caller and of how it was reached.
 pub struct Context {
     pub engine: Arc<Engine>,
+    /// The action being served.
+    pub action: Action,
     /// The caller's account: its credential's account, or the server default.
     pub account: String,
+    /// Whether queue policies bind the caller: only when signatures are checked, so that the
+    /// caller's account is known (in `--auth off`, or auto mode without credentials, anyone
+    /// may name any account).
+    pub enforce_policies: bool,
     /// The region the request addresses: its SigV4 scope's, else the one its `Host` names
     /// (with regional queue URLs), else the server default.
     pub region: String,
@@ -56,8 +63,53 @@ impl Context {
                 format!("The address {url} is not valid for this endpoint."),
             )
         })?;
-        self.engine
-            .queue(account.unwrap_or(&self.account), &self.region, name)
+        let q = self
+            .engine
+            .queue(account.unwrap_or(&self.account), &self.region, name)?;
+        self.authorize(&q)?;
+        Ok(q)
+    }
+
+    /// Whether the caller may run this action on `q`: the queue's own account unless its
+    /// policy denies it, another account only as the policy allows (SQS-REFERENCE §9).
+    /// Refused: 403 `AccessDenied`, and nothing is done.
+    pub fn authorize(&self, q: &Queue) -> SqsResult<()> {
+        if !self.enforce_policies {
+            return Ok(());
+        }
+        let policy = q.policy();
+        if policy.is_none() && q.account == self.account {
+            return Ok(());
+        }
+        let request = AccessRequest {
+            caller_account: &self.account,
+            action: self.action.name(),
+            queue_arn: &q.arn,
+            owner_account: &q.account,
+            secure_transport: false,
+        };
+        if is_allowed(policy.as_deref(), &request) {
+            return Ok(());
+        }
+        tracing::info!(
+            caller_account = %self.account,
+            action = self.action.name(),
+            queue = %q.arn,
+            "access denied by the queue's owner or policy"
+        );
+        Err(SqsError::new(
+            ErrorCode::AccessDenied,
+            format!("Access to the resource {} is denied.", self.queue_url(q)),
+        ))
+    }
+
+    /// The queue an ARN names (move tasks), authorized like [`Context::queue`]; `None` when
+    /// no such queue exists, which the engine then reports in the action's own terms.
+    pub fn authorize_arn(&self, arn: &str) -> SqsResult<()> {
+        match self.engine.queue_by_arn(arn) {
+            Some(q) => self.authorize(&q),
+            None => Ok(()),
+        }
     }
 }
 

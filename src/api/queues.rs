@@ -85,6 +85,7 @@ pub async fn get_queue_url(ctx: &Context, input: GetQueueUrlInput) -> SqsResult<
         .as_deref()
         .unwrap_or(&ctx.account);
     let q = ctx.engine.queue(account, &ctx.region, name)?;
+    ctx.authorize(&q)?;
     Ok(QueueUrlOutput {
         queue_url: ctx.queue_url(&q),
     })

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{page, required, Context};
+use crate::engine::move_tasks::decode_task_handle;
 use crate::error::SqsResult;
 use crate::protocol::query::{Field, Shape};
 
@@ -73,6 +74,7 @@ pub async fn start_message_move_task(
     input: StartMessageMoveTaskInput,
 ) -> SqsResult<StartMessageMoveTaskOutput> {
     let source = required(input.source_arn.as_deref(), "SourceArn")?;
+    ctx.authorize_arn(source)?;
     let task_handle = ctx
         .engine
         .start_move_task(
@@ -101,9 +103,11 @@ pub async fn cancel_message_move_task(
     ctx: &Context,
     input: CancelMessageMoveTaskInput,
 ) -> SqsResult<CancelMessageMoveTaskOutput> {
-    let moved = ctx
-        .engine
-        .cancel_move_task(required(input.task_handle.as_deref(), "TaskHandle")?)?;
+    let handle = required(input.task_handle.as_deref(), "TaskHandle")?;
+    if let Some((_, source)) = decode_task_handle(handle) {
+        ctx.authorize_arn(&source)?;
+    }
+    let moved = ctx.engine.cancel_move_task(handle)?;
     Ok(CancelMessageMoveTaskOutput {
         approximate_number_of_messages_moved: moved,
     })
@@ -149,6 +153,7 @@ pub async fn list_message_move_tasks(
     input: ListMessageMoveTasksInput,
 ) -> SqsResult<ListMessageMoveTasksOutput> {
     let source = required(input.source_arn.as_deref(), "SourceArn")?;
+    ctx.authorize_arn(source)?;
     let tasks = ctx.engine.list_move_tasks(source, input.max_results)?;
     Ok(ListMessageMoveTasksOutput {
         results: tasks

@@ -316,7 +316,8 @@ impl QueueAttributes {
     }
 }
 
-/// Checks a queue policy: a JSON object of at most 8,192 bytes, 20 statements. `""` removes it.
+/// Checks a queue policy: a policy document (see [`super::policy`]) of at most 8,192 bytes and
+/// 20 statements. `""` removes it.
 fn parse_policy(value: &str) -> SqsResult<Option<String>> {
     if value.is_empty() {
         return Ok(None);
@@ -335,6 +336,7 @@ fn parse_policy(value: &str) -> SqsResult<Option<String>> {
     if count > 20 {
         return Err(invalid());
     }
+    super::policy::QueuePolicy::parse(value).map_err(|_| invalid())?;
     Ok(Some(value.to_string()))
 }
 

@@ -540,6 +540,7 @@ impl Engine {
             batch.put(q.store_key.clone(), records::encode(&next));
             let ticket = self.apply(batch)?;
             st.record = next;
+            q.refresh_policy(&st.record);
             ticket
         };
         // A lower retention period or a shorter delay may change what is receivable now.
@@ -564,6 +565,7 @@ impl Engine {
             batch.put(q.store_key.clone(), records::encode(&next));
             let ticket = self.apply(batch)?;
             st.record = next;
+            q.refresh_policy(&st.record);
             ticket
         };
         self.durable(ticket).await

@@ -128,9 +128,9 @@ impl Engine {
             ));
         }
         if let Some(d) = destination_arn {
-            // Messages never leave their region: another region's queue is not found.
+            // Messages never leave their account and region: another's queue is not found.
             self.queue_by_arn(d)
-                .filter(|d| d.region == source.region)
+                .filter(|d| d.region == source.region && d.account == source.account)
                 .ok_or_else(|| not_found("DestinationArn"))?;
         }
         if let Some(r) = rate {
@@ -179,12 +179,8 @@ impl Engine {
                 "Value for parameter TaskHandle is invalid.",
             )
         };
-        let decoded = STANDARD.decode(handle).map_err(|_| invalid())?;
-        let doc: serde_json::Value = serde_json::from_slice(&decoded).map_err(|_| invalid())?;
-        let (Some(task_id), Some(source_arn)) = (doc["taskId"].as_str(), doc["sourceArn"].as_str())
-        else {
-            return Err(invalid());
-        };
+        let (task_id, source_arn) = decode_task_handle(handle).ok_or_else(invalid)?;
+        let (task_id, source_arn) = (task_id.as_str(), source_arn.as_str());
         self.queue_by_arn(source_arn)
             .ok_or_else(|| not_found("SourceArn"))?;
         let task = self
@@ -267,7 +263,7 @@ impl Engine {
                 .ok_or_else(SqsError::queue_does_not_exist)?;
             let dest = self
                 .queue_by_arn(&dest_arn)
-                .filter(|d| d.region == source.region)
+                .filter(|d| d.region == source.region && d.account == source.account)
                 .ok_or_else(SqsError::queue_does_not_exist)?;
             let new_seq = self.next_seq();
             let moved = redriven(record, dest.fifo, now);
@@ -329,6 +325,16 @@ fn redriven(record: MessageRecord, fifo: bool, now: u64) -> MessageRecord {
         },
         ..record
     }
+}
+
+/// `(task id, source ARN)` of a TaskHandle: base64 of `{"taskId":…,"sourceArn":…}`.
+pub fn decode_task_handle(handle: &str) -> Option<(String, String)> {
+    let decoded = STANDARD.decode(handle).ok()?;
+    let doc: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
+    Some((
+        doc["taskId"].as_str()?.to_string(),
+        doc["sourceArn"].as_str()?.to_string(),
+    ))
 }
 
 fn spawn_runner(engine: &Arc<Engine>, task_id: String) {

@@ -2,7 +2,7 @@
 //! (bodies stay in the store). All times are epoch milliseconds.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use super::attributes::QueueAttributes;
 use super::message::MessageAttributes;
+use super::policy::QueuePolicy;
 use crate::store::keys;
 
 /// A queue as stored (`q` records).
@@ -143,6 +144,9 @@ pub struct Queue {
     /// Where the queue's record is stored (a legacy record keeps its region-less key).
     pub(crate) store_key: Vec<u8>,
     state: Mutex<QueueState>,
+    /// The `Policy` attribute, parsed once when it is set; read on every authorized request
+    /// without the state's lock.
+    policy: RwLock<Option<Arc<QueuePolicy>>>,
     /// Woken when messages may have become receivable, or the queue was deleted.
     pub notify: Notify,
 }
@@ -151,6 +155,7 @@ impl Queue {
     /// `default_region` is the region of a record that names none.
     pub fn new(record: QueueRecord, default_region: &str) -> Self {
         let region = record.region.as_deref().unwrap_or(default_region);
+        let policy = parsed_policy(record.attributes.policy.as_deref(), &record.name);
         Queue {
             id: record.id,
             account: record.account.clone(),
@@ -160,8 +165,27 @@ impl Queue {
             fifo: record.attributes.fifo_queue,
             store_key: keys::queue(&record.account, record.region.as_deref(), &record.name),
             state: Mutex::new(QueueState::new(record)),
+            policy: RwLock::new(policy),
             notify: Notify::new(),
         }
+    }
+
+    /// The queue's parsed `Policy`, if it has one.
+    pub fn policy(&self) -> Option<Arc<QueuePolicy>> {
+        self.policy
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// Re-reads the `Policy` of `record` after it changed; called under the state's lock, so
+    /// that the policy in force follows the stored record's order of changes.
+    pub(crate) fn refresh_policy(&self, record: &QueueRecord) {
+        *self
+            .policy
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            parsed_policy(record.attributes.policy.as_deref(), &record.name);
     }
 
     /// FIFO: whether a send without MessageDeduplicationId is deduplicated by its body.
@@ -174,6 +198,19 @@ impl Queue {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A stored policy document, parsed. Documents are validated when set; one that no longer
+/// parses (stored by an older, laxer cauda) grants nothing, and says so in the log.
+fn parsed_policy(document: Option<&str>, queue: &str) -> Option<Arc<QueuePolicy>> {
+    let document = document?;
+    match QueuePolicy::parse(document) {
+        Ok(p) => Some(Arc::new(p)),
+        Err(reason) => {
+            tracing::warn!(queue, %reason, "stored queue policy does not parse; it grants nothing");
+            None
+        }
     }
 }
 

@@ -184,6 +184,8 @@ where
         .unwrap_or_else(|| state.config.account_id.clone());
     let ctx = Context {
         engine: state.engine.clone(),
+        action,
+        enforce_policies: state.verifier.checks_signatures(),
         sender_id: principal
             .access_key
             .clone()

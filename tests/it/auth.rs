@@ -507,7 +507,8 @@ async fn two_accounts_see_their_own_queues() {
     want_b.sort();
     assert_eq!(listed_b, want_b);
 
-    // Without the owner account, B does not find A's queue; with it, B does.
+    // Without the owner account, B does not find A's queue; with it, B finds it but may not
+    // use it: A's queue has no policy granting B anything (tests/it/policies.rs has the rest).
     let f = sdk_failure(
         b.get_queue_url()
             .queue_name(&a_only)
@@ -516,32 +517,26 @@ async fn two_accounts_see_their_own_queues() {
             .unwrap_err(),
     );
     assert!(f.err.is_queue_does_not_exist());
-    let got = b
-        .get_queue_url()
-        .queue_name(&a_only)
-        .queue_owner_aws_account_id("111111111111")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.queue_url(), Some(a_url.as_str()));
-    let got = a
-        .get_queue_url()
-        .queue_name(&b_only)
-        .queue_owner_aws_account_id("222222222222")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(got.queue_url(), Some(b_url.as_str()));
+    for (client, name, owner) in [
+        (&b, &a_only, "111111111111"),
+        (&a, &b_only, "222222222222"),
+        (&a, &shared, "222222222222"),
+    ] {
+        let f = sdk_failure(
+            client
+                .get_queue_url()
+                .queue_name(name)
+                .queue_owner_aws_account_id(owner)
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!((f.code.as_str(), f.status), ("AccessDenied", 403));
+    }
     // The shared name resolves per account.
     let got = a.get_queue_url().queue_name(&shared).send().await.unwrap();
     assert_eq!(got.queue_url(), Some(a_shared.as_str()));
-    let got = a
-        .get_queue_url()
-        .queue_name(&shared)
-        .queue_owner_aws_account_id("222222222222")
-        .send()
-        .await
-        .unwrap();
+    let got = b.get_queue_url().queue_name(&shared).send().await.unwrap();
     assert_eq!(got.queue_url(), Some(b_shared.as_str()));
 
     // The two same-named queues are distinct, and ARNs carry the owner account.

@@ -17,3 +17,4 @@ mod crash;
 mod dlq;
 mod fifo;
 mod messages;
+mod policies;

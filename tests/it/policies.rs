@@ -378,7 +378,19 @@ async fn policies_grant_exactly_what_they_say() {
             .len(),
         1
     );
-    // The owner can always take the policy away.
+    // A Deny of everything binds the owner's calls too, except changing the policy: the owner
+    // can always take it away.
+    let deny_all = serde_json::json!({
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}],
+    });
+    a.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::Policy, deny_all.to_string())
+        .send()
+        .await
+        .unwrap();
+    refused!(a.send_message().queue_url(&url).message_body("no"), &url);
+    refused!(a.delete_queue().queue_url(&url), &url);
     a.set_queue_attributes()
         .queue_url(&url)
         .attributes(QueueAttributeName::Policy, "")
@@ -386,6 +398,12 @@ async fn policies_grant_exactly_what_they_say() {
         .await
         .unwrap();
     refused!(b.receive_message().queue_url(&url), &url);
+    a.send_message()
+        .queue_url(&url)
+        .message_body("open again")
+        .send()
+        .await
+        .unwrap();
     s.stop().await;
 }
 

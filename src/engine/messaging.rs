@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::message::{self, AttributeValue, MessageAttributes};
 use super::queue::{
-    DedupRecord, MessageMeta, MessageRecord, MessageStateRecord, Queue, QueueState, ReceiveAttempt,
+    AttemptedMessage, DedupRecord, MessageMeta, MessageRecord, MessageStateRecord, Queue,
+    QueueState, ReceiveAttempt,
 };
 use super::receipt::ReceiptHandle;
 use super::{internal, Engine};
@@ -566,7 +567,11 @@ impl Engine {
                     expires_at: now + ATTEMPT_WINDOW_MS,
                     messages: delivered
                         .iter()
-                        .map(|(seq, _, s)| (*seq, s.receive_count))
+                        .map(|(seq, _, s)| AttemptedMessage {
+                            seq: *seq,
+                            receive_count: s.receive_count,
+                            visible_at: s.visible_at,
+                        })
                         .collect(),
                     visibility_timeout: vt,
                 },
@@ -598,10 +603,10 @@ impl Engine {
         if attempt.expires_at <= now {
             return Ok(None);
         }
-        let unchanged = attempt.messages.iter().all(|(seq, gen)| {
-            st.messages
-                .get(seq)
-                .is_some_and(|m| m.state.receive_count == *gen)
+        let unchanged = attempt.messages.iter().all(|a| {
+            st.messages.get(&a.seq).is_some_and(|m| {
+                m.state.receive_count == a.receive_count && m.state.visible_at == a.visible_at
+            })
         });
         if !unchanged {
             return Ok(None);
@@ -611,23 +616,34 @@ impl Engine {
         } else {
             attempt.visibility_timeout
         };
+        let visible_at = now + vt as u64 * 1000;
         let mut out = Vec::new();
-        for (seq, _) in &attempt.messages {
+        for a in &attempt.messages {
             let Some(bytes) = self
                 .store()
-                .get(&keys::message(q.id, *seq))
+                .get(&keys::message(q.id, a.seq))
                 .map_err(internal)?
             else {
                 return Ok(None);
             };
             let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
             let state = MessageStateRecord {
-                visible_at: now + vt as u64 * 1000,
+                visible_at,
                 received_at: now,
-                ..st.messages[seq].state
+                ..st.messages[&a.seq].state
             };
-            wb.put(keys::message_state(q.id, *seq), records::encode(&state));
-            out.push((*seq, record, state));
+            wb.put(keys::message_state(q.id, a.seq), records::encode(&state));
+            out.push((a.seq, record, state));
+        }
+        // The replay resets the visibility: a later retry compares against the new one.
+        if let Some(attempt) = req
+            .attempt_id
+            .as_ref()
+            .and_then(|id| st.attempts.get_mut(id))
+        {
+            for a in &mut attempt.messages {
+                a.visible_at = visible_at;
+            }
         }
         Ok(Some(out))
     }

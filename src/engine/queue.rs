@@ -98,8 +98,17 @@ impl MessageMeta {
 #[derive(Clone, Debug)]
 pub struct ReceiveAttempt {
     pub expires_at: u64,
-    pub messages: Vec<(u64, u32)>,
+    pub messages: Vec<AttemptedMessage>,
     pub visibility_timeout: u32,
+}
+
+/// A message as a receive attempt left it: a retry replays only while each is unchanged
+/// (not received again, deleted, or its visibility changed) [SQS-REFERENCE §6].
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptedMessage {
+    pub seq: u64,
+    pub receive_count: u32,
+    pub visible_at: u64,
 }
 
 #[derive(Debug)]

@@ -677,3 +677,101 @@ async fn queue_deleted_recently_cooldown() {
     assert_eq!(create_queue(&s, &name, &[]).await, url);
     s.stop().await;
 }
+
+// ----- timestamps and dead letters -----
+
+#[tokio::test]
+async fn timestamps_come_from_the_clock() {
+    // A fixed start with milliseconds, so seconds and milliseconds are both checked.
+    const T0: u64 = 1_800_000_000_250;
+    let (s, clock) =
+        TestServer::start_with_clock(&["--auth", "off"], Arc::new(ManualClock::new(T0))).await;
+    let url = create_queue(&s, &unique("timestamps"), &[]).await;
+    let attrs = |s: &TestServer| {
+        let req = s
+            .sdk()
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::All)
+            .send();
+        async move {
+            let out = req.await.expect("GetQueueAttributes");
+            let a = out.attributes().expect("attributes");
+            (
+                a[&QueueAttributeName::CreatedTimestamp].clone(),
+                a[&QueueAttributeName::LastModifiedTimestamp].clone(),
+            )
+        }
+    };
+    let t0s = (T0 / 1000).to_string();
+    assert_eq!(attrs(&s).await, (t0s.clone(), t0s.clone()));
+
+    clock.advance_ms(5 * SEC);
+    s.sdk()
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(QueueAttributeName::VisibilityTimeout, "45")
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    assert_eq!(attrs(&s).await, (t0s, ((T0 + 5 * SEC) / 1000).to_string()));
+
+    send(&s, &url, "x", None).await;
+    clock.advance_ms(2 * SEC);
+    let m = receive(&s, &url, 1, None, None).await.remove(0);
+    let a = m.attributes().expect("attributes");
+    assert_eq!(
+        a[&MessageSystemAttributeName::SentTimestamp],
+        (T0 + 5 * SEC).to_string()
+    );
+    assert_eq!(
+        a[&MessageSystemAttributeName::ApproximateFirstReceiveTimestamp],
+        (T0 + 7 * SEC).to_string()
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn dead_letter_retention_counts_from_the_original_send() {
+    let (s, clock) = start(&[]).await;
+    let dlq = create_queue(
+        &s,
+        &unique("dl-retention-dlq"),
+        &[("MessageRetentionPeriod", "60")],
+    )
+    .await;
+    let dlq_arn = s
+        .sdk()
+        .get_queue_attributes()
+        .queue_url(&dlq)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("QueueArn");
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
+    let src = create_queue(
+        &s,
+        &unique("dl-retention-src"),
+        &[
+            ("RedrivePolicy", redrive.as_str()),
+            ("VisibilityTimeout", "10"),
+        ],
+    )
+    .await;
+    let id = send(&s, &src, "x", None).await;
+    assert_eq!(ids(&receive(&s, &src, 1, None, None).await), [id.as_str()]);
+
+    // 40 s after the send the second receive moves it to the DLQ.
+    clock.advance_ms(40 * SEC);
+    assert!(receive(&s, &src, 1, None, None).await.is_empty());
+    assert_eq!(counts(&s, &dlq).await, (1, 0, 0));
+
+    // 61 s after the send (21 s after the move) it is past the DLQ's 60 s retention.
+    clock.advance_ms(21 * SEC);
+    assert!(receive(&s, &dlq, 10, None, None).await.is_empty());
+    wait_counts(&s, &dlq, (0, 0, 0)).await;
+    s.stop().await;
+}

@@ -740,17 +740,7 @@ async fn dead_letter_retention_counts_from_the_original_send() {
         &[("MessageRetentionPeriod", "60")],
     )
     .await;
-    let dlq_arn = s
-        .sdk()
-        .get_queue_attributes()
-        .queue_url(&dlq)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("GetQueueAttributes")
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("QueueArn");
+    let dlq_arn = queue_arn(&s, &dlq).await;
     let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
     let src = create_queue(
         &s,
@@ -774,4 +764,62 @@ async fn dead_letter_retention_counts_from_the_original_send() {
     assert!(receive(&s, &dlq, 10, None, None).await.is_empty());
     wait_counts(&s, &dlq, (0, 0, 0)).await;
     s.stop().await;
+}
+
+/// A move task's redriven messages are new messages with a new retention period [Doc
+/// "configure dead-letter queue redrive"], unlike a dead-letter move.
+#[tokio::test]
+async fn redriven_messages_start_a_new_retention_period() {
+    let (s, clock) = start(&[]).await;
+    let dlq = create_queue(&s, &unique("redrive-retention-dlq"), &[]).await;
+    let dlq_arn = queue_arn(&s, &dlq).await;
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#);
+    let src = create_queue(
+        &s,
+        &unique("redrive-retention-src"),
+        &[
+            ("RedrivePolicy", redrive.as_str()),
+            ("VisibilityTimeout", "10"),
+            ("MessageRetentionPeriod", "60"),
+        ],
+    )
+    .await;
+    let id = send(&s, &src, "x", None).await;
+    assert_eq!(ids(&receive(&s, &src, 1, None, None).await), [id.as_str()]);
+    clock.advance_ms(20 * SEC);
+    assert!(receive(&s, &src, 1, None, None).await.is_empty());
+    assert_eq!(counts(&s, &dlq).await, (1, 0, 0));
+
+    // 30 s after the send, redrive it back to its source.
+    clock.advance_ms(10 * SEC);
+    s.sdk()
+        .start_message_move_task()
+        .source_arn(&dlq_arn)
+        .send()
+        .await
+        .expect("StartMessageMoveTask");
+    wait_counts(&s, &src, (1, 0, 0)).await;
+
+    // 61 s after the original send it is still there: its retention restarted at the move.
+    clock.advance_ms(31 * SEC);
+    let got = receive(&s, &src, 1, Some(0), None).await;
+    assert_eq!(bodies(&got), ["x"]);
+    // 61 s after the move it is gone.
+    clock.advance_ms(30 * SEC);
+    assert!(receive(&s, &src, 1, None, None).await.is_empty());
+    wait_counts(&s, &src, (0, 0, 0)).await;
+    s.stop().await;
+}
+
+async fn queue_arn(s: &TestServer, url: &str) -> String {
+    s.sdk()
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("GetQueueAttributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("QueueArn")
 }

@@ -246,6 +246,13 @@ async fn retention_removes_visible_in_flight_and_delayed_messages() {
         .map_err(sdk_failure)
         .expect_err("the message was removed by retention");
     assert_eq!((e.status, e.code.as_str()), (400, "InvalidParameterValue"));
+    assert!(
+        e.message.ends_with(
+            "Reason: Message does not exist or is not available for visibility timeout change."
+        ),
+        "{}",
+        e.message
+    );
 
     // One sent 30 s after another outlives it.
     let early = send(&s, &url, "early", None).await;
@@ -522,68 +529,76 @@ async fn receive_attempt_id_replays_for_five_minutes() {
     s.stop().await;
 }
 
+/// A FIFO queue (VisibilityTimeout 60) where a receive with attempt id "attempt" took m1 and
+/// m2 of group a, then n1 was sent to group b and the clock moved 5 s. Returns the queue, the
+/// first receive and n1's id.
+async fn attempt_after_a_receive(
+    s: &TestServer,
+    clock: &ManualClock,
+) -> (String, Vec<Message>, String) {
+    let url = create_queue(
+        s,
+        &format!("{}.fifo", unique("attempt-change")),
+        &[("FifoQueue", "true"), ("VisibilityTimeout", "60")],
+    )
+    .await;
+    let m1 = send_fifo(s, &url, "m1", "a", "1").await;
+    let m2 = send_fifo(s, &url, "m2", "a", "2").await;
+    let first = receive(s, &url, 2, None, Some("attempt")).await;
+    assert_eq!(ids(&first), [m1, m2]);
+    // Another group's message, there for a receive that is not a replay to take.
+    let n1 = send_fifo(s, &url, "n1", "b", "3").await;
+    clock.advance_ms(5 * SEC);
+    (url, first, n1)
+}
+
 #[tokio::test]
-async fn receive_attempt_id_after_a_delete_or_a_visibility_change() {
+async fn receive_attempt_id_ends_when_a_message_is_deleted() {
     let (s, clock) = start(&[]).await;
-    for change in ["delete", "visibility"] {
-        let url = create_queue(
-            &s,
-            &format!("{}.fifo", unique("attempt-change")),
-            &[("FifoQueue", "true"), ("VisibilityTimeout", "60")],
-        )
-        .await;
-        let m1 = send_fifo(&s, &url, "m1", "a", "1").await;
-        let m2 = send_fifo(&s, &url, "m2", "a", "2").await;
-        let first = receive(&s, &url, 2, None, Some("attempt")).await;
-        assert_eq!(ids(&first), [m1.clone(), m2.clone()], "{change}");
-        // Another group's message, there to be received by a receive that is not a replay.
-        let n1 = send_fifo(&s, &url, "n1", "b", "3").await;
-        clock.advance_ms(5 * SEC);
-        let h = handles(&first);
-        let retry = if change == "delete" {
-            s.sdk()
-                .delete_message()
-                .queue_url(&url)
-                .receipt_handle(&h[0])
-                .send()
-                .await
-                .expect("DeleteMessage");
-            receive(&s, &url, 2, None, Some("attempt")).await
-        } else {
-            s.sdk()
-                .change_message_visibility()
-                .queue_url(&url)
-                .receipt_handle(&h[1])
-                .visibility_timeout(120)
-                .send()
-                .await
-                .expect("ChangeMessageVisibility");
-            receive(&s, &url, 2, None, Some("attempt")).await
-        };
-        if change == "delete" {
-            // A deleted message ends the replay: the retry is a new receive, which finds m2
-            // in flight (group a blocked) and takes group b's message.
-            assert_eq!(ids(&retry), [n1], "{change}");
-            assert_eq!(receive_count(&retry[0]), "1");
-        } else {
-            // What cauda does: a visibility change does NOT end the replay (it only checks that
-            // each message is still there with the same receive count), so the retry returns
-            // the same messages and handles and resets their timeout to the queue's 60 s.
-            // SQS-REFERENCE §6 says a replay holds only if none "had their visibility changed";
-            // this assertion records the deviation.
-            assert_eq!(ids(&retry), [m1, m2], "{change}");
-            assert_eq!(handles(&retry), h, "{change}");
-            clock.advance_ms(60 * SEC);
-            // (Across groups there is no order.)
-            let mut all = bodies(&receive(&s, &url, 10, None, None).await);
-            all.sort();
-            assert_eq!(
-                all,
-                ["m1", "m2", "n1"],
-                "the replay set m2's timeout back to 60 s"
-            );
-        }
-    }
+    let (url, first, n1) = attempt_after_a_receive(&s, &clock).await;
+    s.sdk()
+        .delete_message()
+        .queue_url(&url)
+        .receipt_handle(first[0].receipt_handle().unwrap())
+        .send()
+        .await
+        .expect("DeleteMessage");
+    // The retry is a new receive: m2 is in flight (group a blocked), so it takes n1.
+    let retry = receive(&s, &url, 2, None, Some("attempt")).await;
+    assert_eq!(ids(&retry), [n1]);
+    assert_eq!(receive_count(&retry[0]), "1");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn receive_attempt_id_survives_a_visibility_change() {
+    let (s, clock) = start(&[]).await;
+    let (url, first, _) = attempt_after_a_receive(&s, &clock).await;
+    s.sdk()
+        .change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(first[1].receipt_handle().unwrap())
+        .visibility_timeout(120)
+        .send()
+        .await
+        .expect("ChangeMessageVisibility");
+    // What cauda does: a visibility change does NOT end the replay (it checks only that each
+    // message is still there with the same receive count), so the retry returns the same
+    // messages and handles and resets their timeout to the queue's 60 s. SQS-REFERENCE §6
+    // (after the AWS docs) holds a replay only while none of the messages "had their
+    // visibility changed": these assertions record that deviation.
+    let retry = receive(&s, &url, 2, None, Some("attempt")).await;
+    assert_eq!(ids(&retry), ids(&first));
+    assert_eq!(handles(&retry), handles(&first));
+    clock.advance_ms(60 * SEC);
+    // (Across groups there is no order.)
+    let mut all = bodies(&receive(&s, &url, 10, None, None).await);
+    all.sort();
+    assert_eq!(
+        all,
+        ["m1", "m2", "n1"],
+        "the replay set m2's timeout back to 60 s"
+    );
     s.stop().await;
 }
 
@@ -662,6 +677,10 @@ async fn queue_deleted_recently_cooldown() {
         (400, "AWS.SimpleQueueService.QueueDeletedRecently"),
         "{}",
         e.message
+    );
+    assert_eq!(
+        e.message,
+        "You must wait 60 seconds after deleting a queue before you can create another with the same name."
     );
     let q = s
         .query(&[("Action", "CreateQueue"), ("QueueName", &name)])
@@ -804,10 +823,13 @@ async fn redriven_messages_start_a_new_retention_period() {
     clock.advance_ms(31 * SEC);
     let got = receive(&s, &src, 1, Some(0), None).await;
     assert_eq!(bodies(&got), ["x"]);
-    // 61 s after the move it is gone.
+    assert_eq!(receive_count(&got[0]), "1");
+    // 61 s after the move it is gone, expired rather than dead-lettered again (had it been
+    // there, this second receive would have moved it to the DLQ: maxReceiveCount 1).
     clock.advance_ms(30 * SEC);
     assert!(receive(&s, &src, 1, None, None).await.is_empty());
     wait_counts(&s, &src, (0, 0, 0)).await;
+    assert_eq!(counts(&s, &dlq).await, (0, 0, 0));
     s.stop().await;
 }
 

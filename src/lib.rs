@@ -24,5 +24,6 @@ pub mod protocol;
 pub mod server;
 pub mod store;
 
+pub use clock::{Clock, ManualClock};
 pub use config::Config;
-pub use server::{start, RunningServer};
+pub use server::{start, start_with_clock, RunningServer};

@@ -12,6 +12,7 @@ mod restart;
 mod wire_formats;
 
 // Messaging, FIFO, dead letters, durability, concurrency.
+mod clock;
 mod concurrency;
 mod crash;
 mod dlq;

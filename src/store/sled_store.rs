@@ -390,12 +390,7 @@ pub struct SledStore {
 
 impl SledStore {
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let db = sled::Config::new()
-            .path(dir)
-            .flush_every_ms(None)
-            .cache_capacity(16 * 1024 * 1024)
-            .open()
-            .map_err(err)?;
+        let db = open_db(dir)?;
         let journal = db.open_tree("journal").map_err(err)?;
         let mut state = State {
             map: BTreeMap::new(),
@@ -460,6 +455,30 @@ impl SledStore {
             stop: Some(stop),
             background: Some(background),
         })
+    }
+}
+
+/// Opens sled over `dir`. sled locks its files, and a database just closed in this process
+/// releases the lock from sled's own threads a moment later (sled's tests block on the lock
+/// for the same reason), so a failure to lock is retried for up to two seconds; a lock that
+/// another live process holds still fails then, naming the directory.
+fn open_db(dir: &Path) -> StoreResult<sled::Db> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .flush_every_ms(None)
+            .cache_capacity(16 * 1024 * 1024)
+            .open()
+        {
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other.map_err(err),
+        }
     }
 }
 
@@ -564,6 +583,28 @@ mod tests {
 
     fn journal_len(store: &SledStore) -> usize {
         store.inner.journal.len()
+    }
+
+    #[test]
+    fn a_directory_reopens_at_once_but_not_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10u8 {
+            let store = SledStore::open(dir.path()).unwrap();
+            put(&store, &[b'k', i], b"v");
+            drop(store);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.scan_prefix(b"k").unwrap().len(), 10);
+        let started = std::time::Instant::now();
+        let second = SledStore::open(dir.path());
+        assert!(
+            second
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.to_string().contains("could not acquire lock")),
+            "a held directory must not open twice"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -84,7 +84,12 @@ async fn visibility_timeout_hides_then_returns() {
         }
     );
     clock.advance_ms(30_000);
-    let again = e.receive(&q, &receive_req(10)).await.unwrap();
+    // No system attributes unless asked for (receive_req asks for all of them).
+    let request = ReceiveRequest {
+        system_attribute_names: Vec::new(),
+        ..receive_req(10)
+    };
+    let again = e.receive(&q, &request).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_ne!(again[0].receipt_handle, first[0].receipt_handle);
     assert!(again[0].attributes.is_empty());

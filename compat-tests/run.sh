@@ -68,38 +68,44 @@ die() {
 
 # ------------------------------------------------------------------ build
 if [[ "${COMPAT_SKIP_BUILD:-0}" != 1 && -z "${CAUDA_BIN:-}" ]]; then
-  log "cargo build --release --bin cauda"
-  (cd "$ROOT" && cargo build --release --bin cauda) || die "cargo build failed"
+  log "cargo build --release --locked --bin cauda"
+  (cd "$ROOT" && cargo build --release --locked --bin cauda) || die "cargo build failed"
 fi
 [[ -x "$BIN" ]] || die "no server binary at $BIN"
 
 # ------------------------------------------------------------------ deps
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
+# The install functions are called as `setup_x || die` / `|| setup_failed`, where bash ignores
+# `set -e` inside them: every step is checked explicitly, and the stamp that lets the next run
+# skip the install is written only after everything succeeded.
 setup_venv() { # name requirements-file
   local venv="$HERE/.venv-$1" req="$2" stamp hash
   stamp="$venv/.requirements.sha256"
-  hash="$( { cat "$req"; "$PYTHON" --version 2>&1; } | sha256sum | cut -d' ' -f1)"
+  hash="$( { cat "$req" && "$PYTHON" --version 2>&1; } | sha256sum | cut -d' ' -f1)" || return 1
   if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
     return 0
   fi
   log "creating $venv from $(basename "$req")"
-  rm -rf "$venv"
-  "$PYTHON" -m venv "$venv"
-  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$req"
-  echo "$hash" > "$stamp"
+  rm -rf "$venv" || return 1
+  "$PYTHON" -m venv "$venv" || { echo "compat-tests: $PYTHON -m venv $venv failed" >&2; return 1; }
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input -q -r "$req" \
+    || { echo "compat-tests: pip install -r $req failed" >&2; return 1; }
+  echo "$hash" > "$stamp" || return 1
 }
 
 setup_node() { # [dir under compat-tests, default js]
   local dir="$HERE/${1:-js}" stamp hash
   stamp="$dir/node_modules/.cauda-lock.sha256"
-  hash="$( { cat "$dir/package-lock.json"; node --version; } | sha256sum | cut -d' ' -f1)"
+  hash="$( { cat "$dir/package-lock.json" && node --version; } | sha256sum | cut -d' ' -f1)" || return 1
   if [[ -d "$dir/node_modules" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
     return 0
   fi
   log "npm ci in $dir"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$hash" > "$stamp"
+  rm -f "$stamp" || return 1
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) \
+    || { echo "compat-tests: npm ci in $dir failed" >&2; return 1; }
+  echo "$hash" > "$stamp" || return 1
 }
 
 if want json; then setup_venv json "$HERE/python/requirements-json.txt" || die "could not build .venv-json"; fi

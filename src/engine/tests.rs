@@ -44,6 +44,7 @@ fn receive_req(max: u32) -> ReceiveRequest {
     ReceiveRequest {
         max_messages: max,
         wait_time_seconds: Some(0),
+        system_attribute_names: vec!["All".into()],
         ..Default::default()
     }
 }
@@ -83,7 +84,12 @@ async fn visibility_timeout_hides_then_returns() {
         }
     );
     clock.advance_ms(30_000);
-    let again = e.receive(&q, &receive_req(10)).await.unwrap();
+    // No system attributes unless asked for (receive_req asks for all of them).
+    let request = ReceiveRequest {
+        system_attribute_names: Vec::new(),
+        ..receive_req(10)
+    };
+    let again = e.receive(&q, &request).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_ne!(again[0].receipt_handle, first[0].receipt_handle);
     assert!(again[0].attributes.is_empty());
@@ -253,6 +259,7 @@ async fn fifo_model_run(seed: u64) {
     let mut dedup: HashMap<String, u64> = HashMap::new();
     let mut handles: Vec<(String, String, u32)> = Vec::new(); // (handle, body, generation)
     let mut due_bodies: HashSet<String> = HashSet::new();
+    let mut cursor: Option<&str> = None; // the group a receive served last
     let mut counter = 0u32;
 
     for _ in 0..1500 {
@@ -293,59 +300,67 @@ async fn fifo_model_run(seed: u64) {
             }
             35..=64 => {
                 let max = rng.gen_range(1..=10);
-                // A group can deliver when its first message that is not a visible one due
-                // for the DLQ (those are moved, not delivered) is visible.
-                let deliverable = model.values().any(|list| {
-                    list.iter()
-                        .find(|m| !(m.receive_count >= MAX_RECEIVES && m.visible_at <= now))
-                        .is_some_and(|m| m.visible_at <= now)
-                });
-                let got = e.receive(&q, &receive_req(max)).await.unwrap();
-                assert!(got.len() <= max as usize);
-                assert!(
-                    !got.is_empty() || !deliverable,
-                    "seed {seed}: nothing delivered although a group had a visible message"
-                );
-                let mut by_group: BTreeMap<&str, Vec<&ReceivedMessage>> = BTreeMap::new();
-                for m in &got {
-                    let g = groups
-                        .iter()
-                        .find(|g| m.body.starts_with(&format!("{g}:")))
-                        .expect("known group");
-                    by_group.entry(g).or_default().push(m);
-                }
-                // Each group delivers a run from its head, every message visible: nothing
-                // after an in-flight message, and never out of order.
-                for (g, msgs) in by_group {
+                // The model of a FIFO receive: groups are visited round-robin starting after
+                // the group served last; each yields its messages from the head up to the
+                // first one not visible. A visible message past maxReceiveCount is moved to the
+                // DLQ (not delivered, not counted against `max`); the others are delivered
+                // until `max` are.
+                let order: Vec<&str> = match cursor {
+                    Some(c) => model
+                        .range::<&str, _>((
+                            std::ops::Bound::Excluded(c),
+                            std::ops::Bound::Unbounded,
+                        ))
+                        .chain(model.range::<&str, _>(..=c))
+                        .map(|(g, _)| *g)
+                        .collect(),
+                    None => model.keys().copied().collect(),
+                };
+                let mut expected: Vec<(String, u32)> = Vec::new(); // (body, receive count)
+                let mut last = None;
+                for g in order {
+                    if expected.len() >= max as usize {
+                        break;
+                    }
                     let list = model.get_mut(g).expect("group in model");
-                    // Messages due for the DLQ before the first delivered one were moved.
-                    let mut idx = 0;
-                    while idx < list.len() && list[idx].receive_count >= MAX_RECEIVES {
-                        due_bodies.insert(list[idx].body.clone());
-                        idx += 1;
+                    let mut kept = Vec::with_capacity(list.len());
+                    let mut open = true;
+                    for mut m in list.drain(..) {
+                        if open && expected.len() < max as usize && m.visible_at <= now {
+                            last = Some(g);
+                            if m.receive_count >= MAX_RECEIVES {
+                                due_bodies.insert(m.body);
+                                continue;
+                            }
+                            m.receive_count += 1;
+                            m.visible_at = now + 30_000;
+                            expected.push((m.body.clone(), m.receive_count));
+                        } else {
+                            open = false;
+                        }
+                        kept.push(m);
                     }
-                    list.drain(..idx);
-                    for (i, m) in msgs.iter().enumerate() {
-                        let expected = &mut list[i];
-                        assert_eq!(m.body, expected.body, "seed {seed}: order broken in {g}");
-                        assert!(
-                            expected.visible_at <= now,
-                            "seed {seed}: invisible message delivered"
-                        );
-                        expected.receive_count += 1;
-                        expected.visible_at = now + 30_000;
-                        let rc: u32 = m
-                            .attributes
-                            .iter()
-                            .find(|(k, _)| k == "ApproximateReceiveCount")
-                            .map_or(expected.receive_count, |(_, v)| v.parse().unwrap());
-                        assert_eq!(rc, expected.receive_count);
-                        handles.push((
-                            m.receipt_handle.clone(),
-                            m.body.clone(),
-                            expected.receive_count,
-                        ));
-                    }
+                    *list = kept;
+                }
+                if last.is_some() {
+                    cursor = last;
+                }
+                let got = e.receive(&q, &receive_req(max)).await.unwrap();
+                let got_bodies: Vec<&str> = got.iter().map(|m| m.body.as_str()).collect();
+                let expected_bodies: Vec<&str> = expected.iter().map(|(b, _)| b.as_str()).collect();
+                assert_eq!(
+                    got_bodies, expected_bodies,
+                    "seed {seed}: delivered messages"
+                );
+                for (m, (_, count)) in got.iter().zip(&expected) {
+                    let rc: u32 = m
+                        .attributes
+                        .iter()
+                        .find(|(k, _)| k == "ApproximateReceiveCount")
+                        .map(|(_, v)| v.parse().unwrap())
+                        .unwrap_or_else(|| panic!("seed {seed}: no ApproximateReceiveCount"));
+                    assert_eq!(rc, *count, "seed {seed}: receive count of {}", m.body);
+                    handles.push((m.receipt_handle.clone(), m.body.clone(), *count));
                 }
             }
             65..=79 if !handles.is_empty() => {
@@ -361,13 +376,6 @@ async fn fifo_model_run(seed: u64) {
                         if m.receive_count == generation && m.visible_at > now {
                             result.unwrap();
                             list.remove(pos);
-                        } else if m.receive_count >= MAX_RECEIVES
-                            && m.visible_at <= now
-                            && result.is_ok()
-                        {
-                            // Moved to the DLQ by a receive the model did not see visiting it.
-                            due_bodies.insert(m.body.clone());
-                            list.remove(pos);
                         } else {
                             assert_eq!(
                                 result.unwrap_err().code,
@@ -376,6 +384,7 @@ async fn fifo_model_run(seed: u64) {
                             );
                         }
                     }
+                    // Deleted already, or moved to the DLQ by a receive: deleting is a no-op.
                     None => result.unwrap(),
                 }
             }

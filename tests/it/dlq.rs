@@ -324,6 +324,7 @@ async fn message_moves_to_the_dlq_after_max_receive_count() {
     assert_eq!(a["DeadLetterQueueSourceArn"], src_arn);
     assert_eq!(a["SentTimestamp"], a1["SentTimestamp"]);
     delete(&s, &dlq, m).await;
+    assert_eq!(counts(&s, &dlq).await, (0, 0, 0));
 
     // The same over Query: the DLQ receive shows the source ARN.
     crate::messages::send(&s, &src, "poison2").await;
@@ -765,13 +766,19 @@ async fn move_task_back_to_the_original_source() {
     assert_eq!(back2[0].body(), Some("d"));
 
     // Cancelling a finished task is not allowed.
-    let e = s
-        .sdk()
-        .cancel_message_move_task()
-        .task_handle(&handle)
-        .send()
-        .await;
-    assert!(e.is_err(), "cancel after completion: {e:?}");
+    let m = expect_sdk_err(
+        s.sdk()
+            .cancel_message_move_task()
+            .task_handle(&handle)
+            .send()
+            .await,
+        "InvalidParameterValue",
+        400,
+    );
+    assert_eq!(
+        m,
+        "Only active tasks can be cancelled. Task status is COMPLETED."
+    );
 
     // Query ListMessageMoveTasks.
     let r = s

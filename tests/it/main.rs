@@ -6,6 +6,7 @@ mod harness;
 // Queue management, errors, auth, restart.
 mod auth;
 mod bad_input;
+mod config;
 mod queues;
 mod regions;
 mod restart;

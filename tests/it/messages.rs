@@ -390,6 +390,7 @@ async fn md5_of_message_attributes_matches_the_vectors() {
             assert_eq!(&returned[*k], v, "attribute {k} round trip");
         }
         delete(&s, &url, &got[0]).await;
+        assert_eq!(counts(&s, &url).await, (0, 0, 0));
     }
 
     // The same vectors over the Query protocol (binary values travel base64-encoded).
@@ -560,6 +561,7 @@ async fn message_attributes_round_trip_both_protocols() {
     assert_eq!(a["b"], bin_attr("Binary", &bytes));
     assert_eq!(a["p"], bin_attr("Binary.png", &[0x89, b'P', b'N', b'G']));
     delete(&s, &url, &m).await;
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
 
     // Sent over Query, read back over JSON (and the reverse for the first message above).
     let b64 = B64.encode(&bytes);
@@ -741,6 +743,7 @@ async fn aws_trace_header_from_system_attribute_and_http_header() {
     assert_eq!(sys(&m)["AWSTraceHeader"], TRACE);
     assert!(m.message_attributes().is_none());
     delete(&s, &url, &m).await;
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
 
     // 2. MessageSystemAttribute over Query.
     let r = q_send(
@@ -796,6 +799,7 @@ async fn aws_trace_header_from_system_attribute_and_http_header() {
         Some(TRACE)
     );
     delete(&s, &url, &m).await;
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
 
     // 4. The X-Amzn-Trace-Id header, Query protocol.
     let form = serde_urlencoded::to_string([
@@ -1275,13 +1279,15 @@ async fn send_batch_whole_request_errors() {
             "{m}"
         );
     }
-    assert!(sdk
+    let ok = sdk
         .send_message_batch()
         .queue_url(&url)
         .entries(entry(&"x".repeat(80), "80 chars is fine"))
         .send()
         .await
-        .is_ok());
+        .unwrap();
+    assert_eq!(ok.successful().len(), 1, "{ok:?}");
+    assert!(ok.failed().is_empty(), "{ok:?}");
     expect_query_err(
         &s.query(&[
             ("Action", "SendMessageBatch"),
@@ -1683,6 +1689,7 @@ async fn visibility_timeout_expiry_and_changes() {
         .send()
         .await
         .unwrap();
+    assert_eq!(counts(&s, &url).await, (0, 0, 0));
     let msg = expect_sdk_err(
         s.sdk()
             .change_message_visibility()
@@ -1817,6 +1824,7 @@ async fn delay_seconds_per_queue_and_per_message() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let (v, nv, d) = counts(&s, &url).await;
     assert_eq!((v + nv, d), (3, 0));
+    assert_eq!(nv, got.len() as u64, "the received messages are in flight");
     s.stop().await;
 }
 
@@ -2190,9 +2198,13 @@ async fn over_limit_on_short_poll_and_empty_on_long_poll() {
     let r = q_receive(&s, &url, &[("WaitTimeSeconds", "1")]).await;
     assert!(xml_blocks(&r.body, "Message").is_empty(), "{}", r.body);
     // Deleting one frees a slot: short polls work again (the limit is approximate, so how
-    // many one receive may take past it is not asserted).
+    // many one receive may take past it is not asserted, only that the counts agree).
     delete(&s, &url, &got[0]).await;
-    assert!(!receive(&s, &url, 10, 0, None).await.is_empty());
+    assert_eq!(counts(&s, &url).await, (3, 4, 0));
+    let more = receive(&s, &url, 10, 0, None).await;
+    let k = more.len() as u64;
+    assert!((1..=3).contains(&k), "{k} received");
+    assert_eq!(counts(&s, &url).await, (3 - k, 4 + k, 0));
     s.stop().await;
 }
 

@@ -235,6 +235,7 @@ async fn without_a_policy_another_account_can_do_nothing() {
         .send()
         .await
         .unwrap();
+    assert_eq!(depth(&a, &url).await, ("1".to_string(), "0".to_string()));
     // The owner keeps full control.
     a.purge_queue().queue_url(&url).send().await.unwrap();
     a.delete_queue().queue_url(&url).send().await.unwrap();
@@ -329,6 +330,7 @@ async fn policies_grant_exactly_what_they_say() {
             .await
             .unwrap();
     }
+    assert_eq!(depth(&a, &url).await, ("0".to_string(), "0".to_string()));
     let found = b
         .get_queue_url()
         .queue_name(&name)

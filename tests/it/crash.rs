@@ -27,6 +27,11 @@ pub(crate) struct Proc {
 impl Proc {
     /// Starts the binary on a free port over `data_dir` and waits until /health answers.
     pub(crate) async fn start(data_dir: &Path, log: &Path) -> Proc {
+        Self::start_with(data_dir, log, &[]).await
+    }
+
+    /// [`Proc::start`] with extra command-line flags (e.g. `["--durability", "relaxed"]`).
+    pub(crate) async fn start_with(data_dir: &Path, log: &Path, args: &[&str]) -> Proc {
         for _attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -42,6 +47,7 @@ impl Proc {
             let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
                 .args(["--bind", &addr.to_string(), "--data-dir"])
                 .arg(data_dir)
+                .args(args)
                 .stdout(Stdio::from(logfile.try_clone().unwrap()))
                 .stderr(Stdio::from(logfile))
                 .spawn()
@@ -75,27 +81,40 @@ impl Proc {
     }
 
     /// SIGKILL, and reap.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 
-    /// SIGTERM, then wait for a clean exit.
-    async fn stop_gracefully(mut self) {
+    /// Sends SIGTERM and returns at once.
+    pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill -TERM");
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
+    }
+
+    /// Waits (up to `bound`, polling every 5 ms) for the process to exit; asserts exit code 0.
+    pub(crate) async fn wait_clean_exit(mut self, bound: Duration) {
+        let deadline = Instant::now() + bound;
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
                 assert!(st.success(), "graceful exit: {st:?}");
                 return;
             }
-            assert!(Instant::now() < deadline, "no exit after SIGTERM");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            assert!(
+                Instant::now() < deadline,
+                "no exit within {bound:?} after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub(crate) async fn stop_gracefully(self) {
+        self.terminate();
+        self.wait_clean_exit(Duration::from_secs(20)).await;
     }
 }
 
@@ -108,7 +127,7 @@ impl Drop for Proc {
 }
 
 /// An SDK client without retries: a request cut by the kill fails instead of being retried.
-fn no_retry(s: &TestServer) -> aws_sdk_sqs::Client {
+pub(crate) fn no_retry(s: &TestServer) -> aws_sdk_sqs::Client {
     let conf = s
         .sdk()
         .config()
@@ -118,7 +137,7 @@ fn no_retry(s: &TestServer) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(conf)
 }
 
-async fn queue_url(s: &TestServer, name: &str) -> String {
+pub(crate) async fn queue_url(s: &TestServer, name: &str) -> String {
     s.sdk()
         .get_queue_url()
         .queue_name(name)
@@ -131,7 +150,7 @@ async fn queue_url(s: &TestServer, name: &str) -> String {
 
 /// Receives and deletes until the queue is empty (waiting for in-flight messages to come
 /// back); returns the bodies in receive order.
-async fn drain(s: &TestServer, url: &str, deadline: Duration) -> Vec<String> {
+pub(crate) async fn drain(s: &TestServer, url: &str, deadline: Duration) -> Vec<String> {
     let end = Instant::now() + deadline;
     let mut out = Vec::new();
     loop {
@@ -151,13 +170,13 @@ async fn drain(s: &TestServer, url: &str, deadline: Duration) -> Vec<String> {
     }
 }
 
-struct Dirs {
+pub(crate) struct Dirs {
     _tmp: tempfile::TempDir,
-    data: PathBuf,
-    log: PathBuf,
+    pub(crate) data: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
-fn dirs() -> Dirs {
+pub(crate) fn dirs() -> Dirs {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let log = tmp.path().join("cauda.log");

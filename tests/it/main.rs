@@ -18,3 +18,4 @@ mod dlq;
 mod fifo;
 mod messages;
 mod policies;
+mod process;

@@ -113,9 +113,13 @@ async fn move_task_resumes_after_restart(sigkill: bool) {
     let resumed = move_tasks(&s, &dlq_arn).await;
     assert_eq!(resumed.len(), 1, "{resumed:?}");
     let moved_at_restart = resumed[0].approximate_number_of_messages_moved();
+    // The task's progress is not a write anyone waits for: after SIGTERM (final flush) it is
+    // all there; a SIGKILL may lose the last ~100 ms of it (the flusher's idle period), moves
+    // and counts alike, and the resumed task redoes those moves.
+    let floor = if sigkill { 0 } else { before };
     assert!(
-        (before..N as i64).contains(&moved_at_restart),
-        "moved {moved_at_restart} at the restart (≥ {before} before the stop, {N} in all)"
+        (floor..N as i64).contains(&moved_at_restart),
+        "moved {moved_at_restart} at the restart ({before} reported before the stop, {N} in all)"
     );
     let done = wait_task_done(&s, &dlq_arn).await;
     assert_eq!(done.status(), Some("COMPLETED"), "{done:?}");
@@ -279,9 +283,15 @@ async fn relaxed_durability_sigterm_flushes_everything() {
     let proc = Proc::start_with(&d.data, &d.log, RELAXED).await;
     let s = proc.client();
     let url = queue_url(&s, &name).await;
+    want.retain(|b| !gone.iter().any(|m| m.body() == Some(b.as_str())));
+    // Deleted ones stay deleted: nothing in flight, every other message visible.
+    assert_eq!(
+        counts(&s, &url).await,
+        (want.len() as u64, 0, 0),
+        "counts after SIGTERM and restart"
+    );
     let mut got = drain(&s, &url, Duration::from_secs(20)).await;
     got.sort();
-    want.retain(|b| !gone.iter().any(|m| m.body() == Some(b.as_str())));
     want.sort();
     assert!(
         got == want,

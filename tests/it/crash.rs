@@ -683,6 +683,15 @@ async fn an_acknowledged_purge_survives_sigkill() {
     proc.stop_gracefully().await;
 }
 
+/// Records a failed expectation in `$bad` instead of panicking at once.
+macro_rules! check {
+    ($bad:ident, $cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            $bad.push(format!($($fmt)+));
+        }
+    };
+}
+
 /// What a visibility worker last did to a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Vis {
@@ -1054,16 +1063,20 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
 
         // (d) The last acknowledged attribute change (or the one in flight) is in force, both
         // attributes of one call together.
+        // What is wrong, by workload (all are checked before failing).
+        let mut bad: Vec<String> = Vec::new();
         let a = crate::messages::queue_attrs(&s, &urls[4]).await;
         let vt: u32 = a["VisibilityTimeout"].parse().unwrap();
-        assert_eq!(
-            a["MaximumMessageSize"],
-            (1024 + vt).to_string(),
-            "round {round}: half of one SetQueueAttributes"
+        let mms = &a["MaximumMessageSize"];
+        check!(
+            bad,
+            *mms == (1024 + vt).to_string(),
+            "(d) half of one SetQueueAttributes: VisibilityTimeout {vt}, MaximumMessageSize {mms}"
         );
-        assert!(
+        check!(
+            bad,
             vt == l.attrs_acked || Some(vt) == l.attrs_in_flight,
-            "round {round}: VisibilityTimeout {vt} after the restart; {} acknowledged last, {:?} in flight",
+            "(d) VisibilityTimeout {vt} after the restart; {} acknowledged last, {:?} in flight",
             l.attrs_acked,
             l.attrs_in_flight
         );
@@ -1071,9 +1084,10 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
         // (c) Every message in exactly one of source and DLQ; the DLQ holds at least what it
         // held after the last acknowledged receive.
         let dlq_count = counts(&s, &urls[3]).await;
-        assert!(
+        check!(
+            bad,
             dlq_count.0 >= l.dlq_floor,
-            "round {round}: DLQ holds {dlq_count:?} after the restart, {} before the kill",
+            "(c) DLQ holds {dlq_count:?} after the restart, {} before the kill",
             l.dlq_floor
         );
         let in_src = drain(&s, &urls[2], Duration::from_secs(20)).await;
@@ -1082,9 +1096,10 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
         both.sort();
         let mut want = dl_all.clone();
         want.sort();
-        assert!(
+        check!(
+            bad,
             both == want,
-            "round {round}: source {} + DLQ {} messages after the restart, {DLQ_MESSAGES} sent",
+            "(c) source {} + DLQ {} messages after the restart, {DLQ_MESSAGES} sent",
             in_src.len(),
             in_dlq.len()
         );
@@ -1096,33 +1111,32 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
         let visible: HashSet<String> = {
             let v = receive_all_visible(&s, &urls[0]).await;
             let set: HashSet<String> = v.iter().cloned().collect();
-            assert_eq!(
-                set.len(),
-                v.len(),
-                "round {round}: a message received twice"
-            );
+            check!(bad, set.len() == v.len(), "(a) a message received twice");
             set
         };
-        assert_eq!(
-            counts(&s, &urls[0]).await,
-            (0, VIS_MESSAGES as u64, 0),
-            "round {round}: visibility queue lost or gained messages"
+        let vis_counts = counts(&s, &urls[0]).await;
+        check!(
+            bad,
+            vis_counts == (0, VIS_MESSAGES as u64, 0),
+            "(a) {vis_counts:?}: messages lost or gained"
         );
         let (mut hidden, mut shown) = (0, 0);
         for b in &vis_all {
             match l.vis.get(b) {
                 Some(Vis::Hidden) => {
                     hidden += 1;
-                    assert!(
+                    check!(
+                        bad,
                         !visible.contains(b),
-                        "round {round}: {b}: acknowledged change to 600 s lost"
+                        "(a) {b}: acknowledged change to 600 s lost"
                     );
                 }
                 Some(Vis::Received | Vis::Released) | None => {
                     shown += 1;
-                    assert!(
+                    check!(
+                        bad,
                         visible.contains(b),
-                        "round {round}: {b} ({:?}) should be visible",
+                        "(a) {b} ({:?}) should be visible",
                         l.vis.get(b)
                     );
                 }
@@ -1132,10 +1146,11 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
         let got = drain(&s, &urls[1], Duration::from_secs(20)).await;
         let mut seen = HashSet::new();
         for b in &got {
-            assert!(seen.insert(b.clone()), "round {round}: {b} received twice");
-            assert!(
+            check!(bad, seen.insert(b.clone()), "(b) {b} received twice");
+            check!(
+                bad,
                 !l.deleted.contains(b),
-                "round {round}: {b}: acknowledged batch delete lost"
+                "(b) {b}: acknowledged batch delete lost"
             );
         }
         let lost: Vec<&String> = del_all
@@ -1143,7 +1158,7 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
             .filter(|b| !seen.contains(*b) && !l.deleted.contains(*b))
             .filter(|b| !l.delete_uncertain.contains(*b))
             .collect();
-        assert!(lost.is_empty(), "round {round}: lost {lost:?}");
+        check!(bad, lost.is_empty(), "(b) lost {lost:?}");
         eprintln!(
             "round {round}: visibility {hidden} hidden + {shown} visible ({} acks); {} batch-deleted ({} uncertain); DLQ {} (≥ {} before the kill, {} receives), source {}; attributes round {} ({:?} in flight), {vt} after; t={:?}",
             l.vis_acks,
@@ -1156,6 +1171,12 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
             l.attrs_acked,
             l.attrs_in_flight,
             started.elapsed()
+        );
+        assert!(
+            bad.is_empty(),
+            "round {round}: {} wrong after the restart:\n{}",
+            bad.len(),
+            bad[..bad.len().min(20)].join("\n")
         );
     }
     proc.stop_gracefully().await;

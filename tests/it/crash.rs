@@ -222,7 +222,7 @@ impl KillSwitch {
 
     /// Panics with what went wrong so far.
     pub(crate) fn check(&self) {
-        let f = self.failures.lock().unwrap();
+        let f = self.failures.lock().unwrap().clone();
         assert!(
             f.is_empty(),
             "{} failures, e.g. {:?}",

@@ -733,7 +733,7 @@ async fn fill_bodies(s: &TestServer, url: &str, prefix: &str, n: usize) -> Vec<S
 
 /// Receives everything visible (with a 600 s visibility timeout) until two receives in a row
 /// come back empty.
-async fn receive_all_visible(s: &TestServer, url: &str) -> Vec<String> {
+pub(crate) async fn receive_all_visible(s: &TestServer, url: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut empty = 0;
     let end = Instant::now() + Duration::from_secs(20);
@@ -1090,8 +1090,13 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
             "(c) DLQ holds {dlq_count:?} after the restart, {} before the kill",
             l.dlq_floor
         );
-        let in_src = drain(&s, &urls[2], Duration::from_secs(20)).await;
-        let in_dlq = drain(&s, &urls[3], Duration::from_secs(20)).await;
+        // (Receiving from the source moves what was received before to the DLQ.)
+        let in_src = receive_all_visible(&s, &urls[2]).await;
+        let in_dlq = receive_all_visible(&s, &urls[3]).await;
+        for (q, n) in [(&urls[2], in_src.len()), (&urls[3], in_dlq.len())] {
+            let c = counts(&s, q).await;
+            check!(bad, c == (0, n as u64, 0), "(c) {c:?} after receiving {n}");
+        }
         let mut both: Vec<String> = in_src.iter().chain(&in_dlq).cloned().collect();
         both.sort();
         let mut want = dl_all.clone();
@@ -1143,7 +1148,14 @@ async fn sigkill_during_changes_deletes_dead_letter_moves_and_attribute_changes(
                 Some(Vis::Uncertain) => {}
             }
         }
-        let got = drain(&s, &urls[1], Duration::from_secs(20)).await;
+        let got = receive_all_visible(&s, &urls[1]).await;
+        let del_counts = counts(&s, &urls[1]).await;
+        check!(
+            bad,
+            del_counts == (0, got.len() as u64, 0),
+            "(b) {del_counts:?} after receiving {}",
+            got.len()
+        );
         let mut seen = HashSet::new();
         for b in &got {
             check!(bad, seen.insert(b.clone()), "(b) {b} received twice");

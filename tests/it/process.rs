@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::ListMessageMoveTasksResultEntry;
 
-use crate::crash::{dirs, drain, no_retry, queue_url, Proc};
+use crate::crash::{dirs, drain, no_retry, queue_url, receive_all_visible, Proc};
 use crate::harness::{unique, TestServer};
 use crate::messages::{counts, create_queue, queue_arn};
 
@@ -137,7 +137,8 @@ async fn move_task_resumes_after_restart(sigkill: bool) {
         assert_eq!(moved, N as i64, "ApproximateNumberOfMessagesMoved");
     }
     assert_eq!(counts(&s, &dlq).await, (0, 0, 0), "left in the DLQ");
-    let mut got = drain(&s, &dest, Duration::from_secs(20)).await;
+    let mut got = receive_all_visible(&s, &dest).await;
+    assert_eq!(counts(&s, &dest).await, (0, got.len() as u64, 0));
     got.sort();
     let mut want = bodies;
     want.sort();
@@ -290,7 +291,8 @@ async fn relaxed_durability_sigterm_flushes_everything() {
         (want.len() as u64, 0, 0),
         "counts after SIGTERM and restart"
     );
-    let mut got = drain(&s, &url, Duration::from_secs(20)).await;
+    let mut got = receive_all_visible(&s, &url).await;
+    assert_eq!(counts(&s, &url).await, (0, got.len() as u64, 0));
     got.sort();
     want.sort();
     assert!(
@@ -371,7 +373,8 @@ async fn relaxed_durability_sigkill_loses_at_most_the_window() {
     let proc = Proc::start_with(&d.data, &d.log, RELAXED).await;
     let s = proc.client();
     let url = queue_url(&s, &name).await;
-    let got = drain(&s, &url, Duration::from_secs(20)).await;
+    let got = receive_all_visible(&s, &url).await;
+    assert_eq!(counts(&s, &url).await, (0, got.len() as u64, 0));
     let mut seen = std::collections::HashSet::new();
     for b in &got {
         assert!(seen.insert(b.as_str()), "{b} received twice");

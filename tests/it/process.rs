@@ -86,12 +86,12 @@ async fn move_task_resumes_after_restart(sigkill: bool) {
         .send()
         .await
         .expect("start move task");
-    // Stop it mid-way.
+    // Stop it early (at 100/s the 200 take 2 s): 20 moved.
     let deadline = Instant::now() + Duration::from_secs(10);
     let before = loop {
         let t = move_tasks(&s, &dlq_arn).await.remove(0);
         assert_eq!(t.status(), Some("RUNNING"), "{t:?}");
-        if t.approximate_number_of_messages_moved() >= 40 {
+        if t.approximate_number_of_messages_moved() >= 20 {
             break t.approximate_number_of_messages_moved();
         }
         assert!(Instant::now() < deadline, "the task does not move: {t:?}");

@@ -308,7 +308,7 @@ async fn relaxed_durability_sigterm_flushes_everything() {
 /// (~500 ms): every send acknowledged more than a second before the kill is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn relaxed_durability_sigkill_loses_at_most_the_window() {
-    const WORKERS: usize = 3;
+    const WORKERS: usize = 2;
     const WINDOW: Duration = Duration::from_secs(1);
     let d = dirs();
     let mut proc = Proc::start_with(&d.data, &d.log, RELAXED).await;
@@ -351,7 +351,7 @@ async fn relaxed_durability_sigkill_loses_at_most_the_window() {
                         return;
                     }
                 }
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
         }));
     }
@@ -368,7 +368,7 @@ async fn relaxed_durability_sigkill_loses_at_most_the_window() {
         .filter(|(_, t)| kill_at.duration_since(*t) > WINDOW)
         .map(|(b, _)| b)
         .collect();
-    assert!(old.len() > 50, "only {} sends before the window", old.len());
+    assert!(old.len() > 20, "only {} sends before the window", old.len());
 
     let proc = Proc::start_with(&d.data, &d.log, RELAXED).await;
     let s = proc.client();

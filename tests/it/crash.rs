@@ -1,7 +1,12 @@
 //! Durability of a real server process (`--data-dir`, default strict durability): SIGKILL at a
 //! random moment under concurrent sends loses no acknowledged message, resurrects no deleted
-//! one, keeps FIFO order and the deduplication window; a graceful restart keeps in-flight
-//! visibility and receive counts.
+//! one, keeps FIFO order and the deduplication window; SIGKILL during visibility changes, batch
+//! deletes, dead-letter moves and attribute changes loses none of the acknowledged ones; a
+//! graceful restart keeps in-flight visibility and receive counts.
+//!
+//! A request that fails before the kill fails the test ([`KillSwitch`]): only requests cut off
+//! by the kill are uncertain. `Proc` (the child process) is shared with `process.rs` and
+//! `concurrency.rs`.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener};

@@ -20,3 +20,4 @@ mod dlq;
 mod fifo;
 mod messages;
 mod policies;
+mod process;

@@ -27,7 +27,7 @@ const MIN: u64 = 60 * SEC;
 const HOUR: u64 = 60 * MIN;
 
 /// A server (auth off, plus `args`) on a manual clock that starts at the real time.
-async fn start(args: &[&str]) -> (TestServer, Arc<ManualClock>) {
+pub(crate) async fn start(args: &[&str]) -> (TestServer, Arc<ManualClock>) {
     let mut argv = vec!["--auth", "off"];
     argv.extend_from_slice(args);
     let now = SystemTime::now()

@@ -2,7 +2,6 @@
 //! sequence numbers, ordering, group locking, receive attempts and expired receipt handles.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use aws_sdk_sqs::operation::send_message::SendMessageOutput;
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, SendMessageBatchRequestEntry};
@@ -525,7 +524,7 @@ async fn purge_clears_the_deduplication_cache() {
 
 #[tokio::test]
 async fn per_message_delay_is_rejected_except_zero() {
-    let s = TestServer::start().await;
+    let (s, clock) = crate::clock::start(&[]).await;
     let url = fifo_queue(&s, "fifo-delay", &[("ContentBasedDeduplication", "true")]).await;
     let m = expect_sdk_err(
         s.sdk()
@@ -588,7 +587,7 @@ async fn per_message_delay_is_rejected_except_zero() {
         .await
         .unwrap();
     assert_eq!(counts(&s, &url).await, (2, 0, 1), "the queue delay applies");
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    clock.advance_ms(1300);
     assert_eq!(counts(&s, &url).await, (3, 0, 0));
     s.stop().await;
 }
@@ -887,31 +886,27 @@ async fn a_released_message_is_delivered_while_a_later_one_is_in_flight() {
 /// 4 s; 2.5 s later a receive returns the messages before `p` and nothing after it.
 #[tokio::test]
 async fn a_group_delivers_up_to_its_first_in_flight_message() {
-    let s = TestServer::start().await;
-    let run = |p: usize| {
-        let s = &s;
-        async move {
-            let url = fifo_queue(s, "upto", &[("ContentBasedDeduplication", "true")]).await;
-            for i in 0..3 {
-                fsend(s, &url, &format!("m{i}"), "g", None).await;
-            }
-            let got = receive(s, &url, 10, 0, Some(1)).await;
-            assert_eq!(bodies(&got), ["m0", "m1", "m2"]);
-            s.sdk()
-                .change_message_visibility()
-                .queue_url(&url)
-                .receipt_handle(got[p].receipt_handle().unwrap())
-                .visibility_timeout(4)
-                .send()
-                .await
-                .unwrap();
-            tokio::time::sleep(Duration::from_millis(2500)).await;
-            let again = receive(s, &url, 10, 0, None).await;
-            let want: Vec<String> = (0..p).map(|i| format!("m{i}")).collect();
-            assert_eq!(bodies(&again), want, "p = {p}");
+    let (s, clock) = crate::clock::start(&[]).await;
+    for p in 0..3 {
+        let url = fifo_queue(&s, "upto", &[("ContentBasedDeduplication", "true")]).await;
+        for i in 0..3 {
+            fsend(&s, &url, &format!("m{i}"), "g", None).await;
         }
-    };
-    tokio::join!(run(0), run(1), run(2));
+        let got = receive(&s, &url, 10, 0, Some(1)).await;
+        assert_eq!(bodies(&got), ["m0", "m1", "m2"]);
+        s.sdk()
+            .change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(got[p].receipt_handle().unwrap())
+            .visibility_timeout(4)
+            .send()
+            .await
+            .unwrap();
+        clock.advance_ms(2500);
+        let again = receive(&s, &url, 10, 0, None).await;
+        let want: Vec<String> = (0..p).map(|i| format!("m{i}")).collect();
+        assert_eq!(bodies(&again), want, "p = {p}");
+    }
     s.stop().await;
 }
 
@@ -1006,11 +1001,11 @@ async fn receive_request_attempt_id_replays_the_same_messages() {
 
 #[tokio::test]
 async fn delete_with_an_expired_handle_fails() {
-    let s = TestServer::start().await;
+    let (s, clock) = crate::clock::start(&[]).await;
     let url = fifo_queue(&s, "expired", &[("ContentBasedDeduplication", "true")]).await;
     fsend(&s, &url, "x", "g", None).await;
     let m = receive(&s, &url, 1, 0, Some(1)).await.remove(0);
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance_ms(1200);
     let h = m.receipt_handle().unwrap();
     let msg = expect_sdk_err(
         s.sdk()

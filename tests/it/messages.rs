@@ -1588,7 +1588,7 @@ async fn receipt_handles_differ_between_receives() {
 
 #[tokio::test]
 async fn visibility_timeout_expiry_and_changes() {
-    let s = TestServer::start().await;
+    let (s, clock) = crate::clock::start(&[]).await;
     let url = create_queue(&s, &unique("visibility"), &[("VisibilityTimeout", "1")]).await;
     let id = send(&s, &url, "x").await;
 
@@ -1597,13 +1597,13 @@ async fn visibility_timeout_expiry_and_changes() {
     assert_eq!(m.message_id(), Some(id.as_str()));
     assert!(receive(&s, &url, 1, 0, None).await.is_empty());
     assert_eq!(counts(&s, &url).await, (0, 1, 0));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance_ms(1200);
     assert_eq!(counts(&s, &url).await, (1, 0, 0));
     let m = receive(&s, &url, 1, 0, Some(30)).await.remove(0);
     assert_eq!(sys(&m)["ApproximateReceiveCount"], "2");
 
     // The per-receive override (30 s) holds beyond the queue default.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance_ms(1200);
     assert!(receive(&s, &url, 1, 0, None).await.is_empty());
 
     // ChangeMessageVisibility 0: visible at once.
@@ -1648,7 +1648,7 @@ async fn visibility_timeout_expiry_and_changes() {
         "InvalidParameterValue",
         400,
     );
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    clock.advance_ms(50);
     expect_sdk_err(
         s.sdk()
             .change_message_visibility()
@@ -1726,13 +1726,13 @@ async fn visibility_timeout_expiry_and_changes() {
 /// Recorded on AWS: send t1, receive it (VT 3), 1.5 s later send t2, 3 s later receive one → t1.
 #[tokio::test]
 async fn standard_queue_delivers_the_oldest_sent_first() {
-    let s = TestServer::start().await;
+    let (s, clock) = crate::clock::start(&[]).await;
     let url = create_queue(&s, &unique("oldest"), &[]).await;
     send(&s, &url, "t1").await;
     let first = receive(&s, &url, 1, 0, Some(1)).await;
     assert_eq!(first[0].body(), Some("t1"));
     send(&s, &url, "t2").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    clock.advance_ms(1200);
     let again = receive(&s, &url, 1, 0, None).await;
     assert_eq!(again[0].body(), Some("t1"));
     assert_eq!(sys(&again[0])["ApproximateReceiveCount"], "2");

@@ -2,7 +2,7 @@
 //! the raw signed Query client (XML).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::types::QueueAttributeName as A;
 
@@ -1073,12 +1073,12 @@ async fn get_queue_attributes_selected_names() {
 
 #[tokio::test]
 async fn set_queue_attributes_updates_values_and_last_modified() {
-    let s = TestServer::start().await;
+    let (s, clock) = crate::clock::start(&[]).await;
     let sdk = s.sdk();
     let name = unique("set");
     let url = create(&s, &name).await;
     let before = sdk_attrs(&s, &url, &["CreatedTimestamp", "LastModifiedTimestamp"]).await;
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    clock.advance_ms(1100);
 
     sdk.set_queue_attributes()
         .queue_url(&url)

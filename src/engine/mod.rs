@@ -14,7 +14,8 @@
 //! queues is one store batch written under the source's lock; the destination's memory is
 //! updated after that lock is released. Two queues' locks are thus never held together, so
 //! no order between them can deadlock (two SetQueueAttributes naming each other as
-//! dead-letter queue once did).
+//! dead-letter queue once did). The move-task table's lock may be taken under a queue's lock
+//! (a move records its progress in its own store batch), never a queue's lock under it.
 
 pub mod attributes;
 pub mod message;

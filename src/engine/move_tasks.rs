@@ -228,12 +228,14 @@ impl Engine {
             .collect())
     }
 
-    /// Moves one visible message out of `source_arn`. `Ok(false)` when none is left.
+    /// Moves one visible message out of `source_arn`. `Ok(false)` when none is left; `Ok(true)`
+    /// when one moved, or there is nothing to do this round (a vanished record dropped, or the
+    /// task no longer running, which the runner then sees).
     ///
     /// Follows the engine's lock rule: the message is chosen under the source's lock, its
-    /// destination resolved with no lock held, then the move is written under the source's
-    /// lock alone (one store batch) if the message is still there and visible, and the
-    /// destination's memory updated after that lock is released.
+    /// destination resolved with no lock held, then the move and the task's progress are
+    /// written under the source's lock (one store batch) if the message is still there and
+    /// visible, and the destination's memory updated after that lock is released.
     fn move_one(&self, task: &MoveTaskInfo) -> SqsResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
@@ -281,7 +283,24 @@ impl Engine {
                     // Received or deleted meanwhile: choose again.
                     continue;
                 }
+                // The task's progress is written in the move's own store batch, so that after
+                // a crash the count matches the messages moved. (The task table's lock may be
+                // taken under a queue's lock, never the other way round.)
+                let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
+                let Some(current) = tasks.iter_mut().find(|t| t.task_id == task.task_id) else {
+                    return Ok(true);
+                };
+                if current.status != "RUNNING" {
+                    // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
+                    return Ok(true);
+                }
+                let mut progressed = current.clone();
+                progressed.moved += 1;
                 let mut wb = WriteBatch::new();
+                wb.put(
+                    keys::move_task(&progressed.task_id),
+                    records::encode(&progressed),
+                );
                 wb.delete(keys::message(source.id, seq));
                 wb.delete(keys::message_state(source.id, seq));
                 wb.put(keys::message(dest.id, new_seq), records::encode(&moved));
@@ -290,6 +309,7 @@ impl Engine {
                     records::encode(&state),
                 );
                 self.apply(wb)?;
+                *current = progressed;
                 st.remove(seq);
             }
             let meta = MessageMeta {
@@ -362,9 +382,7 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 return;
             }
             match e.move_one(&task) {
-                Ok(true) => {
-                    let _ = e.update_task(&task_id, |t| t.moved += 1);
-                }
+                Ok(true) => {}
                 Ok(false) => {
                     finished("COMPLETED", None);
                     return;

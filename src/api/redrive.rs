@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{page, required, Context};
-use crate::engine::move_tasks::decode_task_handle;
+use crate::engine::move_tasks::{decode_task_handle, MoveTaskStatus};
 use crate::error::SqsResult;
 use crate::protocol::query::{Field, Shape};
 
@@ -129,7 +129,7 @@ pub const LIST_MESSAGE_MOVE_TASKS: &[Field] = &[
 pub struct MoveTaskEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     task_handle: Option<String>,
-    status: String,
+    status: &'static str,
     source_arn: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     destination_arn: Option<String>,
@@ -159,8 +159,8 @@ pub async fn list_message_move_tasks(
         results: tasks
             .into_iter()
             .map(|t| MoveTaskEntry {
-                task_handle: (t.status == "RUNNING").then(|| t.handle()),
-                status: t.status,
+                task_handle: (t.status == MoveTaskStatus::Running).then(|| t.handle()),
+                status: t.status.as_str(),
                 source_arn: t.source_arn,
                 destination_arn: t.destination_arn,
                 max_number_of_messages_per_second: t.max_per_second,

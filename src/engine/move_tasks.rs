@@ -23,11 +23,33 @@ pub struct MoveTaskInfo {
     pub source_arn: String,
     pub destination_arn: Option<String>,
     pub max_per_second: Option<u32>,
-    pub status: String,
+    pub status: MoveTaskStatus,
     pub moved: u64,
     pub to_move: u64,
     pub failure_reason: Option<String>,
     pub started_at: u64,
+}
+
+/// A move task's state, stored and shown as AWS names it. (AWS also has `CANCELLING`; a
+/// cancel here takes effect at once, so no task is ever in it.)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MoveTaskStatus {
+    Running,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl MoveTaskStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MoveTaskStatus::Running => "RUNNING",
+            MoveTaskStatus::Completed => "COMPLETED",
+            MoveTaskStatus::Cancelled => "CANCELLED",
+            MoveTaskStatus::Failed => "FAILED",
+        }
+    }
 }
 
 impl MoveTaskInfo {
@@ -72,7 +94,7 @@ pub(crate) fn resume(engine: &Arc<Engine>) {
         .lock()
         .expect("move tasks")
         .iter()
-        .filter(|t| t.status == "RUNNING")
+        .filter(|t| t.status == MoveTaskStatus::Running)
         .map(|t| t.task_id.clone())
         .collect();
     for id in running {
@@ -148,7 +170,7 @@ impl Engine {
             source_arn: source_arn.to_string(),
             destination_arn: destination_arn.map(str::to_string),
             max_per_second: rate.map(|r| r as u32),
-            status: "RUNNING".into(),
+            status: MoveTaskStatus::Running,
             moved: 0,
             to_move,
             failure_reason: None,
@@ -158,7 +180,7 @@ impl Engine {
             let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
             if tasks
                 .iter()
-                .any(|t| t.source_arn == source_arn && t.status == "RUNNING")
+                .any(|t| t.source_arn == source_arn && t.status == MoveTaskStatus::Running)
             {
                 return Err(SqsError::new(
                     ErrorCode::InvalidParameterValue,
@@ -190,16 +212,16 @@ impl Engine {
             .ok_or_else(|| {
                 SqsError::new(ErrorCode::ResourceNotFoundException, "Task does not exist.")
             })?;
-        if task.status != "RUNNING" {
+        if task.status != MoveTaskStatus::Running {
             return Err(SqsError::new(
                 ErrorCode::InvalidParameterValue,
                 format!(
                     "Only active tasks can be cancelled. Task status is {}.",
-                    task.status
+                    task.status.as_str()
                 ),
             ));
         }
-        let task = self.update_task(task_id, |t| t.status = "CANCELLED".into())?;
+        let task = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
         Ok(task.moved)
     }
 
@@ -290,7 +312,7 @@ impl Engine {
                 let Some(current) = tasks.iter_mut().find(|t| t.task_id == task.task_id) else {
                     return Ok(true);
                 };
-                if current.status != "RUNNING" {
+                if current.status != MoveTaskStatus::Running {
                     // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
                     return Ok(true);
                 }
@@ -368,27 +390,30 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
             let Some(task) = e.move_tasks.get(&task_id) else {
                 return;
             };
-            if task.status != "RUNNING" {
+            if task.status != MoveTaskStatus::Running {
                 return;
             }
-            let finished = |status: &str, reason: Option<String>| {
+            let finished = |status: MoveTaskStatus, reason: Option<String>| {
                 let _ = e.update_task(&task_id, |t| {
-                    t.status = status.into();
+                    t.status = status;
                     t.failure_reason = reason;
                 });
             };
             if task.moved >= task.to_move {
-                finished("COMPLETED", None);
+                finished(MoveTaskStatus::Completed, None);
                 return;
             }
             match e.move_one(&task) {
                 Ok(true) => {}
                 Ok(false) => {
-                    finished("COMPLETED", None);
+                    finished(MoveTaskStatus::Completed, None);
                     return;
                 }
                 Err(err) => {
-                    finished("FAILED", Some(err.code.query_code().to_string()));
+                    finished(
+                        MoveTaskStatus::Failed,
+                        Some(err.code.query_code().to_string()),
+                    );
                     return;
                 }
             }
@@ -400,4 +425,35 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
             tokio::time::sleep(pause).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Task records written when the status was a plain string still read, and are written
+    /// back the same way.
+    #[test]
+    fn statuses_are_stored_as_aws_names_them() {
+        for (status, name) in [
+            (MoveTaskStatus::Running, "RUNNING"),
+            (MoveTaskStatus::Completed, "COMPLETED"),
+            (MoveTaskStatus::Cancelled, "CANCELLED"),
+            (MoveTaskStatus::Failed, "FAILED"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            let old = serde_json::json!({
+                "task_id": "t", "source_arn": "arn:aws:sqs:us-east-1:000000000000:d",
+                "destination_arn": null, "max_per_second": null, "status": name,
+                "moved": 1, "to_move": 2, "failure_reason": null, "started_at": 3,
+            });
+            let v1 = [&[1u8][..], old.to_string().as_bytes()].concat();
+            let task: MoveTaskInfo = records::decode(&v1).unwrap();
+            assert_eq!(task.status, status);
+            let again: MoveTaskInfo = records::decode(&records::encode(&task)).unwrap();
+            assert_eq!(again, task);
+            let json = serde_json::to_value(&task).unwrap();
+            assert_eq!(json["status"], name);
+        }
+    }
 }

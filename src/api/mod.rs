@@ -78,9 +78,6 @@ impl Context {
             return Ok(());
         }
         let policy = q.policy();
-        if policy.is_none() && q.account == self.account {
-            return Ok(());
-        }
         let request = AccessRequest {
             caller_account: &self.account,
             action: self.action.name(),

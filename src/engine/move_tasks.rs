@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::queue::{MessageMeta, MessageRecord, MessageStateRecord};
+use super::queue::{MessageMeta, MessageRecord, MessageStateRecord, Queue};
 use super::{internal, Engine};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
@@ -295,44 +295,12 @@ impl Engine {
                 visible_at: now,
                 ..Default::default()
             };
-            {
-                let mut st = source.lock();
-                let still_visible = st
-                    .messages
-                    .get(&seq)
-                    .is_some_and(|m| m.state.visible_at <= self.now());
-                if !still_visible {
-                    // Received or deleted meanwhile: choose again.
-                    continue;
-                }
-                // The task's progress is written in the move's own store batch, so that after
-                // a crash the count matches the messages moved. (The task table's lock may be
-                // taken under a queue's lock, never the other way round.)
-                let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
-                let Some(current) = tasks.iter_mut().find(|t| t.task_id == task.task_id) else {
-                    return Ok(true);
-                };
-                if current.status != MoveTaskStatus::Running {
-                    // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
-                    return Ok(true);
-                }
-                let mut progressed = current.clone();
-                progressed.moved += 1;
-                let mut wb = WriteBatch::new();
-                wb.put(
-                    keys::move_task(&progressed.task_id),
-                    records::encode(&progressed),
-                );
-                wb.delete(keys::message(source.id, seq));
-                wb.delete(keys::message_state(source.id, seq));
-                wb.put(keys::message(dest.id, new_seq), records::encode(&moved));
-                wb.put(
-                    keys::message_state(dest.id, new_seq),
-                    records::encode(&state),
-                );
-                self.apply(wb)?;
-                *current = progressed;
-                st.remove(seq);
+            match self.write_move(&source, seq, &dest, new_seq, &moved, state, &task.task_id)? {
+                MoveWrite::Written => {}
+                // Received or deleted meanwhile: choose again.
+                MoveWrite::MessageGone => continue,
+                // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
+                MoveWrite::TaskStopped => return Ok(true),
             }
             let meta = MessageMeta {
                 state,
@@ -348,6 +316,67 @@ impl Engine {
             return Ok(true);
         }
     }
+
+    /// Writes one move under the source's lock: the message leaves `source` for `dest` and
+    /// the task's progress goes up, in one store batch, if the message is still there and
+    /// visible and the task still running.
+    #[allow(clippy::too_many_arguments)] // one move's parts, built by its one caller
+    fn write_move(
+        &self,
+        source: &Queue,
+        seq: u64,
+        dest: &Queue,
+        new_seq: u64,
+        moved: &MessageRecord,
+        state: MessageStateRecord,
+        task_id: &str,
+    ) -> SqsResult<MoveWrite> {
+        let mut st = source.lock();
+        let still_visible = st
+            .messages
+            .get(&seq)
+            .is_some_and(|m| m.state.visible_at <= self.now());
+        if !still_visible {
+            return Ok(MoveWrite::MessageGone);
+        }
+        // The task's progress is written in the move's own store batch, so that after
+        // a crash the count matches the messages moved. (The task table's lock may be
+        // taken under a queue's lock, never the other way round.)
+        let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
+        let Some(current) = tasks.iter_mut().find(|t| t.task_id == task_id) else {
+            return Ok(MoveWrite::TaskStopped);
+        };
+        if current.status != MoveTaskStatus::Running {
+            return Ok(MoveWrite::TaskStopped);
+        }
+        let mut progressed = current.clone();
+        progressed.moved += 1;
+        let mut wb = WriteBatch::new();
+        wb.put(
+            keys::move_task(&progressed.task_id),
+            records::encode(&progressed),
+        );
+        wb.delete(keys::message(source.id, seq));
+        wb.delete(keys::message_state(source.id, seq));
+        wb.put(keys::message(dest.id, new_seq), records::encode(moved));
+        wb.put(
+            keys::message_state(dest.id, new_seq),
+            records::encode(&state),
+        );
+        self.apply(wb)?;
+        *current = progressed;
+        st.remove(seq);
+        Ok(MoveWrite::Written)
+    }
+}
+
+/// What [`Engine::write_move`] did.
+enum MoveWrite {
+    Written,
+    /// The message was received or deleted meanwhile.
+    MessageGone,
+    /// The task was cancelled (or is gone) meanwhile: nothing was written.
+    TaskStopped,
 }
 
 /// A message as a move task puts it in its destination: a new message (new MessageId, send

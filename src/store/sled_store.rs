@@ -463,7 +463,7 @@ impl SledStore {
 /// for the same reason), so a failure to lock is retried for up to two seconds; a lock that
 /// another live process holds still fails then, naming the directory.
 fn open_db(dir: &Path) -> StoreResult<sled::Db> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut attempts_left = 100; // × 20 ms
     loop {
         match sled::Config::new()
             .path(dir)
@@ -471,10 +471,8 @@ fn open_db(dir: &Path) -> StoreResult<sled::Db> {
             .cache_capacity(16 * 1024 * 1024)
             .open()
         {
-            Err(e)
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
+            Err(e) if e.to_string().contains("could not acquire lock") && attempts_left > 0 => {
+                attempts_left -= 1;
                 std::thread::sleep(Duration::from_millis(20));
             }
             other => return other.map_err(err),

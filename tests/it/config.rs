@@ -4,36 +4,14 @@
 //! the fair-queue rule of standard queues (one message per group before a second of any).
 
 use std::collections::HashSet;
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_credential_types::Credentials;
-use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName as A;
 
+use crate::crash::Proc;
 use crate::harness::{sdk_failure, unique, TestServer};
 
 const ACCOUNT: &str = "123456789012";
-
-/// The Rust SDK signing for `region` with the harness keys.
-fn sdk_in(s: &TestServer, region: &str) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(
-            &s.access_key,
-            &s.secret_key,
-            None,
-            None,
-            "tests",
-        ))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
 
 async fn arn_of(sdk: &aws_sdk_sqs::Client, url: &str) -> String {
     sdk.get_queue_attributes()
@@ -85,7 +63,7 @@ fn set(items: &[&str]) -> HashSet<String> {
 async fn regional_urls_carry_the_configured_account() {
     // regions.rs covers regional URLs in the default account; here the account is configured.
     let s = TestServer::start_with(&["--queue-url-regional", "--account-id", ACCOUNT]).await;
-    let sdk = sdk_in(&s, "eu-west-1");
+    let sdk = s.sdk_in("eu-west-1");
     let name = unique("cfg-rurl");
     let url = create(&sdk, &name).await;
     let host = s.addr.to_string();
@@ -182,14 +160,16 @@ async fn unsigned_requests_use_the_configured_region_and_account() {
     );
 
     // The queue is in ap-south-1: a client signing for that region finds it, us-east-1 not.
-    let found = sdk_in(&s, "ap-south-1")
+    let found = s
+        .sdk_in("ap-south-1")
         .get_queue_url()
         .queue_name(&name)
         .send()
         .await
         .unwrap();
     assert_eq!(found.queue_url(), Some(url.as_str()));
-    let e = sdk_in(&s, "us-east-1")
+    let e = s
+        .sdk_in("us-east-1")
         .get_queue_url()
         .queue_name(&name)
         .send()
@@ -264,68 +244,6 @@ async fn a_standard_queue_serves_one_message_per_group_first() {
 
 // ----- a real process: --log-format json, CAUDA_CREDENTIALS -----
 
-/// A `cauda` child process with extra args and env, output to `log`; SIGKILLed on drop.
-struct Child2 {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Child2 {
-    async fn start(args: &[&str], env: &[(&str, &str)], log: &Path) -> Child2 {
-        for _attempt in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-            let out = std::fs::File::create(log).unwrap();
-            let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
-                .args(["--in-memory", "--bind", &addr.to_string()])
-                .args(args)
-                .envs(env.iter().copied())
-                .stdout(Stdio::from(out.try_clone().unwrap()))
-                .stderr(Stdio::from(out))
-                .spawn()
-                .expect("spawn cauda");
-            let mut p = Child2 { child, addr };
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = p.child.try_wait() {
-                    break;
-                }
-                if tokio::net::TcpStream::connect(addr).await.is_ok() {
-                    let r = p.client().send("GET", "/health", &[], "", false).await;
-                    if r.status == 200 {
-                        return p;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            p.kill();
-        }
-        panic!(
-            "cauda did not start; log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-    }
-
-    fn client(&self) -> TestServer {
-        TestServer::connect(self.addr)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Child2 {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 fn log_path(tag: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("{}.log", unique(tag)))
 }
@@ -333,7 +251,12 @@ fn log_path(tag: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn log_format_json_writes_one_json_line_per_request() {
     let log = log_path("cauda-jsonlog");
-    let p = Child2::start(&["--log-format", "json"], &[("RUST_LOG", "info")], &log).await;
+    let p = Proc::spawn(
+        &["--in-memory", "--log-format", "json"],
+        &[("RUST_LOG", "info")],
+        &log,
+    )
+    .await;
     let c = p.client();
     let name = unique("cfg-json");
     create(&c.sdk(), &name).await;
@@ -377,7 +300,12 @@ async fn log_format_json_writes_one_json_line_per_request() {
 async fn comma_separated_cauda_credentials_are_all_known() {
     let log = log_path("cauda-creds");
     let creds = "AKONE:secretone:111111111111,AKTWO:secrettwo:222222222222";
-    let p = Child2::start(&["--auth", "strict"], &[("CAUDA_CREDENTIALS", creds)], &log).await;
+    let p = Proc::spawn(
+        &["--in-memory", "--auth", "strict"],
+        &[("CAUDA_CREDENTIALS", creds)],
+        &log,
+    )
+    .await;
     let c = p.client();
     let name = unique("cfg-creds");
     for (ak, sk, account) in [

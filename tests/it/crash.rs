@@ -37,6 +37,13 @@ impl Proc {
 
     /// [`Proc::start`] with extra command-line flags (e.g. `["--durability", "relaxed"]`).
     pub(crate) async fn start_with(data_dir: &Path, log: &Path, args: &[&str]) -> Proc {
+        let data_dir = data_dir.to_string_lossy();
+        Self::spawn(&[&["--data-dir", &data_dir], args].concat(), &[], log).await
+    }
+
+    /// Starts the binary on a free port with `args` and `env` (pass `--data-dir` or
+    /// `--in-memory` in `args`), its output appended to `log`; waits until /health answers.
+    pub(crate) async fn spawn(args: &[&str], env: &[(&str, &str)], log: &Path) -> Proc {
         for _attempt in 0..5 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -50,9 +57,9 @@ impl Proc {
                 .open(log)
                 .unwrap();
             let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
-                .args(["--bind", &addr.to_string(), "--data-dir"])
-                .arg(data_dir)
+                .args(["--bind", &addr.to_string()])
                 .args(args)
+                .envs(env.iter().copied())
                 .stdout(Stdio::from(logfile.try_clone().unwrap()))
                 .stderr(Stdio::from(logfile))
                 .spawn()

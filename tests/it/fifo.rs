@@ -380,39 +380,23 @@ async fn missing_deduplication_id_without_content_based_dedup() {
         400,
     );
     assert_eq!(m, want);
-    let m = expect_query_err(
-        &s.query(&[
-            ("Action", "SendMessageBatch"),
-            ("QueueUrl", &url),
-            ("SendMessageBatchRequestEntry.1.Id", "ok"),
-            ("SendMessageBatchRequestEntry.1.MessageBody", "ok"),
-            ("SendMessageBatchRequestEntry.1.MessageGroupId", "g"),
-            ("SendMessageBatchRequestEntry.1.MessageDeduplicationId", "d"),
-            ("SendMessageBatchRequestEntry.2.Id", "nodedup"),
-            ("SendMessageBatchRequestEntry.2.MessageBody", "x"),
-            ("SendMessageBatchRequestEntry.2.MessageGroupId", "g"),
-        ])
-        .await,
-        "InvalidParameterValue",
-        400,
-    );
+    let batch = [
+        ("Action", "SendMessageBatch"),
+        ("QueueUrl", url.as_str()),
+        ("SendMessageBatchRequestEntry.1.Id", "ok"),
+        ("SendMessageBatchRequestEntry.1.MessageBody", "ok"),
+        ("SendMessageBatchRequestEntry.1.MessageGroupId", "g"),
+        ("SendMessageBatchRequestEntry.1.MessageDeduplicationId", "d"),
+        ("SendMessageBatchRequestEntry.2.Id", "nodedup"),
+        ("SendMessageBatchRequestEntry.2.MessageBody", "x"),
+        ("SendMessageBatchRequestEntry.2.MessageGroupId", "g"),
+    ];
+    let m = expect_query_err(&s.query(&batch).await, "InvalidParameterValue", 400);
     assert_eq!(m, want);
     assert_eq!(counts(&s, &url).await, (0, 0, 0));
     // With ContentBasedDeduplication the same batch is accepted whole.
     set_attrs(&s, &url, &[("ContentBasedDeduplication", "true")]).await;
-    let r = s
-        .query(&[
-            ("Action", "SendMessageBatch"),
-            ("QueueUrl", &url),
-            ("SendMessageBatchRequestEntry.1.Id", "ok"),
-            ("SendMessageBatchRequestEntry.1.MessageBody", "ok"),
-            ("SendMessageBatchRequestEntry.1.MessageGroupId", "g"),
-            ("SendMessageBatchRequestEntry.1.MessageDeduplicationId", "d"),
-            ("SendMessageBatchRequestEntry.2.Id", "nodedup"),
-            ("SendMessageBatchRequestEntry.2.MessageBody", "x"),
-            ("SendMessageBatchRequestEntry.2.MessageGroupId", "g"),
-        ])
-        .await;
+    let r = s.query(&batch).await;
     expect_query_ok(&r);
     assert_eq!(
         r.xml_all("SendMessageBatchResultEntry").len(),

@@ -134,9 +134,18 @@ impl TestServer {
     }
 
     pub fn sdk_with(&self, access_key: &str, secret_key: &str) -> aws_sdk_sqs::Client {
+        self.sdk_signing(access_key, secret_key, "us-east-1")
+    }
+
+    /// The Rust SDK signing for `region` with the harness keys.
+    pub fn sdk_in(&self, region: &str) -> aws_sdk_sqs::Client {
+        self.sdk_signing(&self.access_key, &self.secret_key, region)
+    }
+
+    fn sdk_signing(&self, access_key: &str, secret_key: &str, region: &str) -> aws_sdk_sqs::Client {
         let config = aws_sdk_sqs::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+            .region(Region::new(region.to_string()))
             .endpoint_url(&self.endpoint)
             .credentials_provider(Credentials::new(
                 access_key, secret_key, None, None, "tests",

@@ -5,8 +5,6 @@
 
 use std::time::SystemTime;
 
-use aws_credential_types::Credentials;
-use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -14,24 +12,6 @@ use crate::harness::{sdk_failure, sign_request, unique, xml_all, TestServer};
 
 const US: &str = "us-east-1";
 const EU: &str = "eu-west-1";
-
-/// The Rust SDK signing for `region`.
-fn sdk_in(s: &TestServer, region: &str) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(region.to_string()))
-        .endpoint_url(&s.endpoint)
-        .credentials_provider(Credentials::new(
-            &s.access_key,
-            &s.secret_key,
-            None,
-            None,
-            "tests",
-        ))
-        .http_client(aws_smithy_http_client::Builder::new().build_http())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
 
 async fn create(sdk: &aws_sdk_sqs::Client, name: &str) -> String {
     sdk.create_queue()
@@ -108,7 +88,7 @@ fn arn(region: &str, name: &str) -> String {
 #[tokio::test]
 async fn one_name_in_two_regions_is_two_queues() {
     let s = TestServer::start().await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     let name = unique("twin");
     let us_url = create(&us, &name).await;
     let eu_url = create(&eu, &name).await;
@@ -128,7 +108,7 @@ async fn one_name_in_two_regions_is_two_queues() {
 #[tokio::test]
 async fn get_queue_url_and_list_queues_see_their_region_only() {
     let s = TestServer::start().await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     let prefix = unique("where");
     let only_eu = format!("{prefix}-eu");
     let only_us = format!("{prefix}-us");
@@ -172,7 +152,7 @@ async fn get_queue_url_and_list_queues_see_their_region_only() {
 #[tokio::test]
 async fn delete_queue_in_one_region_leaves_the_other() {
     let s = TestServer::start().await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     let name = unique("del");
     let us_url = create(&us, &name).await;
     let eu_url = create(&eu, &name).await;
@@ -190,7 +170,7 @@ async fn delete_queue_in_one_region_leaves_the_other() {
 #[tokio::test]
 async fn dead_letter_queues_stay_in_their_region() {
     let s = TestServer::start().await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     let dlq_name = unique("rdlq");
     let us_dlq = create(&us, &dlq_name).await;
     let eu_dlq = create(&eu, &dlq_name).await;
@@ -287,7 +267,7 @@ async fn dead_letter_queues_stay_in_their_region() {
 #[tokio::test]
 async fn regional_queue_urls_name_the_queue_region() {
     let s = TestServer::start_with(&["--queue-url-regional"]).await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     let name = unique("rurl");
     let us_url = create(&us, &name).await;
     let eu_url = create(&eu, &name).await;
@@ -369,7 +349,7 @@ fn created_url(status: u16, body: &str) -> String {
 #[tokio::test]
 async fn an_unsigned_request_addresses_the_region_its_host_names() {
     let s = TestServer::start_with(&["--auth", "off", "--queue-url-regional"]).await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     let port = s.addr.port();
     let regional_host = format!("sqs.eu-west-1.localhost:{port}");
     let in_eu = unique("host-eu");
@@ -427,8 +407,8 @@ async fn an_unsigned_request_addresses_the_region_its_host_names() {
 #[tokio::test]
 async fn without_regional_urls_the_host_names_no_region() {
     let s = TestServer::start_with(&["--auth", "off"]).await;
-    let eu = sdk_in(&s, EU);
-    let us = sdk_in(&s, US);
+    let eu = s.sdk_in(EU);
+    let us = s.sdk_in(US);
     let name = unique("host-ignored");
     let host = format!("sqs.eu-west-1.localhost:{}", s.addr.port());
     let (status, body) = query_with_host(
@@ -454,7 +434,7 @@ async fn queues_of_two_regions_survive_a_restart_apart() {
     let s = TestServer::start_with(&["--data-dir", data_dir]).await;
     let name = unique("restart");
     let (us_url, eu_url) = {
-        let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+        let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
         let us_url = create(&us, &name).await;
         let eu_url = create(&eu, &name).await;
         us.set_queue_attributes()
@@ -470,7 +450,7 @@ async fn queues_of_two_regions_survive_a_restart_apart() {
     s.stop().await;
 
     let s = TestServer::start_with(&["--data-dir", data_dir]).await;
-    let (us, eu) = (sdk_in(&s, US), sdk_in(&s, EU));
+    let (us, eu) = (s.sdk_in(US), s.sdk_in(EU));
     assert_eq!(arn_of(&us, &us_url).await, arn(US, &name));
     assert_eq!(arn_of(&eu, &eu_url).await, arn(EU, &name));
     let timeout = |sdk: aws_sdk_sqs::Client, url: String| async move {

@@ -81,10 +81,18 @@
 use serde_json::{Map, Value};
 
 mod condition;
+pub mod document;
+pub mod redrive;
+pub mod task_handle;
 #[cfg(test)]
 mod tests;
 
 use condition::{glob, parse_conditions, Condition};
+pub use document::{
+    add_permission, check_policy_document, remove_permission, InvalidPolicyDocument,
+    PermissionError,
+};
+pub use redrive::{dead_letter_target_arn, RedriveAllowPolicy, RedrivePolicy};
 
 /// Actions that a policy never opens to another account [Doc "Limitations of Amazon SQS
 /// custom policies"].

@@ -1,7 +1,5 @@
 //! `Condition` blocks of a queue policy, and the wildcard matching patterns share.
 
-use serde_json::Value;
-
 use super::{AccessRequest, Tri};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +62,21 @@ pub(super) struct Condition {
     has_variable: bool,
 }
 
+impl Condition {
+    /// The condition `operator` (e.g. `StringNotEqualsIfExists`) puts on `key`.
+    pub(super) fn new(operator: &str, key: &str, values: Box<[Box<str>]>) -> Condition {
+        let parsed = parse_operator(operator);
+        Condition {
+            op: parsed.map(|p| p.0),
+            negated: parsed.is_some_and(|p| p.1),
+            if_exists: parsed.is_some_and(|p| p.2),
+            key: Key::parse(key),
+            has_variable: values.iter().any(|v| v.contains("${")),
+            values,
+        }
+    }
+}
+
 /// The operator of a name, whether it is a negated one, whether it ends in `IfExists`.
 fn parse_operator(name: &str) -> Option<(Op, bool, bool)> {
     let (base, if_exists) = match name.strip_suffix("IfExists") {
@@ -84,47 +97,6 @@ fn parse_operator(name: &str) -> Option<(Op, bool, bool)> {
         _ => return None,
     };
     Some((op, negated, if_exists))
-}
-
-pub(super) fn parse_conditions(v: &Value) -> Result<Box<[Condition]>, String> {
-    let Value::Object(blocks) = v else {
-        return Err("Condition must be an object".into());
-    };
-    let mut conditions = Vec::new();
-    for (operator, block) in blocks {
-        let Value::Object(keys) = block else {
-            return Err(format!("Condition {operator:?} must map keys to values"));
-        };
-        let parsed = parse_operator(operator);
-        for (key, values) in keys {
-            let values = condition_values(values)?;
-            conditions.push(Condition {
-                op: parsed.map(|p| p.0),
-                negated: parsed.is_some_and(|p| p.1),
-                if_exists: parsed.is_some_and(|p| p.2),
-                key: Key::parse(key),
-                has_variable: values.iter().any(|v| v.contains("${")),
-                values,
-            });
-        }
-    }
-    Ok(conditions.into_boxed_slice())
-}
-
-fn condition_values(v: &Value) -> Result<Box<[Box<str>]>, String> {
-    fn scalar(v: &Value) -> Result<Box<str>, String> {
-        match v {
-            Value::String(s) => Ok(s.as_str().into()),
-            Value::Bool(b) => Ok(b.to_string().into()),
-            Value::Number(n) => Ok(n.to_string().into()),
-            _ => Err("a condition value must be a string, a boolean or a number".into()),
-        }
-    }
-    match v {
-        Value::Array(list) if !list.is_empty() => list.iter().map(scalar).collect(),
-        Value::Array(_) => Err("an empty list of condition values".into()),
-        _ => Ok(Box::new([scalar(v)?])),
-    }
 }
 
 fn parse_bool(s: &str) -> Option<bool> {

@@ -78,21 +78,18 @@
 //! of strings; condition values strings, booleans or numbers, or non-empty lists of them).
 //! An empty `Statement` list is accepted and matches nothing.
 
-use serde_json::{Map, Value};
-
 mod condition;
-pub mod document;
+mod json;
 pub mod redrive;
-pub mod task_handle;
 #[cfg(test)]
 mod tests;
 
-use condition::{glob, parse_conditions, Condition};
-pub use document::{
-    add_permission, check_policy_document, remove_permission, InvalidPolicyDocument,
-    PermissionError,
+use condition::{glob, Condition};
+pub use json::{
+    add_permission, check_policy_document, dead_letter_target_arn, decode_task_handle,
+    encode_task_handle, remove_permission, InvalidPolicyDocument, PermissionError,
 };
-pub use redrive::{dead_letter_target_arn, RedriveAllowPolicy, RedrivePolicy};
+pub use redrive::{RedriveAllowPolicy, RedrivePolicy};
 
 /// Actions that a policy never opens to another account [Doc "Limitations of Amazon SQS
 /// custom policies"].
@@ -144,43 +141,6 @@ pub struct QueuePolicy {
 }
 
 impl QueuePolicy {
-    /// Parses a policy document; `Err` with the reason when it is not valid JSON or not a
-    /// policy document (see the module documentation for what is refused).
-    pub fn parse(document: &str) -> Result<QueuePolicy, String> {
-        let doc: Value = serde_json::from_str(document).map_err(|e| format!("not JSON: {e}"))?;
-        let Value::Object(doc) = doc else {
-            return Err("the policy is not a JSON object".into());
-        };
-        for (name, value) in &doc {
-            match name.as_str() {
-                "Version" => match value.as_str() {
-                    Some("2008-10-17" | "2012-10-17") => {}
-                    _ => return Err("Version must be \"2008-10-17\" or \"2012-10-17\"".into()),
-                },
-                "Id" => {
-                    if !value.is_string() {
-                        return Err("Id must be a string".into());
-                    }
-                }
-                "Statement" => {}
-                other => return Err(format!("unknown policy member {other:?}")),
-            }
-        }
-        let statements = match doc.get("Statement") {
-            Some(Value::Array(list)) => list
-                .iter()
-                .map(|s| match s {
-                    Value::Object(s) => Statement::parse(s),
-                    _ => Err("a statement is not a JSON object".into()),
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(Value::Object(s)) => vec![Statement::parse(s)?],
-            Some(_) => return Err("Statement must be an object or an array".into()),
-            None => return Err("no Statement".into()),
-        };
-        Ok(QueuePolicy { statements })
-    }
-
     /// What the statements say about `req` (owner rules aside). Allocation-free.
     pub fn evaluate(&self, req: &AccessRequest<'_>) -> Decision {
         let target = Target {
@@ -290,69 +250,6 @@ struct Statement {
 }
 
 impl Statement {
-    fn parse(s: &Map<String, Value>) -> Result<Statement, String> {
-        for name in s.keys() {
-            if !matches!(
-                name.as_str(),
-                "Sid"
-                    | "Effect"
-                    | "Principal"
-                    | "NotPrincipal"
-                    | "Action"
-                    | "NotAction"
-                    | "Resource"
-                    | "NotResource"
-                    | "Condition"
-            ) {
-                return Err(format!("unknown statement member {name:?}"));
-            }
-        }
-        if s.get("Sid").is_some_and(|v| !v.is_string()) {
-            return Err("Sid must be a string".into());
-        }
-        let effect = match s.get("Effect").and_then(Value::as_str) {
-            Some("Allow") => Effect::Allow,
-            Some("Deny") => Effect::Deny,
-            _ => return Err("Effect must be \"Allow\" or \"Deny\"".into()),
-        };
-        let (principal, negated) = one_of(s, "Principal", "NotPrincipal")?
-            .ok_or("a statement needs Principal or NotPrincipal")?;
-        let principals = Principals {
-            negated,
-            entries: parse_principals(principal)?,
-        };
-        let (action, negated) =
-            one_of(s, "Action", "NotAction")?.ok_or("a statement needs Action or NotAction")?;
-        let actions = Actions {
-            negated,
-            patterns: strings(action, "Action")?
-                .into_iter()
-                .map(ActionPattern::parse)
-                .collect::<Result<_, _>>()?,
-        };
-        let resources = match one_of(s, "Resource", "NotResource")? {
-            None => Resources::AttachedQueue,
-            Some((resource, negated)) => Resources::Listed {
-                negated,
-                patterns: strings(resource, "Resource")?
-                    .into_iter()
-                    .map(ResourcePattern::parse)
-                    .collect::<Result<_, _>>()?,
-            },
-        };
-        let conditions = match s.get("Condition") {
-            None => Box::default(),
-            Some(c) => parse_conditions(c)?,
-        };
-        Ok(Statement {
-            effect,
-            principals,
-            actions,
-            resources,
-            conditions,
-        })
-    }
-
     /// Whether the statement applies to the request, cheapest parts first.
     fn applies(&self, t: &Target<'_, '_>) -> Tri {
         if !self.actions.cover(t.req.action, t.single_action) {
@@ -370,37 +267,6 @@ impl Statement {
             answer = answer.min(c.holds(t.req));
         }
         answer
-    }
-}
-
-/// The member named `positive` or `negative` (not both); `true` with the negative one.
-fn one_of<'v>(
-    s: &'v Map<String, Value>,
-    positive: &str,
-    negative: &str,
-) -> Result<Option<(&'v Value, bool)>, String> {
-    match (s.get(positive), s.get(negative)) {
-        (Some(_), Some(_)) => Err(format!("a statement has both {positive} and {negative}")),
-        (Some(v), None) => Ok(Some((v, false))),
-        (None, Some(v)) => Ok(Some((v, true))),
-        (None, None) => Ok(None),
-    }
-}
-
-/// A string or a non-empty array of strings.
-fn strings<'v>(v: &'v Value, what: &str) -> Result<Vec<&'v str>, String> {
-    match v {
-        Value::String(s) => Ok(vec![s.as_str()]),
-        Value::Array(list) if !list.is_empty() => list
-            .iter()
-            .map(|e| {
-                e.as_str()
-                    .ok_or_else(|| format!("{what} must hold strings only"))
-            })
-            .collect(),
-        _ => Err(format!(
-            "{what} must be a string or a non-empty array of strings"
-        )),
     }
 }
 
@@ -475,28 +341,6 @@ impl PrincipalEntry {
 
 fn is_account_id(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn parse_principals(v: &Value) -> Result<Box<[PrincipalEntry]>, String> {
-    match v {
-        Value::String(s) if s == "*" => Ok(Box::new([PrincipalEntry::Anyone])),
-        Value::Object(m) if !m.is_empty() => {
-            let mut entries = Vec::new();
-            for (kind, value) in m {
-                let list = strings(value, "Principal")?;
-                for s in list {
-                    entries.push(match kind.as_str() {
-                        "AWS" => PrincipalEntry::parse_aws(s)?,
-                        "Service" => PrincipalEntry::Service,
-                        "CanonicalUser" | "Federated" => PrincipalEntry::Unidentified,
-                        other => return Err(format!("unknown principal type {other:?}")),
-                    });
-                }
-            }
-            Ok(entries.into_boxed_slice())
-        }
-        _ => Err("Principal must be \"*\" or a non-empty object".into()),
-    }
 }
 
 impl Principals {

@@ -4,21 +4,6 @@
 //! exists, is of the source's type and allows the source by its `RedriveAllowPolicy`).
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-
-const NOT_A_MAP: &str = "Redrive policy is not a valid JSON map.";
-const NO_COUNT: &str = "Redrive policy does not contain mandatory attribute: maxReceiveCount.";
-const NO_TARGET: &str = "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.";
-const BAD_COUNT: &str = "Invalid value for maxReceiveCount: must be an integer between 1 and 1000.";
-
-const ALLOW_INVALID_JSON: &str = "Invalid JSON.";
-const ALLOW_NO_PERMISSION: &str =
-    "Redrive allow policy does not contain mandatory attribute: redrivePermission.";
-const ALLOW_BAD_PERMISSION: &str = "redrivePermission must be one of allowAll, denyAll, byQueue.";
-const ALLOW_BAD_ARNS: &str = "sourceQueueArns must be a list of queue ARNs.";
-const ALLOW_BY_QUEUE_COUNT: &str = "byQueue requires between 1 and 10 sourceQueueArns.";
-const ALLOW_ARNS_NOT_BY_QUEUE: &str =
-    "sourceQueueArns is allowed only when redrivePermission is byQueue.";
 
 /// A queue's `RedrivePolicy`, as stored in its record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,49 +12,6 @@ pub struct RedrivePolicy {
     pub raw: String,
     pub dead_letter_target_arn: String,
     pub max_receive_count: u32,
-}
-
-impl RedrivePolicy {
-    /// Checks a non-empty `RedrivePolicy` value; `Err` with the reason AWS gives. Checked in
-    /// this order: a JSON object; `maxReceiveCount` present; `deadLetterTargetArn` a string;
-    /// `maxReceiveCount` an integer (number or numeric string) in 1..=1000; no other key (the
-    /// first unknown one in sorted order is named).
-    pub fn parse(value: &str) -> Result<RedrivePolicy, String> {
-        let doc: Value = serde_json::from_str(value).map_err(|_| NOT_A_MAP)?;
-        let obj = doc.as_object().ok_or(NOT_A_MAP)?;
-        // AWS names a missing maxReceiveCount first: `{}` is refused for it.
-        let count = match obj.get("maxReceiveCount") {
-            None => return Err(NO_COUNT.into()),
-            Some(Value::Number(n)) => n.as_u64(),
-            Some(Value::String(s)) => s.parse::<u64>().ok(),
-            Some(_) => None,
-        };
-        let arn = obj
-            .get("deadLetterTargetArn")
-            .and_then(Value::as_str)
-            .ok_or(NO_TARGET)?;
-        let count = count.filter(|c| (1..=1000).contains(c)).ok_or(BAD_COUNT)?;
-        if let Some(other) = obj
-            .keys()
-            .find(|k| *k != "deadLetterTargetArn" && *k != "maxReceiveCount")
-        {
-            return Err(format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. Found: {other}."));
-        }
-        Ok(RedrivePolicy {
-            raw: value.to_string(),
-            dead_letter_target_arn: arn.to_string(),
-            // At most 1000 (checked above).
-            max_receive_count: count as u32,
-        })
-    }
-}
-
-/// The `deadLetterTargetArn` a `RedrivePolicy` value names, if it is a JSON object with that
-/// string member (nothing else is checked), so that the target can be resolved before any
-/// queue lock is taken.
-pub fn dead_letter_target_arn(value: &str) -> Option<String> {
-    let doc: Value = serde_json::from_str(value).ok()?;
-    Some(doc.get("deadLetterTargetArn")?.as_str()?.to_string())
 }
 
 /// A queue's `RedriveAllowPolicy`, as stored in its record.
@@ -82,40 +24,6 @@ pub struct RedriveAllowPolicy {
 }
 
 impl RedriveAllowPolicy {
-    /// Checks a non-empty `RedriveAllowPolicy` value; `Err` with the reason AWS gives.
-    pub fn parse(value: &str) -> Result<RedriveAllowPolicy, &'static str> {
-        let doc: Value = serde_json::from_str(value).map_err(|_| ALLOW_INVALID_JSON)?;
-        let obj = doc.as_object().ok_or(ALLOW_INVALID_JSON)?;
-        let permission = obj
-            .get("redrivePermission")
-            .and_then(Value::as_str)
-            .ok_or(ALLOW_NO_PERMISSION)?;
-        if !matches!(permission, "allowAll" | "denyAll" | "byQueue") {
-            return Err(ALLOW_BAD_PERMISSION);
-        }
-        let arns: Vec<String> = match obj.get("sourceQueueArns") {
-            None => Vec::new(),
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| v.as_str().map(str::to_string))
-                .collect::<Option<_>>()
-                .ok_or(ALLOW_BAD_ARNS)?,
-            Some(_) => return Err(ALLOW_BAD_ARNS),
-        };
-        match permission {
-            "byQueue" if arns.is_empty() || arns.len() > 10 => return Err(ALLOW_BY_QUEUE_COUNT),
-            "allowAll" | "denyAll" if obj.contains_key("sourceQueueArns") => {
-                return Err(ALLOW_ARNS_NOT_BY_QUEUE)
-            }
-            _ => {}
-        }
-        Ok(RedriveAllowPolicy {
-            raw: value.to_string(),
-            permission: permission.to_string(),
-            source_queue_arns: arns,
-        })
-    }
-
     /// Whether a queue with `source_arn` may name this queue as its dead-letter queue.
     pub fn allows(&self, source_arn: &str) -> bool {
         match self.permission.as_str() {
@@ -128,6 +36,7 @@ impl RedriveAllowPolicy {
 
 #[cfg(test)]
 mod tests {
+    use super::super::json::dead_letter_target_arn;
     use super::*;
 
     const DLQ: &str = "arn:aws:sqs:us-east-1:000000000000:dlq";

@@ -87,6 +87,22 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CAUDA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What the binary does instead of serving.
+#[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
+pub enum Command {
+    /// Exit 0 when a running server's `GET /health` answers 200, 1 otherwise (for container
+    /// images without curl).
+    Healthcheck {
+        /// The full health URL. Default: `/health` on the address `--bind` / `CAUDA_BIND` names
+        /// (a wildcard address is asked on loopback).
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 /// A region name as AWS spells them (`us-east-1`): 1–63 lower-case letters, digits and `-`, so
@@ -138,5 +154,20 @@ mod tests {
             "C:D:111111111111",
         ]);
         assert_eq!(c.credentials, vec!["A:B", "C:D:111111111111"]);
+    }
+
+    #[test]
+    fn healthcheck_subcommand() {
+        assert_eq!(Config::parse_from(["cauda"]).command, None);
+        let c = Config::parse_from(["cauda", "--bind", "0.0.0.0:9400", "healthcheck"]);
+        assert_eq!(c.command, Some(Command::Healthcheck { url: None }));
+        assert_eq!(c.bind.port(), 9400);
+        let c = Config::parse_from(["cauda", "healthcheck", "--url", "http://h:1/health"]);
+        assert_eq!(
+            c.command,
+            Some(Command::Healthcheck {
+                url: Some("http://h:1/health".into())
+            })
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod healthcheck;
 pub mod http;
 pub mod protocol;
 pub mod server;

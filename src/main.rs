@@ -3,7 +3,7 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use cauda::config::{Config, LogFormat};
+use cauda::config::{Command, Config, LogFormat};
 
 /// Requests allocate and free many small buffers across threads; mimalloc does that with far
 /// less time in the allocator than glibc's malloc (the load benchmark's receive + delete round
@@ -15,6 +15,13 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
+    if let Some(Command::Healthcheck { url }) = &config.command {
+        return healthcheck(
+            url.clone()
+                .unwrap_or_else(|| cauda::healthcheck::default_url(config.bind)),
+        )
+        .await;
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt()
@@ -35,6 +42,17 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("shutting down");
     server.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+/// `cauda healthcheck`: one line on failure, none on success (it runs every few seconds).
+async fn healthcheck(url: String) -> std::process::ExitCode {
+    match cauda::healthcheck::check(&url).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(reason) => {
+            eprintln!("cauda healthcheck: {reason}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 async fn wait_for_signal() {

@@ -150,8 +150,6 @@ impl<K: Ord + Hash + Clone> Deadlines<K> {
             if *shutdown.borrow_and_update() {
                 return;
             }
-            // Made before looking, so that a schedule in between leaves a permit for it.
-            let notified = self.notify.notified();
             match self.take_due(clock.now_ms()) {
                 Ok(due) => {
                     for key in due {
@@ -159,6 +157,8 @@ impl<K: Ord + Hash + Clone> Deadlines<K> {
                     }
                 }
                 Err(next) => {
+                    // A schedule since `take_due` left a permit: this completes at once.
+                    let notified = self.notify.notified();
                     let sleep = async {
                         match next {
                             IDLE => std::future::pending().await,
@@ -258,6 +258,27 @@ mod tests {
         d.cancel(&"r");
         assert!(d.is_empty());
         assert_eq!(d.take_due(u64::MAX - 1), Err(IDLE));
+    }
+
+    /// A schedule between the runner's look and its sleep is not lost: it left a permit.
+    #[tokio::test]
+    async fn a_schedule_before_the_runner_sleeps_is_kept() {
+        let d = Deadlines::new();
+        d.schedule("late", 1_000);
+        assert_eq!(
+            d.take_due(0),
+            Err(1_000),
+            "the runner is about to sleep to 1000"
+        );
+        d.schedule("early", 500);
+        tokio::time::timeout(Duration::from_secs(5), d.notify.notified())
+            .await
+            .expect("woken at once");
+        // Woken, it looks again before sleeping: a still earlier one needs no second wake-up.
+        d.schedule("earlier", 400);
+        let again = tokio::time::timeout(Duration::from_millis(50), d.notify.notified()).await;
+        assert!(again.is_err(), "no permit left");
+        assert_eq!(d.take_due(0), Err(400));
     }
 
     #[tokio::test(start_paused = true)]

@@ -18,6 +18,7 @@
 //! (a move records its progress in its own store batch), never a queue's lock under it.
 
 pub mod attributes;
+pub mod janitor;
 pub mod message;
 mod messaging;
 pub mod move_tasks;

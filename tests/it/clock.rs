@@ -2,13 +2,15 @@
 //! visibility (expiry and the 12-hour cap), the FIFO deduplication and receive-attempt
 //! windows, and the PurgeQueue and DeleteQueue cooldowns.
 //!
-//! The server's engine reads a [`ManualClock`] that only the test moves. Two things still run
-//! on real time and the tests allow for both:
-//! - the janitor (a 500 ms tokio interval) removes expired messages; the receive path expires
-//!   them too. Receives are asserted at once; counters, which only the janitor updates, are
-//!   awaited with a bounded deadline ([`wait_counts`]).
-//! - a long poll sleeps in real time and ends when the *clock* passes its deadline, so a long
-//!   poll on a frozen clock would never end: [`long_poll`] moves the clock while it waits.
+//! The server's engine reads a [`ManualClock`] that only the test moves. The tests hold
+//! whether background waits run on real time or sleep on that clock (where moving it wakes
+//! them):
+//! - expired messages are removed in the background (the janitor) and by the receive path.
+//!   Receives are asserted at once; counters, which only the janitor updates, are awaited with
+//!   a bounded deadline ([`wait_counts`]).
+//! - a long poll ends when the *clock* passes its wait time, so a long poll on a frozen clock
+//!   would never end: [`long_poll`] moves the clock while it waits. Every other receive here
+//!   is a short poll (WaitTimeSeconds 0, given or the queue's default).
 //!
 //! SigV4 dates are verified against the server's clock but the SDK signs with real time, so
 //! these servers run with `--auth off` (the clock moves by hours).
@@ -181,7 +183,7 @@ async fn counts(s: &TestServer, url: &str) -> (u64, u64, u64) {
 }
 
 /// Waits (real time, bounded to 5 s) until the counters are `want`: removal by retention is
-/// the janitor's work, which runs on a real-time interval.
+/// the janitor's work, in the background.
 async fn wait_counts(s: &TestServer, url: &str, want: (u64, u64, u64)) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

@@ -1,10 +1,11 @@
 //! Server configuration: command-line flags, each also readable from a `CAUDA_*` environment
 //! variable. The flag names are a contract that scripts and tests rely on; keep them stable.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Parser, ValueEnum};
 
 pub use crate::auth::AuthMode;
 
@@ -23,11 +24,27 @@ pub enum Durability {
     Relaxed,
 }
 
+/// Printed after the flags by `--help`.
+const AFTER_HELP: &str = "\
+Every flag can also be set by the environment variable named beside it; a flag given on the
+command line wins. Boolean variables accept 1/0, true/false, yes/no, on/off.
+
+Logging: RUST_LOG filters the log (default \"info\"; e.g. RUST_LOG=cauda=debug); colour only on a
+terminal, never with NO_COLOR set.
+
+GET /health answers 200 once the server is up (unauthenticated); `cauda healthcheck` asks it.";
+
 #[derive(Clone, Debug, Parser)]
-#[command(name = "cauda", version, about = "An SQS-compatible queue server")]
+#[command(
+    name = "cauda",
+    version,
+    about = "An SQS-compatible queue server",
+    after_help = AFTER_HELP
+)]
 pub struct Config {
-    /// Address to listen on.
-    #[arg(long, env = "CAUDA_BIND", default_value = "127.0.0.1:9324")]
+    /// Address to listen on: IP:PORT, localhost:PORT, PORT (on 127.0.0.1) or :PORT (every
+    /// interface, 0.0.0.0).
+    #[arg(long, env = "CAUDA_BIND", default_value = "127.0.0.1:9324", value_parser = parse_bind)]
     pub bind: SocketAddr,
 
     /// Directory of the sled store.
@@ -35,7 +52,7 @@ pub struct Config {
     pub data_dir: PathBuf,
 
     /// Keep everything in memory; nothing survives a restart.
-    #[arg(long, env = "CAUDA_IN_MEMORY")]
+    #[arg(long, env = "CAUDA_IN_MEMORY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub in_memory: bool,
 
     /// The account id of callers that no credential maps to an account.
@@ -54,9 +71,10 @@ pub struct Config {
 
     /// Build queue URLs as `sqs.<region>.<host>` with the queue's region (AWS style; needs
     /// matching DNS). An unsigned request to such a host addresses that region.
-    #[arg(long, env = "CAUDA_QUEUE_URL_REGIONAL")]
+    #[arg(long, env = "CAUDA_QUEUE_URL_REGIONAL", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub queue_url_regional: bool,
 
+    /// Log lines as human-readable text or as one JSON object per line.
     #[arg(long, env = "CAUDA_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
 
@@ -69,6 +87,8 @@ pub struct Config {
     #[arg(long = "credentials", env = "CAUDA_CREDENTIALS", value_delimiter = ',')]
     pub credentials: Vec<String>,
 
+    /// When a change is acknowledged: strict (after it is flushed to disk) or relaxed (once it
+    /// is in the store; sled flushes every ~500 ms, so a crash may lose the last half second).
     #[arg(long, env = "CAUDA_DURABILITY", value_enum, default_value = "strict")]
     pub durability: Durability,
 
@@ -113,6 +133,46 @@ pub fn is_region_name(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
+/// The environment variable that gave the value `e` refuses: set, and its flag not among `args`.
+fn env_source(e: &clap::Error, args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(invalid)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = invalid.split_whitespace().next()?.strip_prefix("--")?;
+    let command = <Config as clap::CommandFactory>::command();
+    let arg = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?;
+    let var = arg.get_env()?.to_str()?.to_string();
+    let flag = format!("--{long}");
+    let on_command_line = args
+        .filter_map(|a| a.into_string().ok())
+        .any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    (std::env::var_os(&var).is_some() && !on_command_line).then_some(var)
+}
+
+/// `--bind`: `IP:PORT`, `localhost:PORT`, a bare `PORT` (loopback) or `:PORT` (every interface).
+fn parse_bind(s: &str) -> Result<SocketAddr, String> {
+    let port = |p: &str| {
+        p.parse::<u16>()
+            .map_err(|_| format!("{p:?} is not a port number (0-65535)"))
+    };
+    if let Ok(addr) = s.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Some(p) = s.strip_prefix("localhost:") {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port(p)?)));
+    }
+    if let Some(p) = s.strip_prefix(':') {
+        return Ok(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port(p)?)));
+    }
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port(s)?)));
+    }
+    Err("expected IP:PORT, localhost:PORT, PORT or :PORT (e.g. 127.0.0.1:9324)".into())
+}
+
 fn parse_region(s: &str) -> Result<String, String> {
     if is_region_name(s) {
         Ok(s.to_string())
@@ -122,6 +182,24 @@ fn parse_region(s: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// The configuration of this process (flags, then `CAUDA_*` variables). On a bad value that
+    /// came from a variable, the error says which variable (clap names only the flag), and the
+    /// process exits as clap's own errors do.
+    pub fn from_process() -> Self {
+        Config::try_parse().unwrap_or_else(|e| {
+            let source = env_source(&e, std::env::args_os().skip(1));
+            let e = e.format(&mut <Config as clap::CommandFactory>::command());
+            match source {
+                Some(var) => {
+                    eprint!("{e}");
+                    eprintln!("note: the value comes from the environment variable {var}");
+                    std::process::exit(e.exit_code());
+                }
+                None => e.exit(),
+            }
+        })
+    }
+
     /// A configuration for tests: loopback port 0, in memory.
     pub fn for_tests() -> Self {
         Config::parse_from(["cauda", "--bind", "127.0.0.1:0", "--in-memory"])
@@ -154,6 +232,48 @@ mod tests {
             "C:D:111111111111",
         ]);
         assert_eq!(c.credentials, vec!["A:B", "C:D:111111111111"]);
+    }
+
+    #[test]
+    fn bind_forms() {
+        let bind = |s: &str| parse_bind(s).map(|a| a.to_string());
+        assert_eq!(bind("127.0.0.1:9324").unwrap(), "127.0.0.1:9324");
+        assert_eq!(bind("[::1]:9324").unwrap(), "[::1]:9324");
+        assert_eq!(bind("localhost:9400").unwrap(), "127.0.0.1:9400");
+        assert_eq!(bind("9401").unwrap(), "127.0.0.1:9401");
+        assert_eq!(bind(":9402").unwrap(), "0.0.0.0:9402");
+        for bad in [
+            "",
+            "localhost",
+            ":",
+            "99999",
+            "host:1",
+            "localhost:x",
+            "1.2.3.4",
+        ] {
+            assert!(bind(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn boolean_flags_take_the_usual_spellings() {
+        use clap::builder::TypedValueParser;
+        use clap::CommandFactory;
+        let command = Config::command();
+        let parse = |value: &str| {
+            BoolishValueParser::new()
+                .parse_ref(&command, None, std::ffi::OsStr::new(value))
+                .ok()
+        };
+        for value in ["1", "yes", "on", "true", "True", "y"] {
+            assert_eq!(parse(value), Some(true), "{value}");
+        }
+        for value in ["0", "no", "off", "false", "n"] {
+            assert_eq!(parse(value), Some(false), "{value}");
+        }
+        assert_eq!(parse("maybe"), None);
+        assert!(Config::parse_from(["cauda", "--in-memory"]).in_memory);
+        assert!(!Config::parse_from(["cauda"]).in_memory);
     }
 
     #[test]

@@ -1,6 +1,5 @@
 //! The `cauda` binary: parse configuration, set up logging, serve until SIGINT/SIGTERM.
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use cauda::config::{Command, Config, LogFormat};
@@ -14,7 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
+    let config = Config::from_process();
     if let Some(Command::Healthcheck { url }) = &config.command {
         return healthcheck(
             url.clone()
@@ -28,7 +27,10 @@ async fn main() -> std::process::ExitCode {
             .json()
             .with_env_filter(filter)
             .init(),
-        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_ansi(colour())
+            .with_env_filter(filter)
+            .init(),
     }
     let server = match cauda::start(config).await {
         Ok(s) => s,
@@ -42,6 +44,13 @@ async fn main() -> std::process::ExitCode {
     tracing::info!("shutting down");
     server.shutdown().await;
     std::process::ExitCode::SUCCESS
+}
+
+/// Colour codes only on a terminal, and never when `NO_COLOR` is set to anything non-empty
+/// (<https://no-color.org>): `docker logs` and log files get plain text.
+fn colour() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// `cauda healthcheck`: one line on failure, none on success (it runs every few seconds).

@@ -30,7 +30,8 @@ use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERI
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::{AuthError, AuthErrorKind, SIGNATURE_DOES_NOT_MATCH_MESSAGE};
+use super::{AuthError, SIGNATURE_DOES_NOT_MATCH_MESSAGE};
+use crate::error::ErrorCode;
 
 /// The only algorithm accepted.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -131,11 +132,11 @@ pub struct SignedAuth<'a> {
 }
 
 fn incomplete(message: impl Into<String>) -> AuthError {
-    AuthError::new(AuthErrorKind::IncompleteSignature, message)
+    AuthError::new(ErrorCode::IncompleteSignature, message)
 }
 
 fn mismatch(message: impl Into<String>) -> AuthError {
-    AuthError::new(AuthErrorKind::SignatureDoesNotMatch, message)
+    AuthError::new(ErrorCode::SignatureDoesNotMatch, message)
 }
 
 /// Quotes client input in an error message, bounded so a huge header cannot bloat the reply.
@@ -293,7 +294,7 @@ pub fn extract<'a>(request: &RequestParts<'a>) -> Result<SignedAuth<'a>, AuthErr
     let mut authorization = request.headers.get_all(http::header::AUTHORIZATION).iter();
     match (authorization.next(), authorization.next(), query_auth) {
         (None, _, false) => Err(AuthError::new(
-            AuthErrorKind::MissingAuthenticationToken,
+            ErrorCode::MissingAuthenticationToken,
             "Request is missing Authentication Token",
         )),
         (Some(_), _, true) => Err(incomplete(
@@ -497,7 +498,7 @@ pub fn check_time(
     let t = auth.request_time;
     if t > now.saturating_add(skew) {
         return Err(AuthError::new(
-            AuthErrorKind::RequestExpired,
+            ErrorCode::RequestExpired,
             format!(
                 "Signature not yet current: {} is still later than {} ({} + {minutes} min.)",
                 auth.amz_date,
@@ -508,7 +509,7 @@ pub fn check_time(
     }
     match auth.style {
         AuthStyle::Header if t.saturating_add(skew) < now => Err(AuthError::new(
-            AuthErrorKind::RequestExpired,
+            ErrorCode::RequestExpired,
             format!(
                 "Signature expired: {} is now earlier than {} ({} - {minutes} min.)",
                 auth.amz_date,
@@ -517,7 +518,7 @@ pub fn check_time(
             ),
         )),
         AuthStyle::Presigned { expires } if t.saturating_add(expires) < now => Err(AuthError::new(
-            AuthErrorKind::RequestExpired,
+            ErrorCode::RequestExpired,
             format!(
                 "Request has expired: signed at {}, valid for {expires} seconds, now {}.",
                 auth.amz_date,
@@ -1103,7 +1104,7 @@ mod tests {
         ];
         for (value, expect) in cases {
             let err = parse_authorization(&value).expect_err(&value);
-            assert_eq!(err.kind, AuthErrorKind::IncompleteSignature, "{value}");
+            assert_eq!(err.code, ErrorCode::IncompleteSignature, "{value}");
             assert!(
                 err.message.contains(expect),
                 "{value}: {} lacks {expect}",

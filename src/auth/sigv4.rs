@@ -29,6 +29,9 @@ use http::{HeaderMap, Method, Uri};
 use percent_encoding::{percent_decode, percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::{AuthError, SIGNATURE_DOES_NOT_MATCH_MESSAGE};
 use crate::error::ErrorCode;
@@ -827,27 +830,26 @@ impl HexDigest {
 
 // ---- dates ---------------------------------------------------------------------------------
 
-/// Parses ISO 8601 basic `yyyymmddThhmmssZ` into seconds since the Unix epoch.
-pub fn parse_amz_date(s: &str) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+/// ISO 8601 basic, as SigV4 signs it: `yyyymmddThhmmssZ`.
+const AMZ_DATE: &[BorrowedFormatItem<'_>] =
+    format_description!("[year][month][day]T[hour][minute][second]Z");
+/// IMF-fixdate after its `Weekday, ` (which is not checked): `06 Nov 1994 08:49:37 GMT`.
+const IMF_FIXDATE: &[BorrowedFormatItem<'_>] =
+    format_description!("[day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
+
+/// Parses `s` with `format` as a UTC time from 1970 to 9999 into seconds since the Unix epoch.
+/// `time` reads a signed year (`+2015`); neither format has one, so a sign is refused first.
+fn parse_utc(s: &str, format: &[BorrowedFormatItem<'_>]) -> Option<u64> {
+    if s.contains(['+', '-']) {
         return None;
     }
-    let num = |range: std::ops::Range<usize>| -> Option<u64> {
-        let part = &b[range];
-        if !part.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(part.iter().fold(0, |acc, d| acc * 10 + u64::from(d - b'0')))
-    };
-    to_epoch(
-        num(0..4)?,
-        num(4..6)?,
-        num(6..8)?,
-        num(9..11)?,
-        num(11..13)?,
-        num(13..15)?,
-    )
+    let t = PrimitiveDateTime::parse(s, format).ok()?.assume_utc();
+    u64::try_from(t.unix_timestamp()).ok()
+}
+
+/// Parses ISO 8601 basic `yyyymmddThhmmssZ` into seconds since the Unix epoch.
+pub fn parse_amz_date(s: &str) -> Option<u64> {
+    parse_utc(s, AMZ_DATE)
 }
 
 /// Parses a `Date` header: IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) or ISO 8601 basic.
@@ -856,105 +858,17 @@ pub fn parse_http_date(s: &str) -> Option<u64> {
         return Some(t);
     }
     let (_weekday, rest) = s.split_once(", ")?;
-    let mut fields = rest.split(' ');
-    let (day, month, year, clock, zone) = (
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-        fields.next()?,
-    );
-    if fields.next().is_some() || zone != "GMT" {
-        return None;
-    }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month = MONTHS.iter().position(|m| *m == month)? as u64 + 1;
-    let digits = |s: &str, len: usize| -> Option<u64> {
-        (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let mut hms = clock.split(':');
-    let (h, m, sec) = (hms.next()?, hms.next()?, hms.next()?);
-    if hms.next().is_some() {
-        return None;
-    }
-    to_epoch(
-        digits(year, 4)?,
-        month,
-        digits(day, 2)?,
-        digits(h, 2)?,
-        digits(m, 2)?,
-        digits(sec, 2)?,
-    )
+    parse_utc(rest, IMF_FIXDATE)
 }
 
-fn to_epoch(year: u64, month: u64, day: u64, hour: u64, minute: u64, second: u64) -> Option<u64> {
-    if !(1970..=9999).contains(&year)
-        || !(1..=12).contains(&month)
-        || day < 1
-        || day > days_in_month(year, month)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return None;
-    }
-    let days = days_from_civil(year as i64, month as i64, day as i64);
-    Some(days as u64 * 86_400 + hour * 3_600 + minute * 60 + second)
-}
-
-fn is_leap(year: u64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// Seconds since the Unix epoch → `yyyymmddThhmmssZ`.
+/// Seconds since the Unix epoch → `yyyymmddThhmmssZ`; past year 9999, the last second of 9999.
 pub fn format_amz_date(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
+    let t = i64::try_from(secs)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(PrimitiveDateTime::MAX.assume_utc());
+    // Formatting a UTC time with this description cannot fail.
+    t.format(AMZ_DATE).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -1143,6 +1057,8 @@ mod tests {
             "20150830T246000Z",
             "19691231T235959Z",
             "+0150830T123600Z",
+            "+20150830T123600Z",
+            "20150830T123660Z",
             "",
         ] {
             assert_eq!(parse_amz_date(bad), None, "{bad}");
@@ -1166,6 +1082,8 @@ mod tests {
             "Sun, 30 Aug 2015 12:36 GMT",
             "30 Aug 2015 12:36:00 GMT",
             "Sun, 31 Sep 2015 12:36:00 GMT",
+            "Sun, 30 Aug +2015 12:36:00 GMT",
+            "Sun, 30 aug 2015 12:36:00 GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

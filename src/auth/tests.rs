@@ -1108,6 +1108,13 @@ fn body_hash_header_must_match_body() {
         let e = assert_code(&v, &r, ErrorCode::SignatureDoesNotMatch);
         assert!(e.message.contains("x-amz-content-sha256"), "{e}");
     }
+    // A hash in upper case is still compared with the body.
+    let mut upper = js.clone();
+    let sent = upper.header("x-amz-content-sha256").to_ascii_uppercase();
+    upper.set_header("x-amz-content-sha256", &sent);
+    ok_now(&auto_open(), &upper);
+    r.set_header("x-amz-content-sha256", &sent);
+    assert_code(&auto_open(), &r, ErrorCode::SignatureDoesNotMatch);
     // Consistent header and body, both changed: the signature still catches it.
     r.set_header("x-amz-content-sha256", &sha256_hex(&r.body));
     assert_code(&strict(), &r, ErrorCode::SignatureDoesNotMatch);

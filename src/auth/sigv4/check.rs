@@ -2,6 +2,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::canonical::{canonical_request, parse_query, string_to_sign, HexDigest, PlusMode};
@@ -120,8 +121,9 @@ pub fn signed_content_hash(
         return Ok(None);
     };
     let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();
-    let is_hash = value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit());
-    if is_hash && !value.eq_ignore_ascii_case(HexDigest::of(request.body).as_str()) {
+    let mut sent = [0u8; 32];
+    let is_hash = hex::decode_to_slice(&value, &mut sent).is_ok();
+    if is_hash && sent[..] != Sha256::digest(request.body)[..] {
         return Err(mismatch(
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ));

@@ -50,8 +50,6 @@ pub use parse::{
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
 /// The last element of a credential scope.
 pub const TERMINATOR: &str = "aws4_request";
-/// Hex SHA-256 of the empty string.
-pub const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 /// Longest validity of a presigned URL (7 days), per AWS.
 pub const MAX_EXPIRES_SECS: u64 = 604_800;
 

@@ -2,12 +2,11 @@
 //!
 //! Contract: [`Verifier::verify`] is a pure function of the request head, the raw body, the
 //! configured credentials and the time passed in. It answers who is calling ([`Principal`]) or
-//! why the request is refused ([`AuthError`], whose [`AuthErrorKind`] knows its AWS error code
-//! and HTTP status). It never reads the clock, does no I/O and never logs secrets.
+//! why the request is refused ([`AuthError`], whose [`ErrorCode`] is a row of the one error
+//! table). It never reads the clock, does no I/O and never logs secrets.
 //!
-//! This module depends on nothing else in cauda (only `http`, the signing crates and
-//! `clap` for [`AuthMode`]); the HTTP layer calls it and renders the error in the client's
-//! protocol.
+//! Of cauda it uses only [`crate::error`] (besides `http`, the signing crates and `clap` for
+//! [`AuthMode`]); the HTTP layer calls it and renders the error in the client's protocol.
 //!
 //! Modes:
 //! - [`AuthMode::Off`]: every request is accepted as the anonymous caller, without looking.
@@ -30,6 +29,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
+
+use crate::error::{ErrorCode, SqsError};
 
 /// How strictly requests are authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -61,55 +62,6 @@ impl Principal {
     }
 }
 
-/// Why a request was refused. Each kind is an AWS error code with a fixed HTTP status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthErrorKind {
-    /// No `Authorization` header and no `X-Amz-*` auth query parameters.
-    MissingAuthenticationToken,
-    /// The auth header or query parameters are malformed or incomplete.
-    IncompleteSignature,
-    /// The access key is unknown.
-    InvalidClientTokenId,
-    /// The signature (or the credential scope) does not match.
-    SignatureDoesNotMatch,
-    /// The request date is too far from the server's clock, or a presigned URL expired.
-    RequestExpired,
-    /// The caller is not allowed to do this.
-    AccessDenied,
-}
-
-impl AuthErrorKind {
-    /// The AWS error code (Query `<Code>`, JSON `__type`, `x-amzn-query-error` code).
-    pub fn code(self) -> &'static str {
-        match self {
-            AuthErrorKind::MissingAuthenticationToken => "MissingAuthenticationToken",
-            AuthErrorKind::IncompleteSignature => "IncompleteSignature",
-            AuthErrorKind::InvalidClientTokenId => "InvalidClientTokenId",
-            AuthErrorKind::SignatureDoesNotMatch => "SignatureDoesNotMatch",
-            AuthErrorKind::RequestExpired => "RequestExpired",
-            AuthErrorKind::AccessDenied => "AccessDenied",
-        }
-    }
-
-    /// The HTTP status AWS answers with ("Common Errors – Amazon SQS"; SQS-REFERENCE §3, §9.1).
-    /// Every auth error is a `Sender` fault.
-    pub fn http_status(self) -> u16 {
-        match self {
-            AuthErrorKind::MissingAuthenticationToken
-            | AuthErrorKind::InvalidClientTokenId
-            | AuthErrorKind::SignatureDoesNotMatch
-            | AuthErrorKind::AccessDenied => 403,
-            AuthErrorKind::IncompleteSignature | AuthErrorKind::RequestExpired => 400,
-        }
-    }
-}
-
-impl fmt::Display for AuthErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
-
 /// AWS's text for `SignatureDoesNotMatch` (recorded on AWS, SQS-REFERENCE §3).
 pub const SIGNATURE_DOES_NOT_MATCH_MESSAGE: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
@@ -117,17 +69,18 @@ pub const SIGNATURE_DOES_NOT_MATCH_MESSAGE: &str = "The request signature we cal
 pub const INVALID_CLIENT_TOKEN_ID_MESSAGE: &str =
     "The security token included in the request is invalid.";
 
-/// A refused request: the kind (code + status) and a message for the client.
+/// A refused request: its code (status and fault come from the one table in
+/// [`crate::error`]) and a message for the client.
 #[derive(Debug)]
 pub struct AuthError {
-    pub kind: AuthErrorKind,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl AuthError {
-    pub fn new(kind: AuthErrorKind, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         AuthError {
-            kind,
+            code,
             message: message.into(),
         }
     }
@@ -135,11 +88,17 @@ impl AuthError {
 
 impl fmt::Display for AuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
+        write!(f, "{}: {}", self.code.query_code(), self.message)
     }
 }
 
 impl std::error::Error for AuthError {}
+
+impl From<AuthError> for SqsError {
+    fn from(e: AuthError) -> Self {
+        SqsError::new(e.code, e.message)
+    }
+}
 
 /// The signing name of SQS; the only service accepted in a credential scope.
 const SERVICE: &str = "sqs";
@@ -270,7 +229,7 @@ impl Verifier {
         let payload_hash = sigv4::payload_hash(&auth, &request)?;
         let Some(secret) = self.credentials.get(&auth.credential.access_key) else {
             return Err(AuthError::new(
-                AuthErrorKind::InvalidClientTokenId,
+                ErrorCode::InvalidClientTokenId,
                 INVALID_CLIENT_TOKEN_ID_MESSAGE,
             ));
         };

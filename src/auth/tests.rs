@@ -197,9 +197,9 @@ fn err_now(v: &Verifier, r: &Req) -> AuthError {
     }
 }
 
-fn assert_kind(v: &Verifier, r: &Req, kind: AuthErrorKind) -> AuthError {
+fn assert_code(v: &Verifier, r: &Req, code: ErrorCode) -> AuthError {
     let e = err_now(v, r);
-    assert_eq!(e.kind, kind, "{e}");
+    assert_eq!(e.code, code, "{e}");
     e
 }
 
@@ -420,7 +420,7 @@ fn aws_test_suite_rejects_flipped_signatures_and_foreign_service() {
             bad.set_uri(&uri);
         }
         let e = run(&suite_verifier(), &bad, now).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::SignatureDoesNotMatch, "{name}: {e}");
+        assert_eq!(e.code, ErrorCode::SignatureDoesNotMatch, "{name}: {e}");
         // The real verifier only takes scopes for `sqs`.
         let e = run(
             &Verifier::new(AuthMode::Strict, suite_verifier().credentials),
@@ -428,7 +428,7 @@ fn aws_test_suite_rejects_flipped_signatures_and_foreign_service() {
             now,
         )
         .unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::SignatureDoesNotMatch, "{name}: {e}");
+        assert_eq!(e.code, ErrorCode::SignatureDoesNotMatch, "{name}: {e}");
         assert!(e.message.contains("correct service: 'sqs'"), "{name}: {e}");
     }
 }
@@ -680,11 +680,11 @@ fn captured_sdk_requests_verify() {
         let mut tampered = req.clone();
         tampered.body.extend_from_slice(b" ");
         if tampered.headers.contains_key("authorization") {
-            assert_kind(&strict(), &tampered, AuthErrorKind::SignatureDoesNotMatch);
+            assert_code(&strict(), &tampered, ErrorCode::SignatureDoesNotMatch);
         }
         let mut tampered = req.clone();
         tampered.set_header("host", "localhost:9325");
-        assert_kind(&strict(), &tampered, AuthErrorKind::SignatureDoesNotMatch);
+        assert_code(&strict(), &tampered, ErrorCode::SignatureDoesNotMatch);
     }
 }
 
@@ -895,7 +895,7 @@ fn plus_in_raw_query_is_accepted_either_way() {
     // But `+` is not a wildcard.
     let mut other = spaced.clone();
     other.set_uri("/?Action=SendMessage&MessageBody=a-b");
-    assert_kind(&strict(), &other, AuthErrorKind::SignatureDoesNotMatch);
+    assert_code(&strict(), &other, ErrorCode::SignatureDoesNotMatch);
 }
 
 #[test]
@@ -1050,7 +1050,7 @@ fn tampering_is_rejected() {
 
     for (name, req) in cases {
         let e = err_now(&v, &req);
-        assert_eq!(e.kind, AuthErrorKind::SignatureDoesNotMatch, "{name}: {e}");
+        assert_eq!(e.code, ErrorCode::SignatureDoesNotMatch, "{name}: {e}");
     }
 }
 
@@ -1063,13 +1063,13 @@ fn scope_tampering_is_rejected() {
     let mut r = base.clone();
     r.set_header("x-amz-date", "20240502T000500Z");
     let e = run(&v, &r, at("20240502T000500Z")).unwrap_err();
-    assert_eq!(e.kind, AuthErrorKind::SignatureDoesNotMatch, "{e}");
+    assert_eq!(e.code, ErrorCode::SignatureDoesNotMatch, "{e}");
     assert!(e.message.contains("'20240501' != '20240502'"), "{e}");
 
     // Service renamed in the scope.
     let mut r = base.clone();
     r.edit_authorization(|a| a.replace("/sqs/", "/sns/"));
-    let e = assert_kind(&v, &r, AuthErrorKind::SignatureDoesNotMatch);
+    let e = assert_code(&v, &r, ErrorCode::SignatureDoesNotMatch);
     assert!(e.message.contains("correct service"), "{e}");
 
     // Signed for another service altogether; also refused when signatures are not checked.
@@ -1085,13 +1085,13 @@ fn scope_tampering_is_rejected() {
         &[],
         b"{}",
     );
-    assert_kind(&v, &sns, AuthErrorKind::SignatureDoesNotMatch);
-    assert_kind(&auto_open(), &sns, AuthErrorKind::SignatureDoesNotMatch);
+    assert_code(&v, &sns, ErrorCode::SignatureDoesNotMatch);
+    assert_code(&auto_open(), &sns, ErrorCode::SignatureDoesNotMatch);
 
     // Wrong terminator.
     let mut r = base.clone();
     r.edit_authorization(|a| a.replace("/aws4_request", "/aws5_request"));
-    let e = assert_kind(&v, &r, AuthErrorKind::SignatureDoesNotMatch);
+    let e = assert_code(&v, &r, ErrorCode::SignatureDoesNotMatch);
     assert!(e.message.contains("terminator"), "{e}");
 }
 
@@ -1105,12 +1105,19 @@ fn body_hash_header_must_match_body() {
         .replace("hello", "HELLO")
         .into_bytes();
     for v in [strict(), auto_open()] {
-        let e = assert_kind(&v, &r, AuthErrorKind::SignatureDoesNotMatch);
+        let e = assert_code(&v, &r, ErrorCode::SignatureDoesNotMatch);
         assert!(e.message.contains("x-amz-content-sha256"), "{e}");
     }
+    // A hash in upper case is still compared with the body.
+    let mut upper = js.clone();
+    let sent = upper.header("x-amz-content-sha256").to_ascii_uppercase();
+    upper.set_header("x-amz-content-sha256", &sent);
+    ok_now(&auto_open(), &upper);
+    r.set_header("x-amz-content-sha256", &sent);
+    assert_code(&auto_open(), &r, ErrorCode::SignatureDoesNotMatch);
     // Consistent header and body, both changed: the signature still catches it.
     r.set_header("x-amz-content-sha256", &sha256_hex(&r.body));
-    assert_kind(&strict(), &r, AuthErrorKind::SignatureDoesNotMatch);
+    assert_code(&strict(), &r, ErrorCode::SignatureDoesNotMatch);
 }
 
 #[test]
@@ -1125,7 +1132,7 @@ fn unsigned_payload_is_honoured_when_signed() {
         b"ignored",
     );
     // aws-sigv4 hashed the body, but the header says UNSIGNED-PAYLOAD: that must not verify…
-    assert_kind(&strict(), &r, AuthErrorKind::SignatureDoesNotMatch);
+    assert_code(&strict(), &r, ErrorCode::SignatureDoesNotMatch);
     // …whereas a client that really signed UNSIGNED-PAYLOAD does.
     let identity: Identity =
         aws_credential_types::Credentials::new(AKID, SECRET, None, None, "t").into();
@@ -1164,7 +1171,7 @@ fn failure_message_helps_without_leaking_secrets() {
     let token_req = captured("botocore 1.43.11 JSON ListQueues");
     let mut r = token_req.clone();
     r.body = b"{ }".to_vec();
-    let e = assert_kind(&strict(), &r, AuthErrorKind::SignatureDoesNotMatch);
+    let e = assert_code(&strict(), &r, ErrorCode::SignatureDoesNotMatch);
     assert!(
         e.message.starts_with(SIGNATURE_DOES_NOT_MATCH_MESSAGE),
         "{e}"
@@ -1182,7 +1189,7 @@ fn failure_message_helps_without_leaking_secrets() {
     let mut p = captured("botocore 1.43.11 SigV4QueryAuth, presigned SendMessage");
     let uri = p.uri_string().replace("hi%20there", "hi%20where");
     p.set_uri(&uri);
-    let e = assert_kind(&strict(), &p, AuthErrorKind::SignatureDoesNotMatch);
+    let e = assert_code(&strict(), &p, ErrorCode::SignatureDoesNotMatch);
     assert!(!e.message.contains("session"), "{e}");
     assert!(
         e.message.contains("X-Amz-Security-Token=**redacted**"),
@@ -1202,13 +1209,13 @@ fn clock_skew() {
             run(&v, &r, now(ok)).unwrap_or_else(|e| panic!("{ok}: {e}"));
         }
         let e = run(&v, &r, now(16 * 60)).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::RequestExpired);
+        assert_eq!(e.code, ErrorCode::RequestExpired);
         assert!(e.message.contains("Signature expired: 20240501T120000Z is now earlier than 20240501T120100Z (20240501T121600Z - 15 min.)"), "{e}");
         let e = run(&v, &r, now(-16 * 60)).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::RequestExpired);
+        assert_eq!(e.code, ErrorCode::RequestExpired);
         assert!(e.message.contains("not yet current"), "{e}");
         let e = run(&v, &r, now(86_400 * 365)).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::RequestExpired);
+        assert_eq!(e.code, ErrorCode::RequestExpired);
     }
 }
 
@@ -1222,9 +1229,9 @@ fn presigned_expiry() {
         run(&v, &r, now(60)).unwrap();
         run(&v, &r, now(-14 * 60)).unwrap();
         let e = run(&v, &r, now(61)).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::RequestExpired, "{e}");
+        assert_eq!(e.code, ErrorCode::RequestExpired, "{e}");
         let e = run(&v, &r, now(-16 * 60)).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::RequestExpired, "{e}");
+        assert_eq!(e.code, ErrorCode::RequestExpired, "{e}");
     }
     // A week-long URL is still good after six days (header skew does not apply).
     let week = sign_with(
@@ -1247,7 +1254,7 @@ fn presigned_expiry() {
             .uri_string()
             .replace("X-Amz-Expires=60", &format!("X-Amz-Expires={bad}"));
         r.set_uri(&uri);
-        let e = assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+        let e = assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
         assert!(e.message.contains("X-Amz-Expires"), "{bad}: {e}");
     }
 }
@@ -1262,19 +1269,19 @@ fn date_header_fallback() {
         r.set_header("date", date);
         ok_now(&auto_open(), &r);
         let e = run(&auto_open(), &r, at("20240501T130000Z")).unwrap_err();
-        assert_eq!(e.kind, AuthErrorKind::RequestExpired);
+        assert_eq!(e.code, ErrorCode::RequestExpired);
         // x-amz-date was signed and is gone now.
-        assert_kind(&strict(), &r, AuthErrorKind::SignatureDoesNotMatch);
+        assert_code(&strict(), &r, ErrorCode::SignatureDoesNotMatch);
     }
     let mut r = base.clone();
     r.headers.remove("x-amz-date");
-    let e = assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+    let e = assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
     assert!(e.message.contains("'X-Amz-Date' or a 'Date' header"), "{e}");
     r.set_header("date", "yesterday");
-    assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+    assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
     let mut r = base.clone();
     r.set_header("x-amz-date", "2024-05-01T12:00:00Z");
-    assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+    assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
 }
 
 #[test]
@@ -1304,7 +1311,7 @@ fn date_header_fallback_verifies_a_hand_computed_signature() {
     );
     assert_eq!(ok_now(&strict(), &r), me());
     r.set_header("date", "Wed, 01 May 2024 12:00:01 GMT");
-    assert_kind(&strict(), &r, AuthErrorKind::SignatureDoesNotMatch);
+    assert_code(&strict(), &r, ErrorCode::SignatureDoesNotMatch);
 }
 
 // ---- missing / malformed auth --------------------------------------------------------------
@@ -1331,16 +1338,16 @@ fn missing_auth() {
         auto_open(),
         Verifier::new(AuthMode::Auto, credentials()),
     ] {
-        let e = assert_kind(
+        let e = assert_code(
             &v,
             &unsigned_request(),
-            AuthErrorKind::MissingAuthenticationToken,
+            ErrorCode::MissingAuthenticationToken,
         );
-        assert_eq!(e.kind.http_status(), 403);
+        assert_eq!(e.code.http_status(), 403);
         // Query parameters that are not auth parameters do not count.
         let mut r = unsigned_request();
         r.set_uri("/?Action=ListQueues&X-Amz-Date=20240501T120000Z");
-        assert_kind(&v, &r, AuthErrorKind::MissingAuthenticationToken);
+        assert_code(&v, &r, ErrorCode::MissingAuthenticationToken);
     }
 }
 
@@ -1366,25 +1373,25 @@ fn malformed_header_auth_is_incomplete() {
         for value in &variants {
             let mut r = base.clone();
             r.set_header("authorization", value);
-            let e = assert_kind(&v, &r, AuthErrorKind::IncompleteSignature);
-            assert_eq!(e.kind.http_status(), 400);
+            let e = assert_code(&v, &r, ErrorCode::IncompleteSignature);
+            assert_eq!(e.code.http_status(), 400);
         }
         // Two Authorization headers.
         let mut r = base.clone();
         r.headers
             .append("authorization", HeaderValue::from_str(&auth).unwrap());
-        assert_kind(&v, &r, AuthErrorKind::IncompleteSignature);
+        assert_code(&v, &r, ErrorCode::IncompleteSignature);
         // Non-ASCII header value.
         let mut r = base.clone();
         r.headers.insert(
             "authorization",
             HeaderValue::from_bytes(b"AWS4-HMAC-SHA256 \xff").unwrap(),
         );
-        assert_kind(&v, &r, AuthErrorKind::IncompleteSignature);
+        assert_code(&v, &r, ErrorCode::IncompleteSignature);
         // Both mechanisms at once.
         let mut r = base.clone();
         r.set_uri(&presigned_get(60).uri_string());
-        assert_kind(&v, &r, AuthErrorKind::IncompleteSignature);
+        assert_code(&v, &r, ErrorCode::IncompleteSignature);
     }
 }
 
@@ -1398,7 +1405,7 @@ fn host_must_be_signed() {
         )
     });
     for v in [strict(), auto_open()] {
-        let e = assert_kind(&v, &r, AuthErrorKind::SignatureDoesNotMatch);
+        let e = assert_code(&v, &r, ErrorCode::SignatureDoesNotMatch);
         assert!(e.message.contains("'Host'"), "{e}");
     }
 }
@@ -1425,7 +1432,7 @@ fn malformed_presigned_is_incomplete() {
         let mut r = base.clone();
         r.set_uri(&format!("/?{}", kept.join("&")));
         for v in [strict(), auto_open()] {
-            let e = assert_kind(&v, &r, AuthErrorKind::IncompleteSignature);
+            let e = assert_code(&v, &r, ErrorCode::IncompleteSignature);
             assert!(e.message.contains("must include"), "{drop}: {e}");
         }
     }
@@ -1442,16 +1449,16 @@ fn malformed_presigned_is_incomplete() {
         assert!(uri.contains(from), "{uri} lacks {from}");
         let mut r = base.clone();
         r.set_uri(&uri.replace(from, to));
-        assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+        assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
     }
     // A repeated auth parameter.
     let mut r = base.clone();
     r.set_uri(&format!("{uri}&X-Amz-Date=20240501T120000Z"));
-    assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+    assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
     // A truncated signature.
     let mut r = base.clone();
     r.set_uri(&uri[..uri.len() - 1]);
-    assert_kind(&auto_open(), &r, AuthErrorKind::IncompleteSignature);
+    assert_code(&auto_open(), &r, ErrorCode::IncompleteSignature);
 }
 
 // ---- modes ---------------------------------------------------------------------------------
@@ -1475,12 +1482,12 @@ fn strict_unknown_key() {
         Verifier::new(AuthMode::Auto, credentials()),
         Verifier::new(AuthMode::Strict, Credentials::default()),
     ] {
-        let e = assert_kind(&v, &r, AuthErrorKind::InvalidClientTokenId);
+        let e = assert_code(&v, &r, ErrorCode::InvalidClientTokenId);
         assert_eq!(
             e.message,
             "The security token included in the request is invalid."
         );
-        assert_eq!(e.kind.http_status(), 403);
+        assert_eq!(e.code.http_status(), 403);
     }
     // A presigned URL for an unknown key, too.
     let p = sign_with(
@@ -1496,7 +1503,7 @@ fn strict_unknown_key() {
         &[],
         b"",
     );
-    assert_kind(&strict(), &p, AuthErrorKind::InvalidClientTokenId);
+    assert_code(&strict(), &p, ErrorCode::InvalidClientTokenId);
 }
 
 #[test]
@@ -1525,7 +1532,7 @@ fn auto_without_credentials_accepts_any_well_formed_signature() {
     let uri = flip_last_hex(&p.uri_string());
     p.set_uri(&uri);
     assert_eq!(ok_now(&v, &p), me_unverified());
-    assert_kind(&strict(), &p, AuthErrorKind::SignatureDoesNotMatch);
+    assert_code(&strict(), &p, ErrorCode::SignatureDoesNotMatch);
 }
 
 #[test]
@@ -1547,8 +1554,8 @@ fn off_accepts_anything() {
 }
 
 #[test]
-fn error_kinds_have_codes_and_statuses() {
-    use AuthErrorKind::*;
+fn auth_error_codes_have_their_wire_codes_and_statuses() {
+    use ErrorCode::*;
     let table = [
         (
             MissingAuthenticationToken,
@@ -1561,10 +1568,11 @@ fn error_kinds_have_codes_and_statuses() {
         (RequestExpired, "RequestExpired", 400),
         (AccessDenied, "AccessDenied", 403),
     ];
-    for (kind, code, status) in table {
-        assert_eq!(kind.code(), code);
-        assert_eq!(kind.to_string(), code);
-        assert_eq!(kind.http_status(), status);
+    for (code, query_code, status) in table {
+        assert_eq!(code.query_code(), query_code);
+        assert_eq!(code.http_status(), status);
+        let e = SqsError::from(AuthError::new(code, "m"));
+        assert_eq!((e.code, e.message.as_str()), (code, "m"));
     }
     let e = AuthError::new(RequestExpired, "late");
     assert_eq!(e.to_string(), "RequestExpired: late");
@@ -1614,10 +1622,7 @@ fn remembered_signing_keys_change_no_answer() {
         secret: "not-the-secret",
         ..Signer::default()
     });
-    assert_eq!(
-        err_now(&v, &wrong).kind,
-        AuthErrorKind::SignatureDoesNotMatch
-    );
+    assert_eq!(err_now(&v, &wrong).code, ErrorCode::SignatureDoesNotMatch);
     // Another region derives another key: signed for it, it verifies.
     assert_eq!(
         ok_now(
@@ -1641,8 +1646,5 @@ fn remembered_signing_keys_change_no_answer() {
         secret: SECRET,
         ..Signer::default()
     });
-    assert_eq!(
-        err_now(&v, &swapped).kind,
-        AuthErrorKind::SignatureDoesNotMatch
-    );
+    assert_eq!(err_now(&v, &swapped).code, ErrorCode::SignatureDoesNotMatch);
 }

@@ -9,7 +9,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 
 use crate::api::{self, Action, Context};
-use crate::auth::{AuthErrorKind, Verifier};
+use crate::auth::Verifier;
 use crate::config::{is_region_name, Config};
 use crate::engine::Engine;
 use crate::error::{ErrorCode, SqsError, SqsResult};
@@ -29,20 +29,6 @@ fn is_auth_param(name: &str) -> bool {
         || name == "Signature"
         || name == "SignatureMethod"
         || name == "SignatureVersion"
-}
-
-impl From<crate::auth::AuthError> for SqsError {
-    fn from(e: crate::auth::AuthError) -> Self {
-        let code = match e.kind {
-            AuthErrorKind::MissingAuthenticationToken => ErrorCode::MissingAuthenticationToken,
-            AuthErrorKind::IncompleteSignature => ErrorCode::IncompleteSignature,
-            AuthErrorKind::InvalidClientTokenId => ErrorCode::InvalidClientTokenId,
-            AuthErrorKind::SignatureDoesNotMatch => ErrorCode::SignatureDoesNotMatch,
-            AuthErrorKind::RequestExpired => ErrorCode::RequestExpired,
-            AuthErrorKind::AccessDenied => ErrorCode::AccessDenied,
-        };
-        SqsError::new(code, e.message)
-    }
 }
 
 struct Outcome {

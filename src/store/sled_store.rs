@@ -171,6 +171,48 @@ impl State {
         }
     }
 
+    /// The oldest entries to compact in one step (about [`COMPACTION_STEP`] bytes); none when
+    /// no compaction is due.
+    fn compaction_step(&self) -> Vec<u64> {
+        // Dead entries older than the ones copied here must go first (their puts may be
+        // hidden only by tombstones in the entries this step removes).
+        if !self.wants_compaction() || !self.dead.is_empty() {
+            return Vec::new();
+        }
+        let mut old = Vec::new();
+        let mut step = 0;
+        for (&seq, stat) in &self.entries {
+            if seq >= self.pending_seq || (step >= COMPACTION_STEP && !old.is_empty()) {
+                break;
+            }
+            step += stat.bytes;
+            old.push(seq);
+        }
+        old
+    }
+
+    /// Encodes the records whose latest put is in one of the `decoded` entries into a new
+    /// entry `copy_seq`, which they now belong to; returns it and its number of records.
+    fn copy_live(&mut self, decoded: Vec<(u64, Vec<Op>)>, copy_seq: u64) -> (Vec<u8>, u64) {
+        let mut copy = vec![ENTRY_V1];
+        let mut live = 0u64;
+        for (seq, ops) in decoded {
+            for (key, value) in ops {
+                if value.is_none() {
+                    continue;
+                }
+                if let Some(slot) = self.map.get_mut(&key) {
+                    if slot.entry == seq {
+                        encode_op(&mut copy, &key, Some(&slot.value));
+                        slot.entry = copy_seq;
+                        live += 1;
+                    }
+                }
+            }
+        }
+        (copy, live)
+    }
+
     fn wants_compaction(&self) -> bool {
         self.journal_bytes > 2 * self.live_bytes + COMPACTION_SLACK
     }
@@ -275,6 +317,17 @@ impl Inner {
         Ok(())
     }
 
+    /// The decoded ops of the entries `seqs` still in sled, with their sequence numbers.
+    fn read_entries(&self, seqs: &[u64]) -> StoreResult<Vec<(u64, Vec<Op>)>> {
+        let mut decoded = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            if let Some(bytes) = self.journal.get(entry_key(seq)).map_err(err)? {
+                decoded.push((seq, decode_entry(&bytes)?));
+            }
+        }
+        Ok(decoded)
+    }
+
     /// When the journal is too large: copies the live records of the oldest entries into a new
     /// entry and removes the old ones, in one atomic sled batch. One step per call.
     ///
@@ -284,33 +337,11 @@ impl Inner {
     /// nor the decoding.
     fn compact(&self) -> StoreResult<()> {
         let _reclaim = self.reclaim.lock().expect("store reclaim lock");
-        let old: Vec<u64> = {
-            let state = self.state();
-            // Dead entries older than the ones copied here must go first (their puts may be
-            // hidden only by tombstones in the entries this step removes).
-            if !state.wants_compaction() || !state.dead.is_empty() {
-                return Ok(());
-            }
-            let mut old = Vec::new();
-            let mut step = 0;
-            for (&seq, stat) in &state.entries {
-                if seq >= state.pending_seq || (step >= COMPACTION_STEP && !old.is_empty()) {
-                    break;
-                }
-                step += stat.bytes;
-                old.push(seq);
-            }
-            old
-        };
+        let old = self.state().compaction_step();
         if old.is_empty() {
             return Ok(());
         }
-        let mut decoded = Vec::with_capacity(old.len());
-        for &seq in &old {
-            if let Some(bytes) = self.journal.get(entry_key(seq)).map_err(err)? {
-                decoded.push((seq, decode_entry(&bytes)?));
-            }
-        }
+        let decoded = self.read_entries(&old)?;
 
         let writer = self.writer.lock().expect("store writer lock");
         let mut state = self.state();
@@ -320,22 +351,7 @@ impl Inner {
         let (written, dead) = state.take_pending();
         let copy_seq = state.pending_seq;
         state.pending_seq += 1;
-        let mut copy = vec![ENTRY_V1];
-        let mut live = 0u64;
-        for (seq, ops) in decoded {
-            for (key, value) in ops {
-                if value.is_none() {
-                    continue;
-                }
-                if let Some(slot) = state.map.get_mut(&key) {
-                    if slot.entry == seq {
-                        encode_op(&mut copy, &key, Some(&slot.value));
-                        slot.entry = copy_seq;
-                        live += 1;
-                    }
-                }
-            }
-        }
+        let (copy, live) = state.copy_live(decoded, copy_seq);
         let mut batch = sled::Batch::default();
         if let Some((seq, bytes)) = &written {
             batch.insert(&entry_key(*seq), bytes.as_slice());

@@ -17,6 +17,7 @@ mod clock;
 mod concurrency;
 mod crash;
 mod dlq;
+mod embedding;
 mod fifo;
 mod messages;
 mod policies;

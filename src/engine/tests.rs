@@ -8,9 +8,11 @@ use std::sync::Arc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::queue::MessageRecord;
 use super::*;
 use crate::clock::ManualClock;
-use crate::store::MemoryStore;
+use crate::error::ErrorCode;
+use crate::store::{keys, records, MemoryStore};
 
 const T0: u64 = 1_700_000_000_000;
 const REGION: &str = "us-east-1";

@@ -1,0 +1,64 @@
+//! DeleteMessage and DeleteMessageBatch.
+
+use std::sync::Arc;
+
+use super::queue::Queue;
+use super::visibility::expired_handle;
+use super::Engine;
+use crate::error::SqsResult;
+use crate::store::{keys, WriteBatch};
+
+impl Engine {
+    pub async fn delete_message(&self, q: &Arc<Queue>, handle: &str) -> SqsResult<()> {
+        single(self.delete_messages(q, &[handle]).await?)
+    }
+
+    /// Deletes by receipt handle; one result per handle. All deletions are one store batch
+    /// and one durability wait.
+    pub async fn delete_messages(
+        &self,
+        q: &Arc<Queue>,
+        handles: &[&str],
+    ) -> SqsResult<Vec<SqsResult<()>>> {
+        let now = self.now();
+        let mut results = Vec::with_capacity(handles.len());
+        let ticket = {
+            let mut st = q.lock();
+            let mut wb = WriteBatch::new();
+            let mut removed: Vec<u64> = Vec::new();
+            for handle in handles {
+                let result = self.resolve(q, handle).and_then(|h| {
+                    let Some(meta) = st.messages.get(&h.seq) else {
+                        return Ok(());
+                    };
+                    if q.fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now))
+                    {
+                        return Err(expired_handle(handle));
+                    }
+                    if !removed.contains(&h.seq) {
+                        wb.delete(keys::message(q.id, h.seq));
+                        wb.delete(keys::message_state(q.id, h.seq));
+                        removed.push(h.seq);
+                    }
+                    Ok(())
+                });
+                results.push(result);
+            }
+            let ticket = self.apply(wb)?;
+            for seq in removed {
+                st.remove(seq);
+            }
+            ticket
+        };
+        self.durable(ticket).await?;
+        if q.fifo {
+            q.notify.notify_waiters();
+        }
+        Ok(results)
+    }
+}
+
+/// The one result of a one-entry batch call.
+pub(super) fn single(mut results: Vec<SqsResult<()>>) -> SqsResult<()> {
+    results.pop().unwrap_or(Ok(()))
+}

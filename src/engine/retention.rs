@@ -1,0 +1,87 @@
+//! Retention: the janitor's periodic pass, and [`Engine::expire`], which removes one queue's
+//! messages past their retention period, expired deduplication entries and receive attempts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::queue::Queue;
+use super::Engine;
+use crate::error::SqsResult;
+use crate::store::{keys, WriteBatch};
+
+/// Runs [`Engine::expire`] over every queue every 500 ms until shutdown.
+pub(super) fn spawn_janitor(engine: &Arc<Engine>) {
+    let engine = Arc::downgrade(engine);
+    let mut shutdown = engine
+        .upgrade()
+        .map(|e| e.shutdown_signal())
+        .expect("a live engine");
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            let Some(engine) = engine.upgrade() else {
+                return;
+            };
+            engine.janitor_pass().await;
+        }
+    });
+}
+
+impl Engine {
+    async fn janitor_pass(&self) {
+        let queues: Vec<Arc<Queue>> = self
+            .queues
+            .read()
+            .expect("registry")
+            .values()
+            .cloned()
+            .collect();
+        for q in queues {
+            if let Err(e) = self.expire(&q).await {
+                tracing::warn!(queue = %q.name, error = %e, "janitor pass failed");
+            }
+        }
+    }
+
+    /// Removes messages past their retention, expired dedup entries and receive attempts.
+    pub(crate) async fn expire(&self, q: &Arc<Queue>) -> SqsResult<()> {
+        let now = self.now();
+        {
+            let mut st = q.lock();
+            let expired = st.expired(now);
+            let mut batch = WriteBatch::new();
+            for &seq in &expired {
+                batch.delete(keys::message(q.id, seq));
+                batch.delete(keys::message_state(q.id, seq));
+            }
+            let dedup_expired: Vec<(u64, String)> = st
+                .dedup_expiry
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .cloned()
+                .collect();
+            for (_, key) in &dedup_expired {
+                batch.delete(keys::dedup(q.id, key));
+            }
+            if batch.is_empty() {
+                st.attempts.retain(|_, a| a.expires_at > now);
+                return Ok(());
+            }
+            // Expiry is nobody's acknowledged write: sled's periodic flush makes it durable.
+            self.apply(batch)?;
+            for seq in expired {
+                st.remove(seq);
+            }
+            for entry in dedup_expired {
+                st.dedup.remove(&entry.1);
+                st.dedup_expiry.remove(&entry);
+            }
+            st.attempts.retain(|_, a| a.expires_at > now);
+        }
+        Ok(())
+    }
+}

@@ -28,7 +28,7 @@ impl Engine {
             let mut removed: Vec<u64> = Vec::new();
             for handle in handles {
                 let result = self.resolve(q, handle).and_then(|h| {
-                    let Some(meta) = st.messages.get(&h.seq) else {
+                    let Some(meta) = st.message(h.seq) else {
                         return Ok(());
                     };
                     if q.fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now))

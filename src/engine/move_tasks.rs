@@ -308,7 +308,7 @@ impl Engine {
                 group: moved.group_id.as_deref().map(Into::into),
             };
             let mut dst = dest.lock();
-            if !dst.deleted {
+            if !dst.is_deleted() {
                 dst.insert(new_seq, meta, now);
             }
             drop(dst);
@@ -333,8 +333,7 @@ impl Engine {
     ) -> SqsResult<MoveWrite> {
         let mut st = source.lock();
         let still_visible = st
-            .messages
-            .get(&seq)
+            .message(seq)
             .is_some_and(|m| m.state.visible_at <= self.now());
         if !still_visible {
             return Ok(MoveWrite::MessageGone);

@@ -11,24 +11,18 @@ impl Engine {
     pub async fn purge(&self, q: &Arc<Queue>) -> SqsResult<()> {
         let now = self.now();
         let purged = {
-            let mut st = q.lock();
-            if let Some(last) = st.last_purge_at {
-                if self.settings.purge_cooldown_ms > 0
-                    && now < last + self.settings.purge_cooldown_ms
-                {
-                    return Err(SqsError::new(
-                        ErrorCode::PurgeQueueInProgress,
-                        format!(
-                            "Only one PurgeQueue operation on {} is allowed every 60 seconds.",
-                            q.name
-                        ),
-                    ));
-                }
-            }
-            st.last_purge_at = Some(now);
-            // On a FIFO queue the deduplication entries go too: the same
-            // MessageDeduplicationId sent after a purge is delivered [AWS-rec].
-            st.take_indexes()
+            let purged = q
+                .lock()
+                .try_start_purge(now, self.settings.purge_cooldown_ms);
+            purged.ok_or_else(|| {
+                SqsError::new(
+                    ErrorCode::PurgeQueueInProgress,
+                    format!(
+                        "Only one PurgeQueue operation on {} is allowed every 60 seconds.",
+                        q.name
+                    ),
+                )
+            })?
         };
         // The store's lock is held ~1.5 µs per removed record: a large queue is purged in
         // batches, letting other requests run between them, on a task of its own so that a
@@ -41,7 +35,7 @@ impl Engine {
         let shutdown = self.shutdown_signal();
         let removal = tokio::spawn(async move {
             let queue_id = queue.id;
-            let seqs: Vec<u64> = purged.messages.keys().copied().collect();
+            let seqs: Vec<u64> = purged.seqs().collect();
             let mut ticket = None;
             for chunk in seqs.chunks(PURGE_CHUNK) {
                 let mut wb = WriteBatch::new();
@@ -53,14 +47,14 @@ impl Engine {
                 ticket = commit.as_ref().map(|c| c.ticket());
                 tokio::task::yield_now().await;
             }
-            let dedup_keys: Vec<&String> = purged.dedup.keys().collect();
+            let dedup_keys: Vec<&String> = purged.dedup_keys().collect();
             for chunk in dedup_keys.chunks(PURGE_CHUNK) {
                 // A send after the purge may have stored the same key again: under the
                 // queue's lock, only the records it has not replaced are removed.
                 {
                     let st = queue.lock();
                     let mut wb = WriteBatch::new();
-                    for key in chunk.iter().filter(|k| !st.dedup.contains_key(k.as_str())) {
+                    for key in chunk.iter().filter(|k| !st.holds_dedup_key(k)) {
                         wb.delete(keys::dedup(queue_id, key));
                     }
                     if !wb.is_empty() {
@@ -70,7 +64,7 @@ impl Engine {
                 }
                 tokio::task::yield_now().await;
             }
-            tokio::task::spawn_blocking(move || super::registry::free_gradually(purged, &shutdown));
+            tokio::task::spawn_blocking(move || purged.free_gradually(&shutdown));
             Ok::<_, SqsError>(ticket)
         });
         let ticket = removal.await.map_err(|e| {

@@ -34,8 +34,8 @@ impl Engine {
                 "ApproximateNumberOfMessages" => Some(counts.visible.to_string()),
                 "ApproximateNumberOfMessagesNotVisible" => Some(counts.in_flight.to_string()),
                 "ApproximateNumberOfMessagesDelayed" => Some(counts.delayed.to_string()),
-                "CreatedTimestamp" => Some(st.record.created_at.to_string()),
-                "LastModifiedTimestamp" => Some(st.record.last_modified_at.to_string()),
+                "CreatedTimestamp" => Some(st.record().created_at.to_string()),
+                "LastModifiedTimestamp" => Some(st.record().last_modified_at.to_string()),
                 "QueueArn" => Some(q.arn.clone()),
                 other => st.attributes().get(other),
             };
@@ -57,10 +57,10 @@ impl Engine {
         let targets = self.resolve_dead_letter_targets(attrs);
         let ticket = {
             let mut st = q.lock();
-            if st.deleted {
+            if st.is_deleted() {
                 return Err(SqsError::queue_does_not_exist());
             }
-            let mut next = st.record.clone();
+            let mut next = st.record().clone();
             let ctx = AttributeContext {
                 creating: false,
                 queue_arn: &q.arn,
@@ -71,8 +71,8 @@ impl Engine {
             let mut batch = WriteBatch::new();
             batch.put(q.store_key.clone(), records::encode(&next));
             let ticket = self.apply(batch)?;
-            st.record = next;
-            q.refresh_policy(&st.record);
+            q.refresh_policy(&next);
+            st.set_record(next);
             ticket
         };
         // A lower retention period or a shorter delay may change what is receivable now.
@@ -88,16 +88,16 @@ impl Engine {
     {
         let ticket = {
             let mut st = q.lock();
-            if st.deleted {
+            if st.is_deleted() {
                 return Err(SqsError::queue_does_not_exist());
             }
-            let mut next = st.record.clone();
+            let mut next = st.record().clone();
             change(&mut next)?;
             let mut batch = WriteBatch::new();
             batch.put(q.store_key.clone(), records::encode(&next));
             let ticket = self.apply(batch)?;
-            st.record = next;
-            q.refresh_policy(&st.record);
+            q.refresh_policy(&next);
+            st.set_record(next);
             ticket
         };
         self.durable(ticket).await
@@ -137,7 +137,7 @@ impl Engine {
     }
 
     pub fn queue_tags(&self, q: &Queue) -> BTreeMap<String, String> {
-        q.lock().record.tags.clone()
+        q.lock().record().tags.clone()
     }
 }
 

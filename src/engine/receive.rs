@@ -54,7 +54,7 @@ impl Engine {
             };
             self.finish_moves(moves);
             self.durable(ticket).await?;
-            if !messages.is_empty() || q.lock().deleted {
+            if !messages.is_empty() || q.lock().is_deleted() {
                 return Ok(messages);
             }
             let now = self.now();
@@ -104,7 +104,7 @@ impl Engine {
     > {
         let now = self.now();
         let mut st = q.lock();
-        if st.deleted {
+        if st.is_deleted() {
             return Ok(Some((Vec::new(), None, Vec::new(), None)));
         }
         let current = st
@@ -178,7 +178,7 @@ impl Engine {
             if delivered.len() >= max {
                 break;
             }
-            let Some(meta) = st.messages.get(&seq) else {
+            let Some(meta) = st.message(seq) else {
                 continue;
             };
             let Some(bytes) = self
@@ -213,7 +213,7 @@ impl Engine {
         let mut planned_moves = Vec::new();
         if let Some((dlq, _)) = &redrive {
             for (seq, record) in &moves {
-                let meta = &st.messages[seq];
+                let meta = st.message(*seq).expect("a candidate");
                 let new_seq = self.next_seq();
                 let state = MessageStateRecord {
                     visible_at: now,
@@ -250,7 +250,7 @@ impl Engine {
             out.push(self.render(q, *seq, record, state, req));
         }
         if let (Some(id), true) = (&req.attempt_id, q.fifo && !delivered.is_empty()) {
-            st.attempts.insert(
+            st.remember_attempt(
                 id.clone(),
                 ReceiveAttempt {
                     expires_at: now + ATTEMPT_WINDOW_MS,
@@ -285,7 +285,7 @@ impl Engine {
             .attempt_id
             .as_ref()
             .filter(|_| q.fifo)
-            .and_then(|id| st.attempts.get(id))
+            .and_then(|id| st.attempt(id))
         else {
             return Ok(None);
         };
@@ -293,7 +293,7 @@ impl Engine {
             return Ok(None);
         }
         let unchanged = attempt.messages.iter().all(|a| {
-            st.messages.get(&a.seq).is_some_and(|m| {
+            st.message(a.seq).is_some_and(|m| {
                 m.state.receive_count == a.receive_count && m.state.visible_at == a.visible_at
             })
         });
@@ -319,20 +319,14 @@ impl Engine {
             let state = MessageStateRecord {
                 visible_at,
                 received_at: now,
-                ..st.messages[&a.seq].state
+                ..st.message(a.seq).expect("an attempted message").state
             };
             wb.put(keys::message_state(q.id, a.seq), records::encode(&state));
             out.push((a.seq, record, state));
         }
         // The replay resets the visibility: a later retry compares against the new one.
-        if let Some(attempt) = req
-            .attempt_id
-            .as_ref()
-            .and_then(|id| st.attempts.get_mut(id))
-        {
-            for a in &mut attempt.messages {
-                a.visible_at = visible_at;
-            }
+        if let Some(id) = &req.attempt_id {
+            st.renew_attempt(id, visible_at);
         }
         Ok(Some(out))
     }

@@ -76,10 +76,7 @@ impl Engine {
             let record: DedupRecord = records::decode(&v)?;
             match keys::split_queue_id(&k).and_then(|id| by_id.get(&id)) {
                 Some(q) if record.expires_at > now => {
-                    let mut st = q.lock();
-                    st.dedup_expiry
-                        .insert((record.expires_at, record.key.clone()));
-                    st.dedup.insert(record.key.clone(), record);
+                    q.lock().record_dedup(record);
                 }
                 _ => garbage.delete(k),
             }

@@ -11,7 +11,7 @@ impl Engine {
         let now = self.now();
         for m in moves {
             let mut st = m.dlq.lock();
-            if !st.deleted {
+            if !st.is_deleted() {
                 st.insert(m.seq, m.meta, now);
             }
             drop(st);

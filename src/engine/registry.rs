@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy};
-use super::queue::{Queue, QueueRecord, QueueState};
+use super::queue::{Queue, QueueRecord};
 use super::queue_attributes::validate_tags;
 use super::Engine;
 use super::{queue, queue_key, QueueAttributes};
@@ -196,15 +196,14 @@ impl Engine {
         // here and dropped on the cleanup thread, not on a request worker.
         let indexes = {
             let mut st = q.lock();
-            st.deleted = true;
-            st.take_indexes()
+            st.mark_deleted()
         };
         q.notify.notify_waiters();
         let store = self.store.clone();
         let queue_id = q.id;
         let shutdown = self.shutdown_signal();
         tokio::task::spawn_blocking(move || {
-            free_gradually(indexes, &shutdown);
+            indexes.free_gradually(&shutdown);
             if let Err(e) = remove_queue_records(store.as_ref(), queue_id, &shutdown) {
                 tracing::warn!(error = %e, "cleaning up a deleted queue failed; recovery will finish it");
             }
@@ -244,43 +243,6 @@ impl QueueLookup for ResolvedTargets {
             .find(|t| t.arn == arn && t.region == region && t.account == account)
             .map(|t| (t.fifo, t.allow.clone()))
     }
-}
-
-/// Frees the indexes of a deleted queue a slice at a time: a queue with a few hundred
-/// thousand messages and dedup entries takes over 100 ms of CPU to free, which at once would
-/// take a core from the requests. At shutdown the rest is freed at once.
-pub(super) fn free_gradually(state: QueueState, shutdown: &watch::Receiver<bool>) {
-    fn slowly<T>(items: impl IntoIterator<Item = T>, shutdown: &watch::Receiver<bool>) {
-        for (i, item) in items.into_iter().enumerate() {
-            drop(item);
-            if i % 4_096 == 4_095 && !*shutdown.borrow() {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        }
-    }
-    let QueueState {
-        messages,
-        waiting,
-        ready,
-        by_sent,
-        in_flight,
-        delayed,
-        groups,
-        dedup,
-        dedup_expiry,
-        attempts,
-        ..
-    } = state;
-    slowly(messages, shutdown);
-    slowly(waiting, shutdown);
-    slowly(ready, shutdown);
-    slowly(by_sent, shutdown);
-    slowly(in_flight, shutdown);
-    slowly(delayed, shutdown);
-    slowly(groups, shutdown);
-    slowly(dedup, shutdown);
-    slowly(dedup_expiry, shutdown);
-    slowly(attempts, shutdown);
 }
 
 /// Records removed per store batch when a deleted queue is cleaned up: each batch holds the

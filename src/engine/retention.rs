@@ -58,17 +58,12 @@ impl Engine {
                 batch.delete(keys::message(q.id, seq));
                 batch.delete(keys::message_state(q.id, seq));
             }
-            let dedup_expired: Vec<(u64, String)> = st
-                .dedup_expiry
-                .iter()
-                .take_while(|(at, _)| *at <= now)
-                .cloned()
-                .collect();
+            let dedup_expired = st.expired_dedup(now);
             for (_, key) in &dedup_expired {
                 batch.delete(keys::dedup(q.id, key));
             }
             if batch.is_empty() {
-                st.attempts.retain(|_, a| a.expires_at > now);
+                st.forget_expired_attempts(now);
                 return Ok(());
             }
             // Expiry is nobody's acknowledged write: sled's periodic flush makes it durable.
@@ -76,11 +71,8 @@ impl Engine {
             for seq in expired {
                 st.remove(seq);
             }
-            for entry in dedup_expired {
-                st.dedup.remove(&entry.1);
-                st.dedup_expiry.remove(&entry);
-            }
-            st.attempts.retain(|_, a| a.expires_at > now);
+            st.forget_dedup(dedup_expired);
+            st.forget_expired_attempts(now);
         }
         Ok(())
     }

@@ -9,14 +9,14 @@ use super::queue::QueueState;
 /// Standard queues: visible messages oldest sent first (best effort, as AWS documents),
 /// taking one message per message group first (fair queues), then filling up in order.
 pub(super) fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> Vec<u64> {
-    if st.grouped == 0 {
+    if !st.has_grouped_messages() {
         return st.visible(now).take(max).collect();
     }
     let window: Vec<u64> = st.visible(now).take(max * 20 + 100).collect();
     if window.len() <= max
         || !window
             .iter()
-            .any(|s| st.messages.get(s).is_some_and(|m| m.group.is_some()))
+            .any(|s| st.message(*s).is_some_and(|m| m.group.is_some()))
     {
         return window;
     }
@@ -24,7 +24,7 @@ pub(super) fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> 
     let mut first: Vec<u64> = Vec::new();
     let mut rest: Vec<u64> = Vec::new();
     for seq in window {
-        let group = st.messages.get(&seq).and_then(|m| m.group.clone());
+        let group = st.message(seq).and_then(|m| m.group.clone());
         if groups_seen.insert(group) {
             first.push(seq);
         } else {
@@ -48,18 +48,18 @@ pub(super) fn fifo_candidates(
     max_receives: Option<u32>,
 ) -> Vec<u64> {
     let mut out = Vec::new();
-    let start = st.group_cursor.clone();
+    let start = st.group_cursor().cloned();
     let order: Vec<_> = match &start {
         Some(c) => st
-            .groups
+            .groups()
             .range::<Arc<str>, _>((
                 std::ops::Bound::Excluded(c.clone()),
                 std::ops::Bound::Unbounded,
             ))
-            .chain(st.groups.range::<Arc<str>, _>(..=c.clone()))
+            .chain(st.groups().range::<Arc<str>, _>(..=c.clone()))
             .map(|(g, _)| g.clone())
             .collect(),
-        None => st.groups.keys().cloned().collect(),
+        None => st.groups().keys().cloned().collect(),
     };
     let mut last = None;
     let mut taken = 0usize;
@@ -68,8 +68,8 @@ pub(super) fn fifo_candidates(
             break;
         }
         let mut any = false;
-        for &seq in &st.groups[&g] {
-            let m = &st.messages[&seq];
+        for &seq in &st.groups()[&g] {
+            let m = st.message(seq).expect("a grouped message");
             if m.state.visible_at > now {
                 break;
             }
@@ -88,8 +88,8 @@ pub(super) fn fifo_candidates(
             last = Some(g);
         }
     }
-    if last.is_some() {
-        st.group_cursor = last;
+    if let Some(last) = last {
+        st.set_group_cursor(last);
     }
     out
 }

@@ -107,7 +107,7 @@ impl Engine {
         let mut results = Vec::with_capacity(entries.len());
         let ticket = {
             let mut st = q.lock();
-            if st.deleted {
+            if st.is_deleted() {
                 return Err(SqsError::queue_does_not_exist());
             }
             let mut wb = WriteBatch::new();
@@ -132,9 +132,7 @@ impl Engine {
                         id.clone()
                     };
                     let previous = st
-                        .dedup
-                        .get(&key)
-                        .filter(|d| d.expires_at > now)
+                        .dedup_entry(&key, now)
                         .or_else(|| new_dedup.iter().find(|d| d.key == key));
                     if let Some(d) = previous {
                         results.push(Ok(SendOutcome {
@@ -206,8 +204,7 @@ impl Engine {
                 st.insert(seq, meta, now);
             }
             for d in new_dedup {
-                st.dedup_expiry.insert((d.expires_at, d.key.clone()));
-                st.dedup.insert(d.key.clone(), d);
+                st.record_dedup(d);
             }
             ticket
         };

@@ -101,7 +101,7 @@ fn visibility_change(
             "Message does not exist or is not available for visibility timeout change.",
         )
     };
-    let meta = st.messages.get(&h.seq).ok_or_else(unavailable)?;
+    let meta = st.message(h.seq).ok_or_else(unavailable)?;
     if fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now)) {
         return Err(expired_handle(handle));
     }

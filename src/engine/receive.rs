@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use super::message::{self, AttributeValue};
 use super::queue::{AttemptedMessage, ReceiveAttempt};
-use super::queue::{MessageMeta, MessageRecord, MessageStateRecord, Queue, QueueState};
+use super::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
 use super::redrive::{DeadLetterMove, RedriveTarget};
-use super::select::{fifo_candidates, standard_candidates};
 use super::send::sequence_number;
 use super::{internal, Engine};
+use super::{retention, select};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::store::{keys, records, WriteBatch};
 
@@ -36,15 +36,12 @@ impl Engine {
         let deadline = self.now() + wait_seconds as u64 * 1000;
         let mut shutdown = self.shutdown_signal();
         // Resolved only for a queue that has a RedrivePolicy, and kept across long-poll rounds.
-        let mut target = RedriveTarget {
-            policy: None,
-            dlq: None,
-        };
+        let mut target = RedriveTarget::unresolved();
         loop {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let (messages, next_visible, moves, ticket) = loop {
+            let outcome = loop {
                 // `None`: the queue's RedrivePolicy is not the one `target` was resolved from
                 // (or it was never resolved): resolve it and try again.
                 if let Some(done) = self.try_receive(q, req, wait_seconds > 0, &target)? {
@@ -52,16 +49,18 @@ impl Engine {
                 }
                 target = self.redrive_target(q);
             };
-            self.finish_moves(moves);
-            self.durable(ticket).await?;
-            if !messages.is_empty() || q.lock().is_deleted() {
-                return Ok(messages);
+            self.finish_moves(outcome.dead_letter_moves);
+            self.durable(outcome.ticket).await?;
+            if !outcome.messages.is_empty() || q.lock().is_deleted() {
+                return Ok(outcome.messages);
             }
             let now = self.now();
             if now >= deadline || self.is_shutting_down() {
-                return Ok(messages);
+                return Ok(outcome.messages);
             }
-            let wake_at = next_visible.map_or(deadline, |v| v.min(deadline));
+            let wake_at = outcome
+                .next_visible_at
+                .map_or(deadline, |v| v.min(deadline));
             tokio::select! {
                 _ = &mut notified => {}
                 _ = tokio::time::sleep(Duration::from_millis(wake_at.saturating_sub(now).max(1))) => {}
@@ -70,112 +69,101 @@ impl Engine {
         }
     }
 
-    /// Resolves `q`'s dead-letter queue without holding `q`'s lock while the registry is read
-    /// (the engine's lock rule).
-    fn redrive_target(&self, q: &Queue) -> RedriveTarget {
-        let policy = q
-            .lock()
-            .attributes()
-            .redrive_policy
-            .as_ref()
-            .map(|p| (p.dead_letter_target_arn.clone(), p.max_receive_count));
-        let dlq = policy
-            .as_ref()
-            .and_then(|(arn, _)| self.queue_by_arn(arn))
-            .filter(|dlq| dlq.id != q.id);
-        RedriveTarget { policy, dlq }
-    }
-
-    /// One receive attempt; `None` when `target` no longer matches the queue's RedrivePolicy.
-    #[allow(clippy::type_complexity)] // a private return tuple, named at its one call site
+    /// One receive attempt under the queue's lock, as a pipeline: expire what is past its
+    /// retention, replay a FIFO receive attempt, select candidates, split out those due for
+    /// the dead-letter queue, commit. `None` when `target` no longer matches the queue's
+    /// RedrivePolicy.
     fn try_receive(
         &self,
         q: &Arc<Queue>,
         req: &ReceiveRequest,
         long_poll: bool,
         target: &RedriveTarget,
-    ) -> SqsResult<
-        Option<(
-            Vec<ReceivedMessage>,
-            Option<u64>,
-            Vec<DeadLetterMove>,
-            Option<u64>,
-        )>,
-    > {
+    ) -> SqsResult<Option<ReceiveOutcome>> {
         let now = self.now();
         let mut st = q.lock();
         if st.is_deleted() {
-            return Ok(Some((Vec::new(), None, Vec::new(), None)));
+            return Ok(Some(ReceiveOutcome::nothing(None, None)));
         }
-        let current = st
-            .attributes()
-            .redrive_policy
-            .as_ref()
-            .map(|p| (p.dead_letter_target_arn.as_str(), p.max_receive_count));
-        if current != target.policy.as_ref().map(|(arn, n)| (arn.as_str(), *n)) {
+        if !target.matches(st.attributes()) {
             return Ok(None);
         }
-        let vt = req
-            .visibility_timeout
-            .unwrap_or(st.attributes().visibility_timeout);
+        let round = Round {
+            q,
+            req,
+            now,
+            visibility_timeout: req
+                .visibility_timeout
+                .unwrap_or(st.attributes().visibility_timeout),
+            max: req.max_messages.clamp(1, 10) as usize,
+        };
         let mut wb = WriteBatch::new();
-        let expired = st.expired(now);
-        for &seq in &expired {
-            wb.delete(keys::message(q.id, seq));
-            wb.delete(keys::message_state(q.id, seq));
-        }
-
-        if let Some(replayed) = self.replay_attempt(q, &mut st, req, vt, now, &mut wb)? {
+        let expired = retention::expire_messages(q.id, &st, now, &mut wb);
+        if let Some(replayed) = self.replay_attempt(&round, &mut st, &mut wb)? {
             let ticket = self.apply(wb)?;
             for seq in expired {
                 st.remove(seq);
             }
-            let messages = replayed
-                .into_iter()
-                .map(|(seq, record, state)| {
-                    st.update_state(seq, state, now);
-                    self.render(q, seq, &record, &state, req)
-                })
-                .collect();
-            return Ok(Some((messages, None, Vec::new(), ticket)));
+            let messages = deliver(&round, &mut st, &replayed);
+            return Ok(Some(ReceiveOutcome::delivered(messages, None, ticket)));
         }
-        for &seq in &expired {
+        for seq in expired {
             st.remove(seq);
         }
         if !q.fifo && st.counts(now).in_flight >= self.settings.max_inflight {
-            // The expired messages are already gone from memory; drop them from the store too.
-            let ticket = self.apply(wb)?;
-            if !long_poll {
-                return Err(SqsError::new(
-                    ErrorCode::OverLimit,
-                    "Too many messages in flight for this queue.",
-                ));
-            }
-            // Long polling: no error, and nothing delivered past the limit [Doc "Visibility
-            // timeout"]; wait again until a message's visibility may have changed.
-            return Ok(Some((
-                Vec::new(),
-                st.next_visible_at(now),
-                Vec::new(),
-                ticket,
-            )));
+            return self.over_in_flight_limit(&st, wb, long_poll, now).map(Some);
         }
-
-        let redrive = target
-            .dlq
-            .clone()
-            .zip(target.policy.as_ref().map(|(_, n)| *n));
-        let max = req.max_messages.clamp(1, 10) as usize;
-        let candidates = if q.fifo {
-            fifo_candidates(&mut st, now, max, redrive.as_ref().map(|r| r.1))
-        } else {
-            standard_candidates(&mut st, now, max)
+        let redrive = target.active();
+        let max_receives = redrive.map(|(_, n)| n);
+        let candidates = select::candidates(&mut st, q.fifo, now, round.max, max_receives);
+        let taken = self.take(&round, &st, candidates, max_receives, &mut wb)?;
+        let moves = match redrive {
+            Some((dlq, _)) => self.dead_letter_moves(q, &st, dlq, taken.due_for_dlq, now, &mut wb),
+            None => Vec::new(),
         };
+        self.commit(&round, &mut st, wb, taken.delivered, moves)
+            .map(Some)
+    }
 
-        let mut delivered: Vec<(u64, MessageRecord, MessageStateRecord)> = Vec::new();
-        let mut moves: Vec<(u64, MessageRecord)> = Vec::new();
+    /// A standard queue at its in-flight limit: nothing is delivered. A long poll gets no
+    /// error and waits until a message's visibility may have changed [Doc "Visibility
+    /// timeout"]; a short one is refused.
+    fn over_in_flight_limit(
+        &self,
+        st: &QueueState,
+        wb: WriteBatch,
+        long_poll: bool,
+        now: u64,
+    ) -> SqsResult<ReceiveOutcome> {
+        // The expired messages are already gone from memory; drop them from the store too.
+        let ticket = self.apply(wb)?;
+        if !long_poll {
+            return Err(SqsError::new(
+                ErrorCode::OverLimit,
+                "Too many messages in flight for this queue.",
+            ));
+        }
+        Ok(ReceiveOutcome::nothing(st.next_visible_at(now), ticket))
+    }
+
+    /// Reads the candidates' records, up to `round.max` to deliver, and writes each
+    /// delivered message's new state to `wb`. A message already received `max_receives`
+    /// times is due for the dead-letter queue instead, and does not count against the max.
+    fn take(
+        &self,
+        round: &Round<'_>,
+        st: &QueueState,
+        candidates: Vec<u64>,
+        max_receives: Option<u32>,
+        wb: &mut WriteBatch,
+    ) -> SqsResult<Taken> {
+        let q = round.q;
+        let mut taken = Taken {
+            delivered: Vec::new(),
+            due_for_dlq: Vec::new(),
+        };
         for seq in candidates {
-            if delivered.len() >= max {
+            if taken.delivered.len() >= round.max {
                 break;
             }
             let Some(meta) = st.message(seq) else {
@@ -189,98 +177,70 @@ impl Engine {
                 continue;
             };
             let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
-            if let Some((dlq, max_receives)) = &redrive {
-                if meta.state.receive_count >= *max_receives {
-                    let mut moved = record;
-                    moved.dlq_source_arn = Some(q.arn.clone());
-                    if dlq.fifo {
-                        moved.dedup_id = Some(moved.message_id.clone());
-                    }
-                    moves.push((seq, moved));
-                    continue;
-                }
+            if max_receives.is_some_and(|n| meta.state.receive_count >= n) {
+                taken.due_for_dlq.push((seq, record));
+                continue;
             }
             let state = MessageStateRecord {
-                visible_at: now + vt as u64 * 1000,
+                visible_at: round.visible_at(),
                 receive_count: meta.state.receive_count + 1,
-                first_receive_at: meta.state.first_receive_at.or(Some(now)),
-                received_at: now,
+                first_receive_at: meta.state.first_receive_at.or(Some(round.now)),
+                received_at: round.now,
             };
             wb.put(keys::message_state(q.id, seq), records::encode(&state));
-            delivered.push((seq, record, state));
+            taken.delivered.push(Delivery { seq, record, state });
         }
+        Ok(taken)
+    }
 
-        let mut planned_moves = Vec::new();
-        if let Some((dlq, _)) = &redrive {
-            for (seq, record) in &moves {
-                let meta = st.message(*seq).expect("a candidate");
-                let new_seq = self.next_seq();
-                let state = MessageStateRecord {
-                    visible_at: now,
-                    received_at: 0,
-                    ..meta.state
-                };
-                wb.delete(keys::message(q.id, *seq));
-                wb.delete(keys::message_state(q.id, *seq));
-                wb.put(keys::message(dlq.id, new_seq), records::encode(record));
-                wb.put(
-                    keys::message_state(dlq.id, new_seq),
-                    records::encode(&state),
-                );
-                planned_moves.push(DeadLetterMove {
-                    dlq: dlq.clone(),
-                    seq: new_seq,
-                    meta: MessageMeta {
-                        state,
-                        sent_at: record.sent_at,
-                        group: meta.group.clone(),
-                    },
-                });
-            }
-        }
-
-        // One batch: a dead-letter move (delete here, put there) lands whole.
+    /// Writes the receive's one store batch (a dead-letter move, delete here and put there,
+    /// lands whole), then changes memory: moved messages leave, delivered ones take their
+    /// new state, and a FIFO receive is remembered under its attempt id.
+    fn commit(
+        &self,
+        round: &Round<'_>,
+        st: &mut QueueState,
+        wb: WriteBatch,
+        delivered: Vec<Delivery>,
+        moves: Vec<DeadLetterMove>,
+    ) -> SqsResult<ReceiveOutcome> {
         let ticket = self.apply(wb)?;
-        for (seq, _) in &moves {
-            st.remove(*seq);
+        for m in &moves {
+            st.remove(m.from);
         }
-        let mut out = Vec::with_capacity(delivered.len());
-        for (seq, record, state) in &delivered {
-            st.update_state(*seq, *state, now);
-            out.push(self.render(q, *seq, record, state, req));
-        }
-        if let (Some(id), true) = (&req.attempt_id, q.fifo && !delivered.is_empty()) {
+        let messages = deliver(round, st, &delivered);
+        if let (Some(id), true) = (&round.req.attempt_id, round.q.fifo && !delivered.is_empty()) {
             st.remember_attempt(
                 id.clone(),
                 ReceiveAttempt {
-                    expires_at: now + ATTEMPT_WINDOW_MS,
+                    expires_at: round.now + ATTEMPT_WINDOW_MS,
                     messages: delivered
                         .iter()
-                        .map(|(seq, _, s)| AttemptedMessage {
-                            seq: *seq,
-                            receive_count: s.receive_count,
-                            visible_at: s.visible_at,
+                        .map(|d| AttemptedMessage {
+                            seq: d.seq,
+                            receive_count: d.state.receive_count,
+                            visible_at: d.state.visible_at,
                         })
                         .collect(),
-                    visibility_timeout: vt,
+                    visibility_timeout: round.visibility_timeout,
                 },
             );
         }
-        let next_visible = st.next_visible_at(now);
-        Ok(Some((out, next_visible, planned_moves, ticket)))
+        let mut outcome =
+            ReceiveOutcome::delivered(messages, st.next_visible_at(round.now), ticket);
+        outcome.dead_letter_moves = moves;
+        Ok(outcome)
     }
 
-    /// FIFO `ReceiveRequestAttemptId`: the same messages and handles again, if none changed.
-    #[allow(clippy::type_complexity)]
+    /// FIFO `ReceiveRequestAttemptId`: the same messages and handles again, if none changed
+    /// since; their new states are written to `wb`.
     fn replay_attempt(
         &self,
-        q: &Queue,
+        round: &Round<'_>,
         st: &mut QueueState,
-        req: &ReceiveRequest,
-        vt: u32,
-        now: u64,
         wb: &mut WriteBatch,
-    ) -> SqsResult<Option<Vec<(u64, MessageRecord, MessageStateRecord)>>> {
+    ) -> SqsResult<Option<Vec<Delivery>>> {
+        let (q, req, now) = (round.q, round.req, round.now);
         let Some(attempt) = req
             .attempt_id
             .as_ref()
@@ -301,7 +261,7 @@ impl Engine {
             return Ok(None);
         }
         let vt = if req.visibility_timeout.is_some() {
-            vt
+            round.visibility_timeout
         } else {
             attempt.visibility_timeout
         };
@@ -322,7 +282,11 @@ impl Engine {
                 ..st.message(a.seq).expect("an attempted message").state
             };
             wb.put(keys::message_state(q.id, a.seq), records::encode(&state));
-            out.push((a.seq, record, state));
+            out.push(Delivery {
+                seq: a.seq,
+                record,
+                state,
+            });
         }
         // The replay resets the visibility: a later retry compares against the new one.
         if let Some(id) = &req.attempt_id {
@@ -330,62 +294,132 @@ impl Engine {
         }
         Ok(Some(out))
     }
+}
 
-    fn render(
-        &self,
-        q: &Queue,
-        seq: u64,
-        record: &MessageRecord,
-        state: &MessageStateRecord,
-        req: &ReceiveRequest,
-    ) -> ReceivedMessage {
-        let selected = message::select_attributes(&record.attributes, &req.message_attribute_names);
-        let md5_of_message_attributes = message::md5_of_attributes(selected.iter().copied());
-        let names = &req.system_attribute_names;
-        let all = names.iter().any(|n| n == "All");
-        let wanted = |n: &str| all || names.iter().any(|x| x == n);
-        let mut attributes = Vec::new();
-        let mut add = |name: &str, value: Option<String>| {
-            if let (true, Some(v)) = (wanted(name), value) {
-                attributes.push((name.to_string(), v));
-            }
-        };
-        add("SenderId", Some(record.sender_id.clone()));
-        add("SentTimestamp", Some(record.sent_at.to_string()));
-        add(
-            "ApproximateReceiveCount",
-            Some(state.receive_count.to_string()),
-        );
-        add(
-            "ApproximateFirstReceiveTimestamp",
-            state.first_receive_at.map(|t| t.to_string()),
-        );
-        add("SequenceNumber", q.fifo.then(|| sequence_number(seq)));
-        add(
-            "MessageDeduplicationId",
-            record.dedup_id.clone().filter(|_| q.fifo),
-        );
-        add("MessageGroupId", record.group_id.clone());
-        add("AWSTraceHeader", record.trace_header.clone());
-        add("DeadLetterQueueSourceArn", record.dlq_source_arn.clone());
-        ReceivedMessage {
-            message_id: record.message_id.clone(),
-            receipt_handle: ReceiptHandle {
-                queue_id: q.id,
-                seq,
-                generation: state.receive_count,
-            }
-            .encode(),
-            body: record.body.clone(),
-            md5_of_body: message::md5_hex(record.body.as_bytes()),
-            attributes,
-            message_attributes: selected
-                .into_iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            md5_of_message_attributes,
+/// A delivered message as ReceiveMessage returns it.
+fn render(q: &Queue, delivery: &Delivery, req: &ReceiveRequest) -> ReceivedMessage {
+    let Delivery { seq, record, state } = delivery;
+    let seq = *seq;
+    let selected = message::select_attributes(&record.attributes, &req.message_attribute_names);
+    let md5_of_message_attributes = message::md5_of_attributes(selected.iter().copied());
+    let names = &req.system_attribute_names;
+    let all = names.iter().any(|n| n == "All");
+    let wanted = |n: &str| all || names.iter().any(|x| x == n);
+    let mut attributes = Vec::new();
+    let mut add = |name: &str, value: Option<String>| {
+        if let (true, Some(v)) = (wanted(name), value) {
+            attributes.push((name.to_string(), v));
+        }
+    };
+    add("SenderId", Some(record.sender_id.clone()));
+    add("SentTimestamp", Some(record.sent_at.to_string()));
+    add(
+        "ApproximateReceiveCount",
+        Some(state.receive_count.to_string()),
+    );
+    add(
+        "ApproximateFirstReceiveTimestamp",
+        state.first_receive_at.map(|t| t.to_string()),
+    );
+    add("SequenceNumber", q.fifo.then(|| sequence_number(seq)));
+    add(
+        "MessageDeduplicationId",
+        record.dedup_id.clone().filter(|_| q.fifo),
+    );
+    add("MessageGroupId", record.group_id.clone());
+    add("AWSTraceHeader", record.trace_header.clone());
+    add("DeadLetterQueueSourceArn", record.dlq_source_arn.clone());
+    ReceivedMessage {
+        message_id: record.message_id.clone(),
+        receipt_handle: ReceiptHandle {
+            queue_id: q.id,
+            seq,
+            generation: state.receive_count,
+        }
+        .encode(),
+        body: record.body.clone(),
+        md5_of_body: message::md5_hex(record.body.as_bytes()),
+        attributes,
+        message_attributes: selected
+            .into_iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        md5_of_message_attributes,
+    }
+}
+
+/// One receive attempt's fixed inputs.
+struct Round<'a> {
+    q: &'a Queue,
+    req: &'a ReceiveRequest,
+    now: u64,
+    /// The visibility timeout the receive gives, in seconds.
+    visibility_timeout: u32,
+    /// The most messages to deliver (MaxNumberOfMessages, 1 to 10).
+    max: usize,
+}
+
+impl Round<'_> {
+    /// When a message delivered by this receive becomes visible again.
+    fn visible_at(&self) -> u64 {
+        self.now + self.visibility_timeout as u64 * 1000
+    }
+}
+
+/// A message a receive delivers: its record and its state after the receive.
+struct Delivery {
+    seq: u64,
+    record: MessageRecord,
+    state: MessageStateRecord,
+}
+
+/// What a receive took from its candidates.
+struct Taken {
+    delivered: Vec<Delivery>,
+    /// Messages received maxReceiveCount times already, with their records.
+    due_for_dlq: Vec<(u64, MessageRecord)>,
+}
+
+/// What one receive attempt did, for the long-poll loop to finish after the queue's lock is
+/// released.
+struct ReceiveOutcome {
+    messages: Vec<ReceivedMessage>,
+    /// When the next message becomes visible, for a long poll to wake then.
+    next_visible_at: Option<u64>,
+    /// Messages written to the dead-letter queue, to add to its memory.
+    dead_letter_moves: Vec<DeadLetterMove>,
+    /// The store write to wait on before answering.
+    ticket: Option<u64>,
+}
+
+impl ReceiveOutcome {
+    fn nothing(next_visible_at: Option<u64>, ticket: Option<u64>) -> Self {
+        Self::delivered(Vec::new(), next_visible_at, ticket)
+    }
+
+    fn delivered(
+        messages: Vec<ReceivedMessage>,
+        next_visible_at: Option<u64>,
+        ticket: Option<u64>,
+    ) -> Self {
+        ReceiveOutcome {
+            messages,
+            next_visible_at,
+            dead_letter_moves: Vec::new(),
+            ticket,
         }
     }
+}
+
+/// Puts each delivered message's new state in memory, and renders it.
+fn deliver(round: &Round<'_>, st: &mut QueueState, delivered: &[Delivery]) -> Vec<ReceivedMessage> {
+    delivered
+        .iter()
+        .map(|d| {
+            st.update_state(d.seq, d.state, round.now);
+            render(round.q, d, round.req)
+        })
+        .collect()
 }
 
 const ATTEMPT_WINDOW_MS: u64 = 5 * 60 * 1000;

@@ -4,18 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::queue::Queue;
+use super::queue::{Queue, QueueState};
 use super::Engine;
 use crate::error::SqsResult;
 use crate::store::{keys, WriteBatch};
 
 /// Runs [`Engine::expire`] over every queue every 500 ms until shutdown.
 pub(super) fn spawn_janitor(engine: &Arc<Engine>) {
+    let mut shutdown = engine.shutdown_signal();
     let engine = Arc::downgrade(engine);
-    let mut shutdown = engine
-        .upgrade()
-        .map(|e| e.shutdown_signal())
-        .expect("a live engine");
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
@@ -52,12 +49,8 @@ impl Engine {
         let now = self.now();
         {
             let mut st = q.lock();
-            let expired = st.expired(now);
             let mut batch = WriteBatch::new();
-            for &seq in &expired {
-                batch.delete(keys::message(q.id, seq));
-                batch.delete(keys::message_state(q.id, seq));
-            }
+            let expired = expire_messages(q.id, &st, now, &mut batch);
             let dedup_expired = st.expired_dedup(now);
             for (_, key) in &dedup_expired {
                 batch.delete(keys::dedup(q.id, key));
@@ -76,4 +69,20 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// Adds the removal of `st`'s messages past their retention period to `wb`; returns their
+/// seqs, to remove from memory once `wb` is written.
+pub(super) fn expire_messages(
+    queue_id: u64,
+    st: &QueueState,
+    now: u64,
+    wb: &mut WriteBatch,
+) -> Vec<u64> {
+    let expired = st.expired(now);
+    for &seq in &expired {
+        wb.delete(keys::message(queue_id, seq));
+        wb.delete(keys::message_state(queue_id, seq));
+    }
+    expired
 }

@@ -6,9 +6,25 @@ use std::sync::Arc;
 
 use super::queue::QueueState;
 
+/// The messages a receive of at most `max` may take, in order: on a FIFO queue, messages
+/// received `max_receives` times already (due for the dead-letter queue) do not count.
+pub(super) fn candidates(
+    st: &mut QueueState,
+    fifo: bool,
+    now: u64,
+    max: usize,
+    max_receives: Option<u32>,
+) -> Vec<u64> {
+    if fifo {
+        fifo_candidates(st, now, max, max_receives)
+    } else {
+        standard_candidates(st, now, max)
+    }
+}
+
 /// Standard queues: visible messages oldest sent first (best effort, as AWS documents),
 /// taking one message per message group first (fair queues), then filling up in order.
-pub(super) fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> Vec<u64> {
+fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> Vec<u64> {
     if !st.has_grouped_messages() {
         return st.visible(now).take(max).collect();
     }
@@ -41,7 +57,7 @@ pub(super) fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> 
 /// delivered even if a later one of its group is still in flight [Doc "FIFO delivery logic"].
 /// Groups are visited round-robin, starting after the group served last. A message due for
 /// the dead-letter queue does not block its group.
-pub(super) fn fifo_candidates(
+fn fifo_candidates(
     st: &mut QueueState,
     now: u64,
     max: usize,

@@ -12,7 +12,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::queue::{MessageMeta, MessageRecord, MessageStateRecord, Queue};
+use super::queue::{MessageRecord, Queue};
+use super::redrive::{Move, MoveKind, Moved};
 use super::{internal, Engine};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
@@ -282,62 +283,41 @@ impl Engine {
             };
             let dest_arn = task
                 .destination_arn
-                .clone()
-                .or(record.dlq_source_arn.clone())
+                .as_deref()
+                .or(record.dlq_source_arn.as_deref())
                 .ok_or_else(SqsError::queue_does_not_exist)?;
             let dest = self
-                .queue_by_arn(&dest_arn)
+                .queue_by_arn(dest_arn)
                 .filter(|d| d.region == source.region && d.account == source.account)
                 .ok_or_else(SqsError::queue_does_not_exist)?;
-            let new_seq = self.next_seq();
-            let moved = redriven(record, dest.fifo, now);
-            let state = MessageStateRecord {
-                visible_at: now,
-                ..Default::default()
-            };
-            match self.write_move(&source, seq, &dest, new_seq, &moved, state, &task.task_id)? {
-                MoveWrite::Written => {}
+            let moved = match self.write_move(&source, seq, record, &dest, &task.task_id, now)? {
+                MoveWrite::Written(moved) => moved,
                 // Received or deleted meanwhile: choose again.
                 MoveWrite::MessageGone => continue,
                 // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
                 MoveWrite::TaskStopped => return Ok(true),
-            }
-            let meta = MessageMeta {
-                state,
-                sent_at: now,
-                group: moved.group_id.as_deref().map(Into::into),
             };
-            let mut dst = dest.lock();
-            if !dst.is_deleted() {
-                dst.insert(new_seq, meta, now);
-            }
-            drop(dst);
-            dest.notify.notify_waiters();
+            moved.land(&dest, now);
             return Ok(true);
         }
     }
 
-    /// Writes one move under the source's lock: the message leaves `source` for `dest` and
-    /// the task's progress goes up, in one store batch, if the message is still there and
-    /// visible and the task still running.
-    #[allow(clippy::too_many_arguments)] // one move's parts, built by its one caller
+    /// Writes one move under the source's lock: the message leaves `source` for `dest`
+    /// ([`Engine::move_message`]) and the task's progress goes up, in one store batch, if the
+    /// message is still there and visible and the task still running.
     fn write_move(
         &self,
         source: &Queue,
         seq: u64,
+        record: MessageRecord,
         dest: &Queue,
-        new_seq: u64,
-        moved: &MessageRecord,
-        state: MessageStateRecord,
         task_id: &str,
+        now: u64,
     ) -> SqsResult<MoveWrite> {
         let mut st = source.lock();
-        let still_visible = st
-            .message(seq)
-            .is_some_and(|m| m.state.visible_at <= self.now());
-        if !still_visible {
+        let Some(meta) = st.message(seq).filter(|m| m.state.visible_at <= self.now()) else {
             return Ok(MoveWrite::MessageGone);
-        }
+        };
         // The task's progress is written in the move's own store batch, so that after
         // a crash the count matches the messages moved. (The task table's lock may be
         // taken under a queue's lock, never the other way round.)
@@ -355,46 +335,28 @@ impl Engine {
             keys::move_task(&progressed.task_id),
             records::encode(&progressed),
         );
-        wb.delete(keys::message(source.id, seq));
-        wb.delete(keys::message_state(source.id, seq));
-        wb.put(keys::message(dest.id, new_seq), records::encode(moved));
-        wb.put(
-            keys::message_state(dest.id, new_seq),
-            records::encode(&state),
-        );
+        let m = Move {
+            source,
+            seq,
+            dest,
+            kind: MoveKind::MoveTask,
+            now,
+        };
+        let moved = self.move_message(&m, meta, record, &mut wb);
         self.apply(wb)?;
         *current = progressed;
         st.remove(seq);
-        Ok(MoveWrite::Written)
+        Ok(MoveWrite::Written(moved))
     }
 }
 
 /// What [`Engine::write_move`] did.
 enum MoveWrite {
-    Written,
+    Written(Moved),
     /// The message was received or deleted meanwhile.
     MessageGone,
     /// The task was cancelled (or is gone) meanwhile: nothing was written.
     TaskStopped,
-}
-
-/// A message as a move task puts it in its destination: a new message (new MessageId, send
-/// time and retention) with the same body and attributes [Doc "configure dead-letter queue
-/// redrive"]; into a FIFO queue with its old MessageId as deduplication id.
-fn redriven(record: MessageRecord, fifo: bool, now: u64) -> MessageRecord {
-    MessageRecord {
-        message_id: uuid::Uuid::new_v4().to_string(),
-        sent_at: now,
-        first_visible_at: now,
-        dlq_source_arn: None,
-        dedup_id: fifo.then(|| record.message_id.clone()),
-        group_id: if fifo {
-            record.group_id.clone().or(Some("moved".into()))
-        } else {
-            record.group_id.clone()
-        },
-        ..record
-    }
 }
 
 /// `(task id, source ARN)` of a TaskHandle: base64 of `{"taskId":…,"sourceArn":…}`.

@@ -8,7 +8,7 @@ use super::message::{self, AttributeValue};
 use super::queue::{AttemptedMessage, ReceiveAttempt};
 use super::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
-use super::redrive::{DeadLetterMove, RedriveTarget};
+use super::redrive::{Arrivals, RedriveTarget};
 use super::send::sequence_number;
 use super::{internal, Engine};
 use super::{retention, select};
@@ -49,7 +49,9 @@ impl Engine {
                 }
                 target = self.redrive_target(q);
             };
-            self.finish_moves(outcome.dead_letter_moves);
+            if let Some(arrivals) = outcome.dead_letter_moves {
+                arrivals.land(self.now());
+            }
             self.durable(outcome.ticket).await?;
             if !outcome.messages.is_empty() || q.lock().is_deleted() {
                 return Ok(outcome.messages);
@@ -119,7 +121,7 @@ impl Engine {
         let taken = self.take(&round, &st, candidates, max_receives, &mut wb)?;
         let moves = match redrive {
             Some((dlq, _)) => self.dead_letter_moves(q, &st, dlq, taken.due_for_dlq, now, &mut wb),
-            None => Vec::new(),
+            None => None,
         };
         self.commit(&round, &mut st, wb, taken.delivered, moves)
             .map(Some)
@@ -202,10 +204,10 @@ impl Engine {
         st: &mut QueueState,
         wb: WriteBatch,
         delivered: Vec<Delivery>,
-        moves: Vec<DeadLetterMove>,
+        moves: Option<Arrivals>,
     ) -> SqsResult<ReceiveOutcome> {
         let ticket = self.apply(wb)?;
-        for m in &moves {
+        for m in moves.iter().flat_map(|a| &a.moved) {
             st.remove(m.from);
         }
         let messages = deliver(round, st, &delivered);
@@ -387,7 +389,7 @@ struct ReceiveOutcome {
     /// When the next message becomes visible, for a long poll to wake then.
     next_visible_at: Option<u64>,
     /// Messages written to the dead-letter queue, to add to its memory.
-    dead_letter_moves: Vec<DeadLetterMove>,
+    dead_letter_moves: Option<Arrivals>,
     /// The store write to wait on before answering.
     ticket: Option<u64>,
 }
@@ -405,7 +407,7 @@ impl ReceiveOutcome {
         ReceiveOutcome {
             messages,
             next_visible_at,
-            dead_letter_moves: Vec::new(),
+            dead_letter_moves: None,
             ticket,
         }
     }

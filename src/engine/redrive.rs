@@ -1,4 +1,6 @@
-//! Redrive: messages moving between queues (to a dead-letter queue at receive time).
+//! Redrive: a message moving from one queue to another, at receive time to its queue's
+//! dead-letter queue, or by a message move task out of a dead-letter queue. [`Engine::move_message`]
+//! is the one place that writes such a move.
 
 use std::sync::Arc;
 
@@ -39,14 +41,67 @@ impl RedriveTarget {
     }
 }
 
-/// A message leaving its queue for a dead-letter queue, applied after the source unlocks.
-pub(super) struct DeadLetterMove {
-    dlq: Arc<Queue>,
-    /// Its seq in the queue it leaves.
+/// What a moved message becomes in its destination.
+#[derive(Clone, Copy)]
+pub(super) enum MoveKind {
+    /// Received maxReceiveCount times, to its queue's dead-letter queue: the same message
+    /// (MessageId, send time, receive count), marked with the ARN of the queue it left; into
+    /// a FIFO queue with its MessageId as deduplication id.
+    DeadLetter,
+    /// By a move task: a new message (new MessageId, send time and retention) with the same
+    /// body and attributes [Doc "configure dead-letter queue redrive"]; into a FIFO queue with
+    /// its old MessageId as deduplication id.
+    MoveTask,
+}
+
+/// One message's move: message `seq` of `source` to `dest`, at `now`.
+pub(super) struct Move<'a> {
+    pub(super) source: &'a Queue,
+    pub(super) seq: u64,
+    pub(super) dest: &'a Queue,
+    pub(super) kind: MoveKind,
+    pub(super) now: u64,
+}
+
+/// A message written to another queue under its source's lock, to add to that queue's
+/// memory once the lock is released.
+pub(super) struct Moved {
+    /// Its seq in the queue it left.
     pub(super) from: u64,
-    /// Its seq in the dead-letter queue.
+    /// Its seq in its destination.
     seq: u64,
     meta: MessageMeta,
+}
+
+impl Moved {
+    /// Adds the message to `dest`'s memory (the store has it already).
+    pub(super) fn land(self, dest: &Queue, now: u64) {
+        land(dest, std::iter::once(self), now);
+    }
+}
+
+/// Messages moved to one queue by one receive.
+pub(super) struct Arrivals {
+    dest: Arc<Queue>,
+    pub(super) moved: Vec<Moved>,
+}
+
+impl Arrivals {
+    /// Adds the messages to their destination's memory (the store has them already).
+    pub(super) fn land(self, now: u64) {
+        land(&self.dest, self.moved, now);
+    }
+}
+
+fn land(dest: &Queue, moved: impl IntoIterator<Item = Moved>, now: u64) {
+    let mut st = dest.lock();
+    if !st.is_deleted() {
+        for m in moved {
+            st.insert(m.seq, m.meta, now);
+        }
+    }
+    drop(st);
+    dest.notify.notify_waiters();
 }
 
 impl Engine {
@@ -66,9 +121,73 @@ impl Engine {
         RedriveTarget { policy, dlq }
     }
 
-    /// Adds to `wb` the moves of `due` (messages of `q` received maxReceiveCount times) to
-    /// `dlq`, under `q`'s lock; the moves, to finish once the batch is written and the lock
-    /// released.
+    /// Writes one message's move into `wb`, under the source's lock: the message (`from` its
+    /// metadata, `record` as stored) and its state leave the source, and arrive in the
+    /// destination under a new seq, rewritten as `m.kind` says. The caller removes it from
+    /// the source's memory once `wb` is written, and lands it after the lock is released.
+    pub(super) fn move_message(
+        &self,
+        m: &Move<'_>,
+        from: &MessageMeta,
+        record: MessageRecord,
+        wb: &mut WriteBatch,
+    ) -> Moved {
+        let (record, meta) = match m.kind {
+            MoveKind::DeadLetter => {
+                let mut record = record;
+                record.dlq_source_arn = Some(m.source.arn.clone());
+                if m.dest.fifo {
+                    record.dedup_id = Some(record.message_id.clone());
+                }
+                let state = MessageStateRecord {
+                    visible_at: m.now,
+                    received_at: 0,
+                    ..from.state
+                };
+                let sent_at = record.sent_at;
+                (
+                    record,
+                    MessageMeta {
+                        state,
+                        sent_at,
+                        group: from.group.clone(),
+                    },
+                )
+            }
+            MoveKind::MoveTask => {
+                let record = redriven(record, m.dest.fifo, m.now);
+                let state = MessageStateRecord {
+                    visible_at: m.now,
+                    ..Default::default()
+                };
+                let group = record.group_id.as_deref().map(Into::into);
+                (
+                    record,
+                    MessageMeta {
+                        state,
+                        sent_at: m.now,
+                        group,
+                    },
+                )
+            }
+        };
+        let seq = self.next_seq();
+        wb.delete(keys::message(m.source.id, m.seq));
+        wb.delete(keys::message_state(m.source.id, m.seq));
+        wb.put(keys::message(m.dest.id, seq), records::encode(&record));
+        wb.put(
+            keys::message_state(m.dest.id, seq),
+            records::encode(&meta.state),
+        );
+        Moved {
+            from: m.seq,
+            seq,
+            meta,
+        }
+    }
+
+    /// The redrive step of a receive: adds to `wb` the moves of `due` (messages of `q`
+    /// received maxReceiveCount times, with their records) to `dlq`. `None` if none is due.
     pub(super) fn dead_letter_moves(
         &self,
         q: &Queue,
@@ -77,53 +196,44 @@ impl Engine {
         due: Vec<(u64, MessageRecord)>,
         now: u64,
         wb: &mut WriteBatch,
-    ) -> Vec<DeadLetterMove> {
-        let mut moves = Vec::new();
-        for (seq, mut record) in due {
-            record.dlq_source_arn = Some(q.arn.clone());
-            if dlq.fifo {
-                record.dedup_id = Some(record.message_id.clone());
-            }
-            let meta = st
+    ) -> Option<Arrivals> {
+        if due.is_empty() {
+            return None;
+        }
+        let mut moved = Vec::with_capacity(due.len());
+        for (seq, record) in due {
+            let from = st
                 .message(seq)
                 .expect("a message due for its dead-letter queue");
-            let new_seq = self.next_seq();
-            let state = MessageStateRecord {
-                visible_at: now,
-                received_at: 0,
-                ..meta.state
+            let m = Move {
+                source: q,
+                seq,
+                dest: dlq,
+                kind: MoveKind::DeadLetter,
+                now,
             };
-            wb.delete(keys::message(q.id, seq));
-            wb.delete(keys::message_state(q.id, seq));
-            wb.put(keys::message(dlq.id, new_seq), records::encode(&record));
-            wb.put(
-                keys::message_state(dlq.id, new_seq),
-                records::encode(&state),
-            );
-            moves.push(DeadLetterMove {
-                dlq: dlq.clone(),
-                from: seq,
-                seq: new_seq,
-                meta: MessageMeta {
-                    state,
-                    sent_at: record.sent_at,
-                    group: meta.group.clone(),
-                },
-            });
+            moved.push(self.move_message(&m, from, record, wb));
         }
-        moves
+        Some(Arrivals {
+            dest: dlq.clone(),
+            moved,
+        })
     }
+}
 
-    /// Puts moved messages into their dead-letter queues' memory (the store has them already).
-    pub(super) fn finish_moves(&self, moves: Vec<DeadLetterMove>) {
-        let now = self.now();
-        for m in moves {
-            let mut st = m.dlq.lock();
-            if !st.is_deleted() {
-                st.insert(m.seq, m.meta, now);
-            }
-            drop(st);
-            m.dlq.notify.notify_waiters();
-        }
+/// A message as a move task puts it in its destination (see [`MoveKind::MoveTask`]).
+fn redriven(record: MessageRecord, fifo: bool, now: u64) -> MessageRecord {
+    MessageRecord {
+        message_id: uuid::Uuid::new_v4().to_string(),
+        sent_at: now,
+        first_visible_at: now,
+        dlq_source_arn: None,
+        dedup_id: fifo.then(|| record.message_id.clone()),
+        group_id: if fifo {
+            record.group_id.clone().or(Some("moved".into()))
+        } else {
+            record.group_id.clone()
+        },
+        ..record
     }
 }

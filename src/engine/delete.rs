@@ -5,11 +5,11 @@ use std::sync::Arc;
 use super::queue::Queue;
 use super::visibility::expired_handle;
 use super::Engine;
-use crate::error::SqsResult;
+use super::EngineResult;
 use crate::store::{keys, WriteBatch};
 
 impl Engine {
-    pub async fn delete_message(&self, q: &Arc<Queue>, handle: &str) -> SqsResult<()> {
+    pub async fn delete_message(&self, q: &Arc<Queue>, handle: &str) -> EngineResult<()> {
         single(self.delete_messages(q, &[handle]).await?)
     }
 
@@ -19,7 +19,7 @@ impl Engine {
         &self,
         q: &Arc<Queue>,
         handles: &[&str],
-    ) -> SqsResult<Vec<SqsResult<()>>> {
+    ) -> EngineResult<Vec<EngineResult<()>>> {
         let now = self.now();
         let mut results = Vec::with_capacity(handles.len());
         let ticket = {
@@ -59,6 +59,6 @@ impl Engine {
 }
 
 /// The one result of a one-entry batch call.
-pub(super) fn single(mut results: Vec<SqsResult<()>>) -> SqsResult<()> {
+pub(super) fn single(mut results: Vec<EngineResult<()>>) -> EngineResult<()> {
     results.pop().unwrap_or(Ok(()))
 }

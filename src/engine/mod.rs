@@ -4,7 +4,8 @@
 //! Every mutation follows one order: lock the queue → validate → build a `WriteBatch` →
 //! `store.apply` → only on success change memory → unlock → await durability → notify
 //! waiters. A failed write leaves memory untouched. This module never sees HTTP, XML or JSON
-//! wire types; its errors are [`SqsError`]s whose codes the protocol layer renders.
+//! wire types; its errors are [`EngineError`]s, what went wrong in SQS terms, which the api
+//! layer maps to SQS error codes and messages.
 //!
 //! **The lock rule: never take the registry's lock or another queue's lock while holding a
 //! queue's lock**, and never hold one across an `.await`. Whatever a change needs from other
@@ -39,6 +40,7 @@
 
 pub mod attributes;
 mod delete;
+mod error;
 pub mod message;
 pub mod move_tasks;
 mod permissions;
@@ -65,10 +67,10 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::error::{SqsError, SqsResult};
 use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
 
 pub use attributes::QueueAttributes;
+pub use error::{EngineError, EngineResult, Param};
 pub use move_tasks::MoveTaskInfo;
 pub use queue::{Counts, Queue, QueueRecord};
 pub use receive::{ReceiveRequest, ReceivedMessage};
@@ -115,11 +117,6 @@ pub struct Engine {
     seq: AtomicU64,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
-}
-
-fn internal(e: StoreError) -> SqsError {
-    tracing::error!(error = %e, "store failure");
-    SqsError::internal("Internal error.")
 }
 
 impl Engine {
@@ -170,8 +167,8 @@ impl Engine {
     }
 
     /// Flushes the store (graceful shutdown).
-    pub fn flush(&self) -> SqsResult<()> {
-        self.store.flush().map_err(internal)
+    pub fn flush(&self) -> EngineResult<()> {
+        Ok(self.store.flush()?)
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
@@ -187,18 +184,18 @@ impl Engine {
     }
 
     /// Applies a batch; returns the ticket to wait on for durability.
-    pub(crate) fn apply(&self, batch: WriteBatch) -> SqsResult<Option<u64>> {
+    pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
         if batch.is_empty() {
             return Ok(None);
         }
-        self.store.apply(batch).map_err(internal)?;
+        self.store.apply(batch)?;
         Ok(self.commit.as_ref().map(|c| c.ticket()))
     }
 
     /// Waits until the write of `ticket` is durable (strict durability only).
-    pub(crate) async fn durable(&self, ticket: Option<u64>) -> SqsResult<()> {
+    pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
         match (ticket, &self.commit) {
-            (Some(t), Some(c)) => c.wait(t).await.map_err(internal),
+            (Some(t), Some(c)) => Ok(c.wait(t).await?),
             _ => Ok(()),
         }
     }

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::queue::{MessageRecord, Queue};
 use super::redrive::{Move, MoveKind, Moved};
-use super::{internal, Engine};
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::Engine;
+use super::{EngineError, EngineResult, Param};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,15 +104,8 @@ pub(crate) fn resume(engine: &Arc<Engine>) {
     }
 }
 
-fn not_found(param: &str) -> SqsError {
-    SqsError::new(
-        ErrorCode::ResourceNotFoundException,
-        format!("The resource that you specified for the {param} parameter doesn't exist."),
-    )
-}
-
 impl Engine {
-    fn save_task(&self, task: &MoveTaskInfo) -> SqsResult<()> {
+    fn save_task(&self, task: &MoveTaskInfo) -> EngineResult<()> {
         let mut wb = WriteBatch::new();
         wb.put(keys::move_task(&task.task_id), records::encode(task));
         self.apply(wb).map(|_| ())
@@ -122,12 +115,12 @@ impl Engine {
         &self,
         task_id: &str,
         change: F,
-    ) -> SqsResult<MoveTaskInfo> {
+    ) -> EngineResult<MoveTaskInfo> {
         let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
         let task = tasks
             .iter_mut()
             .find(|t| t.task_id == task_id)
-            .ok_or_else(|| not_found("TaskHandle"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::TaskHandle))?;
         change(task);
         let snapshot = task.clone();
         drop(tasks);
@@ -140,26 +133,25 @@ impl Engine {
         source_arn: &str,
         destination_arn: Option<&str>,
         rate: Option<i64>,
-    ) -> SqsResult<String> {
+    ) -> EngineResult<String> {
         let source = self
             .queue_by_arn(source_arn)
-            .ok_or_else(|| not_found("SourceArn"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
         if self.dead_letter_sources(&source).is_empty() {
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                "Source queue must be configured as a Dead Letter Queue.",
+            return Err(EngineError::InvalidRequest(
+                "Source queue must be configured as a Dead Letter Queue.".into(),
             ));
         }
         if let Some(d) = destination_arn {
             // Messages never leave their account and region: another's queue is not found.
             self.queue_by_arn(d)
                 .filter(|d| d.region == source.region && d.account == source.account)
-                .ok_or_else(|| not_found("DestinationArn"))?;
+                .ok_or(EngineError::ResourceNotFound(Param::DestinationArn))?;
         }
         if let Some(r) = rate {
             if !(1..=500).contains(&r) {
-                return Err(SqsError::invalid_parameter(
-                    "MaxNumberOfMessagesPerSecond",
+                return Err(EngineError::invalid(
+                    Param::MaxNumberOfMessagesPerSecond,
                     r,
                     "Must be between 1 and 500.",
                 ));
@@ -183,10 +175,7 @@ impl Engine {
                 .iter()
                 .any(|t| t.source_arn == source_arn && t.status == MoveTaskStatus::Running)
             {
-                return Err(SqsError::new(
-                    ErrorCode::InvalidParameterValue,
-                    "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
-                ));
+                return Err(EngineError::InvalidRequest("There is already a task running. Only one active task is allowed for a source queue arn at a given time.".into()));
             }
             tasks.push(task.clone());
         }
@@ -195,31 +184,24 @@ impl Engine {
         Ok(task.handle())
     }
 
-    pub fn cancel_move_task(&self, handle: &str) -> SqsResult<u64> {
-        let invalid = || {
-            SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                "Value for parameter TaskHandle is invalid.",
-            )
-        };
-        let (task_id, source_arn) = decode_task_handle(handle).ok_or_else(invalid)?;
+    pub fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
+        let (task_id, source_arn) =
+            decode_task_handle(handle).ok_or(EngineError::MalformedParameter(Param::TaskHandle))?;
         let (task_id, source_arn) = (task_id.as_str(), source_arn.as_str());
         self.queue_by_arn(source_arn)
-            .ok_or_else(|| not_found("SourceArn"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
         let task = self
             .move_tasks
             .get(task_id)
             .filter(|t| t.source_arn == source_arn)
-            .ok_or_else(|| {
-                SqsError::new(ErrorCode::ResourceNotFoundException, "Task does not exist.")
-            })?;
+            .ok_or(EngineError::MoveTaskNotFound)?;
         if task.status != MoveTaskStatus::Running {
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
+            return Err(EngineError::InvalidRequest(
                 format!(
                     "Only active tasks can be cancelled. Task status is {}.",
                     task.status.as_str()
-                ),
+                )
+                .into(),
             ));
         }
         let task = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
@@ -230,17 +212,17 @@ impl Engine {
         &self,
         source_arn: &str,
         max_results: Option<i64>,
-    ) -> SqsResult<Vec<MoveTaskInfo>> {
+    ) -> EngineResult<Vec<MoveTaskInfo>> {
         let max = max_results.unwrap_or(1);
         if !(1..=10).contains(&max) {
-            return Err(SqsError::invalid_parameter(
-                "MaxResults",
+            return Err(EngineError::invalid(
+                Param::MaxResults,
                 max,
                 "Must be between 1 and 10, if provided.",
             ));
         }
         self.queue_by_arn(source_arn)
-            .ok_or_else(|| not_found("SourceArn"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
         let tasks = self.move_tasks.tasks.lock().expect("move tasks");
         Ok(tasks
             .iter()
@@ -259,10 +241,10 @@ impl Engine {
     /// destination resolved with no lock held, then the move and the task's progress are
     /// written under the source's lock (one store batch) if the message is still there and
     /// visible, and the destination's memory updated after that lock is released.
-    fn move_one(&self, task: &MoveTaskInfo) -> SqsResult<bool> {
+    fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
-            .ok_or_else(SqsError::queue_does_not_exist)?;
+            .ok_or(EngineError::QueueDoesNotExist)?;
         loop {
             let now = self.now();
             let (seq, record) = {
@@ -270,26 +252,22 @@ impl Engine {
                 let Some(seq) = st.visible(now).next() else {
                     return Ok(false);
                 };
-                let Some(bytes) = self
-                    .store()
-                    .get(&keys::message(source.id, seq))
-                    .map_err(internal)?
-                else {
+                let Some(bytes) = self.store().get(&keys::message(source.id, seq))? else {
                     st.remove(seq);
                     return Ok(true);
                 };
-                let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
+                let record: MessageRecord = records::decode(&bytes)?;
                 (seq, record)
             };
             let dest_arn = task
                 .destination_arn
                 .as_deref()
                 .or(record.dlq_source_arn.as_deref())
-                .ok_or_else(SqsError::queue_does_not_exist)?;
+                .ok_or(EngineError::QueueDoesNotExist)?;
             let dest = self
                 .queue_by_arn(dest_arn)
                 .filter(|d| d.region == source.region && d.account == source.account)
-                .ok_or_else(SqsError::queue_does_not_exist)?;
+                .ok_or(EngineError::QueueDoesNotExist)?;
             let moved = match self.write_move(&source, seq, record, &dest, &task.task_id, now)? {
                 MoveWrite::Written(moved) => moved,
                 // Received or deleted meanwhile: choose again.
@@ -313,7 +291,7 @@ impl Engine {
         dest: &Queue,
         task_id: &str,
         now: u64,
-    ) -> SqsResult<MoveWrite> {
+    ) -> EngineResult<MoveWrite> {
         let mut st = source.lock();
         let Some(meta) = st.message(seq).filter(|m| m.state.visible_at <= self.now()) else {
             return Ok(MoveWrite::MessageGone);
@@ -369,6 +347,15 @@ pub fn decode_task_handle(handle: &str) -> Option<(String, String)> {
     ))
 }
 
+/// The FailureReason a task stopped by `err` shows: the SQS error code of what stopped it. A
+/// move fails only when a queue is gone or the store fails.
+fn failure_reason(err: &EngineError) -> &'static str {
+    match err {
+        EngineError::QueueDoesNotExist => "AWS.SimpleQueueService.NonExistentQueue",
+        _ => "InternalFailure",
+    }
+}
+
 fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
     let engine = Arc::downgrade(engine);
     tokio::spawn(async move {
@@ -402,7 +389,7 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 Err(err) => {
                     finished(
                         MoveTaskStatus::Failed,
-                        Some(err.code.query_code().to_string()),
+                        Some(failure_reason(&err).to_string()),
                     );
                     return;
                 }

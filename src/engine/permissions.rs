@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::queue::Queue;
 use super::Engine;
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult, Param};
 
 impl Engine {
     pub async fn add_permission(
@@ -13,27 +13,27 @@ impl Engine {
         label: &str,
         accounts: &[String],
         actions: &[String],
-    ) -> SqsResult<()> {
+    ) -> EngineResult<()> {
         validate_label(label)?;
         if accounts.is_empty() {
-            return Err(SqsError::missing_parameter("AWSAccountIds"));
+            return Err(EngineError::MissingParameter(Param::AccountIds));
         }
         if actions.is_empty() {
-            return Err(SqsError::missing_parameter("Actions"));
+            return Err(EngineError::MissingParameter(Param::Actions));
         }
         if actions.len() > 7 {
-            return Err(SqsError::new(
-                ErrorCode::OverLimit,
+            return Err(EngineError::OverLimit(
                 format!(
                     "{} Actions were found, maximum allowed is 7.",
                     actions.len()
-                ),
+                )
+                .into(),
             ));
         }
         for a in actions {
             if !PERMISSION_ACTIONS.contains(&a.as_str()) {
-                return Err(SqsError::invalid_parameter(
-                    "ActionName.1",
+                return Err(EngineError::invalid(
+                    Param::Action,
                     a,
                     "Only the queue owner is allowed to invoke this action.",
                 ));
@@ -41,8 +41,8 @@ impl Engine {
         }
         for a in accounts {
             if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(SqsError::invalid_parameter(
-                    "AWSAccountId",
+                return Err(EngineError::invalid(
+                    Param::AccountId,
                     a,
                     "An AWS account id must have 12 digits.",
                 ));
@@ -56,10 +56,10 @@ impl Engine {
             };
             let statements = statements_mut(&mut policy);
             if statements.iter().any(|s| s.get("Sid").and_then(|v| v.as_str()) == Some(label)) {
-                return Err(SqsError::invalid_parameter("Label", label, "Already exists."));
+                return Err(EngineError::invalid(Param::Label, label, "Already exists."));
             }
             if statements.len() >= 20 {
-                return Err(SqsError::new(ErrorCode::OverLimit, "A queue policy can have at most 20 statements."));
+                return Err(EngineError::OverLimit("A queue policy can have at most 20 statements.".into()));
             }
             let one_or_many = |v: Vec<String>| {
                 if v.len() == 1 {
@@ -79,12 +79,12 @@ impl Engine {
         .await
     }
 
-    pub async fn remove_permission(&self, q: &Arc<Queue>, label: &str) -> SqsResult<()> {
+    pub async fn remove_permission(&self, q: &Arc<Queue>, label: &str) -> EngineResult<()> {
         if label.is_empty() {
-            return Err(SqsError::missing_parameter("Label"));
+            return Err(EngineError::MissingParameter(Param::Label));
         }
         self.update_record(q, |r| {
-            let not_found = || SqsError::invalid_parameter("Label", label, "can't find label.");
+            let not_found = || EngineError::invalid(Param::Label, label, "can't find label.");
             let mut policy: serde_json::Value =
                 serde_json::from_str(r.attributes.policy.as_deref().ok_or_else(not_found)?)
                     .map_err(|_| not_found())?;
@@ -137,17 +137,17 @@ const PERMISSION_ACTIONS: &[&str] = &[
     "ListQueueTags",
 ];
 
-fn validate_label(label: &str) -> SqsResult<()> {
+fn validate_label(label: &str) -> EngineResult<()> {
     if label.is_empty() {
-        return Err(SqsError::missing_parameter("Label"));
+        return Err(EngineError::MissingParameter(Param::Label));
     }
     if label.len() > 80
         || !label
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(SqsError::invalid_parameter(
-            "Label",
+        return Err(EngineError::invalid(
+            Param::Label,
             label,
             "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length.",
         ));

@@ -3,25 +3,19 @@
 use std::sync::Arc;
 
 use super::queue::Queue;
-use super::{internal, Engine};
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::Engine;
+use super::{EngineError, EngineResult};
 use crate::store::{keys, WriteBatch};
 
 impl Engine {
-    pub async fn purge(&self, q: &Arc<Queue>) -> SqsResult<()> {
+    pub async fn purge(&self, q: &Arc<Queue>) -> EngineResult<()> {
         let now = self.now();
         let purged = {
             let purged = q
                 .lock()
                 .try_start_purge(now, self.settings.purge_cooldown_ms);
-            purged.ok_or_else(|| {
-                SqsError::new(
-                    ErrorCode::PurgeQueueInProgress,
-                    format!(
-                        "Only one PurgeQueue operation on {} is allowed every 60 seconds.",
-                        q.name
-                    ),
-                )
+            purged.ok_or_else(|| EngineError::PurgeInProgress {
+                queue: q.name.clone(),
             })?
         };
         // The store's lock is held ~1.5 µs per removed record: a large queue is purged in
@@ -43,7 +37,7 @@ impl Engine {
                     wb.delete(keys::message(queue_id, seq));
                     wb.delete(keys::message_state(queue_id, seq));
                 }
-                store.apply(wb).map_err(internal)?;
+                store.apply(wb)?;
                 ticket = commit.as_ref().map(|c| c.ticket());
                 tokio::task::yield_now().await;
             }
@@ -58,18 +52,18 @@ impl Engine {
                         wb.delete(keys::dedup(queue_id, key));
                     }
                     if !wb.is_empty() {
-                        store.apply(wb).map_err(internal)?;
+                        store.apply(wb)?;
                         ticket = commit.as_ref().map(|c| c.ticket());
                     }
                 }
                 tokio::task::yield_now().await;
             }
             tokio::task::spawn_blocking(move || purged.free_gradually(&shutdown));
-            Ok::<_, SqsError>(ticket)
+            Ok::<_, EngineError>(ticket)
         });
         let ticket = removal.await.map_err(|e| {
             tracing::error!(error = %e, "purge task failed");
-            SqsError::internal("Internal error.")
+            EngineError::Internal
         })??;
         self.durable(ticket).await
     }

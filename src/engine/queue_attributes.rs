@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::attributes::{self, AttributeContext};
 use super::queue::{Queue, QueueRecord};
 use super::Engine;
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult, Param};
 use crate::store::{records, WriteBatch};
 
 impl Engine {
@@ -15,10 +15,10 @@ impl Engine {
         &self,
         q: &Queue,
         names: &[String],
-    ) -> SqsResult<Vec<(String, String)>> {
+    ) -> EngineResult<Vec<(String, String)>> {
         for n in names {
             if n != "All" && !attributes::ALL_ATTRIBUTE_NAMES.contains(&n.as_str()) {
-                return Err(SqsError::unknown_attribute(n));
+                return Err(EngineError::UnknownAttribute(n.to_string()));
             }
         }
         let all = names.iter().any(|n| n == "All");
@@ -50,15 +50,15 @@ impl Engine {
         &self,
         q: &Arc<Queue>,
         attrs: &[(String, String)],
-    ) -> SqsResult<()> {
+    ) -> EngineResult<()> {
         if attrs.is_empty() {
-            return Err(SqsError::missing_parameter("Attribute.1.Name"));
+            return Err(EngineError::MissingParameter(Param::Attributes));
         }
         let targets = self.resolve_dead_letter_targets(attrs);
         let ticket = {
             let mut st = q.lock();
             if st.is_deleted() {
-                return Err(SqsError::queue_does_not_exist());
+                return Err(EngineError::QueueDoesNotExist);
             }
             let mut next = st.record().clone();
             let ctx = AttributeContext {
@@ -82,14 +82,14 @@ impl Engine {
     }
 
     /// Changes the stored record of a queue (tags, policy) through `change`.
-    pub(super) async fn update_record<F>(&self, q: &Arc<Queue>, change: F) -> SqsResult<()>
+    pub(super) async fn update_record<F>(&self, q: &Arc<Queue>, change: F) -> EngineResult<()>
     where
-        F: FnOnce(&mut QueueRecord) -> SqsResult<()>,
+        F: FnOnce(&mut QueueRecord) -> EngineResult<()>,
     {
         let ticket = {
             let mut st = q.lock();
             if st.is_deleted() {
-                return Err(SqsError::queue_does_not_exist());
+                return Err(EngineError::QueueDoesNotExist);
             }
             let mut next = st.record().clone();
             change(&mut next)?;
@@ -103,9 +103,9 @@ impl Engine {
         self.durable(ticket).await
     }
 
-    pub async fn tag_queue(&self, q: &Arc<Queue>, tags: &[(String, String)]) -> SqsResult<()> {
+    pub async fn tag_queue(&self, q: &Arc<Queue>, tags: &[(String, String)]) -> EngineResult<()> {
         if tags.is_empty() {
-            return Err(SqsError::missing_parameter("Tags"));
+            return Err(EngineError::MissingParameter(Param::Tags));
         }
         validate_tags(tags, 0)?;
         self.update_record(q, |r| {
@@ -113,9 +113,8 @@ impl Engine {
                 r.tags.insert(k.clone(), v.clone());
             }
             if r.tags.len() > 50 {
-                return Err(SqsError::new(
-                    ErrorCode::InvalidParameterValue,
-                    "Too many tags added for queue. A queue can have at most 50 tags.",
+                return Err(EngineError::InvalidRequest(
+                    "Too many tags added for queue. A queue can have at most 50 tags.".into(),
                 ));
             }
             Ok(())
@@ -123,9 +122,9 @@ impl Engine {
         .await
     }
 
-    pub async fn untag_queue(&self, q: &Arc<Queue>, keys_to_remove: &[String]) -> SqsResult<()> {
+    pub async fn untag_queue(&self, q: &Arc<Queue>, keys_to_remove: &[String]) -> EngineResult<()> {
         if keys_to_remove.is_empty() {
-            return Err(SqsError::missing_parameter("TagKeys"));
+            return Err(EngineError::MissingParameter(Param::TagKeys));
         }
         self.update_record(q, |r| {
             for k in keys_to_remove {
@@ -143,7 +142,7 @@ impl Engine {
 
 /// Tag rules: keys 1–128, values 0–256, no `aws:` prefix, letters, digits, whitespace and
 /// `_ . : / = + - @`; at most 50 on a queue.
-pub(super) fn validate_tags(tags: &[(String, String)], existing: usize) -> SqsResult<()> {
+pub(super) fn validate_tags(tags: &[(String, String)], existing: usize) -> EngineResult<()> {
     let allowed = |s: &str| {
         s.chars()
             .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
@@ -154,22 +153,19 @@ pub(super) fn validate_tags(tags: &[(String, String)], existing: usize) -> SqsRe
             || !allowed(k)
             || k.to_ascii_lowercase().starts_with("aws:")
         {
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("Tag key {k} is invalid."),
+            return Err(EngineError::InvalidRequest(
+                format!("Tag key {k} is invalid.").into(),
             ));
         }
         if v.chars().count() > 256 || !allowed(v) {
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("Tag value {v} is invalid."),
+            return Err(EngineError::InvalidRequest(
+                format!("Tag value {v} is invalid.").into(),
             ));
         }
     }
     if existing + tags.len() > 50 {
-        return Err(SqsError::new(
-            ErrorCode::InvalidParameterValue,
-            "Too many tags added for queue. A queue can have at most 50 tags.",
+        return Err(EngineError::InvalidRequest(
+            "Too many tags added for queue. A queue can have at most 50 tags.".into(),
         ));
     }
     Ok(())

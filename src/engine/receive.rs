@@ -10,9 +10,9 @@ use super::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
 use super::redrive::{Arrivals, RedriveTarget};
 use super::send::sequence_number;
-use super::{internal, Engine};
+use super::Engine;
 use super::{retention, select};
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
@@ -21,12 +21,12 @@ impl Engine {
         &self,
         q: &Arc<Queue>,
         req: &ReceiveRequest,
-    ) -> SqsResult<Vec<ReceivedMessage>> {
+    ) -> EngineResult<Vec<ReceivedMessage>> {
         for n in &req.system_attribute_names {
             if !SYSTEM_ATTRIBUTE_NAMES.contains(&n.as_str())
                 && !super::attributes::ALL_ATTRIBUTE_NAMES.contains(&n.as_str())
             {
-                return Err(SqsError::unknown_attribute(n));
+                return Err(EngineError::UnknownAttribute(n.to_string()));
             }
         }
         let wait_seconds = match req.wait_time_seconds {
@@ -81,7 +81,7 @@ impl Engine {
         req: &ReceiveRequest,
         long_poll: bool,
         target: &RedriveTarget,
-    ) -> SqsResult<Option<ReceiveOutcome>> {
+    ) -> EngineResult<Option<ReceiveOutcome>> {
         let now = self.now();
         let mut st = q.lock();
         if st.is_deleted() {
@@ -136,14 +136,11 @@ impl Engine {
         wb: WriteBatch,
         long_poll: bool,
         now: u64,
-    ) -> SqsResult<ReceiveOutcome> {
+    ) -> EngineResult<ReceiveOutcome> {
         // The expired messages are already gone from memory; drop them from the store too.
         let ticket = self.apply(wb)?;
         if !long_poll {
-            return Err(SqsError::new(
-                ErrorCode::OverLimit,
-                "Too many messages in flight for this queue.",
-            ));
+            return Err(EngineError::TooManyInFlight);
         }
         Ok(ReceiveOutcome::nothing(st.next_visible_at(now), ticket))
     }
@@ -158,7 +155,7 @@ impl Engine {
         candidates: Vec<u64>,
         max_receives: Option<u32>,
         wb: &mut WriteBatch,
-    ) -> SqsResult<Taken> {
+    ) -> EngineResult<Taken> {
         let q = round.q;
         let mut taken = Taken {
             delivered: Vec::new(),
@@ -171,14 +168,10 @@ impl Engine {
             let Some(meta) = st.message(seq) else {
                 continue;
             };
-            let Some(bytes) = self
-                .store()
-                .get(&keys::message(q.id, seq))
-                .map_err(internal)?
-            else {
+            let Some(bytes) = self.store().get(&keys::message(q.id, seq))? else {
                 continue;
             };
-            let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
+            let record: MessageRecord = records::decode(&bytes)?;
             if max_receives.is_some_and(|n| meta.state.receive_count >= n) {
                 taken.due_for_dlq.push((seq, record));
                 continue;
@@ -205,7 +198,7 @@ impl Engine {
         wb: WriteBatch,
         delivered: Vec<Delivery>,
         moves: Option<Arrivals>,
-    ) -> SqsResult<ReceiveOutcome> {
+    ) -> EngineResult<ReceiveOutcome> {
         let ticket = self.apply(wb)?;
         for m in moves.iter().flat_map(|a| &a.moved) {
             st.remove(m.from);
@@ -241,7 +234,7 @@ impl Engine {
         round: &Round<'_>,
         st: &mut QueueState,
         wb: &mut WriteBatch,
-    ) -> SqsResult<Option<Vec<Delivery>>> {
+    ) -> EngineResult<Option<Vec<Delivery>>> {
         let (q, req, now) = (round.q, round.req, round.now);
         let Some(attempt) = req
             .attempt_id
@@ -270,14 +263,10 @@ impl Engine {
         let visible_at = now + vt as u64 * 1000;
         let mut out = Vec::new();
         for a in &attempt.messages {
-            let Some(bytes) = self
-                .store()
-                .get(&keys::message(q.id, a.seq))
-                .map_err(internal)?
-            else {
+            let Some(bytes) = self.store().get(&keys::message(q.id, a.seq))? else {
                 return Ok(None);
             };
-            let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
+            let record: MessageRecord = records::decode(&bytes)?;
             let state = MessageStateRecord {
                 visible_at,
                 received_at: now,

@@ -10,18 +10,18 @@ use super::queue::{Queue, QueueRecord};
 use super::queue_attributes::validate_tags;
 use super::Engine;
 use super::{queue, queue_key, QueueAttributes};
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};
 use crate::store::{Store, StoreError};
 
 impl Engine {
-    pub fn queue(&self, account: &str, region: &str, name: &str) -> SqsResult<Arc<Queue>> {
+    pub fn queue(&self, account: &str, region: &str, name: &str) -> EngineResult<Arc<Queue>> {
         self.queues
             .read()
             .expect("registry")
             .get(&queue_key(account, region, name))
             .cloned()
-            .ok_or_else(SqsError::queue_does_not_exist)
+            .ok_or(EngineError::QueueDoesNotExist)
     }
 
     /// The queue an ARN names, in the ARN's own account and region.
@@ -85,13 +85,13 @@ impl Engine {
         name: &str,
         attrs: &[(String, String)],
         tags: &[(String, String)],
-    ) -> SqsResult<Arc<Queue>> {
+    ) -> EngineResult<Arc<Queue>> {
         let fifo = match attrs.iter().find(|(k, _)| k == "FifoQueue") {
             Some((_, v)) if v.eq_ignore_ascii_case("true") => true,
             Some((_, v)) if v.eq_ignore_ascii_case("false") && !name.ends_with(".fifo") => {
-                return Err(SqsError::unknown_attribute("FifoQueue"))
+                return Err(EngineError::UnknownAttribute("FifoQueue".into()))
             }
-            Some(_) => return Err(SqsError::invalid_attribute_value("FifoQueue")),
+            Some(_) => return Err(EngineError::invalid_attribute_value("FifoQueue")),
             None => false,
         };
         attributes::validate_queue_name(name, fifo)?;
@@ -114,10 +114,9 @@ impl Engine {
                 }
                 probe.apply(&[(k.clone(), v.clone())], &ctx)?;
                 if probe != current || (k == "FifoQueue") {
-                    return Err(SqsError::new(
-                        ErrorCode::QueueNameExists,
-                        format!("A queue already exists with the same name and a different value for attribute {k}"),
-                    ));
+                    return Err(EngineError::QueueNameExists {
+                        attribute: k.clone(),
+                    });
                 }
             }
             drop(st);
@@ -127,10 +126,7 @@ impl Engine {
             let deleted = self.deleted_at.lock().expect("deleted_at");
             if let Some(at) = deleted.get(&queue_key(account, region, name)) {
                 if now < at + self.settings.queue_deleted_cooldown_ms {
-                    return Err(SqsError::new(
-                        ErrorCode::QueueDeletedRecently,
-                        "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
-                    ));
+                    return Err(EngineError::QueueDeletedRecently);
                 }
             }
         }
@@ -178,7 +174,7 @@ impl Engine {
     /// Deletes the queue record at once; its messages and dedup entries are removed in the
     /// background, in chunks (after a crash, recovery drops what is left: records of a queue id
     /// that no queue has).
-    pub async fn delete_queue(&self, q: &Arc<Queue>) -> SqsResult<()> {
+    pub async fn delete_queue(&self, q: &Arc<Queue>) -> EngineResult<()> {
         let mut batch = WriteBatch::new();
         batch.delete(q.store_key.clone());
         let ticket = {
@@ -186,7 +182,7 @@ impl Engine {
             let key = queue_key(&q.account, &q.region, &q.name);
             match queues.get(&key) {
                 Some(current) if Arc::ptr_eq(current, q) => {}
-                _ => return Err(SqsError::queue_does_not_exist()),
+                _ => return Err(EngineError::QueueDoesNotExist),
             }
             let ticket = self.apply(batch)?;
             queues.remove(&key);

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::queue::{Queue, QueueState};
 use super::Engine;
-use crate::error::SqsResult;
+use super::EngineResult;
 use crate::store::{keys, WriteBatch};
 
 /// Runs [`Engine::expire`] over every queue every 500 ms until shutdown.
@@ -45,7 +45,7 @@ impl Engine {
     }
 
     /// Removes messages past their retention, expired dedup entries and receive attempts.
-    pub(crate) async fn expire(&self, q: &Arc<Queue>) -> SqsResult<()> {
+    pub(crate) async fn expire(&self, q: &Arc<Queue>) -> EngineResult<()> {
         let now = self.now();
         {
             let mut st = q.lock();

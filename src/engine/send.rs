@@ -9,7 +9,7 @@ use super::queue::{
     DedupRecord, MessageMeta, MessageRecord, MessageStateRecord, Queue, QueueState,
 };
 use super::Engine;
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult, Param};
 use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
@@ -21,13 +21,13 @@ impl Engine {
         st: &QueueState,
         e: &SendEntry,
         batch: bool,
-    ) -> SqsResult<()> {
+    ) -> EngineResult<()> {
         message::validate_body(&e.body)?;
         message::validate_message_attributes(&e.attributes)?;
         if let Some(t) = &e.trace_header {
             if t.is_empty() || !message::has_only_allowed_chars(t) {
-                return Err(SqsError::invalid_parameter(
-                    "AWSTraceHeader",
+                return Err(EngineError::invalid(
+                    Param::TraceHeader,
                     t,
                     "Invalid trace header.",
                 ));
@@ -40,54 +40,47 @@ impl Engine {
             } else {
                 "are invalid"
             };
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                format!("One or more parameters {verb}. Reason: Message must be shorter than {max} bytes."),
-            ));
+            return Err(EngineError::InvalidRequest(format!("One or more parameters {verb}. Reason: Message must be shorter than {max} bytes.").into()));
         }
         if let Some(d) = e.delay_seconds {
             if !(0..=900).contains(&d) {
-                return Err(SqsError::invalid_parameter(
-                    "DelaySeconds",
+                return Err(EngineError::invalid(
+                    Param::DelaySeconds,
                     d,
                     "DelaySeconds must be >= 0 and <= 900.",
                 ));
             }
             if q.fifo && d != 0 {
-                return Err(SqsError::invalid_parameter(
-                    "DelaySeconds",
+                return Err(EngineError::invalid(
+                    Param::DelaySeconds,
                     d,
                     "The request include parameter that is not valid for this queue type.",
                 ));
             }
         }
         if let Some(g) = &e.group_id {
-            message::validate_fifo_id("MessageGroupId", g)?;
+            message::validate_fifo_id(Param::MessageGroupId, g)?;
         }
         if q.fifo {
             if e.group_id.is_none() {
                 return Err(if batch {
-                    SqsError::new(
-                        ErrorCode::InvalidParameterValue,
-                        "The request must contain the parameter MessageGroupId.",
+                    EngineError::InvalidRequest(
+                        "The request must contain the parameter MessageGroupId.".into(),
                     )
                 } else {
-                    SqsError::missing_parameter("MessageGroupId")
+                    EngineError::MissingParameter(Param::MessageGroupId)
                 });
             }
             match &e.dedup_id {
-                Some(d) => message::validate_fifo_id("MessageDeduplicationId", d)?,
+                Some(d) => message::validate_fifo_id(Param::MessageDeduplicationId, d)?,
                 None if !st.attributes().content_based_deduplication => {
-                    return Err(SqsError::new(
-                        ErrorCode::InvalidParameterValue,
-                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
-                    ))
+                    return Err(EngineError::InvalidRequest("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into()))
                 }
                 None => {}
             }
         } else if let Some(d) = &e.dedup_id {
-            return Err(SqsError::invalid_parameter(
-                "MessageDeduplicationId",
+            return Err(EngineError::invalid(
+                Param::MessageDeduplicationId,
                 d,
                 "The request include parameter that is not valid for this queue type.",
             ));
@@ -102,13 +95,13 @@ impl Engine {
         entries: Vec<SendEntry>,
         sender_id: &str,
         batch: bool,
-    ) -> SqsResult<Vec<SqsResult<SendOutcome>>> {
+    ) -> EngineResult<Vec<EngineResult<SendOutcome>>> {
         let now = self.now();
         let mut results = Vec::with_capacity(entries.len());
         let ticket = {
             let mut st = q.lock();
             if st.is_deleted() {
-                return Err(SqsError::queue_does_not_exist());
+                return Err(EngineError::QueueDoesNotExist);
             }
             let mut wb = WriteBatch::new();
             let mut inserts: Vec<(u64, MessageMeta)> = Vec::new();

@@ -11,7 +11,6 @@ use rand::{Rng, SeedableRng};
 use super::queue::MessageRecord;
 use super::*;
 use crate::clock::ManualClock;
-use crate::error::ErrorCode;
 use crate::store::{keys, records, MemoryStore};
 
 const T0: u64 = 1_700_000_000_000;
@@ -189,7 +188,14 @@ async fn change_visibility_is_capped_at_twelve_hours_from_the_receive() {
         .change_visibility(&q, &m.receipt_handle, 43_200)
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    assert_eq!(
+        err,
+        EngineError::invalid(
+            Param::VisibilityTimeout,
+            43_200,
+            "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        )
+    );
     e.change_visibility(&q, &m.receipt_handle, 0).await.unwrap();
     assert_eq!(e.receive(&q, &receive_req(1)).await.unwrap().len(), 1);
 }
@@ -379,9 +385,11 @@ async fn fifo_model_run(seed: u64) {
                             result.unwrap();
                             list.remove(pos);
                         } else {
-                            assert_eq!(
-                                result.unwrap_err().code,
-                                ErrorCode::InvalidParameterValue,
+                            assert!(
+                                matches!(
+                                    result.unwrap_err(),
+                                    EngineError::ReceiptHandleExpired { .. }
+                                ),
                                 "seed {seed}: stale handle"
                             );
                         }

@@ -6,7 +6,7 @@ use super::delete::single;
 use super::queue::{MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
 use super::Engine;
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult, Param};
 use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
@@ -15,7 +15,7 @@ impl Engine {
         q: &Arc<Queue>,
         handle: &str,
         timeout: i64,
-    ) -> SqsResult<()> {
+    ) -> EngineResult<()> {
         single(self.change_visibilities(q, &[(handle, timeout)]).await?)
     }
 
@@ -25,7 +25,7 @@ impl Engine {
         &self,
         q: &Arc<Queue>,
         entries: &[(&str, i64)],
-    ) -> SqsResult<Vec<SqsResult<()>>> {
+    ) -> EngineResult<Vec<EngineResult<()>>> {
         let now = self.now();
         let mut results = Vec::with_capacity(entries.len());
         let mut wake = false;
@@ -57,24 +57,21 @@ impl Engine {
     }
 
     /// Decodes a receipt handle issued by this queue.
-    pub(super) fn resolve(&self, q: &Queue, handle: &str) -> SqsResult<ReceiptHandle> {
+    pub(super) fn resolve(&self, q: &Queue, handle: &str) -> EngineResult<ReceiptHandle> {
         ReceiptHandle::decode(handle)
             .filter(|h| h.queue_id == q.id)
-            .ok_or_else(|| invalid_handle(handle))
+            .ok_or_else(|| EngineError::ReceiptHandleInvalid {
+                handle: handle.to_string(),
+            })
     }
 }
 
 const MAX_VISIBILITY_MS: u64 = 43_200 * 1000;
 
-fn invalid_handle(handle: &str) -> SqsError {
-    SqsError::new(
-        ErrorCode::ReceiptHandleIsInvalid,
-        format!("The input receipt handle \"{handle}\" is not a valid receipt handle."),
-    )
-}
-
-pub(super) fn expired_handle(handle: &str) -> SqsError {
-    SqsError::invalid_parameter("ReceiptHandle", handle, "The receipt handle has expired.")
+pub(super) fn expired_handle(handle: &str) -> EngineError {
+    EngineError::ReceiptHandleExpired {
+        handle: handle.to_string(),
+    }
 }
 
 /// The new state of a message whose visibility timeout changes to `timeout` seconds, or why
@@ -86,20 +83,16 @@ fn visibility_change(
     handle: &str,
     timeout: i64,
     now: u64,
-) -> SqsResult<MessageStateRecord> {
+) -> EngineResult<MessageStateRecord> {
     if !(0..=43_200).contains(&timeout) {
-        return Err(SqsError::invalid_parameter(
-            "VisibilityTimeout",
+        return Err(EngineError::invalid(
+            Param::VisibilityTimeout,
             timeout,
             "Must be >= 0 and <= 43200, if provided.",
         ));
     }
-    let unavailable = || {
-        SqsError::invalid_parameter(
-            "ReceiptHandle",
-            handle,
-            "Message does not exist or is not available for visibility timeout change.",
-        )
+    let unavailable = || EngineError::MessageNotAvailable {
+        handle: handle.to_string(),
     };
     let meta = st.message(h.seq).ok_or_else(unavailable)?;
     if fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now)) {
@@ -110,8 +103,8 @@ fn visibility_change(
     }
     let visible_at = now + timeout as u64 * 1000;
     if visible_at > meta.state.received_at + MAX_VISIBILITY_MS {
-        return Err(SqsError::invalid_parameter(
-            "VisibilityTimeout",
+        return Err(EngineError::invalid(
+            Param::VisibilityTimeout,
             timeout,
             "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]",
         ));

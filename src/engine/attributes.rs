@@ -240,71 +240,7 @@ impl QueueAttributes {
         }
         for (name, value) in changes {
             check_name(name, self.fifo_queue, ctx.creating)?;
-            match name.as_str() {
-                "DelaySeconds" => {
-                    next.delay_seconds = parse_int(name, value, 0, MAX_DELAY_SECONDS)?
-                }
-                "MaximumMessageSize" => {
-                    next.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?
-                }
-                "MessageRetentionPeriod" => {
-                    next.message_retention_period = parse_int(name, value, 60, 1_209_600)?
-                }
-                "ReceiveMessageWaitTimeSeconds" => {
-                    next.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?
-                }
-                "VisibilityTimeout" => {
-                    next.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?
-                }
-                "Policy" => next.policy = parse_policy(value)?,
-                "RedrivePolicy" => {
-                    next.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?
-                }
-                "RedriveAllowPolicy" => {
-                    next.redrive_allow_policy = parse_redrive_allow_policy(value)?
-                }
-                "KmsMasterKeyId" => {
-                    if value.is_empty() {
-                        next.kms_master_key_id = None;
-                    } else {
-                        next.kms_master_key_id = Some(value.clone());
-                        next.sqs_managed_sse_enabled = false;
-                    }
-                }
-                "KmsDataKeyReusePeriodSeconds" => {
-                    next.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?
-                }
-                "SqsManagedSseEnabled" => {
-                    next.sqs_managed_sse_enabled = parse_bool(name, value)?;
-                    if next.sqs_managed_sse_enabled {
-                        next.kms_master_key_id = None;
-                    }
-                }
-                "FifoQueue" => {
-                    if !parse_bool(name, value)? {
-                        return Err(EngineError::InvalidAttributeValue {
-                            name: name.clone(),
-                            reason: Some("Modifying queue type is not supported."),
-                        });
-                    }
-                }
-                "ContentBasedDeduplication" => {
-                    next.content_based_deduplication = parse_bool(name, value)?
-                }
-                "DeduplicationScope" => {
-                    if !matches!(value.as_str(), "queue" | "messageGroup") {
-                        return Err(EngineError::invalid_attribute_value(name));
-                    }
-                    next.deduplication_scope = value.clone();
-                }
-                "FifoThroughputLimit" => {
-                    if !matches!(value.as_str(), "perQueue" | "perMessageGroupId") {
-                        return Err(EngineError::invalid_attribute_value(name));
-                    }
-                    next.fifo_throughput_limit = value.clone();
-                }
-                _ => return Err(EngineError::UnknownAttribute(name.to_string())),
-            }
+            next.set(name, value, ctx)?;
         }
         if next.fifo_throughput_limit == "perMessageGroupId"
             && next.deduplication_scope != "messageGroup"
@@ -317,6 +253,72 @@ impl QueueAttributes {
             });
         }
         *self = next;
+        Ok(())
+    }
+
+    /// Sets one attribute from its value, checked.
+    fn set(&mut self, name: &str, value: &str, ctx: &AttributeContext<'_>) -> EngineResult<()> {
+        match name {
+            "DelaySeconds" => self.delay_seconds = parse_int(name, value, 0, MAX_DELAY_SECONDS)?,
+            "MaximumMessageSize" => {
+                self.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?
+            }
+            "MessageRetentionPeriod" => {
+                self.message_retention_period = parse_int(name, value, 60, 1_209_600)?
+            }
+            "ReceiveMessageWaitTimeSeconds" => {
+                self.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?
+            }
+            "VisibilityTimeout" => {
+                self.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?
+            }
+            "Policy" => self.policy = parse_policy(value)?,
+            "RedrivePolicy" => {
+                self.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?
+            }
+            "RedriveAllowPolicy" => self.redrive_allow_policy = parse_redrive_allow_policy(value)?,
+            "KmsMasterKeyId" => {
+                if value.is_empty() {
+                    self.kms_master_key_id = None;
+                } else {
+                    self.kms_master_key_id = Some(value.to_string());
+                    self.sqs_managed_sse_enabled = false;
+                }
+            }
+            "KmsDataKeyReusePeriodSeconds" => {
+                self.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?
+            }
+            "SqsManagedSseEnabled" => {
+                self.sqs_managed_sse_enabled = parse_bool(name, value)?;
+                if self.sqs_managed_sse_enabled {
+                    self.kms_master_key_id = None;
+                }
+            }
+            "FifoQueue" => {
+                if !parse_bool(name, value)? {
+                    return Err(EngineError::InvalidAttributeValue {
+                        name: name.to_string(),
+                        reason: Some("Modifying queue type is not supported."),
+                    });
+                }
+            }
+            "ContentBasedDeduplication" => {
+                self.content_based_deduplication = parse_bool(name, value)?
+            }
+            "DeduplicationScope" => {
+                if !matches!(value, "queue" | "messageGroup") {
+                    return Err(EngineError::invalid_attribute_value(name));
+                }
+                self.deduplication_scope = value.to_string();
+            }
+            "FifoThroughputLimit" => {
+                if !matches!(value, "perQueue" | "perMessageGroupId") {
+                    return Err(EngineError::invalid_attribute_value(name));
+                }
+                self.fifo_throughput_limit = value.to_string();
+            }
+            _ => return Err(EngineError::UnknownAttribute(name.to_string())),
+        }
         Ok(())
     }
 }

@@ -4,8 +4,7 @@ use std::sync::Arc;
 
 use super::queue::Queue;
 use super::visibility::expired_handle;
-use super::Engine;
-use super::EngineResult;
+use super::{Engine, EngineResult};
 use crate::store::{keys, WriteBatch};
 
 impl Engine {

@@ -26,17 +26,18 @@
 //! | `queue_attributes.rs` | Get/SetQueueAttributes, Tag/Untag/ListQueueTags |
 //! | `permissions.rs` | Add/RemovePermission |
 //! | `send.rs` | SendMessage(Batch): validation, FIFO deduplication |
-//! | `receive.rs` | ReceiveMessage: long poll, attempt-id replay, delivery |
+//! | `receive.rs` | ReceiveMessage: long poll, and one receive as a pipeline (expire, attempt-id replay, select, take, redrive, commit) |
 //! | `select.rs` | which messages a receive takes (standard, fair, FIFO groups) |
-//! | `redrive.rs` | a message moving between queues (dead-letter queue at receive time) |
+//! | `redrive.rs` | a message moving between queues: the one move (`Engine::move_message`), for the dead-letter queue at receive time and for move tasks |
 //! | `visibility.rs` | ChangeMessageVisibility(Batch) |
 //! | `delete.rs` | DeleteMessage(Batch) |
 //! | `purge.rs` | PurgeQueue |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks |
-//! | `retention.rs` | retention expiry ([`Engine::expire`]) and the janitor's pass |
+//! | `retention.rs` | retention expiry (`Engine::expire`) and the janitor's pass |
 //! | `recovery.rs` | rebuilding memory from the store at open |
-//! | `queue.rs` | a queue, its stored record and its in-memory indexes |
+//! | `queue.rs` | a queue, its stored record, and [`QueueState`](queue::QueueState): indexes kept consistent by its methods |
 //! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles |
+//! | `error.rs` | [`EngineError`]: what went wrong, in SQS terms |
 
 pub mod attributes;
 mod delete;

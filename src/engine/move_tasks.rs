@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::queue::{MessageRecord, Queue};
 use super::redrive::{Move, MoveKind, Moved};
-use super::Engine;
-use super::{EngineError, EngineResult, Param};
+use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use super::queue::Queue;
-use super::Engine;
-use super::{EngineError, EngineResult, Param};
+use super::{Engine, EngineError, EngineResult, Param};
 
 impl Engine {
     pub async fn add_permission(

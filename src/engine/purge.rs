@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use super::queue::Queue;
-use super::Engine;
-use super::{EngineError, EngineResult};
+use super::{Engine, EngineError, EngineResult};
 use crate::store::{keys, WriteBatch};
 
 impl Engine {

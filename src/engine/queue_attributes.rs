@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use super::attributes::{self, AttributeContext};
 use super::queue::{Queue, QueueRecord};
-use super::Engine;
-use super::{EngineError, EngineResult, Param};
+use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{records, WriteBatch};
 
 impl Engine {

@@ -10,9 +10,7 @@ use super::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
 use super::redrive::{Arrivals, RedriveTarget};
 use super::send::sequence_number;
-use super::Engine;
-use super::{retention, select};
-use super::{EngineError, EngineResult};
+use super::{retention, select, Engine, EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};
 
 impl Engine {

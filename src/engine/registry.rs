@@ -8,9 +8,7 @@ use tokio::sync::watch;
 use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy};
 use super::queue::{Queue, QueueRecord};
 use super::queue_attributes::validate_tags;
-use super::Engine;
-use super::{queue, queue_key, QueueAttributes};
-use super::{EngineError, EngineResult};
+use super::{queue, queue_key, Engine, EngineError, EngineResult, QueueAttributes};
 use crate::store::{keys, records, WriteBatch};
 use crate::store::{Store, StoreError};
 
@@ -78,6 +76,8 @@ impl Engine {
         )
     }
 
+    /// CreateQueue: an existing queue of the name is returned if `attrs` match it; otherwise
+    /// a new queue's record is written and the queue registered.
     pub async fn create_queue(
         &self,
         account: &str,
@@ -86,40 +86,19 @@ impl Engine {
         attrs: &[(String, String)],
         tags: &[(String, String)],
     ) -> EngineResult<Arc<Queue>> {
-        let fifo = match attrs.iter().find(|(k, _)| k == "FifoQueue") {
-            Some((_, v)) if v.eq_ignore_ascii_case("true") => true,
-            Some((_, v)) if v.eq_ignore_ascii_case("false") && !name.ends_with(".fifo") => {
-                return Err(EngineError::UnknownAttribute("FifoQueue".into()))
-            }
-            Some(_) => return Err(EngineError::invalid_attribute_value("FifoQueue")),
-            None => false,
-        };
+        let fifo = fifo_flag(name, attrs)?;
         attributes::validate_queue_name(name, fifo)?;
         validate_tags(tags, 0)?;
         let now = self.now();
         let arn = self.arn(account, region, name);
         let targets = self.resolve_dead_letter_targets(attrs);
+        let ctx = AttributeContext {
+            creating: true,
+            queue_arn: &arn,
+            lookup: &targets,
+        };
         if let Ok(existing) = self.queue(account, region, name) {
-            let st = existing.lock();
-            let current = st.attributes().clone();
-            for (k, v) in attrs {
-                let mut probe = current.clone();
-                let ctx = AttributeContext {
-                    creating: true,
-                    queue_arn: &arn,
-                    lookup: &targets,
-                };
-                if k == "FifoQueue" && existing.fifo == fifo {
-                    continue;
-                }
-                probe.apply(&[(k.clone(), v.clone())], &ctx)?;
-                if probe != current || (k == "FifoQueue") {
-                    return Err(EngineError::QueueNameExists {
-                        attribute: k.clone(),
-                    });
-                }
-            }
-            drop(st);
+            same_attributes(&existing, fifo, attrs, &ctx)?;
             return Ok(existing);
         }
         if self.settings.queue_deleted_cooldown_ms > 0 {
@@ -131,11 +110,6 @@ impl Engine {
             }
         }
         let mut attributes = QueueAttributes::new(fifo);
-        let ctx = AttributeContext {
-            creating: true,
-            queue_arn: &arn,
-            lookup: &targets,
-        };
         attributes.apply(attrs, &ctx)?;
         let creation_deduplication_scope = fifo.then(|| attributes.deduplication_scope.clone());
         let record = QueueRecord {
@@ -149,18 +123,24 @@ impl Engine {
             last_modified_at: now / 1000,
             creation_deduplication_scope,
         };
+        self.register(record, region).await
+    }
+
+    /// Writes a new queue's record and registers the queue, unless an identical CreateQueue
+    /// registered it first.
+    async fn register(&self, record: QueueRecord, region: &str) -> EngineResult<Arc<Queue>> {
         let ticket;
         let q;
         {
             let mut queues = self.queues.write().expect("registry");
-            let key = queue_key(account, region, name);
+            let key = queue_key(&record.account, region, &record.name);
             if let Some(existing) = queues.get(&key) {
                 // Lost a race with an identical CreateQueue.
                 return Ok(existing.clone());
             }
             let mut batch = WriteBatch::new();
             batch.put(
-                keys::queue(account, Some(region), name),
+                keys::queue(&record.account, Some(region), &record.name),
                 records::encode(&record),
             );
             ticket = self.apply(batch)?;
@@ -212,6 +192,43 @@ impl Engine {
         }
         self.durable(ticket).await
     }
+}
+
+/// The queue type CreateQueue asks for: `FifoQueue=true`, or a standard queue.
+fn fifo_flag(name: &str, attrs: &[(String, String)]) -> EngineResult<bool> {
+    match attrs.iter().find(|(k, _)| k == "FifoQueue") {
+        Some((_, v)) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some((_, v)) if v.eq_ignore_ascii_case("false") && !name.ends_with(".fifo") => {
+            Err(EngineError::UnknownAttribute("FifoQueue".into()))
+        }
+        Some(_) => Err(EngineError::invalid_attribute_value("FifoQueue")),
+        None => Ok(false),
+    }
+}
+
+/// CreateQueue of an existing name: refused unless each of `attrs` leaves the queue's
+/// attributes as they are.
+fn same_attributes(
+    existing: &Queue,
+    fifo: bool,
+    attrs: &[(String, String)],
+    ctx: &AttributeContext<'_>,
+) -> EngineResult<()> {
+    let st = existing.lock();
+    let current = st.attributes().clone();
+    for (k, v) in attrs {
+        let mut probe = current.clone();
+        if k == "FifoQueue" && existing.fifo == fifo {
+            continue;
+        }
+        probe.apply(&[(k.clone(), v.clone())], ctx)?;
+        if probe != current || (k == "FifoQueue") {
+            return Err(EngineError::QueueNameExists {
+                attribute: k.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The queues that an attribute change's RedrivePolicy names, resolved before the changed

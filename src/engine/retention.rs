@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::queue::{Queue, QueueState};
-use super::Engine;
-use super::EngineResult;
+use super::{Engine, EngineResult};
 use crate::store::{keys, WriteBatch};
 
 /// Runs [`Engine::expire`] over every queue every 500 ms until shutdown.

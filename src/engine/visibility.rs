@@ -5,8 +5,7 @@ use std::sync::Arc;
 use super::delete::single;
 use super::queue::{MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
-use super::Engine;
-use super::{EngineError, EngineResult, Param};
+use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{keys, records, WriteBatch};
 
 impl Engine {

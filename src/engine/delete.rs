@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::queue::Queue;
-use super::visibility::expired_handle;
+use super::receipt::ReceiptHandle;
 use super::{Engine, EngineResult};
 use crate::store::{keys, WriteBatch};
 
@@ -26,14 +26,11 @@ impl Engine {
             let mut wb = WriteBatch::new();
             let mut removed: Vec<u64> = Vec::new();
             for handle in handles {
-                let result = self.resolve(q, handle).and_then(|h| {
+                let result = ReceiptHandle::for_queue(handle, q.id).and_then(|h| {
                     let Some(meta) = st.message(h.seq) else {
                         return Ok(());
                     };
-                    if q.fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now))
-                    {
-                        return Err(expired_handle(handle));
-                    }
+                    h.check_current(q.fifo, meta, now, handle)?;
                     if !removed.contains(&h.seq) {
                         wb.delete(keys::message(q.id, h.seq));
                         wb.delete(keys::message_state(q.id, h.seq));

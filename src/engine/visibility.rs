@@ -33,7 +33,7 @@ impl Engine {
             let mut wb = WriteBatch::new();
             let mut changed: Vec<(u64, MessageStateRecord)> = Vec::new();
             for &(handle, timeout) in entries {
-                let result = self.resolve(q, handle).and_then(|h| {
+                let result = ReceiptHandle::for_queue(handle, q.id).and_then(|h| {
                     let state = visibility_change(q.fifo, &st, h, handle, timeout, now)?;
                     wb.put(keys::message_state(q.id, h.seq), records::encode(&state));
                     changed.push((h.seq, state));
@@ -54,24 +54,9 @@ impl Engine {
         }
         Ok(results)
     }
-
-    /// Decodes a receipt handle issued by this queue.
-    pub(super) fn resolve(&self, q: &Queue, handle: &str) -> EngineResult<ReceiptHandle> {
-        ReceiptHandle::decode(handle)
-            .filter(|h| h.queue_id == q.id)
-            .ok_or_else(|| EngineError::ReceiptHandleInvalid {
-                handle: handle.to_string(),
-            })
-    }
 }
 
 const MAX_VISIBILITY_MS: u64 = 43_200 * 1000;
-
-pub(super) fn expired_handle(handle: &str) -> EngineError {
-    EngineError::ReceiptHandleExpired {
-        handle: handle.to_string(),
-    }
-}
 
 /// The new state of a message whose visibility timeout changes to `timeout` seconds, or why
 /// the change is refused (SQS-REFERENCE §6).
@@ -94,9 +79,7 @@ fn visibility_change(
         handle: handle.to_string(),
     };
     let meta = st.message(h.seq).ok_or_else(unavailable)?;
-    if fifo && (meta.state.receive_count != h.generation || !meta.in_flight(now)) {
-        return Err(expired_handle(handle));
-    }
+    h.check_current(fifo, meta, now, handle)?;
     if meta.state.receive_count == 0 {
         return Err(unavailable());
     }

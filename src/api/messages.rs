@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::queues::{Empty, QueueOnlyInput};
 use super::{required, Context};
 use crate::engine::message::{self, AttributeValue, MessageAttributes};
-use crate::engine::{ReceiveRequest, SendEntry, SendOutcome};
+use crate::engine::{EngineResult, ReceiveRequest, SendEntry, SendOutcome};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::protocol::query::{Field, Shape, MESSAGE_ATTRIBUTE_MAP, STRING_LIST};
 
@@ -202,6 +202,7 @@ pub async fn send_message(ctx: &Context, input: SendMessageInput) -> SqsResult<S
         .await?;
     results
         .pop()
+        .map(|r| r.map_err(SqsError::from))
         .unwrap_or_else(|| Err(SqsError::internal("no send result")))
         .map(Into::into)
 }
@@ -221,11 +222,11 @@ pub struct BatchOutput<T> {
 
 impl BatchOutput<IdOnly> {
     /// Files the engine's per-entry results under their entry ids.
-    fn file(&mut self, ids: Vec<String>, results: Vec<SqsResult<()>>) {
+    fn file(&mut self, ids: Vec<String>, results: Vec<EngineResult<()>>) {
         for (id, result) in ids.into_iter().zip(results) {
             match result {
                 Ok(()) => self.successful.push(IdOnly { id }),
-                Err(err) => self.failed.push(BatchError::new(&id, err)),
+                Err(err) => self.failed.push(BatchError::new(&id, err.into())),
             }
         }
     }
@@ -440,7 +441,7 @@ pub async fn send_message_batch(
     for (id, result) in ids.into_iter().zip(results) {
         match result {
             Ok(o) => out.successful.push(SendBatchResult::new(id, o)),
-            Err(e) => out.failed.push(BatchError::new(&id, e)),
+            Err(e) => out.failed.push(BatchError::new(&id, e.into())),
         }
     }
     Ok(out)

@@ -2,6 +2,7 @@
 //! (deserialized from JSON, or from Query parameters through its Query [`Field`] list), a typed
 //! output, and a handler that calls the engine.
 
+mod engine_error;
 mod messages;
 mod queues;
 mod redrive;

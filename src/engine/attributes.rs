@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use std::borrow::Cow;
+
+use super::{EngineError, EngineResult, Param};
 
 /// The settable attributes of a queue, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,21 +140,21 @@ const FIFO_ONLY: &[&str] = &[
     "FifoThroughputLimit",
 ];
 
-fn parse_int(name: &str, value: &str, min: u32, max: u32) -> SqsResult<u32> {
+fn parse_int(name: &str, value: &str, min: u32, max: u32) -> EngineResult<u32> {
     value
         .trim()
         .parse::<u64>()
         .ok()
         .filter(|v| (min as u64..=max as u64).contains(v))
         .map(|v| v as u32)
-        .ok_or_else(|| SqsError::invalid_attribute_value(name))
+        .ok_or_else(|| EngineError::invalid_attribute_value(name))
 }
 
-fn parse_bool(name: &str, value: &str) -> SqsResult<bool> {
+fn parse_bool(name: &str, value: &str) -> EngineResult<bool> {
     match value.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(SqsError::invalid_attribute_value(name)),
+        _ => Err(EngineError::invalid_attribute_value(name)),
     }
 }
 
@@ -187,17 +189,19 @@ pub struct AttributeContext<'a> {
 }
 
 /// Checks an attribute name against the queue type before its value is looked at.
-fn check_name(name: &str, fifo: bool, creating: bool) -> SqsResult<()> {
+fn check_name(name: &str, fifo: bool, creating: bool) -> EngineResult<()> {
     if !ALL_ATTRIBUTE_NAMES.contains(&name) || is_read_only(name) {
-        return Err(SqsError::unknown_attribute(name));
+        return Err(EngineError::UnknownAttribute(name.to_string()));
     }
     if !fifo && FIFO_ONLY.contains(&name) {
         return Err(match name {
-            "DeduplicationScope" | "FifoThroughputLimit" if creating => SqsError::new(
-                ErrorCode::InvalidAttributeName,
-                format!("You can specify the {name} only when FifoQueue is set to true."),
-            ),
-            _ => SqsError::unknown_attribute(name),
+            "DeduplicationScope" | "FifoThroughputLimit" if creating => {
+                EngineError::InvalidAttributeName(
+                    format!("You can specify the {name} only when FifoQueue is set to true.")
+                        .into(),
+                )
+            }
+            _ => EngineError::UnknownAttribute(name.to_string()),
         });
     }
     Ok(())
@@ -222,7 +226,7 @@ impl QueueAttributes {
         &mut self,
         changes: &[(String, String)],
         ctx: &AttributeContext<'_>,
-    ) -> SqsResult<()> {
+    ) -> EngineResult<()> {
         let mut next = self.clone();
         let has = |n: &str| changes.iter().any(|(k, _)| k == n);
         if has("KmsMasterKeyId")
@@ -230,99 +234,102 @@ impl QueueAttributes {
                 .iter()
                 .any(|(k, v)| k == "SqsManagedSseEnabled" && v.eq_ignore_ascii_case("true"))
         {
-            return Err(SqsError::new(
-                ErrorCode::InvalidAttributeName,
-                "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.",
+            return Err(EngineError::InvalidAttributeName(
+                "You can use one type of server-side encryption (SSE) at one time. You can either enable KMS SSE or SQS SSE.".into(),
             ));
         }
         for (name, value) in changes {
             check_name(name, self.fifo_queue, ctx.creating)?;
-            match name.as_str() {
-                "DelaySeconds" => {
-                    next.delay_seconds = parse_int(name, value, 0, MAX_DELAY_SECONDS)?
-                }
-                "MaximumMessageSize" => {
-                    next.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?
-                }
-                "MessageRetentionPeriod" => {
-                    next.message_retention_period = parse_int(name, value, 60, 1_209_600)?
-                }
-                "ReceiveMessageWaitTimeSeconds" => {
-                    next.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?
-                }
-                "VisibilityTimeout" => {
-                    next.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?
-                }
-                "Policy" => next.policy = parse_policy(value)?,
-                "RedrivePolicy" => {
-                    next.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?
-                }
-                "RedriveAllowPolicy" => {
-                    next.redrive_allow_policy = parse_redrive_allow_policy(value)?
-                }
-                "KmsMasterKeyId" => {
-                    if value.is_empty() {
-                        next.kms_master_key_id = None;
-                    } else {
-                        next.kms_master_key_id = Some(value.clone());
-                        next.sqs_managed_sse_enabled = false;
-                    }
-                }
-                "KmsDataKeyReusePeriodSeconds" => {
-                    next.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?
-                }
-                "SqsManagedSseEnabled" => {
-                    next.sqs_managed_sse_enabled = parse_bool(name, value)?;
-                    if next.sqs_managed_sse_enabled {
-                        next.kms_master_key_id = None;
-                    }
-                }
-                "FifoQueue" => {
-                    if !parse_bool(name, value)? {
-                        return Err(SqsError::new(
-                            ErrorCode::InvalidAttributeValue,
-                            "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
-                        ));
-                    }
-                }
-                "ContentBasedDeduplication" => {
-                    next.content_based_deduplication = parse_bool(name, value)?
-                }
-                "DeduplicationScope" => {
-                    if !matches!(value.as_str(), "queue" | "messageGroup") {
-                        return Err(SqsError::invalid_attribute_value(name));
-                    }
-                    next.deduplication_scope = value.clone();
-                }
-                "FifoThroughputLimit" => {
-                    if !matches!(value.as_str(), "perQueue" | "perMessageGroupId") {
-                        return Err(SqsError::invalid_attribute_value(name));
-                    }
-                    next.fifo_throughput_limit = value.clone();
-                }
-                _ => return Err(SqsError::unknown_attribute(name)),
-            }
+            next.set(name, value, ctx)?;
         }
         if next.fifo_throughput_limit == "perMessageGroupId"
             && next.deduplication_scope != "messageGroup"
         {
-            return Err(SqsError::new(
-                ErrorCode::InvalidAttributeValue,
-                "Invalid value for the parameter FifoThroughputLimit. Reason: perMessageGroupId is allowed only when DeduplicationScope is messageGroup.",
-            ));
+            return Err(EngineError::InvalidAttributeValue {
+                name: "FifoThroughputLimit".into(),
+                reason: Some(
+                    "perMessageGroupId is allowed only when DeduplicationScope is messageGroup.",
+                ),
+            });
         }
         *self = next;
+        Ok(())
+    }
+
+    /// Sets one attribute from its value, checked.
+    fn set(&mut self, name: &str, value: &str, ctx: &AttributeContext<'_>) -> EngineResult<()> {
+        match name {
+            "DelaySeconds" => self.delay_seconds = parse_int(name, value, 0, MAX_DELAY_SECONDS)?,
+            "MaximumMessageSize" => {
+                self.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?
+            }
+            "MessageRetentionPeriod" => {
+                self.message_retention_period = parse_int(name, value, 60, 1_209_600)?
+            }
+            "ReceiveMessageWaitTimeSeconds" => {
+                self.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?
+            }
+            "VisibilityTimeout" => {
+                self.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?
+            }
+            "Policy" => self.policy = parse_policy(value)?,
+            "RedrivePolicy" => {
+                self.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?
+            }
+            "RedriveAllowPolicy" => self.redrive_allow_policy = parse_redrive_allow_policy(value)?,
+            "KmsMasterKeyId" => {
+                if value.is_empty() {
+                    self.kms_master_key_id = None;
+                } else {
+                    self.kms_master_key_id = Some(value.to_string());
+                    self.sqs_managed_sse_enabled = false;
+                }
+            }
+            "KmsDataKeyReusePeriodSeconds" => {
+                self.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?
+            }
+            "SqsManagedSseEnabled" => {
+                self.sqs_managed_sse_enabled = parse_bool(name, value)?;
+                if self.sqs_managed_sse_enabled {
+                    self.kms_master_key_id = None;
+                }
+            }
+            "FifoQueue" => {
+                if !parse_bool(name, value)? {
+                    return Err(EngineError::InvalidAttributeValue {
+                        name: name.to_string(),
+                        reason: Some("Modifying queue type is not supported."),
+                    });
+                }
+            }
+            "ContentBasedDeduplication" => {
+                self.content_based_deduplication = parse_bool(name, value)?
+            }
+            "DeduplicationScope" => {
+                if !matches!(value, "queue" | "messageGroup") {
+                    return Err(EngineError::invalid_attribute_value(name));
+                }
+                self.deduplication_scope = value.to_string();
+            }
+            "FifoThroughputLimit" => {
+                if !matches!(value, "perQueue" | "perMessageGroupId") {
+                    return Err(EngineError::invalid_attribute_value(name));
+                }
+                self.fifo_throughput_limit = value.to_string();
+            }
+            _ => return Err(EngineError::UnknownAttribute(name.to_string())),
+        }
         Ok(())
     }
 }
 
 /// Checks a queue policy: a policy document (see [`super::policy`]) of at most 8,192 bytes and
 /// 20 statements. `""` removes it.
-fn parse_policy(value: &str) -> SqsResult<Option<String>> {
+fn parse_policy(value: &str) -> EngineResult<Option<String>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let invalid = || SqsError::invalid_attribute_value("Policy");
+    let invalid = || EngineError::invalid_attribute_value("Policy");
     if value.len() > 8192 {
         return Err(invalid());
     }
@@ -340,15 +347,15 @@ fn parse_policy(value: &str) -> SqsResult<Option<String>> {
     Ok(Some(value.to_string()))
 }
 
-fn redrive_invalid(value: &str, reason: &str) -> SqsError {
-    SqsError::invalid_parameter("RedrivePolicy", value, reason)
+fn redrive_invalid(value: &str, reason: impl Into<Cow<'static, str>>) -> EngineError {
+    EngineError::invalid(Param::RedrivePolicy, value, reason)
 }
 
 fn parse_redrive_policy(
     value: &str,
     fifo: bool,
     ctx: &AttributeContext<'_>,
-) -> SqsResult<Option<RedrivePolicy>> {
+) -> EngineResult<Option<RedrivePolicy>> {
     if value.is_empty() {
         return Ok(None);
     }
@@ -388,7 +395,7 @@ fn parse_redrive_policy(
         .keys()
         .find(|k| *k != "deadLetterTargetArn" && *k != "maxReceiveCount")
     {
-        return Err(redrive_invalid(value, &format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. Found: {other}.")));
+        return Err(redrive_invalid(value, format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. Found: {other}.")));
     }
     // A queue may name itself [AWS-rec]; the engine then never moves its messages.
     let (dlq_fifo, allow) = ctx
@@ -416,11 +423,12 @@ fn parse_redrive_policy(
     }))
 }
 
-fn parse_redrive_allow_policy(value: &str) -> SqsResult<Option<RedriveAllowPolicy>> {
+fn parse_redrive_allow_policy(value: &str) -> EngineResult<Option<RedriveAllowPolicy>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let invalid = |reason: &str| SqsError::invalid_parameter("RedriveAllowPolicy", value, reason);
+    let invalid =
+        |reason: &'static str| EngineError::invalid(Param::RedriveAllowPolicy, value, reason);
     let doc: serde_json::Value =
         serde_json::from_str(value).map_err(|_| invalid("Invalid JSON."))?;
     let obj = doc.as_object().ok_or_else(|| invalid("Invalid JSON."))?;
@@ -465,14 +473,13 @@ fn parse_redrive_allow_policy(value: &str) -> SqsResult<Option<RedriveAllowPolic
 }
 
 /// Queue-name rules: 1–80 of `[A-Za-z0-9_-]`, FIFO names end in `.fifo` (counted in the 80).
-pub fn validate_queue_name(name: &str, fifo: bool) -> SqsResult<()> {
+pub fn validate_queue_name(name: &str, fifo: bool) -> EngineResult<()> {
     let base = if fifo {
         name.strip_suffix(".fifo")
     } else {
         Some(name)
     };
-    let invalid =
-        |reason: &str| SqsError::new(ErrorCode::InvalidParameterValue, reason.to_string());
+    let invalid = |reason: &'static str| EngineError::InvalidRequest(reason.into());
     let Some(base) = base else {
         return Err(invalid("The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length."));
     };
@@ -515,7 +522,7 @@ mod tests {
         }
     }
 
-    fn set(a: &mut QueueAttributes, n: &str, v: &str) -> SqsResult<()> {
+    fn set(a: &mut QueueAttributes, n: &str, v: &str) -> EngineResult<()> {
         a.apply(&[(n.to_string(), v.to_string())], &ctx())
     }
 
@@ -524,36 +531,32 @@ mod tests {
         let mut a = QueueAttributes::new(false);
         assert!(set(&mut a, "VisibilityTimeout", "43200").is_ok());
         assert_eq!(
-            set(&mut a, "VisibilityTimeout", "43201").unwrap_err().code,
-            ErrorCode::InvalidAttributeValue
+            set(&mut a, "VisibilityTimeout", "43201").unwrap_err(),
+            EngineError::invalid_attribute_value("VisibilityTimeout")
         );
         assert_eq!(
-            set(&mut a, "DelaySeconds", "-1").unwrap_err().code,
-            ErrorCode::InvalidAttributeValue
+            set(&mut a, "DelaySeconds", "-1").unwrap_err(),
+            EngineError::invalid_attribute_value("DelaySeconds")
         );
         assert_eq!(
-            set(&mut a, "MaximumMessageSize", "1023").unwrap_err().code,
-            ErrorCode::InvalidAttributeValue
+            set(&mut a, "MaximumMessageSize", "1023").unwrap_err(),
+            EngineError::invalid_attribute_value("MaximumMessageSize")
         );
         assert_eq!(
-            set(&mut a, "MessageRetentionPeriod", "59")
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidAttributeValue
+            set(&mut a, "MessageRetentionPeriod", "59").unwrap_err(),
+            EngineError::invalid_attribute_value("MessageRetentionPeriod")
         );
         assert_eq!(
-            set(&mut a, "ReceiveMessageWaitTimeSeconds", "21")
-                .unwrap_err()
-                .code,
-            ErrorCode::InvalidAttributeValue
+            set(&mut a, "ReceiveMessageWaitTimeSeconds", "21").unwrap_err(),
+            EngineError::invalid_attribute_value("ReceiveMessageWaitTimeSeconds")
         );
         assert_eq!(
-            set(&mut a, "Bogus", "1").unwrap_err().code,
-            ErrorCode::InvalidAttributeName
+            set(&mut a, "Bogus", "1").unwrap_err(),
+            EngineError::UnknownAttribute("Bogus".into())
         );
         assert_eq!(
-            set(&mut a, "QueueArn", "x").unwrap_err().code,
-            ErrorCode::InvalidAttributeName
+            set(&mut a, "QueueArn", "x").unwrap_err(),
+            EngineError::UnknownAttribute("QueueArn".into())
         );
         assert_eq!(a.visibility_timeout, 43200);
     }
@@ -562,20 +565,23 @@ mod tests {
     fn fifo_only_names_on_standard_queues() {
         let mut a = QueueAttributes::new(false);
         assert_eq!(
-            set(&mut a, "FifoQueue", "false").unwrap_err().message,
-            "Unknown Attribute FifoQueue."
+            set(&mut a, "FifoQueue", "false").unwrap_err(),
+            EngineError::UnknownAttribute("FifoQueue".into())
         );
         assert_eq!(
-            set(&mut a, "DeduplicationScope", "queue")
-                .unwrap_err()
-                .message,
-            "You can specify the DeduplicationScope only when FifoQueue is set to true."
+            set(&mut a, "DeduplicationScope", "queue").unwrap_err(),
+            EngineError::InvalidAttributeName(
+                "You can specify the DeduplicationScope only when FifoQueue is set to true.".into()
+            )
         );
         let mut f = QueueAttributes::new(true);
         assert!(set(&mut f, "FifoQueue", "True").is_ok());
         assert_eq!(
-            set(&mut f, "FifoQueue", "false").unwrap_err().code,
-            ErrorCode::InvalidAttributeValue
+            set(&mut f, "FifoQueue", "false").unwrap_err(),
+            EngineError::InvalidAttributeValue {
+                name: "FifoQueue".into(),
+                reason: Some("Modifying queue type is not supported.")
+            }
         );
     }
 
@@ -596,11 +602,20 @@ mod tests {
             &format!(r#"{{"deadLetterTargetArn":"{dlq}"}}"#),
         )
         .unwrap_err();
-        assert!(missing
-            .message
-            .ends_with("Redrive policy does not contain mandatory attribute: maxReceiveCount."));
+        let reason = |e: EngineError| match e {
+            EngineError::InvalidParameter {
+                param: Param::RedrivePolicy,
+                reason,
+                ..
+            } => reason,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            reason(missing),
+            "Redrive policy does not contain mandatory attribute: maxReceiveCount."
+        );
         let gone = set(&mut a, "RedrivePolicy", r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:nope","maxReceiveCount":1}"#).unwrap_err();
-        assert!(gone.message.ends_with("Dead letter target does not exist."));
+        assert_eq!(reason(gone), "Dead letter target does not exist.");
         assert!(set(&mut a, "RedrivePolicy", "").is_ok());
         assert!(a.redrive_policy.is_none());
     }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::{EngineError, EngineResult, Param};
 
 /// One message attribute value (`String`, `Number`, `Binary`, optionally `.custom`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,15 +83,12 @@ pub fn has_only_allowed_chars(s: &str) -> bool {
 
 pub const INVALID_CHARS: &str = "Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF";
 
-pub fn validate_body(body: &str) -> SqsResult<()> {
+pub fn validate_body(body: &str) -> EngineResult<()> {
     if body.is_empty() {
-        return Err(SqsError::missing_parameter("MessageBody"));
+        return Err(EngineError::MissingParameter(Param::MessageBody));
     }
     if !has_only_allowed_chars(body) {
-        return Err(SqsError::new(
-            ErrorCode::InvalidMessageContents,
-            INVALID_CHARS,
-        ));
+        return Err(EngineError::InvalidMessageContents);
     }
     Ok(())
 }
@@ -111,12 +108,12 @@ pub fn message_size(body: &str, attrs: &MessageAttributes) -> usize {
             .sum::<usize>()
 }
 
-fn attr_invalid(msg: String) -> SqsError {
-    SqsError::new(ErrorCode::InvalidParameterValue, msg)
+fn attr_invalid(msg: String) -> EngineError {
+    EngineError::InvalidRequest(msg.into())
 }
 
 /// Message attribute rules (names, types, values, at most 10).
-pub fn validate_message_attributes(attrs: &MessageAttributes) -> SqsResult<()> {
+pub fn validate_message_attributes(attrs: &MessageAttributes) -> EngineResult<()> {
     if attrs.len() > 10 {
         return Err(attr_invalid(format!(
             "Number of message attributes [{}] exceeds the allowed maximum [10].",
@@ -130,7 +127,7 @@ pub fn validate_message_attributes(attrs: &MessageAttributes) -> SqsResult<()> {
     Ok(())
 }
 
-pub fn validate_attribute_name(name: &str) -> SqsResult<()> {
+pub fn validate_attribute_name(name: &str) -> EngineResult<()> {
     let lower = name.to_ascii_lowercase();
     let bad = name.is_empty()
         || name.chars().count() > 256
@@ -150,7 +147,7 @@ pub fn validate_attribute_name(name: &str) -> SqsResult<()> {
     Ok(())
 }
 
-fn validate_attribute_value(name: &str, v: &AttributeValue) -> SqsResult<()> {
+fn validate_attribute_value(name: &str, v: &AttributeValue) -> EngineResult<()> {
     let base = v.data_type.split('.').next().unwrap_or("");
     let custom_ok = match v.data_type.split_once('.') {
         Some((_, custom)) => !custom.is_empty(),
@@ -227,7 +224,7 @@ fn valid_number(s: &str) -> bool {
 }
 
 /// MessageGroupId / MessageDeduplicationId: 1–128 alphanumerics and punctuation.
-pub fn validate_fifo_id(param: &str, value: &str) -> SqsResult<()> {
+pub fn validate_fifo_id(param: Param, value: &str) -> EngineResult<()> {
     let ok = !value.is_empty()
         && value.len() <= 128
         && value
@@ -236,11 +233,11 @@ pub fn validate_fifo_id(param: &str, value: &str) -> SqsResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(SqsError::invalid_parameter(
-            param,
-            value,
-            &format!("{param} can only include alphanumeric and punctuation characters. 1 to 128 in length."),
-        ))
+        let reason = match param {
+            Param::MessageGroupId => "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+            _ => "MessageDeduplicationId can only include alphanumeric and punctuation characters. 1 to 128 in length.",
+        };
+        Err(EngineError::invalid(param, value, reason))
     }
 }
 
@@ -400,13 +397,13 @@ mod tests {
         assert!(validate_body("hello \u{E000} \u{10000}\t\n\r").is_ok());
         for bad in ["\u{0}", "a\u{8}", "\u{13}", "\u{FFFF}", "\u{FFFE}"] {
             assert_eq!(
-                validate_body(bad).unwrap_err().code,
-                ErrorCode::InvalidMessageContents
+                validate_body(bad).unwrap_err(),
+                EngineError::InvalidMessageContents
             );
         }
         assert_eq!(
-            validate_body("").unwrap_err().code,
-            ErrorCode::MissingParameter
+            validate_body("").unwrap_err(),
+            EngineError::MissingParameter(Param::MessageBody)
         );
     }
 
@@ -447,8 +444,11 @@ mod tests {
         assert!(validate_message_attributes(&nan).is_err());
         let empty = attrs(&[("n", s(""))]);
         assert_eq!(
-            validate_message_attributes(&empty).unwrap_err().message,
-            "Message (user) attribute 'n' must contain a non-empty value of type 'String'."
+            validate_message_attributes(&empty).unwrap_err(),
+            EngineError::InvalidRequest(
+                "Message (user) attribute 'n' must contain a non-empty value of type 'String'."
+                    .into()
+            )
         );
         let eleven: MessageAttributes = (0..11).map(|i| (format!("a{i}"), s("v"))).collect();
         assert!(validate_message_attributes(&eleven).is_err());
@@ -456,13 +456,17 @@ mod tests {
 
     #[test]
     fn fifo_ids_and_batch_ids() {
-        assert!(validate_fifo_id("MessageGroupId", "g-1!~").is_ok());
-        assert!(validate_fifo_id("MessageGroupId", "group 123").is_err());
-        assert!(validate_fifo_id("MessageGroupId", "").is_err());
-        assert!(validate_fifo_id("MessageGroupId", &"a".repeat(129)).is_err());
+        assert!(validate_fifo_id(Param::MessageGroupId, "g-1!~").is_ok());
+        assert!(validate_fifo_id(Param::MessageGroupId, "group 123").is_err());
+        assert!(validate_fifo_id(Param::MessageGroupId, "").is_err());
+        assert!(validate_fifo_id(Param::MessageGroupId, &"a".repeat(129)).is_err());
         assert_eq!(
-            validate_fifo_id("MessageGroupId", "group 123").unwrap_err().message,
-            "Value group 123 for parameter MessageGroupId is invalid. Reason: MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+            validate_fifo_id(Param::MessageGroupId, "group 123").unwrap_err(),
+            EngineError::invalid(
+                Param::MessageGroupId,
+                "group 123",
+                "MessageGroupId can only include alphanumeric and punctuation characters. 1 to 128 in length."
+            )
         );
         assert!(valid_batch_entry_id("a-b_9"));
         assert!(!valid_batch_entry_id("invalid:id"));

@@ -12,9 +12,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::queue::{MessageMeta, MessageRecord, MessageStateRecord, Queue};
-use super::{internal, Engine};
-use crate::error::{ErrorCode, SqsError, SqsResult};
+use super::queue::{MessageRecord, Queue};
+use super::redrive::{Move, MoveKind, Moved};
+use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,15 +103,8 @@ pub(crate) fn resume(engine: &Arc<Engine>) {
     }
 }
 
-fn not_found(param: &str) -> SqsError {
-    SqsError::new(
-        ErrorCode::ResourceNotFoundException,
-        format!("The resource that you specified for the {param} parameter doesn't exist."),
-    )
-}
-
 impl Engine {
-    fn save_task(&self, task: &MoveTaskInfo) -> SqsResult<()> {
+    fn save_task(&self, task: &MoveTaskInfo) -> EngineResult<()> {
         let mut wb = WriteBatch::new();
         wb.put(keys::move_task(&task.task_id), records::encode(task));
         self.apply(wb).map(|_| ())
@@ -121,12 +114,12 @@ impl Engine {
         &self,
         task_id: &str,
         change: F,
-    ) -> SqsResult<MoveTaskInfo> {
+    ) -> EngineResult<MoveTaskInfo> {
         let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
         let task = tasks
             .iter_mut()
             .find(|t| t.task_id == task_id)
-            .ok_or_else(|| not_found("TaskHandle"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::TaskHandle))?;
         change(task);
         let snapshot = task.clone();
         drop(tasks);
@@ -139,26 +132,25 @@ impl Engine {
         source_arn: &str,
         destination_arn: Option<&str>,
         rate: Option<i64>,
-    ) -> SqsResult<String> {
+    ) -> EngineResult<String> {
         let source = self
             .queue_by_arn(source_arn)
-            .ok_or_else(|| not_found("SourceArn"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
         if self.dead_letter_sources(&source).is_empty() {
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                "Source queue must be configured as a Dead Letter Queue.",
+            return Err(EngineError::InvalidRequest(
+                "Source queue must be configured as a Dead Letter Queue.".into(),
             ));
         }
         if let Some(d) = destination_arn {
             // Messages never leave their account and region: another's queue is not found.
             self.queue_by_arn(d)
                 .filter(|d| d.region == source.region && d.account == source.account)
-                .ok_or_else(|| not_found("DestinationArn"))?;
+                .ok_or(EngineError::ResourceNotFound(Param::DestinationArn))?;
         }
         if let Some(r) = rate {
             if !(1..=500).contains(&r) {
-                return Err(SqsError::invalid_parameter(
-                    "MaxNumberOfMessagesPerSecond",
+                return Err(EngineError::invalid(
+                    Param::MaxNumberOfMessagesPerSecond,
                     r,
                     "Must be between 1 and 500.",
                 ));
@@ -182,10 +174,7 @@ impl Engine {
                 .iter()
                 .any(|t| t.source_arn == source_arn && t.status == MoveTaskStatus::Running)
             {
-                return Err(SqsError::new(
-                    ErrorCode::InvalidParameterValue,
-                    "There is already a task running. Only one active task is allowed for a source queue arn at a given time.",
-                ));
+                return Err(EngineError::InvalidRequest("There is already a task running. Only one active task is allowed for a source queue arn at a given time.".into()));
             }
             tasks.push(task.clone());
         }
@@ -194,31 +183,24 @@ impl Engine {
         Ok(task.handle())
     }
 
-    pub fn cancel_move_task(&self, handle: &str) -> SqsResult<u64> {
-        let invalid = || {
-            SqsError::new(
-                ErrorCode::InvalidParameterValue,
-                "Value for parameter TaskHandle is invalid.",
-            )
-        };
-        let (task_id, source_arn) = decode_task_handle(handle).ok_or_else(invalid)?;
+    pub fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
+        let (task_id, source_arn) =
+            decode_task_handle(handle).ok_or(EngineError::MalformedParameter(Param::TaskHandle))?;
         let (task_id, source_arn) = (task_id.as_str(), source_arn.as_str());
         self.queue_by_arn(source_arn)
-            .ok_or_else(|| not_found("SourceArn"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
         let task = self
             .move_tasks
             .get(task_id)
             .filter(|t| t.source_arn == source_arn)
-            .ok_or_else(|| {
-                SqsError::new(ErrorCode::ResourceNotFoundException, "Task does not exist.")
-            })?;
+            .ok_or(EngineError::MoveTaskNotFound)?;
         if task.status != MoveTaskStatus::Running {
-            return Err(SqsError::new(
-                ErrorCode::InvalidParameterValue,
+            return Err(EngineError::InvalidRequest(
                 format!(
                     "Only active tasks can be cancelled. Task status is {}.",
                     task.status.as_str()
-                ),
+                )
+                .into(),
             ));
         }
         let task = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
@@ -229,17 +211,17 @@ impl Engine {
         &self,
         source_arn: &str,
         max_results: Option<i64>,
-    ) -> SqsResult<Vec<MoveTaskInfo>> {
+    ) -> EngineResult<Vec<MoveTaskInfo>> {
         let max = max_results.unwrap_or(1);
         if !(1..=10).contains(&max) {
-            return Err(SqsError::invalid_parameter(
-                "MaxResults",
+            return Err(EngineError::invalid(
+                Param::MaxResults,
                 max,
                 "Must be between 1 and 10, if provided.",
             ));
         }
         self.queue_by_arn(source_arn)
-            .ok_or_else(|| not_found("SourceArn"))?;
+            .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
         let tasks = self.move_tasks.tasks.lock().expect("move tasks");
         Ok(tasks
             .iter()
@@ -258,10 +240,10 @@ impl Engine {
     /// destination resolved with no lock held, then the move and the task's progress are
     /// written under the source's lock (one store batch) if the message is still there and
     /// visible, and the destination's memory updated after that lock is released.
-    fn move_one(&self, task: &MoveTaskInfo) -> SqsResult<bool> {
+    fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
-            .ok_or_else(SqsError::queue_does_not_exist)?;
+            .ok_or(EngineError::QueueDoesNotExist)?;
         loop {
             let now = self.now();
             let (seq, record) = {
@@ -269,76 +251,50 @@ impl Engine {
                 let Some(seq) = st.visible(now).next() else {
                     return Ok(false);
                 };
-                let Some(bytes) = self
-                    .store()
-                    .get(&keys::message(source.id, seq))
-                    .map_err(internal)?
-                else {
+                let Some(bytes) = self.store().get(&keys::message(source.id, seq))? else {
                     st.remove(seq);
                     return Ok(true);
                 };
-                let record: MessageRecord = records::decode(&bytes).map_err(internal)?;
+                let record: MessageRecord = records::decode(&bytes)?;
                 (seq, record)
             };
             let dest_arn = task
                 .destination_arn
-                .clone()
-                .or(record.dlq_source_arn.clone())
-                .ok_or_else(SqsError::queue_does_not_exist)?;
+                .as_deref()
+                .or(record.dlq_source_arn.as_deref())
+                .ok_or(EngineError::QueueDoesNotExist)?;
             let dest = self
-                .queue_by_arn(&dest_arn)
+                .queue_by_arn(dest_arn)
                 .filter(|d| d.region == source.region && d.account == source.account)
-                .ok_or_else(SqsError::queue_does_not_exist)?;
-            let new_seq = self.next_seq();
-            let moved = redriven(record, dest.fifo, now);
-            let state = MessageStateRecord {
-                visible_at: now,
-                ..Default::default()
-            };
-            match self.write_move(&source, seq, &dest, new_seq, &moved, state, &task.task_id)? {
-                MoveWrite::Written => {}
+                .ok_or(EngineError::QueueDoesNotExist)?;
+            let moved = match self.write_move(&source, seq, record, &dest, &task.task_id, now)? {
+                MoveWrite::Written(moved) => moved,
                 // Received or deleted meanwhile: choose again.
                 MoveWrite::MessageGone => continue,
                 // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
                 MoveWrite::TaskStopped => return Ok(true),
-            }
-            let meta = MessageMeta {
-                state,
-                sent_at: now,
-                group: moved.group_id.as_deref().map(Into::into),
             };
-            let mut dst = dest.lock();
-            if !dst.deleted {
-                dst.insert(new_seq, meta, now);
-            }
-            drop(dst);
-            dest.notify.notify_waiters();
+            moved.land(&dest, now);
             return Ok(true);
         }
     }
 
-    /// Writes one move under the source's lock: the message leaves `source` for `dest` and
-    /// the task's progress goes up, in one store batch, if the message is still there and
-    /// visible and the task still running.
-    #[allow(clippy::too_many_arguments)] // one move's parts, built by its one caller
+    /// Writes one move under the source's lock: the message leaves `source` for `dest`
+    /// ([`Engine::move_message`]) and the task's progress goes up, in one store batch, if the
+    /// message is still there and visible and the task still running.
     fn write_move(
         &self,
         source: &Queue,
         seq: u64,
+        record: MessageRecord,
         dest: &Queue,
-        new_seq: u64,
-        moved: &MessageRecord,
-        state: MessageStateRecord,
         task_id: &str,
-    ) -> SqsResult<MoveWrite> {
+        now: u64,
+    ) -> EngineResult<MoveWrite> {
         let mut st = source.lock();
-        let still_visible = st
-            .messages
-            .get(&seq)
-            .is_some_and(|m| m.state.visible_at <= self.now());
-        if !still_visible {
+        let Some(meta) = st.message(seq).filter(|m| m.state.visible_at <= self.now()) else {
             return Ok(MoveWrite::MessageGone);
-        }
+        };
         // The task's progress is written in the move's own store batch, so that after
         // a crash the count matches the messages moved. (The task table's lock may be
         // taken under a queue's lock, never the other way round.)
@@ -356,46 +312,28 @@ impl Engine {
             keys::move_task(&progressed.task_id),
             records::encode(&progressed),
         );
-        wb.delete(keys::message(source.id, seq));
-        wb.delete(keys::message_state(source.id, seq));
-        wb.put(keys::message(dest.id, new_seq), records::encode(moved));
-        wb.put(
-            keys::message_state(dest.id, new_seq),
-            records::encode(&state),
-        );
+        let m = Move {
+            source,
+            seq,
+            dest,
+            kind: MoveKind::MoveTask,
+            now,
+        };
+        let moved = self.move_message(&m, meta, record, &mut wb);
         self.apply(wb)?;
         *current = progressed;
         st.remove(seq);
-        Ok(MoveWrite::Written)
+        Ok(MoveWrite::Written(moved))
     }
 }
 
 /// What [`Engine::write_move`] did.
 enum MoveWrite {
-    Written,
+    Written(Moved),
     /// The message was received or deleted meanwhile.
     MessageGone,
     /// The task was cancelled (or is gone) meanwhile: nothing was written.
     TaskStopped,
-}
-
-/// A message as a move task puts it in its destination: a new message (new MessageId, send
-/// time and retention) with the same body and attributes [Doc "configure dead-letter queue
-/// redrive"]; into a FIFO queue with its old MessageId as deduplication id.
-fn redriven(record: MessageRecord, fifo: bool, now: u64) -> MessageRecord {
-    MessageRecord {
-        message_id: uuid::Uuid::new_v4().to_string(),
-        sent_at: now,
-        first_visible_at: now,
-        dlq_source_arn: None,
-        dedup_id: fifo.then(|| record.message_id.clone()),
-        group_id: if fifo {
-            record.group_id.clone().or(Some("moved".into()))
-        } else {
-            record.group_id.clone()
-        },
-        ..record
-    }
 }
 
 /// `(task id, source ARN)` of a TaskHandle: base64 of `{"taskId":…,"sourceArn":…}`.
@@ -406,6 +344,15 @@ pub fn decode_task_handle(handle: &str) -> Option<(String, String)> {
         doc["taskId"].as_str()?.to_string(),
         doc["sourceArn"].as_str()?.to_string(),
     ))
+}
+
+/// The FailureReason a task stopped by `err` shows: the SQS error code of what stopped it. A
+/// move fails only when a queue is gone or the store fails.
+fn failure_reason(err: &EngineError) -> &'static str {
+    match err {
+        EngineError::QueueDoesNotExist => "AWS.SimpleQueueService.NonExistentQueue",
+        _ => "InternalFailure",
+    }
 }
 
 fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
@@ -441,7 +388,7 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 Err(err) => {
                     finished(
                         MoveTaskStatus::Failed,
-                        Some(err.code.query_code().to_string()),
+                        Some(failure_reason(&err).to_string()),
                     );
                     return;
                 }

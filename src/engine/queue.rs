@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use super::attributes::QueueAttributes;
 use super::message::MessageAttributes;
@@ -111,36 +111,38 @@ pub struct AttemptedMessage {
     pub visible_at: u64,
 }
 
+/// A queue's state under its lock. The fields are private: every index and counter changes
+/// only through the methods below, which keep them consistent with each other.
 #[derive(Debug)]
 pub struct QueueState {
-    pub record: QueueRecord,
+    record: QueueRecord,
     /// By sequence number. Server-assigned keys, so the fast non-keyed hash is safe here.
-    pub messages: FxHashMap<u64, MessageMeta>,
+    messages: FxHashMap<u64, MessageMeta>,
     /// Messages not yet visible when last looked at, by (visible_at, seq); [`promote`]
     /// moves those whose time has come to `ready`.
     ///
     /// [`promote`]: QueueState::promote
-    pub waiting: BTreeSet<(u64, u64)>,
+    waiting: BTreeSet<(u64, u64)>,
     /// Visible messages by seq, i.e. in send order: a receive takes the oldest first, and a
     /// message whose visibility timeout lapsed goes back to its place, not behind later sends.
-    pub ready: BTreeSet<u64>,
+    ready: BTreeSet<u64>,
     /// Every message by (sent_at, seq), for retention.
-    pub by_sent: BTreeSet<(u64, u64)>,
+    by_sent: BTreeSet<(u64, u64)>,
     /// Received messages by (visible_at, seq); entries at or before now are pruned lazily.
-    pub in_flight: BTreeSet<(u64, u64)>,
+    in_flight: BTreeSet<(u64, u64)>,
     /// Never-received messages by (visible_at, seq) while delayed; pruned lazily.
-    pub delayed: BTreeSet<(u64, u64)>,
+    delayed: BTreeSet<(u64, u64)>,
     /// FIFO: each group's messages in send order.
-    pub groups: BTreeMap<Arc<str>, VecDeque<u64>>,
+    groups: BTreeMap<Arc<str>, VecDeque<u64>>,
     /// Messages that carry a MessageGroupId (fair standard queues, FIFO).
-    pub grouped: usize,
+    grouped: usize,
     /// FIFO: the group served last, so receives rotate over groups.
-    pub group_cursor: Option<Arc<str>>,
-    pub dedup: HashMap<String, DedupRecord>,
-    pub dedup_expiry: BTreeSet<(u64, String)>,
-    pub attempts: HashMap<String, ReceiveAttempt>,
-    pub last_purge_at: Option<u64>,
-    pub deleted: bool,
+    group_cursor: Option<Arc<str>>,
+    dedup: HashMap<String, DedupRecord>,
+    dedup_expiry: BTreeSet<(u64, String)>,
+    attempts: HashMap<String, ReceiveAttempt>,
+    last_purge_at: Option<u64>,
+    deleted: bool,
 }
 
 pub struct Queue {
@@ -286,14 +288,172 @@ impl QueueState {
             == "messageGroup"
     }
 
-    /// Moves every message index and deduplication entry out (PurgeQueue, DeleteQueue),
-    /// keeping the queue's record, purge time and deleted mark; the caller removes the
-    /// records and frees what it gets back where that takes no request's time.
-    pub fn take_indexes(&mut self) -> QueueState {
+    /// The queue's stored record.
+    pub fn record(&self) -> &QueueRecord {
+        &self.record
+    }
+
+    /// Replaces the stored record after a change was written (attributes, tags, policy).
+    pub fn set_record(&mut self, record: QueueRecord) {
+        self.record = record;
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    /// Marks the queue deleted (DeleteQueue) and moves its indexes out, for the caller to
+    /// free where that takes no request's time.
+    pub fn mark_deleted(&mut self) -> QueueState {
+        self.deleted = true;
+        self.take_indexes()
+    }
+
+    /// PurgeQueue: unless the last purge is less than `cooldown_ms` ago, records the purge
+    /// and moves every message index and deduplication entry out (on a FIFO queue the same
+    /// MessageDeduplicationId sent after a purge is delivered [AWS-rec]). `None` while the
+    /// cooldown runs.
+    pub fn try_start_purge(&mut self, now: u64, cooldown_ms: u64) -> Option<QueueState> {
+        if let Some(last) = self.last_purge_at {
+            if cooldown_ms > 0 && now < last + cooldown_ms {
+                return None;
+            }
+        }
+        self.last_purge_at = Some(now);
+        Some(self.take_indexes())
+    }
+
+    /// Moves every message index and deduplication entry out, keeping the queue's record,
+    /// purge time and deleted mark.
+    fn take_indexes(&mut self) -> QueueState {
         let mut emptied = QueueState::new(self.record.clone());
         emptied.last_purge_at = self.last_purge_at;
         emptied.deleted = self.deleted;
         std::mem::replace(self, emptied)
+    }
+
+    /// A message's metadata.
+    pub fn message(&self, seq: u64) -> Option<&MessageMeta> {
+        self.messages.get(&seq)
+    }
+
+    pub fn message_count(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Sequence numbers of every message, in no order.
+    pub fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.messages.keys().copied()
+    }
+
+    /// Whether any message carries a MessageGroupId (fair standard queues, FIFO).
+    pub fn has_grouped_messages(&self) -> bool {
+        self.grouped > 0
+    }
+
+    /// FIFO: each message group's messages in send order.
+    pub fn groups(&self) -> &BTreeMap<Arc<str>, VecDeque<u64>> {
+        &self.groups
+    }
+
+    /// FIFO: the group a receive served last.
+    pub fn group_cursor(&self) -> Option<&Arc<str>> {
+        self.group_cursor.as_ref()
+    }
+
+    /// FIFO: remembers the group a receive served last, so the next starts after it.
+    pub fn set_group_cursor(&mut self, group: Arc<str>) {
+        self.group_cursor = Some(group);
+    }
+
+    /// The live deduplication entry of `key`, if one has not expired by `now`.
+    pub fn dedup_entry(&self, key: &str, now: u64) -> Option<&DedupRecord> {
+        self.dedup.get(key).filter(|d| d.expires_at > now)
+    }
+
+    /// Whether an entry of `key` is held, expired or not.
+    pub fn holds_dedup_key(&self, key: &str) -> bool {
+        self.dedup.contains_key(key)
+    }
+
+    /// Keys of every deduplication entry, in no order.
+    pub fn dedup_keys(&self) -> impl Iterator<Item = &String> + '_ {
+        self.dedup.keys()
+    }
+
+    /// Adds (or replaces) a deduplication entry.
+    pub fn record_dedup(&mut self, entry: DedupRecord) {
+        self.dedup_expiry
+            .insert((entry.expires_at, entry.key.clone()));
+        self.dedup.insert(entry.key.clone(), entry);
+    }
+
+    /// Deduplication entries expired by `now`, as (expires_at, key), oldest first.
+    pub fn expired_dedup(&self, now: u64) -> Vec<(u64, String)> {
+        self.dedup_expiry
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .cloned()
+            .collect()
+    }
+
+    /// Drops deduplication entries [`expired_dedup`] returned, once their records are gone.
+    ///
+    /// [`expired_dedup`]: QueueState::expired_dedup
+    pub fn forget_dedup(&mut self, expired: Vec<(u64, String)>) {
+        for entry in expired {
+            self.dedup.remove(&entry.1);
+            self.dedup_expiry.remove(&entry);
+        }
+    }
+
+    /// The receive of a FIFO `ReceiveRequestAttemptId`, if remembered.
+    pub fn attempt(&self, id: &str) -> Option<&ReceiveAttempt> {
+        self.attempts.get(id)
+    }
+
+    /// Remembers a FIFO receive for retries with the same `ReceiveRequestAttemptId`.
+    pub fn remember_attempt(&mut self, id: String, attempt: ReceiveAttempt) {
+        self.attempts.insert(id, attempt);
+    }
+
+    /// A replayed attempt's messages are visible again at `visible_at`: a later retry
+    /// compares against that.
+    pub fn renew_attempt(&mut self, id: &str, visible_at: u64) {
+        if let Some(attempt) = self.attempts.get_mut(id) {
+            for a in &mut attempt.messages {
+                a.visible_at = visible_at;
+            }
+        }
+    }
+
+    /// Forgets receive attempts whose window has passed.
+    pub fn forget_expired_attempts(&mut self, now: u64) {
+        self.attempts.retain(|_, a| a.expires_at > now);
+    }
+
+    /// Frees the indexes of a deleted or purged queue a slice at a time: a queue with a few
+    /// hundred thousand messages and dedup entries takes over 100 ms of CPU to free, which at
+    /// once would take a core from the requests. At shutdown the rest is freed at once.
+    pub fn free_gradually(self, shutdown: &watch::Receiver<bool>) {
+        fn slowly<T>(items: impl IntoIterator<Item = T>, shutdown: &watch::Receiver<bool>) {
+            for (i, item) in items.into_iter().enumerate() {
+                drop(item);
+                if i % 4_096 == 4_095 && !*shutdown.borrow() {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+        slowly(self.messages, shutdown);
+        slowly(self.waiting, shutdown);
+        slowly(self.ready, shutdown);
+        slowly(self.by_sent, shutdown);
+        slowly(self.in_flight, shutdown);
+        slowly(self.delayed, shutdown);
+        slowly(self.groups, shutdown);
+        slowly(self.dedup, shutdown);
+        slowly(self.dedup_expiry, shutdown);
+        slowly(self.attempts, shutdown);
     }
 
     /// Adds a message's metadata to every index.
@@ -400,7 +560,7 @@ impl QueueState {
 
     /// Moves the messages that became visible by `now` from `waiting` to `ready`: each
     /// message moves once per change of its visibility, so this stays cheap at any depth.
-    pub fn promote(&mut self, now: u64) {
+    fn promote(&mut self, now: u64) {
         while let Some(&(v, seq)) = self.waiting.first() {
             if v > now {
                 break;
@@ -505,7 +665,7 @@ mod tests {
         s.insert(9, meta(0, 0, Some("g")), 0);
         s.insert(7, meta(0, 0, Some("g")), 0);
         assert_eq!(
-            s.groups[&Arc::from("g")]
+            s.groups()[&Arc::from("g")]
                 .iter()
                 .copied()
                 .collect::<Vec<_>>(),
@@ -514,7 +674,7 @@ mod tests {
         s.remove(7);
         s.remove(5);
         s.remove(9);
-        assert!(s.groups.is_empty());
+        assert!(s.groups().is_empty());
     }
 
     #[test]

@@ -5,6 +5,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use md5::{Digest, Md5};
 
+use super::queue::MessageMeta;
+use super::{EngineError, EngineResult};
+
 const VERSION: u8 = 1;
 const LEN: usize = 1 + 8 + 8 + 4 + 4;
 
@@ -46,6 +49,32 @@ impl ReceiptHandle {
             seq: u64::from_be_bytes(b[9..17].try_into().ok()?),
             generation: u32::from_be_bytes(b[17..21].try_into().ok()?),
         })
+    }
+
+    /// Decodes `handle`, which must be a receipt handle issued by queue `queue_id`.
+    pub fn for_queue(handle: &str, queue_id: u64) -> EngineResult<ReceiptHandle> {
+        ReceiptHandle::decode(handle)
+            .filter(|h| h.queue_id == queue_id)
+            .ok_or_else(|| EngineError::ReceiptHandleInvalid {
+                handle: handle.to_string(),
+            })
+    }
+
+    /// FIFO: a handle acts only while its receive is the message's latest and the message is
+    /// still in flight; otherwise it has expired.
+    pub fn check_current(
+        &self,
+        fifo: bool,
+        meta: &MessageMeta,
+        now: u64,
+        handle: &str,
+    ) -> EngineResult<()> {
+        if fifo && (meta.state.receive_count != self.generation || !meta.in_flight(now)) {
+            return Err(EngineError::ReceiptHandleExpired {
+                handle: handle.to_string(),
+            });
+        }
+        Ok(())
     }
 }
 

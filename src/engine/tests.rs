@@ -8,9 +8,10 @@ use std::sync::Arc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::queue::MessageRecord;
 use super::*;
 use crate::clock::ManualClock;
-use crate::store::MemoryStore;
+use crate::store::{keys, records, MemoryStore};
 
 const T0: u64 = 1_700_000_000_000;
 const REGION: &str = "us-east-1";
@@ -97,7 +98,7 @@ async fn visibility_timeout_hides_then_returns() {
     e.delete_message(&q, &first[0].receipt_handle)
         .await
         .unwrap();
-    assert_eq!(q.lock().messages.len(), 0);
+    assert_eq!(q.lock().message_count(), 0);
     e.delete_message(&q, &first[0].receipt_handle)
         .await
         .unwrap();
@@ -164,7 +165,7 @@ async fn retention_expires_in_flight_messages_too() {
     send(&e, &q, vec![entry("new")]).await;
     clock.advance_ms(30_000);
     e.expire(&q).await.unwrap();
-    assert_eq!(q.lock().messages.len(), 1);
+    assert_eq!(q.lock().message_count(), 1);
     let got = e.receive(&q, &receive_req(10)).await.unwrap();
     assert_eq!(got[0].body, "new");
 }
@@ -187,7 +188,14 @@ async fn change_visibility_is_capped_at_twelve_hours_from_the_receive() {
         .change_visibility(&q, &m.receipt_handle, 43_200)
         .await
         .unwrap_err();
-    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    assert_eq!(
+        err,
+        EngineError::invalid(
+            Param::VisibilityTimeout,
+            43_200,
+            "Total VisibilityTimeout for the message is beyond the limit [43200 seconds]"
+        )
+    );
     e.change_visibility(&q, &m.receipt_handle, 0).await.unwrap();
     assert_eq!(e.receive(&q, &receive_req(1)).await.unwrap().len(), 1);
 }
@@ -377,9 +385,11 @@ async fn fifo_model_run(seed: u64) {
                             result.unwrap();
                             list.remove(pos);
                         } else {
-                            assert_eq!(
-                                result.unwrap_err().code,
-                                ErrorCode::InvalidParameterValue,
+                            assert!(
+                                matches!(
+                                    result.unwrap_err(),
+                                    EngineError::ReceiptHandleExpired { .. }
+                                ),
                                 "seed {seed}: stale handle"
                             );
                         }
@@ -493,7 +503,7 @@ async fn a_legacy_queue_record_opens_in_the_configured_region() {
     assert_eq!((q.id, q.region.as_str()), (7, "eu-west-1"));
     assert_eq!(q.arn, "arn:aws:sqs:eu-west-1:000000000000:old");
     assert!(e.queue(account, "us-east-1", "old").is_err());
-    assert_eq!(q.lock().messages.len(), 1);
+    assert_eq!(q.lock().message_count(), 1);
     e.set_queue_attributes(&q, &attrs(&[("VisibilityTimeout", "40")]))
         .await
         .unwrap();
@@ -518,13 +528,13 @@ async fn a_legacy_queue_record_opens_in_the_configured_region() {
     let e = Engine::open(store.clone(), clock.clone(), settings("eu-west-1")).unwrap();
     let q = e.queue(account, "eu-west-1", "old").unwrap();
     assert_eq!(q.id, 7);
-    assert_eq!(q.lock().record.region, None);
+    assert_eq!(q.lock().record().region, None);
     assert_eq!(
         q.lock().attributes().get("VisibilityTimeout").as_deref(),
         Some("40")
     );
     assert_eq!(e.queue_tags(&q).get("k").map(String::as_str), Some("v"));
-    assert_eq!(q.lock().messages.len(), 1);
+    assert_eq!(q.lock().message_count(), 1);
     let other = e.queue(account, "us-east-1", "old").unwrap();
     assert_ne!(other.id, 7);
     assert_eq!(e.list_queues(account, "eu-west-1", "").len(), 1);

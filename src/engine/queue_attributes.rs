@@ -1,0 +1,171 @@
+//! GetQueueAttributes, SetQueueAttributes and queue tags.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::attributes::{self, AttributeContext};
+use super::queue::{Queue, QueueRecord};
+use super::{Engine, EngineError, EngineResult, Param};
+use crate::store::{records, WriteBatch};
+
+impl Engine {
+    /// GetQueueAttributes: `names` may hold `All`; unknown names are rejected.
+    pub fn queue_attributes(
+        &self,
+        q: &Queue,
+        names: &[String],
+    ) -> EngineResult<Vec<(String, String)>> {
+        for n in names {
+            if n != "All" && !attributes::ALL_ATTRIBUTE_NAMES.contains(&n.as_str()) {
+                return Err(EngineError::UnknownAttribute(n.to_string()));
+            }
+        }
+        let all = names.iter().any(|n| n == "All");
+        let now = self.now();
+        let mut st = q.lock();
+        let counts = st.counts(now);
+        let mut out = Vec::new();
+        for &name in attributes::ALL_ATTRIBUTE_NAMES {
+            if !all && !names.iter().any(|n| n == name) {
+                continue;
+            }
+            let value = match name {
+                "ApproximateNumberOfMessages" => Some(counts.visible.to_string()),
+                "ApproximateNumberOfMessagesNotVisible" => Some(counts.in_flight.to_string()),
+                "ApproximateNumberOfMessagesDelayed" => Some(counts.delayed.to_string()),
+                "CreatedTimestamp" => Some(st.record().created_at.to_string()),
+                "LastModifiedTimestamp" => Some(st.record().last_modified_at.to_string()),
+                "QueueArn" => Some(q.arn.clone()),
+                other => st.attributes().get(other),
+            };
+            if let Some(v) = value {
+                out.push((name.to_string(), v));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn set_queue_attributes(
+        &self,
+        q: &Arc<Queue>,
+        attrs: &[(String, String)],
+    ) -> EngineResult<()> {
+        if attrs.is_empty() {
+            return Err(EngineError::MissingParameter(Param::Attributes));
+        }
+        let targets = self.resolve_dead_letter_targets(attrs);
+        let ticket = {
+            let mut st = q.lock();
+            if st.is_deleted() {
+                return Err(EngineError::QueueDoesNotExist);
+            }
+            let mut next = st.record().clone();
+            let ctx = AttributeContext {
+                creating: false,
+                queue_arn: &q.arn,
+                lookup: &targets,
+            };
+            next.attributes.apply(attrs, &ctx)?;
+            next.last_modified_at = self.now() / 1000;
+            let mut batch = WriteBatch::new();
+            batch.put(q.store_key.clone(), records::encode(&next));
+            let ticket = self.apply(batch)?;
+            q.refresh_policy(&next);
+            st.set_record(next);
+            ticket
+        };
+        // A lower retention period or a shorter delay may change what is receivable now.
+        self.expire(q).await?;
+        q.notify.notify_waiters();
+        self.durable(ticket).await
+    }
+
+    /// Changes the stored record of a queue (tags, policy) through `change`.
+    pub(super) async fn update_record<F>(&self, q: &Arc<Queue>, change: F) -> EngineResult<()>
+    where
+        F: FnOnce(&mut QueueRecord) -> EngineResult<()>,
+    {
+        let ticket = {
+            let mut st = q.lock();
+            if st.is_deleted() {
+                return Err(EngineError::QueueDoesNotExist);
+            }
+            let mut next = st.record().clone();
+            change(&mut next)?;
+            let mut batch = WriteBatch::new();
+            batch.put(q.store_key.clone(), records::encode(&next));
+            let ticket = self.apply(batch)?;
+            q.refresh_policy(&next);
+            st.set_record(next);
+            ticket
+        };
+        self.durable(ticket).await
+    }
+
+    pub async fn tag_queue(&self, q: &Arc<Queue>, tags: &[(String, String)]) -> EngineResult<()> {
+        if tags.is_empty() {
+            return Err(EngineError::MissingParameter(Param::Tags));
+        }
+        validate_tags(tags, 0)?;
+        self.update_record(q, |r| {
+            for (k, v) in tags {
+                r.tags.insert(k.clone(), v.clone());
+            }
+            if r.tags.len() > 50 {
+                return Err(EngineError::InvalidRequest(
+                    "Too many tags added for queue. A queue can have at most 50 tags.".into(),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn untag_queue(&self, q: &Arc<Queue>, keys_to_remove: &[String]) -> EngineResult<()> {
+        if keys_to_remove.is_empty() {
+            return Err(EngineError::MissingParameter(Param::TagKeys));
+        }
+        self.update_record(q, |r| {
+            for k in keys_to_remove {
+                r.tags.remove(k);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub fn queue_tags(&self, q: &Queue) -> BTreeMap<String, String> {
+        q.lock().record().tags.clone()
+    }
+}
+
+/// Tag rules: keys 1–128, values 0–256, no `aws:` prefix, letters, digits, whitespace and
+/// `_ . : / = + - @`; at most 50 on a queue.
+pub(super) fn validate_tags(tags: &[(String, String)], existing: usize) -> EngineResult<()> {
+    let allowed = |s: &str| {
+        s.chars()
+            .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
+    };
+    for (k, v) in tags {
+        if k.is_empty()
+            || k.chars().count() > 128
+            || !allowed(k)
+            || k.to_ascii_lowercase().starts_with("aws:")
+        {
+            return Err(EngineError::InvalidRequest(
+                format!("Tag key {k} is invalid.").into(),
+            ));
+        }
+        if v.chars().count() > 256 || !allowed(v) {
+            return Err(EngineError::InvalidRequest(
+                format!("Tag value {v} is invalid.").into(),
+            ));
+        }
+    }
+    if existing + tags.len() > 50 {
+        return Err(EngineError::InvalidRequest(
+            "Too many tags added for queue. A queue can have at most 50 tags.".into(),
+        ));
+    }
+    Ok(())
+}

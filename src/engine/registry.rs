@@ -1,0 +1,293 @@
+//! The queue registry: lookup by name and ARN, ListQueues, CreateQueue, DeleteQueue,
+//! ListDeadLetterSourceQueues, and the resolution of the dead-letter queues a RedrivePolicy names.
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy};
+use super::queue::{Queue, QueueRecord};
+use super::queue_attributes::validate_tags;
+use super::{queue, queue_key, Engine, EngineError, EngineResult, QueueAttributes};
+use crate::store::{keys, records, WriteBatch};
+use crate::store::{Store, StoreError};
+
+impl Engine {
+    pub fn queue(&self, account: &str, region: &str, name: &str) -> EngineResult<Arc<Queue>> {
+        self.queues
+            .read()
+            .expect("registry")
+            .get(&queue_key(account, region, name))
+            .cloned()
+            .ok_or(EngineError::QueueDoesNotExist)
+    }
+
+    /// The queue an ARN names, in the ARN's own account and region.
+    pub fn queue_by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
+        let (region, account, name) = queue::parse_arn(arn)?;
+        self.queue(account, region, name).ok()
+    }
+
+    /// Queues of `account` in `region` whose name starts with `prefix`, by name.
+    pub fn list_queues(&self, account: &str, region: &str, prefix: &str) -> Vec<Arc<Queue>> {
+        let queues = self.queues.read().expect("registry");
+        queues
+            .range(queue_key(account, region, prefix)..)
+            .take_while(|((a, r, n), _)| a == account && r == region && n.starts_with(prefix))
+            .map(|(_, q)| q.clone())
+            .collect()
+    }
+
+    /// Every queue of `dlq`'s account and region whose RedrivePolicy targets `dlq`, by name.
+    pub fn dead_letter_sources(&self, dlq: &Queue) -> Vec<Arc<Queue>> {
+        let all: Vec<Arc<Queue>> = self.list_queues(&dlq.account, &dlq.region, "");
+        all.into_iter()
+            .filter(|q| {
+                q.lock()
+                    .attributes()
+                    .redrive_policy
+                    .as_ref()
+                    .is_some_and(|p| p.dead_letter_target_arn == dlq.arn)
+            })
+            .collect()
+    }
+
+    /// Resolves every queue a RedrivePolicy among `attrs` names: the registry, then each
+    /// named queue's lock on its own, with no other lock held.
+    pub(super) fn resolve_dead_letter_targets(
+        &self,
+        attrs: &[(String, String)],
+    ) -> ResolvedTargets {
+        ResolvedTargets(
+            attributes::dead_letter_target_arns(attrs)
+                .into_iter()
+                .filter_map(|arn| {
+                    let dlq = self.queue_by_arn(&arn)?;
+                    let allow = dlq.lock().attributes().redrive_allow_policy.clone();
+                    Some(ResolvedTarget {
+                        arn,
+                        account: dlq.account.clone(),
+                        region: dlq.region.clone(),
+                        fifo: dlq.fifo,
+                        allow,
+                    })
+                })
+                .collect(),
+        )
+    }
+
+    /// CreateQueue: an existing queue of the name is returned if `attrs` match it; otherwise
+    /// a new queue's record is written and the queue registered.
+    pub async fn create_queue(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+        attrs: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> EngineResult<Arc<Queue>> {
+        let fifo = fifo_flag(name, attrs)?;
+        attributes::validate_queue_name(name, fifo)?;
+        validate_tags(tags, 0)?;
+        let now = self.now();
+        let arn = self.arn(account, region, name);
+        let targets = self.resolve_dead_letter_targets(attrs);
+        let ctx = AttributeContext {
+            creating: true,
+            queue_arn: &arn,
+            lookup: &targets,
+        };
+        if let Ok(existing) = self.queue(account, region, name) {
+            same_attributes(&existing, fifo, attrs, &ctx)?;
+            return Ok(existing);
+        }
+        if self.settings.queue_deleted_cooldown_ms > 0 {
+            let deleted = self.deleted_at.lock().expect("deleted_at");
+            if let Some(at) = deleted.get(&queue_key(account, region, name)) {
+                if now < at + self.settings.queue_deleted_cooldown_ms {
+                    return Err(EngineError::QueueDeletedRecently);
+                }
+            }
+        }
+        let mut attributes = QueueAttributes::new(fifo);
+        attributes.apply(attrs, &ctx)?;
+        let creation_deduplication_scope = fifo.then(|| attributes.deduplication_scope.clone());
+        let record = QueueRecord {
+            id: self.next_seq(),
+            account: account.to_string(),
+            region: Some(region.to_string()),
+            name: name.to_string(),
+            attributes,
+            tags: tags.iter().cloned().collect(),
+            created_at: now / 1000,
+            last_modified_at: now / 1000,
+            creation_deduplication_scope,
+        };
+        self.register(record, region).await
+    }
+
+    /// Writes a new queue's record and registers the queue, unless an identical CreateQueue
+    /// registered it first.
+    async fn register(&self, record: QueueRecord, region: &str) -> EngineResult<Arc<Queue>> {
+        let ticket;
+        let q;
+        {
+            let mut queues = self.queues.write().expect("registry");
+            let key = queue_key(&record.account, region, &record.name);
+            if let Some(existing) = queues.get(&key) {
+                // Lost a race with an identical CreateQueue.
+                return Ok(existing.clone());
+            }
+            let mut batch = WriteBatch::new();
+            batch.put(
+                keys::queue(&record.account, Some(region), &record.name),
+                records::encode(&record),
+            );
+            ticket = self.apply(batch)?;
+            q = Arc::new(Queue::new(record, region));
+            queues.insert(key, q.clone());
+        }
+        self.durable(ticket).await?;
+        Ok(q)
+    }
+
+    /// Deletes the queue record at once; its messages and dedup entries are removed in the
+    /// background, in chunks (after a crash, recovery drops what is left: records of a queue id
+    /// that no queue has).
+    pub async fn delete_queue(&self, q: &Arc<Queue>) -> EngineResult<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(q.store_key.clone());
+        let ticket = {
+            let mut queues = self.queues.write().expect("registry");
+            let key = queue_key(&q.account, &q.region, &q.name);
+            match queues.get(&key) {
+                Some(current) if Arc::ptr_eq(current, q) => {}
+                _ => return Err(EngineError::QueueDoesNotExist),
+            }
+            let ticket = self.apply(batch)?;
+            queues.remove(&key);
+            ticket
+        };
+        // The indexes of a large queue take tens of milliseconds to free: they are moved out
+        // here and dropped on the cleanup thread, not on a request worker.
+        let indexes = {
+            let mut st = q.lock();
+            st.mark_deleted()
+        };
+        q.notify.notify_waiters();
+        let store = self.store.clone();
+        let queue_id = q.id;
+        let shutdown = self.shutdown_signal();
+        tokio::task::spawn_blocking(move || {
+            indexes.free_gradually(&shutdown);
+            if let Err(e) = remove_queue_records(store.as_ref(), queue_id, &shutdown) {
+                tracing::warn!(error = %e, "cleaning up a deleted queue failed; recovery will finish it");
+            }
+        });
+        if self.settings.queue_deleted_cooldown_ms > 0 {
+            self.deleted_at
+                .lock()
+                .expect("deleted_at")
+                .insert(queue_key(&q.account, &q.region, &q.name), self.now());
+        }
+        self.durable(ticket).await
+    }
+}
+
+/// The queue type CreateQueue asks for: `FifoQueue=true`, or a standard queue.
+fn fifo_flag(name: &str, attrs: &[(String, String)]) -> EngineResult<bool> {
+    match attrs.iter().find(|(k, _)| k == "FifoQueue") {
+        Some((_, v)) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some((_, v)) if v.eq_ignore_ascii_case("false") && !name.ends_with(".fifo") => {
+            Err(EngineError::UnknownAttribute("FifoQueue".into()))
+        }
+        Some(_) => Err(EngineError::invalid_attribute_value("FifoQueue")),
+        None => Ok(false),
+    }
+}
+
+/// CreateQueue of an existing name: refused unless each of `attrs` leaves the queue's
+/// attributes as they are.
+fn same_attributes(
+    existing: &Queue,
+    fifo: bool,
+    attrs: &[(String, String)],
+    ctx: &AttributeContext<'_>,
+) -> EngineResult<()> {
+    let st = existing.lock();
+    let current = st.attributes().clone();
+    for (k, v) in attrs {
+        let mut probe = current.clone();
+        if k == "FifoQueue" && existing.fifo == fifo {
+            continue;
+        }
+        probe.apply(&[(k.clone(), v.clone())], ctx)?;
+        if probe != current || (k == "FifoQueue") {
+            return Err(EngineError::QueueNameExists {
+                attribute: k.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The queues that an attribute change's RedrivePolicy names, resolved before the changed
+/// queue's lock is taken (the lock rule in the module doc).
+pub(super) struct ResolvedTargets(Vec<ResolvedTarget>);
+
+struct ResolvedTarget {
+    arn: String,
+    account: String,
+    region: String,
+    fifo: bool,
+    allow: Option<RedriveAllowPolicy>,
+}
+
+impl QueueLookup for ResolvedTargets {
+    /// Only a queue of the source's own account and region is found.
+    fn dead_letter_target(
+        &self,
+        source_arn: &str,
+        arn: &str,
+    ) -> Option<(bool, Option<RedriveAllowPolicy>)> {
+        let (region, account, _) = queue::parse_arn(source_arn)?;
+        self.0
+            .iter()
+            .find(|t| t.arn == arn && t.region == region && t.account == account)
+            .map(|t| (t.fifo, t.allow.clone()))
+    }
+}
+
+/// Records removed per store batch when a deleted queue is cleaned up: each batch holds the
+/// store's lock for ~1.5 µs per record, so small batches keep requests from waiting behind it.
+const CLEANUP_CHUNK: usize = 128;
+
+/// Removes every message, message state and dedup record of a deleted queue, in chunks of
+/// [`CLEANUP_CHUNK`] records with a pause between them (runs on a blocking thread). Stops at
+/// shutdown, which must not wait for it: recovery drops what is left on the next start.
+fn remove_queue_records(
+    store: &dyn Store,
+    queue_id: u64,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<(), StoreError> {
+    for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
+        let prefix = keys::queue_prefix(prefix, queue_id);
+        loop {
+            if *shutdown.borrow() {
+                return Ok(());
+            }
+            let chunk = store.keys_with_prefix(&prefix, CLEANUP_CHUNK)?;
+            if chunk.is_empty() {
+                break;
+            }
+            let mut batch = WriteBatch::new();
+            for k in chunk {
+                batch.delete(k);
+            }
+            store.apply(batch)?;
+            // Background work: leave the store to the requests between chunks.
+            std::thread::sleep(std::time::Duration::from_millis(4));
+        }
+    }
+    Ok(())
+}

@@ -27,31 +27,7 @@ pub struct QueueAttributes {
     pub fifo_throughput_limit: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RedrivePolicy {
-    /// The JSON string as GetQueueAttributes returns it.
-    pub raw: String,
-    pub dead_letter_target_arn: String,
-    pub max_receive_count: u32,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RedriveAllowPolicy {
-    pub raw: String,
-    pub permission: String,
-    pub source_queue_arns: Vec<String>,
-}
-
-impl RedriveAllowPolicy {
-    /// Whether a queue with `source_arn` may name this queue as its dead-letter queue.
-    pub fn allows(&self, source_arn: &str) -> bool {
-        match self.permission.as_str() {
-            "denyAll" => false,
-            "byQueue" => self.source_queue_arns.iter().any(|a| a == source_arn),
-            _ => true,
-        }
-    }
-}
+pub use super::policy::{RedriveAllowPolicy, RedrivePolicy};
 
 pub const DEFAULT_VISIBILITY_TIMEOUT: u32 = 30;
 pub const MAX_VISIBILITY_TIMEOUT: u32 = 43_200;
@@ -176,8 +152,7 @@ pub fn dead_letter_target_arns(changes: &[(String, String)]) -> Vec<String> {
     changes
         .iter()
         .filter(|(k, _)| k == "RedrivePolicy")
-        .filter_map(|(_, v)| serde_json::from_str::<serde_json::Value>(v).ok())
-        .filter_map(|doc| Some(doc.get("deadLetterTargetArn")?.as_str()?.to_string()))
+        .filter_map(|(_, v)| super::policy::dead_letter_target_arn(v))
         .collect()
 }
 
@@ -329,21 +304,8 @@ fn parse_policy(value: &str) -> EngineResult<Option<String>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let invalid = || EngineError::invalid_attribute_value("Policy");
-    if value.len() > 8192 {
-        return Err(invalid());
-    }
-    let doc: serde_json::Value = serde_json::from_str(value).map_err(|_| invalid())?;
-    let statements = doc.get("Statement").ok_or_else(invalid)?;
-    let count = match statements {
-        serde_json::Value::Array(a) => a.len(),
-        serde_json::Value::Object(_) => 1,
-        _ => return Err(invalid()),
-    };
-    if count > 20 {
-        return Err(invalid());
-    }
-    super::policy::QueuePolicy::parse(value).map_err(|_| invalid())?;
+    super::policy::check_policy_document(value)
+        .map_err(|_| EngineError::invalid_attribute_value("Policy"))?;
     Ok(Some(value.to_string()))
 }
 
@@ -359,48 +321,11 @@ fn parse_redrive_policy(
     if value.is_empty() {
         return Ok(None);
     }
-    let doc: serde_json::Value = serde_json::from_str(value)
-        .map_err(|_| redrive_invalid(value, "Redrive policy is not a valid JSON map."))?;
-    let obj = doc
-        .as_object()
-        .ok_or_else(|| redrive_invalid(value, "Redrive policy is not a valid JSON map."))?;
-    // AWS names a missing maxReceiveCount first: `{}` is refused for it.
-    let count = match obj.get("maxReceiveCount") {
-        None => {
-            return Err(redrive_invalid(
-                value,
-                "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
-            ))
-        }
-        Some(serde_json::Value::Number(n)) => n.as_u64(),
-        Some(serde_json::Value::String(s)) => s.parse::<u64>().ok(),
-        Some(_) => None,
-    };
-    let arn = obj
-        .get("deadLetterTargetArn")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            redrive_invalid(
-                value,
-                "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
-            )
-        })?;
-    let count = count.filter(|c| (1..=1000).contains(c)).ok_or_else(|| {
-        redrive_invalid(
-            value,
-            "Invalid value for maxReceiveCount: must be an integer between 1 and 1000.",
-        )
-    })?;
-    if let Some(other) = obj
-        .keys()
-        .find(|k| *k != "deadLetterTargetArn" && *k != "maxReceiveCount")
-    {
-        return Err(redrive_invalid(value, format!("Only following attributes are supported: [deadLetterTargetArn, maxReceiveCount]. Found: {other}.")));
-    }
+    let policy = RedrivePolicy::parse(value).map_err(|reason| redrive_invalid(value, reason))?;
     // A queue may name itself [AWS-rec]; the engine then never moves its messages.
     let (dlq_fifo, allow) = ctx
         .lookup
-        .dead_letter_target(ctx.queue_arn, arn)
+        .dead_letter_target(ctx.queue_arn, &policy.dead_letter_target_arn)
         .ok_or_else(|| redrive_invalid(value, "Dead letter target does not exist."))?;
     if dlq_fifo != fifo {
         return Err(redrive_invalid(
@@ -416,60 +341,16 @@ fn parse_redrive_policy(
             ));
         }
     }
-    Ok(Some(RedrivePolicy {
-        raw: value.to_string(),
-        dead_letter_target_arn: arn.to_string(),
-        max_receive_count: count as u32,
-    }))
+    Ok(Some(policy))
 }
 
 fn parse_redrive_allow_policy(value: &str) -> EngineResult<Option<RedriveAllowPolicy>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let invalid =
-        |reason: &'static str| EngineError::invalid(Param::RedriveAllowPolicy, value, reason);
-    let doc: serde_json::Value =
-        serde_json::from_str(value).map_err(|_| invalid("Invalid JSON."))?;
-    let obj = doc.as_object().ok_or_else(|| invalid("Invalid JSON."))?;
-    let permission = obj
-        .get("redrivePermission")
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| {
-            invalid("Redrive allow policy does not contain mandatory attribute: redrivePermission.")
-        })?;
-    if !matches!(permission, "allowAll" | "denyAll" | "byQueue") {
-        return Err(invalid(
-            "redrivePermission must be one of allowAll, denyAll, byQueue.",
-        ));
-    }
-    let arns: Vec<String> = match obj.get("sourceQueueArns") {
-        None => Vec::new(),
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .map(|v| v.as_str().map(str::to_string))
-            .collect::<Option<_>>()
-            .ok_or_else(|| invalid("sourceQueueArns must be a list of queue ARNs."))?,
-        Some(_) => return Err(invalid("sourceQueueArns must be a list of queue ARNs.")),
-    };
-    match permission {
-        "byQueue" if arns.is_empty() || arns.len() > 10 => {
-            return Err(invalid(
-                "byQueue requires between 1 and 10 sourceQueueArns.",
-            ))
-        }
-        "allowAll" | "denyAll" if obj.contains_key("sourceQueueArns") => {
-            return Err(invalid(
-                "sourceQueueArns is allowed only when redrivePermission is byQueue.",
-            ))
-        }
-        _ => {}
-    }
-    Ok(Some(RedriveAllowPolicy {
-        raw: value.to_string(),
-        permission: permission.to_string(),
-        source_queue_arns: arns,
-    }))
+    RedriveAllowPolicy::parse(value)
+        .map(Some)
+        .map_err(|reason| EngineError::invalid(Param::RedriveAllowPolicy, value, reason))
 }
 
 /// Queue-name rules: 1–80 of `[A-Za-z0-9_-]`, FIFO names end in `.fifo` (counted in the 80).

@@ -5,11 +5,10 @@
 //! start with what it still had to move (nothing acknowledged is lost: each move is one atomic
 //! store batch, so a crash leaves every message either in the source or in the destination).
 
+pub use super::policy::decode_task_handle;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::queue::{MessageRecord, Queue};
@@ -54,9 +53,7 @@ impl MoveTaskStatus {
 
 impl MoveTaskInfo {
     pub fn handle(&self) -> String {
-        STANDARD.encode(
-            serde_json::json!({"taskId": self.task_id, "sourceArn": self.source_arn}).to_string(),
-        )
+        super::policy::encode_task_handle(&self.task_id, &self.source_arn)
     }
 }
 
@@ -334,16 +331,6 @@ enum MoveWrite {
     MessageGone,
     /// The task was cancelled (or is gone) meanwhile: nothing was written.
     TaskStopped,
-}
-
-/// `(task id, source ARN)` of a TaskHandle: base64 of `{"taskId":…,"sourceArn":…}`.
-pub fn decode_task_handle(handle: &str) -> Option<(String, String)> {
-    let decoded = STANDARD.decode(handle).ok()?;
-    let doc: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
-    Some((
-        doc["taskId"].as_str()?.to_string(),
-        doc["sourceArn"].as_str()?.to_string(),
-    ))
 }
 
 /// The FailureReason a task stopped by `err` shows: the SQS error code of what stopped it. A

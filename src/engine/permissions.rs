@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::policy::{self, PermissionError};
 use super::queue::Queue;
 use super::{Engine, EngineError, EngineResult, Param};
 
@@ -49,30 +50,15 @@ impl Engine {
         }
         let arn = q.arn.clone();
         self.update_record(q, |r| {
-            let mut policy: serde_json::Value = match &r.attributes.policy {
-                Some(p) => serde_json::from_str(p).unwrap_or_else(|_| serde_json::json!({})),
-                None => serde_json::json!({"Version": "2008-10-17", "Id": format!("{arn}/SQSDefaultPolicy"), "Statement": []}),
-            };
-            let statements = statements_mut(&mut policy);
-            if statements.iter().any(|s| s.get("Sid").and_then(|v| v.as_str()) == Some(label)) {
-                return Err(EngineError::invalid(Param::Label, label, "Already exists."));
-            }
-            if statements.len() >= 20 {
-                return Err(EngineError::OverLimit("A queue policy can have at most 20 statements.".into()));
-            }
-            let one_or_many = |v: Vec<String>| {
-                if v.len() == 1 {
-                    serde_json::Value::String(v.into_iter().next().unwrap_or_default())
-                } else {
-                    serde_json::Value::from(v)
-                }
-            };
-            let principals = one_or_many(accounts.iter().map(|a| format!("arn:aws:iam::{a}:root")).collect());
-            let actions = one_or_many(actions.iter().map(|a| format!("SQS:{a}")).collect());
-            statements.push(serde_json::json!({
-                "Sid": label, "Effect": "Allow", "Principal": {"AWS": principals}, "Action": actions, "Resource": arn,
-            }));
-            r.attributes.policy = Some(policy.to_string());
+            let policy = policy::add_permission(
+                r.attributes.policy.as_deref(),
+                &arn,
+                label,
+                accounts,
+                actions,
+            )
+            .map_err(|e| permission_error(e, label))?;
+            r.attributes.policy = Some(policy);
             Ok(())
         })
         .await
@@ -83,44 +69,27 @@ impl Engine {
             return Err(EngineError::MissingParameter(Param::Label));
         }
         self.update_record(q, |r| {
-            let not_found = || EngineError::invalid(Param::Label, label, "can't find label.");
-            let mut policy: serde_json::Value =
-                serde_json::from_str(r.attributes.policy.as_deref().ok_or_else(not_found)?)
-                    .map_err(|_| not_found())?;
-            let statements = statements_mut(&mut policy);
-            let before = statements.len();
-            statements.retain(|s| s.get("Sid").and_then(|v| v.as_str()) != Some(label));
-            if statements.len() == before {
-                return Err(not_found());
-            }
-            r.attributes.policy = if statements.is_empty() {
-                None
-            } else {
-                Some(policy.to_string())
-            };
+            r.attributes.policy = policy::remove_permission(r.attributes.policy.as_deref(), label)
+                .map_err(|e| permission_error(e, label))?;
             Ok(())
         })
         .await
     }
 }
 
-fn statements_mut(policy: &mut serde_json::Value) -> &mut Vec<serde_json::Value> {
-    if !policy.is_object() {
-        *policy = serde_json::json!({});
+/// What a refused Policy edit means for AddPermission / RemovePermission.
+fn permission_error(e: PermissionError, label: &str) -> EngineError {
+    match e {
+        PermissionError::LabelExists => {
+            EngineError::invalid(Param::Label, label, "Already exists.")
+        }
+        PermissionError::TooManyStatements => {
+            EngineError::OverLimit("A queue policy can have at most 20 statements.".into())
+        }
+        PermissionError::LabelNotFound => {
+            EngineError::invalid(Param::Label, label, "can't find label.")
+        }
     }
-    let obj = policy.as_object_mut().expect("object");
-    let entry = obj
-        .entry("Statement")
-        .or_insert_with(|| serde_json::json!([]));
-    if !entry.is_array() {
-        let single = entry.take();
-        *entry = serde_json::Value::Array(if single.is_null() {
-            vec![]
-        } else {
-            vec![single]
-        });
-    }
-    entry.as_array_mut().expect("array")
 }
 
 const PERMISSION_ACTIONS: &[&str] = &[

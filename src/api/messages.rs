@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::queues::{Empty, QueueOnlyInput};
+use super::queues::QueueOnlyInput;
 use super::{required, Context};
 use crate::engine::message::{self, AttributeValue, MessageAttributes};
 use crate::engine::{ReceiveRequest, SendEntry, SendOutcome};
@@ -607,7 +607,7 @@ pub const DELETE_MESSAGE: &[Field] = &[
     Field("ReceiptHandle", "ReceiptHandle", Shape::Str),
 ];
 
-pub async fn delete_message(ctx: &Context, input: DeleteMessageInput) -> SqsResult<Empty> {
+pub async fn delete_message(ctx: &Context, input: DeleteMessageInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine
         .delete_message(
@@ -615,7 +615,7 @@ pub async fn delete_message(ctx: &Context, input: DeleteMessageInput) -> SqsResu
             required(input.receipt_handle.as_deref(), "ReceiptHandle")?,
         )
         .await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -687,14 +687,14 @@ pub const CHANGE_MESSAGE_VISIBILITY: &[Field] = &[
 pub async fn change_message_visibility(
     ctx: &Context,
     input: ChangeMessageVisibilityInput,
-) -> SqsResult<Empty> {
+) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     let handle = required(input.receipt_handle.as_deref(), "ReceiptHandle")?;
     let timeout = input
         .visibility_timeout
         .ok_or_else(|| SqsError::missing_parameter("VisibilityTimeout"))?;
     ctx.engine.change_visibility(&q, handle, timeout).await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -759,10 +759,10 @@ pub async fn change_message_visibility_batch(
     Ok(out)
 }
 
-pub async fn purge_queue(ctx: &Context, input: QueueOnlyInput) -> SqsResult<Empty> {
+pub async fn purge_queue(ctx: &Context, input: QueueOnlyInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine.purge(&q).await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,8 +11,7 @@ use std::sync::Arc;
 use crate::engine::policy::{is_allowed, AccessRequest};
 use crate::engine::{Engine, Queue};
 use crate::error::{ErrorCode, SqsError, SqsResult};
-use crate::protocol::query::Field;
-use crate::protocol::{encode_output, Encoded, Input, Protocol};
+use crate::protocol::{encode_output, queue_path, Encoded, Input, Protocol};
 
 /// What an action knows of its caller and of how it was reached.
 pub struct Context {
@@ -110,31 +109,24 @@ impl Context {
     }
 }
 
-/// `(account, name)` from a queue URL or a request path.
-pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            rest.find('/').map_or("", |j| &rest[j..])
-        }
-        None => url,
-    };
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    match parts.as_slice() {
-        [name] => Some((None, name)),
-        [account, name] => Some((Some(account), name)),
-        _ => None,
-    }
-}
-
 /// A required member: absent → `MissingParameter`.
 pub fn required<'a>(value: Option<&'a str>, name: &str) -> SqsResult<&'a str> {
     value.ok_or_else(|| SqsError::missing_parameter(name))
 }
 
+/// Declares the actions, each with its handler and its Query members. `(no result)` marks an
+/// action that answers with no result (its handler returns `()`): no `<XResult>` element in
+/// the Query protocol, `{}` in JSON.
 macro_rules! actions {
-    ($( $name:ident => $module:ident :: $handler:ident ( $fields:path ) ),* $(,)?) => {
+    (@answer $protocol:ident, $action:ident, $request_id:ident, $handler:expr;) => {{
+        let output = $handler.await?;
+        encode_output($protocol, $action.name(), Some(&output), $request_id)
+    }};
+    (@answer $protocol:ident, $action:ident, $request_id:ident, $handler:expr; no) => {{
+        let () = $handler.await?;
+        encode_output::<()>($protocol, $action.name(), None, $request_id)
+    }};
+    ($( $name:ident => $module:ident :: $handler:ident ( $fields:path ) $(($no:ident result))? ),* $(,)?) => {
         /// The 23 SQS actions.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Action { $( $name ),* }
@@ -149,11 +141,6 @@ macro_rules! actions {
             pub fn from_name(name: &str) -> Option<Action> {
                 match name { $( stringify!($name) => Some(Action::$name), )* _ => None }
             }
-
-            /// How the action's input members travel in the Query protocol.
-            pub fn query_fields(self) -> &'static [Field] {
-                match self { $( Action::$name => $fields ),* }
-            }
         }
 
         /// Runs `action` with its input; returns its output rendered in `protocol`.
@@ -165,10 +152,10 @@ macro_rules! actions {
             request_id: &str,
         ) -> SqsResult<Encoded> {
             match action {
-                $( Action::$name => {
-                    let output = $module::$handler(ctx, input.decode()?).await?;
-                    encode_output(protocol, action.name(), &output, request_id)
-                } )*
+                $( Action::$name => actions!(
+                    @answer protocol, action, request_id,
+                    $module::$handler(ctx, input.decode($fields)?); $($no)?
+                ), )*
             }
         }
     };
@@ -178,21 +165,21 @@ actions! {
     CreateQueue => queues::create_queue(queues::CREATE_QUEUE),
     GetQueueUrl => queues::get_queue_url(queues::GET_QUEUE_URL),
     ListQueues => queues::list_queues(queues::LIST_QUEUES),
-    DeleteQueue => queues::delete_queue(queues::QUEUE_ONLY),
+    DeleteQueue => queues::delete_queue(queues::QUEUE_ONLY) (no result),
     GetQueueAttributes => queues::get_queue_attributes(queues::GET_QUEUE_ATTRIBUTES),
-    SetQueueAttributes => queues::set_queue_attributes(queues::SET_QUEUE_ATTRIBUTES),
-    PurgeQueue => messages::purge_queue(queues::QUEUE_ONLY),
-    TagQueue => queues::tag_queue(queues::TAG_QUEUE),
-    UntagQueue => queues::untag_queue(queues::UNTAG_QUEUE),
+    SetQueueAttributes => queues::set_queue_attributes(queues::SET_QUEUE_ATTRIBUTES) (no result),
+    PurgeQueue => messages::purge_queue(queues::QUEUE_ONLY) (no result),
+    TagQueue => queues::tag_queue(queues::TAG_QUEUE) (no result),
+    UntagQueue => queues::untag_queue(queues::UNTAG_QUEUE) (no result),
     ListQueueTags => queues::list_queue_tags(queues::QUEUE_ONLY),
-    AddPermission => queues::add_permission(queues::ADD_PERMISSION),
-    RemovePermission => queues::remove_permission(queues::REMOVE_PERMISSION),
+    AddPermission => queues::add_permission(queues::ADD_PERMISSION) (no result),
+    RemovePermission => queues::remove_permission(queues::REMOVE_PERMISSION) (no result),
     SendMessage => messages::send_message(messages::SEND_MESSAGE),
     SendMessageBatch => messages::send_message_batch(messages::SEND_MESSAGE_BATCH),
     ReceiveMessage => messages::receive_message(messages::RECEIVE_MESSAGE),
-    DeleteMessage => messages::delete_message(messages::DELETE_MESSAGE),
+    DeleteMessage => messages::delete_message(messages::DELETE_MESSAGE) (no result),
     DeleteMessageBatch => messages::delete_message_batch(messages::DELETE_MESSAGE_BATCH),
-    ChangeMessageVisibility => messages::change_message_visibility(messages::CHANGE_MESSAGE_VISIBILITY),
+    ChangeMessageVisibility => messages::change_message_visibility(messages::CHANGE_MESSAGE_VISIBILITY) (no result),
     ChangeMessageVisibilityBatch => messages::change_message_visibility_batch(messages::CHANGE_MESSAGE_VISIBILITY_BATCH),
     ListDeadLetterSourceQueues => redrive::list_dead_letter_source_queues(redrive::LIST_DEAD_LETTER_SOURCE_QUEUES),
     StartMessageMoveTask => redrive::start_message_move_task(redrive::START_MESSAGE_MOVE_TASK),
@@ -265,25 +252,6 @@ mod tests {
             assert_eq!(Action::from_name(a.name()), Some(*a));
         }
         assert_eq!(Action::from_name("FooBar"), None);
-    }
-
-    #[test]
-    fn queue_paths() {
-        assert_eq!(
-            queue_path("http://localhost:9324/000000000000/q1"),
-            Some((Some("000000000000"), "q1"))
-        );
-        assert_eq!(
-            queue_path("https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo"),
-            Some((Some("123456789012"), "q.fifo"))
-        );
-        assert_eq!(
-            queue_path("/000000000000/q1"),
-            Some((Some("000000000000"), "q1"))
-        );
-        assert_eq!(queue_path("q1"), Some((None, "q1")));
-        assert_eq!(queue_path("http://localhost:9324/"), None);
-        assert_eq!(queue_path("http://h/a/b/c"), None);
     }
 
     #[test]

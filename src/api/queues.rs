@@ -15,9 +15,6 @@ fn pairs(map: Option<StringMap>) -> Vec<(String, String)> {
     map.unwrap_or_default().into_iter().collect()
 }
 
-#[derive(Default, Serialize)]
-pub struct Empty {}
-
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct QueueOnlyInput {
@@ -131,10 +128,10 @@ pub async fn list_queues(ctx: &Context, input: ListQueuesInput) -> SqsResult<Lis
     })
 }
 
-pub async fn delete_queue(ctx: &Context, input: QueueOnlyInput) -> SqsResult<Empty> {
+pub async fn delete_queue(ctx: &Context, input: QueueOnlyInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine.delete_queue(&q).await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -179,15 +176,12 @@ pub const SET_QUEUE_ATTRIBUTES: &[Field] = &[
     Field("Attributes", "Attribute", ATTRIBUTE_MAP),
 ];
 
-pub async fn set_queue_attributes(
-    ctx: &Context,
-    input: SetQueueAttributesInput,
-) -> SqsResult<Empty> {
+pub async fn set_queue_attributes(ctx: &Context, input: SetQueueAttributesInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine
         .set_queue_attributes(&q, &pairs(input.attributes))
         .await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -201,10 +195,10 @@ pub const TAG_QUEUE: &[Field] = &[
     Field("Tags", "Tag", TAG_MAP),
 ];
 
-pub async fn tag_queue(ctx: &Context, input: TagQueueInput) -> SqsResult<Empty> {
+pub async fn tag_queue(ctx: &Context, input: TagQueueInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine.tag_queue(&q, &pairs(input.tags)).await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -218,12 +212,12 @@ pub const UNTAG_QUEUE: &[Field] = &[
     Field("TagKeys", "TagKey", STRING_LIST),
 ];
 
-pub async fn untag_queue(ctx: &Context, input: UntagQueueInput) -> SqsResult<Empty> {
+pub async fn untag_queue(ctx: &Context, input: UntagQueueInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine
         .untag_queue(&q, &input.tag_keys.unwrap_or_default())
         .await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Serialize)]
@@ -259,7 +253,7 @@ pub const ADD_PERMISSION: &[Field] = &[
     Field("Actions", "ActionName", STRING_LIST),
 ];
 
-pub async fn add_permission(ctx: &Context, input: AddPermissionInput) -> SqsResult<Empty> {
+pub async fn add_permission(ctx: &Context, input: AddPermissionInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     let label = required(input.label.as_deref(), "Label")?;
     ctx.engine
@@ -270,7 +264,7 @@ pub async fn add_permission(ctx: &Context, input: AddPermissionInput) -> SqsResu
             &input.actions.unwrap_or_default(),
         )
         .await?;
-    Ok(Empty {})
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -284,10 +278,10 @@ pub const REMOVE_PERMISSION: &[Field] = &[
     Field("Label", "Label", Shape::Str),
 ];
 
-pub async fn remove_permission(ctx: &Context, input: RemovePermissionInput) -> SqsResult<Empty> {
+pub async fn remove_permission(ctx: &Context, input: RemovePermissionInput) -> SqsResult<()> {
     let q = ctx.queue(input.queue_url.as_deref())?;
     ctx.engine
         .remove_permission(&q, required(input.label.as_deref(), "Label")?)
         .await?;
-    Ok(Empty {})
+    Ok(())
 }

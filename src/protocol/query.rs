@@ -142,6 +142,15 @@ pub fn parse_params(raw: &[u8]) -> SqsResult<Vec<(String, String)>> {
     })
 }
 
+/// Query parameters that belong to presigned-URL authentication, not to the action.
+pub fn is_auth_param(name: &str) -> bool {
+    name.starts_with("X-Amz-")
+        || name == "AWSAccessKeyId"
+        || name == "Signature"
+        || name == "SignatureMethod"
+        || name == "SignatureVersion"
+}
+
 // Shapes shared by several actions.
 pub const ATTRIBUTE_MAP: Shape = Shape::Map("Name", "Value", &Shape::Str);
 pub const TAG_MAP: Shape = Shape::Map("Key", "Value", &Shape::Str);

@@ -16,7 +16,7 @@ use http::{HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use self::query::Field;
+use self::query::QueryInput;
 use crate::error::{ErrorCode, SqsError, SqsResult};
 
 pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
@@ -113,7 +113,7 @@ pub struct Decoded {
 
 /// A decoded request input: a JSON 1.0 body, kept as bytes and deserialized straight into the
 /// action's input type, or the Query parameters, turned into the same JSON by the input's
-/// Query members.
+/// Query members ([`QueryInput`]).
 #[derive(Debug)]
 pub enum Input {
     /// The body, and the queue it names (found while checking the body is one JSON object).
@@ -125,9 +125,8 @@ pub enum Input {
 }
 
 impl Input {
-    /// Deserializes the action's typed input, whose Query members are `fields`; a wrong member
-    /// type → `InvalidParameterValue`.
-    pub fn decode<T: DeserializeOwned>(&self, fields: &'static [Field]) -> SqsResult<T> {
+    /// Deserializes the action's typed input; a wrong member type → `InvalidParameterValue`.
+    pub fn decode<T: DeserializeOwned + QueryInput>(&self) -> SqsResult<T> {
         let invalid = |e: serde_json::Error| {
             SqsError::new(
                 ErrorCode::InvalidParameterValue,
@@ -137,7 +136,7 @@ impl Input {
         match self {
             Input::Json { body, .. } => serde_json::from_slice(body).map_err(invalid),
             Input::Query(params) => {
-                T::deserialize(query::to_json(params, fields)?).map_err(invalid)
+                T::deserialize(query::to_json(params, T::FIELDS)?).map_err(invalid)
             }
         }
     }
@@ -352,7 +351,7 @@ pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::query::Shape;
+    use crate::protocol::query::query_input;
 
     #[test]
     fn detection() {
@@ -467,8 +466,11 @@ mod tests {
         assert!(body.contains("<RequestId>rid</RequestId>"));
     }
 
-    type Named = serde_json::Map<String, serde_json::Value>;
-    const NAMED: &[Field] = &[Field("QueueName", "QueueName", Shape::Str)];
+    query_input! {
+        struct Named {
+            queue_name: Option<String> = "QueueName",
+        }
+    }
 
     #[test]
     fn query_decoding() {
@@ -490,7 +492,10 @@ mod tests {
         };
         assert_eq!(params.len(), 3);
         assert_eq!(d.input.queue_name().as_deref(), Some("q"));
-        assert_eq!(d.input.decode::<Named>(NAMED).unwrap()["QueueName"], "q");
+        assert_eq!(
+            d.input.decode::<Named>().unwrap().queue_name.as_deref(),
+            Some("q")
+        );
         let d = decode(Method::GET, "/000000000000/q1?Action=PurgeQueue", b"").unwrap();
         assert!(d.on_queue_path);
         assert_eq!(d.input.queue_name().as_deref(), Some("q1"));
@@ -540,7 +545,7 @@ mod tests {
             .unwrap()
             .input;
         assert_eq!(input.queue_name().as_deref(), Some("n"));
-        assert!(input.decode::<Named>(NAMED).is_ok());
+        assert!(input.decode::<Named>().is_ok());
         assert!(decode(b"{\"QueueUrl\": 5,").is_err());
         h.insert("x-amz-target", "Other.ListQueues".parse().unwrap());
         assert_eq!(

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::batch::{check_batch, BatchOutput, BatchResultErrorEntry};
+use super::batch::{self, BatchEntry, BatchOutput, Pending};
 use super::{required, Context};
 use crate::error::{SqsError, SqsResult};
 use crate::protocol::query::query_input;
@@ -23,6 +23,12 @@ query_input! {
     }
 }
 
+impl BatchEntry for ChangeMessageVisibilityBatchRequestEntry {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
 #[derive(Serialize)]
 pub struct ChangeMessageVisibilityBatchResultEntry {
     #[serde(rename = "Id")]
@@ -36,39 +42,18 @@ pub async fn change_message_visibility_batch(
     input: ChangeMessageVisibilityBatchInput,
 ) -> SqsResult<ChangeMessageVisibilityBatchOutput> {
     let q = ctx.queue(input.queue_url.as_deref())?;
-    let entries = input.entries.unwrap_or_default();
-    check_batch(
-        entries.iter().map(|e| e.id.as_deref()),
-        "ChangeMessageVisibilityBatchRequestEntry",
-    )?;
-    let mut out = BatchOutput::default();
-    let mut ids = Vec::new();
-    let mut changes = Vec::new();
-    for e in &entries {
-        let id = e.id.clone().unwrap_or_default();
-        match (
-            required(e.receipt_handle.as_deref(), "ReceiptHandle"),
-            e.visibility_timeout,
-        ) {
-            (Ok(handle), Some(timeout)) => {
-                ids.push(id);
-                changes.push((handle, timeout));
-            }
-            (Ok(_), None) => out.failed.push(BatchResultErrorEntry::new(
-                &id,
-                SqsError::missing_parameter("VisibilityTimeout"),
-            )),
-            (Err(err), _) => out.failed.push(BatchResultErrorEntry::new(&id, err)),
-        }
-    }
+    let entries = batch::checked(input.entries, "ChangeMessageVisibilityBatchRequestEntry")?;
+    let (pending, changes) = Pending::accept(&entries, |e| {
+        let handle = required(e.receipt_handle.as_deref(), "ReceiptHandle")?;
+        let timeout = e
+            .visibility_timeout
+            .ok_or_else(|| SqsError::missing_parameter("VisibilityTimeout"))?;
+        Ok((handle, timeout))
+    });
     let results = ctx.engine.change_visibilities(&q, &changes).await?;
-    for (id, result) in ids.into_iter().zip(results) {
-        match result {
-            Ok(()) => out
-                .successful
-                .push(ChangeMessageVisibilityBatchResultEntry { id }),
-            Err(err) => out.failed.push(BatchResultErrorEntry::new(&id, err)),
-        }
-    }
-    Ok(out)
+    Ok(
+        pending.file(results, |id, ()| ChangeMessageVisibilityBatchResultEntry {
+            id,
+        }),
+    )
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::batch::{check_batch, BatchOutput, BatchResultErrorEntry};
+use super::batch::{self, BatchEntry, BatchOutput, Pending};
 use super::{required, Context};
 use crate::error::SqsResult;
 use crate::protocol::query::query_input;
@@ -22,6 +22,12 @@ query_input! {
     }
 }
 
+impl BatchEntry for DeleteMessageBatchRequestEntry {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+}
+
 #[derive(Serialize)]
 pub struct DeleteMessageBatchResultEntry {
     #[serde(rename = "Id")]
@@ -35,30 +41,10 @@ pub async fn delete_message_batch(
     input: DeleteMessageBatchInput,
 ) -> SqsResult<DeleteMessageBatchOutput> {
     let q = ctx.queue(input.queue_url.as_deref())?;
-    let entries = input.entries.unwrap_or_default();
-    check_batch(
-        entries.iter().map(|e| e.id.as_deref()),
-        "DeleteMessageBatchRequestEntry",
-    )?;
-    let mut out = BatchOutput::default();
-    let mut ids = Vec::new();
-    let mut handles = Vec::new();
-    for e in &entries {
-        let id = e.id.clone().unwrap_or_default();
-        match required(e.receipt_handle.as_deref(), "ReceiptHandle") {
-            Ok(handle) => {
-                ids.push(id);
-                handles.push(handle);
-            }
-            Err(err) => out.failed.push(BatchResultErrorEntry::new(&id, err)),
-        }
-    }
+    let entries = batch::checked(input.entries, "DeleteMessageBatchRequestEntry")?;
+    let (pending, handles) = Pending::accept(&entries, |e| {
+        required(e.receipt_handle.as_deref(), "ReceiptHandle")
+    });
     let results = ctx.engine.delete_messages(&q, &handles).await?;
-    for (id, result) in ids.into_iter().zip(results) {
-        match result {
-            Ok(()) => out.successful.push(DeleteMessageBatchResultEntry { id }),
-            Err(err) => out.failed.push(BatchResultErrorEntry::new(&id, err)),
-        }
-    }
-    Ok(out)
+    Ok(pending.file(results, |id, ()| DeleteMessageBatchResultEntry { id }))
 }

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::batch::{check_batch, BatchOutput, BatchResultErrorEntry};
+use super::batch::{self, BatchEntry, BatchOutput, Pending};
 use super::common::SendMessageMembers;
 use super::Context;
 use crate::engine::message;
@@ -24,6 +24,12 @@ query_input! {
     pub struct SendMessageBatchRequestEntry {
         id: Option<String> = "Id",
         ..message: SendMessageMembers,
+    }
+}
+
+impl BatchEntry for SendMessageBatchRequestEntry {
+    fn id(&self) -> Option<&str> {
+        self.id.as_deref()
     }
 }
 
@@ -72,11 +78,7 @@ pub async fn send_message_batch(
     input: SendMessageBatchInput,
 ) -> SqsResult<SendMessageBatchOutput> {
     let q = ctx.queue(input.queue_url.as_deref())?;
-    let entries = input.entries.unwrap_or_default();
-    check_batch(
-        entries.iter().map(|e| e.id.as_deref()),
-        "SendMessageBatchRequestEntry",
-    )?;
+    let entries = batch::checked(input.entries, "SendMessageBatchRequestEntry")?;
     if q.fifo && entries.iter().any(|e| e.message.message_group_id.is_none()) {
         return Err(SqsError::new(
             ErrorCode::InvalidParameterValue,
@@ -96,19 +98,7 @@ pub async fn send_message_batch(
             "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
         ));
     }
-    let mut out = BatchOutput::default();
-    let mut ids = Vec::new();
-    let mut messages = Vec::new();
-    for e in entries {
-        let id = e.id.unwrap_or_default();
-        match e.message.into_entry(ctx) {
-            Ok(entry) => {
-                ids.push(id);
-                messages.push(entry);
-            }
-            Err(err) => out.failed.push(BatchResultErrorEntry::new(&id, err)),
-        }
-    }
+    let (pending, messages) = Pending::accept(entries, |e| e.message.into_entry(ctx));
     let total: usize = messages
         .iter()
         .map(|e| message::message_size(&e.body, &e.attributes))
@@ -123,11 +113,5 @@ pub async fn send_message_batch(
         .engine
         .send_messages(&q, messages, &ctx.sender_id, true)
         .await?;
-    for (id, result) in ids.into_iter().zip(results) {
-        match result {
-            Ok(o) => out.successful.push(SendMessageBatchResultEntry::new(id, o)),
-            Err(e) => out.failed.push(BatchResultErrorEntry::new(&id, e)),
-        }
-    }
-    Ok(out)
+    Ok(pending.file(results, SendMessageBatchResultEntry::new))
 }

@@ -59,16 +59,6 @@ where
     let result = run(&state, protocol, req, &request_id, &mut named).await;
     let (encoded, error) = match result {
         Ok(encoded) => (encoded, None),
-        Err(e) if e.code == ErrorCode::InvalidAddress && e.message.is_empty() => {
-            // GET on a queue URL without parameters: AWS answers 404 with an empty element.
-            let encoded = protocol::Encoded {
-                status: 404,
-                content_type: "text/xml",
-                headers: Vec::new(),
-                body: b"<UnknownOperationException/>".to_vec(),
-            };
-            (encoded, Some(e))
-        }
         Err(e) => (protocol::encode_error(protocol, &e, &request_id), Some(e)),
     };
     let action = named.action.map_or("-", Action::name);

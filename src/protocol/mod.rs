@@ -189,6 +189,16 @@ impl MaybeText<'_> {
 /// rendering has the XML's status and headers.
 pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Encoded {
     let code = err.code;
+    if code == ErrorCode::InvalidAddress && err.message.is_empty() {
+        // A GET on a queue URL without parameters ([`decode_query`]): AWS answers 404 with an
+        // empty element.
+        return Encoded {
+            status: 404,
+            content_type: "text/xml",
+            headers: Vec::new(),
+            body: b"<UnknownOperationException/>".to_vec(),
+        };
+    }
     let fault = match code.fault() {
         crate::error::Fault::Sender => "Sender",
         crate::error::Fault::Receiver => "Receiver",

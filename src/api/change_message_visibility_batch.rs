@@ -51,9 +51,6 @@ pub async fn change_message_visibility_batch(
         Ok((handle, timeout))
     });
     let results = ctx.engine.change_visibilities(&q, &changes).await?;
-    Ok(
-        pending.file(results, |id, ()| ChangeMessageVisibilityBatchResultEntry {
-            id,
-        }),
-    )
+    let successful = |id, ()| ChangeMessageVisibilityBatchResultEntry { id };
+    Ok(pending.file(results, successful))
 }

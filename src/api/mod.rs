@@ -140,6 +140,8 @@ pub fn required<'a>(value: Option<&'a str>, name: &str) -> SqsResult<&'a str> {
 /// the same name. `(no result)` marks an action that answers with no result (its handler
 /// returns `()`): no `<XResult>` element in the Query protocol, `{}` in JSON.
 macro_rules! actions {
+    // Runs the handler and encodes its output; `let ()` makes a `(no result)` handler's
+    // output `()`, checked by the compiler.
     (@answer $protocol:ident, $action:ident, $request_id:ident, $handler:expr;) => {{
         let output = $handler.await?;
         encode_output($protocol, $action.name(), Some(&output), $request_id)

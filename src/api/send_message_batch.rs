@@ -115,3 +115,46 @@ pub async fn send_message_batch(
         .await?;
     Ok(pending.file(results, SendMessageBatchResultEntry::new))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Input;
+
+    #[test]
+    fn query_parameters_fill_the_entries_and_their_flattened_message_members() {
+        let params = [
+            ("QueueUrl", "u"),
+            ("SendMessageBatchRequestEntry.1.Id", "a"),
+            ("SendMessageBatchRequestEntry.1.MessageBody", "b"),
+            ("SendMessageBatchRequestEntry.1.DelaySeconds", "5"),
+            (
+                "SendMessageBatchRequestEntry.1.MessageAttribute.1.Name",
+                "n",
+            ),
+            (
+                "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType",
+                "String",
+            ),
+            (
+                "SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue",
+                "v",
+            ),
+        ];
+        let params = params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let input: SendMessageBatchInput = Input::Query(params).decode().unwrap();
+        let entries = input.entries.unwrap();
+        let [e] = entries.as_slice() else {
+            panic!("one entry: {}", entries.len())
+        };
+        assert_eq!(e.id.as_deref(), Some("a"));
+        assert_eq!(e.message.message_body.as_deref(), Some("b"));
+        assert_eq!(e.message.delay_seconds, Some(5));
+        let attributes = e.message.message_attributes.as_ref().unwrap();
+        assert_eq!(attributes["n"].data_type.as_deref(), Some("String"));
+        assert_eq!(attributes["n"].string_value.as_deref(), Some("v"));
+    }
+}

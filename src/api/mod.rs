@@ -1,19 +1,40 @@
-//! The SQS actions: the one list of the 23 actions ([`actions!`]), each with a typed input
-//! (deserialized from JSON, or from Query parameters through its Query [`Field`] list), a typed
-//! output, and a handler that calls the engine.
+//! The SQS actions: the one list of the 23 actions ([`actions!`]), one file each holding the
+//! action's typed input (declared with `query_input!`, so that it reads from JSON or from Query
+//! parameters), its typed output and its handler, which calls the engine.
 
+mod add_permission;
+mod batch;
+mod cancel_message_move_task;
+mod change_message_visibility;
+mod change_message_visibility_batch;
+mod common;
+mod create_queue;
+mod delete_message;
+mod delete_message_batch;
+mod delete_queue;
 mod engine_error;
-mod messages;
-mod queues;
-mod redrive;
+mod get_queue_attributes;
+mod get_queue_url;
+mod list_dead_letter_source_queues;
+mod list_message_move_tasks;
+mod list_queue_tags;
+mod list_queues;
+mod purge_queue;
+mod receive_message;
+mod remove_permission;
+mod send_message;
+mod send_message_batch;
+mod set_queue_attributes;
+mod start_message_move_task;
+mod tag_queue;
+mod untag_queue;
 
 use std::sync::Arc;
 
 use crate::engine::policy::{is_allowed, AccessRequest};
 use crate::engine::{Engine, Queue};
 use crate::error::{ErrorCode, SqsError, SqsResult};
-use crate::protocol::query::Field;
-use crate::protocol::{encode_output, Encoded, Input, Protocol};
+use crate::protocol::{encode_output, queue_path, Encoded, Input, Protocol};
 
 /// What an action knows of its caller and of how it was reached.
 pub struct Context {
@@ -111,31 +132,26 @@ impl Context {
     }
 }
 
-/// `(account, name)` from a queue URL or a request path.
-pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
-    let path = match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            rest.find('/').map_or("", |j| &rest[j..])
-        }
-        None => url,
-    };
-    let path = path.split(['?', '#']).next().unwrap_or("");
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    match parts.as_slice() {
-        [name] => Some((None, name)),
-        [account, name] => Some((Some(account), name)),
-        _ => None,
-    }
-}
-
 /// A required member: absent → `MissingParameter`.
 pub fn required<'a>(value: Option<&'a str>, name: &str) -> SqsResult<&'a str> {
     value.ok_or_else(|| SqsError::missing_parameter(name))
 }
 
+/// Declares the actions, each with the module (file) holding its input, output and handler of
+/// the same name. `(no result)` marks an action that answers with no result (its handler
+/// returns `()`): no `<XResult>` element in the Query protocol, `{}` in JSON.
 macro_rules! actions {
-    ($( $name:ident => $module:ident :: $handler:ident ( $fields:path ) ),* $(,)?) => {
+    // Runs the handler and encodes its output; `let ()` makes a `(no result)` handler's
+    // output `()`, checked by the compiler.
+    (@answer $protocol:ident, $action:ident, $request_id:ident, $handler:expr;) => {{
+        let output = $handler.await?;
+        encode_output($protocol, $action.name(), Some(&output), $request_id)
+    }};
+    (@answer $protocol:ident, $action:ident, $request_id:ident, $handler:expr; no) => {{
+        let () = $handler.await?;
+        encode_output::<()>($protocol, $action.name(), None, $request_id)
+    }};
+    ($( $name:ident => $module:ident $(($no:ident result))? ),* $(,)?) => {
         /// The 23 SQS actions.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Action { $( $name ),* }
@@ -150,11 +166,6 @@ macro_rules! actions {
             pub fn from_name(name: &str) -> Option<Action> {
                 match name { $( stringify!($name) => Some(Action::$name), )* _ => None }
             }
-
-            /// How the action's input members travel in the Query protocol.
-            pub fn query_fields(self) -> &'static [Field] {
-                match self { $( Action::$name => $fields ),* }
-            }
         }
 
         /// Runs `action` with its input; returns its output rendered in `protocol`.
@@ -166,39 +177,39 @@ macro_rules! actions {
             request_id: &str,
         ) -> SqsResult<Encoded> {
             match action {
-                $( Action::$name => {
-                    let output = $module::$handler(ctx, input.decode()?).await?;
-                    encode_output(protocol, action.name(), &output, request_id)
-                } )*
+                $( Action::$name => actions!(
+                    @answer protocol, action, request_id,
+                    $module::$module(ctx, input.decode()?); $($no)?
+                ), )*
             }
         }
     };
 }
 
 actions! {
-    CreateQueue => queues::create_queue(queues::CREATE_QUEUE),
-    GetQueueUrl => queues::get_queue_url(queues::GET_QUEUE_URL),
-    ListQueues => queues::list_queues(queues::LIST_QUEUES),
-    DeleteQueue => queues::delete_queue(queues::QUEUE_ONLY),
-    GetQueueAttributes => queues::get_queue_attributes(queues::GET_QUEUE_ATTRIBUTES),
-    SetQueueAttributes => queues::set_queue_attributes(queues::SET_QUEUE_ATTRIBUTES),
-    PurgeQueue => messages::purge_queue(queues::QUEUE_ONLY),
-    TagQueue => queues::tag_queue(queues::TAG_QUEUE),
-    UntagQueue => queues::untag_queue(queues::UNTAG_QUEUE),
-    ListQueueTags => queues::list_queue_tags(queues::QUEUE_ONLY),
-    AddPermission => queues::add_permission(queues::ADD_PERMISSION),
-    RemovePermission => queues::remove_permission(queues::REMOVE_PERMISSION),
-    SendMessage => messages::send_message(messages::SEND_MESSAGE),
-    SendMessageBatch => messages::send_message_batch(messages::SEND_MESSAGE_BATCH),
-    ReceiveMessage => messages::receive_message(messages::RECEIVE_MESSAGE),
-    DeleteMessage => messages::delete_message(messages::DELETE_MESSAGE),
-    DeleteMessageBatch => messages::delete_message_batch(messages::DELETE_MESSAGE_BATCH),
-    ChangeMessageVisibility => messages::change_message_visibility(messages::CHANGE_MESSAGE_VISIBILITY),
-    ChangeMessageVisibilityBatch => messages::change_message_visibility_batch(messages::CHANGE_MESSAGE_VISIBILITY_BATCH),
-    ListDeadLetterSourceQueues => redrive::list_dead_letter_source_queues(redrive::LIST_DEAD_LETTER_SOURCE_QUEUES),
-    StartMessageMoveTask => redrive::start_message_move_task(redrive::START_MESSAGE_MOVE_TASK),
-    CancelMessageMoveTask => redrive::cancel_message_move_task(redrive::CANCEL_MESSAGE_MOVE_TASK),
-    ListMessageMoveTasks => redrive::list_message_move_tasks(redrive::LIST_MESSAGE_MOVE_TASKS),
+    CreateQueue => create_queue,
+    GetQueueUrl => get_queue_url,
+    ListQueues => list_queues,
+    DeleteQueue => delete_queue (no result),
+    GetQueueAttributes => get_queue_attributes,
+    SetQueueAttributes => set_queue_attributes (no result),
+    PurgeQueue => purge_queue (no result),
+    TagQueue => tag_queue (no result),
+    UntagQueue => untag_queue (no result),
+    ListQueueTags => list_queue_tags,
+    AddPermission => add_permission (no result),
+    RemovePermission => remove_permission (no result),
+    SendMessage => send_message,
+    SendMessageBatch => send_message_batch,
+    ReceiveMessage => receive_message,
+    DeleteMessage => delete_message (no result),
+    DeleteMessageBatch => delete_message_batch,
+    ChangeMessageVisibility => change_message_visibility (no result),
+    ChangeMessageVisibilityBatch => change_message_visibility_batch,
+    ListDeadLetterSourceQueues => list_dead_letter_source_queues,
+    StartMessageMoveTask => start_message_move_task,
+    CancelMessageMoveTask => cancel_message_move_task,
+    ListMessageMoveTasks => list_message_move_tasks,
 }
 
 /// Actions that name no queue and are refused on a queue-URL path (Query protocol).
@@ -206,57 +217,9 @@ pub fn is_account_level(action: Action) -> bool {
     matches!(action, Action::CreateQueue | Action::ListQueues)
 }
 
-/// Opaque paging token: base64 of the last name returned.
-pub(crate) fn next_token_after(last: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(last)
-}
-
-pub(crate) fn decode_next_token(token: &str) -> SqsResult<String> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| SqsError::invalid_parameter("NextToken", token, "Invalid NextToken value."))
-}
-
-/// Pages `names` (sorted) after `next_token`; `NextToken` only when `max_results` was given.
-pub(crate) fn page<T, F: Fn(&T) -> &str>(
-    items: Vec<T>,
-    key: F,
-    max_results: Option<i64>,
-    next_token: Option<&str>,
-) -> SqsResult<(Vec<T>, Option<String>)> {
-    if let Some(m) = max_results {
-        if !(1..=1000).contains(&m) {
-            return Err(SqsError::invalid_parameter(
-                "MaxResults",
-                m,
-                "MaxResults must be an integer between 1 and 1000.",
-            ));
-        }
-    }
-    let after = next_token
-        .filter(|t| !t.is_empty())
-        .map(decode_next_token)
-        .transpose()?;
-    let mut rest: Vec<T> = items
-        .into_iter()
-        .filter(|i| after.as_deref().is_none_or(|a| key(i) > a))
-        .collect();
-    let limit = max_results.unwrap_or(1000) as usize;
-    let more = rest.len() > limit;
-    rest.truncate(limit);
-    let token = match (more, max_results, rest.last()) {
-        (true, Some(_), Some(last)) => Some(next_token_after(key(last))),
-        _ => None,
-    };
-    Ok((rest, token))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::common::page;
     use super::*;
 
     #[test]
@@ -266,25 +229,6 @@ mod tests {
             assert_eq!(Action::from_name(a.name()), Some(*a));
         }
         assert_eq!(Action::from_name("FooBar"), None);
-    }
-
-    #[test]
-    fn queue_paths() {
-        assert_eq!(
-            queue_path("http://localhost:9324/000000000000/q1"),
-            Some((Some("000000000000"), "q1"))
-        );
-        assert_eq!(
-            queue_path("https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo"),
-            Some((Some("123456789012"), "q.fifo"))
-        );
-        assert_eq!(
-            queue_path("/000000000000/q1"),
-            Some((Some("000000000000"), "q1"))
-        );
-        assert_eq!(queue_path("q1"), Some((None, "q1")));
-        assert_eq!(queue_path("http://localhost:9324/"), None);
-        assert_eq!(queue_path("http://h/a/b/c"), None);
     }
 
     #[test]

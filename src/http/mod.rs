@@ -13,7 +13,7 @@ use crate::auth::Verifier;
 use crate::config::{is_region_name, Config};
 use crate::engine::Engine;
 use crate::error::{ErrorCode, SqsError, SqsResult};
-use crate::protocol::{self, query, Input, Protocol};
+use crate::protocol::{self, Input, Protocol};
 
 /// What every request needs: the engine, the verifier and the configuration.
 pub struct AppState {
@@ -22,19 +22,11 @@ pub struct AppState {
     pub config: Config,
 }
 
-/// Query parameters that belong to presigned-URL authentication, not to the action.
-fn is_auth_param(name: &str) -> bool {
-    name.starts_with("X-Amz-")
-        || name == "AWSAccessKeyId"
-        || name == "Signature"
-        || name == "SignatureMethod"
-        || name == "SignatureVersion"
-}
-
-struct Outcome {
+/// What the request's log line names, as far as decoding got.
+#[derive(Default)]
+struct Named {
     action: Option<Action>,
     queue: Option<String>,
-    result: SqsResult<protocol::Encoded>,
 }
 
 /// Handles one HTTP request.
@@ -49,27 +41,14 @@ where
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let protocol = protocol::detect(req.headers());
-    let Outcome {
-        action,
-        queue,
-        result,
-    } = run(&state, protocol, req, &request_id).await;
+    let mut named = Named::default();
+    let result = run(&state, protocol, req, &request_id, &mut named).await;
     let (encoded, error) = match result {
         Ok(encoded) => (encoded, None),
-        Err(e) if e.code == ErrorCode::InvalidAddress && e.message.is_empty() => {
-            // GET on a queue URL without parameters: AWS answers 404 with an empty element.
-            let encoded = protocol::Encoded {
-                status: 404,
-                content_type: "text/xml",
-                headers: Vec::new(),
-                body: b"<UnknownOperationException/>".to_vec(),
-            };
-            (encoded, Some(e))
-        }
         Err(e) => (protocol::encode_error(protocol, &e, &request_id), Some(e)),
     };
-    let action = action.map_or("-", Action::name);
-    let queue = queue.as_deref().unwrap_or("-");
+    let action = named.action.map_or("-", Action::name);
+    let queue = named.queue.as_deref().unwrap_or("-");
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     match &error {
         Some(e) if e.code.http_status() >= 500 => {
@@ -104,71 +83,95 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     r
 }
 
-async fn run<B>(state: &AppState, protocol: Protocol, req: Request<B>, request_id: &str) -> Outcome
+/// Reads, authenticates, decodes and dispatches one request; `named` gets the action and the
+/// queue once they are decoded.
+async fn run<B>(
+    state: &AppState,
+    protocol: Protocol,
+    req: Request<B>,
+    request_id: &str,
+    named: &mut Named,
+) -> SqsResult<protocol::Encoded>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let mut outcome = Outcome {
-        action: None,
-        queue: None,
-        result: Err(SqsError::internal("Internal error.")),
-    };
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, state.config.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            outcome.result = Err(SqsError::new(
-                ErrorCode::RequestEntityTooLarge,
-                format!(
-                    "The request body could not be read or is larger than {} bytes: {e}",
-                    state.config.max_body_bytes
-                ),
-            ));
-            return outcome;
-        }
-    };
-    let principal = match state.verifier.verify(
+    let body = read_body(state, body).await?;
+    let principal = state.verifier.verify(
         &parts.method,
         &parts.uri,
         &parts.headers,
         &body,
         state.engine.clock.now_system(),
-    ) {
-        Ok(p) => p,
-        Err(e) => {
-            outcome.result = Err(e.into());
-            return outcome;
-        }
-    };
-    let region = match request_region(&state.config, &parts.uri, &parts.headers) {
-        Ok(r) => r,
-        Err(e) => {
-            outcome.result = Err(e);
-            return outcome;
-        }
-    };
+    )?;
+    let region = request_region(&state.config, &parts.uri, &parts.headers)?;
+    let (action, input) = decode(protocol, &parts, body)?;
+    named.action = Some(action);
+    named.queue = input.queue_name();
+    let ctx = context(state, &parts, action, &principal, region);
+    api::dispatch(action, &ctx, &input, protocol, request_id).await
+}
+
+/// The body, up to the configured size.
+async fn read_body<B>(state: &AppState, body: B) -> SqsResult<Bytes>
+where
+    B: hyper::body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(body, state.config.max_body_bytes)
+        .collect()
+        .await
+    {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(SqsError::new(
+            ErrorCode::RequestEntityTooLarge,
+            format!(
+                "The request body could not be read or is larger than {} bytes: {e}",
+                state.config.max_body_bytes
+            ),
+        )),
+    }
+}
+
+/// The action and its input, decoded by the request's protocol. On a queue URL's path, the
+/// actions that name no queue are not valid.
+fn decode(
+    protocol: Protocol,
+    parts: &http::request::Parts,
+    body: Bytes,
+) -> SqsResult<(Action, Input)> {
     let decoded = match protocol {
-        Protocol::Json => decode_json(&parts.headers, body),
-        Protocol::Query | Protocol::QueryJson => decode_query(&parts, &body),
-    };
-    let (action, input) = match decoded {
-        Ok(d) => d,
-        Err(e) => {
-            outcome.result = Err(e);
-            return outcome;
+        Protocol::Json => protocol::decode_json(&parts.headers, body)?,
+        Protocol::Query | Protocol::QueryJson => {
+            protocol::decode_query(&parts.method, &parts.uri, &body)?
         }
     };
-    outcome.action = Some(action);
-    outcome.queue = input.queue_name();
+    let operation = decoded.operation;
+    let action = Action::from_name(&operation)
+        .filter(|a| !decoded.on_queue_path || !api::is_account_level(*a))
+        .ok_or_else(|| {
+            SqsError::new(
+                ErrorCode::InvalidAction,
+                format!("The action {operation} is not valid for this endpoint."),
+            )
+        })?;
+    Ok((action, decoded.input))
+}
+
+/// What the action knows of its caller and of how it was reached.
+fn context(
+    state: &AppState,
+    parts: &http::request::Parts,
+    action: Action,
+    principal: &crate::auth::Principal,
+    region: String,
+) -> Context {
     let account = principal
         .account_id
         .clone()
         .unwrap_or_else(|| state.config.account_id.clone());
-    let ctx = Context {
+    Context {
         engine: state.engine.clone(),
         action,
         enforce_policies: state.verifier.checks_signatures(),
@@ -185,59 +188,7 @@ where
             .get("x-amzn-trace-id")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-    };
-    outcome.result = api::dispatch(action, &ctx, &input, protocol, request_id).await;
-    outcome
-}
-
-fn decode_json(headers: &http::HeaderMap, body: Bytes) -> SqsResult<(Action, Input)> {
-    let (operation, input) = protocol::decode_json(headers, body)?;
-    let action = Action::from_name(&operation).ok_or_else(|| {
-        SqsError::new(
-            ErrorCode::InvalidAction,
-            format!("The action {operation} is not valid for this endpoint."),
-        )
-    })?;
-    Ok((action, input))
-}
-
-fn decode_query(parts: &http::request::Parts, body: &[u8]) -> SqsResult<(Action, Input)> {
-    let mut params = match parts.uri.query() {
-        Some(q) => query::parse_params(q.as_bytes())?,
-        None => Vec::new(),
-    };
-    params.retain(|(k, _)| !is_auth_param(k));
-    if !body.is_empty() {
-        params.extend(query::parse_params(body)?);
     }
-    let path = parts.uri.path();
-    let path_queue = (path != "/").then(|| api::queue_path(path)).flatten();
-    let Some(action_name) = params
-        .iter()
-        .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone())
-    else {
-        if parts.method == Method::GET && params.is_empty() && path_queue.is_some() {
-            return Err(SqsError::new(ErrorCode::InvalidAddress, ""));
-        }
-        return Err(SqsError::new(
-            ErrorCode::MissingAction,
-            "The request must contain the parameter Action.",
-        ));
-    };
-    let action = Action::from_name(&action_name)
-        .filter(|a| path_queue.is_none() || !api::is_account_level(*a))
-        .ok_or_else(|| {
-            SqsError::new(
-                ErrorCode::InvalidAction,
-                format!("The action {action_name} is not valid for this endpoint."),
-            )
-        })?;
-    if path_queue.is_some() && !params.iter().any(|(k, _)| k == "QueueUrl") {
-        params.push(("QueueUrl".to_string(), path.to_string()));
-    }
-    let input = query::to_json(&params, action.query_fields())?;
-    Ok((action, Input::Value(input)))
 }
 
 /// The region a request addresses: its credential scope's (signed or not, in every auth mode);

@@ -12,10 +12,11 @@ pub mod xml;
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use http::HeaderMap;
+use http::{HeaderMap, Method, Uri};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use self::query::QueryInput;
 use crate::error::{ErrorCode, SqsError, SqsResult};
 
 pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
@@ -59,45 +60,60 @@ pub struct Encoded {
 }
 
 /// Renders a successful output: JSON straight from the typed output; XML and the Query JSON
-/// rendering from one value of it ([`value::to_value`]).
+/// rendering from one value of it ([`value::to_value`]). `None` is an action that answers with
+/// no result: `{}` in JSON, no `<XResult>` in the Query renderings.
 pub fn encode_output<T: Serialize>(
     protocol: Protocol,
     action: &str,
-    output: &T,
+    output: Option<&T>,
     request_id: &str,
 ) -> SqsResult<Encoded> {
     let internal = |e: serde_json::Error| SqsError::internal(e.to_string());
+    let query_value = |output: Option<&T>| output.map(value::to_value).transpose();
     Ok(match protocol {
         Protocol::Json => Encoded {
             status: 200,
             content_type: JSON_CONTENT_TYPE,
             headers: Vec::new(),
-            body: serde_json::to_vec(output).map_err(internal)?,
+            body: match output {
+                Some(output) => serde_json::to_vec(output).map_err(internal)?,
+                None => b"{}".to_vec(),
+            },
         },
         Protocol::Query => {
-            let value = value::to_value(output).map_err(internal)?;
+            let value = query_value(output).map_err(internal)?;
             Encoded {
                 status: 200,
                 content_type: "text/xml",
                 headers: Vec::new(),
-                body: xml::response(action, &value, request_id).into_bytes(),
+                body: xml::response(action, value.as_ref(), request_id).into_bytes(),
             }
         }
         Protocol::QueryJson => {
-            let value = value::to_value(output).map_err(internal)?;
+            let value = query_value(output).map_err(internal)?;
             Encoded {
                 status: 200,
                 content_type: query_json::CONTENT_TYPE,
                 headers: Vec::new(),
-                body: serde_json::to_vec(&query_json::response(action, &value, request_id))
+                body: serde_json::to_vec(&query_json::response(action, value.as_ref(), request_id))
                     .map_err(internal)?,
             }
         }
     })
 }
 
+/// A decoded request: the operation it names and its input.
+#[derive(Debug)]
+pub struct Decoded {
+    pub operation: String,
+    pub input: Input,
+    /// A Query request whose path names a queue: the actions that name none are refused there.
+    pub on_queue_path: bool,
+}
+
 /// A decoded request input: a JSON 1.0 body, kept as bytes and deserialized straight into the
-/// action's input type, or the JSON value the Query decoder built from the parameters.
+/// action's input type, or the Query parameters, turned into the same JSON by the input's
+/// Query members ([`QueryInput`]).
 #[derive(Debug)]
 pub enum Input {
     /// The body, and the queue it names (found while checking the body is one JSON object).
@@ -105,12 +121,12 @@ pub enum Input {
         body: Bytes,
         queue: Option<String>,
     },
-    Value(serde_json::Value),
+    Query(Vec<(String, String)>),
 }
 
 impl Input {
     /// Deserializes the action's typed input; a wrong member type → `InvalidParameterValue`.
-    pub fn decode<T: DeserializeOwned>(&self) -> SqsResult<T> {
+    pub fn decode<T: DeserializeOwned + QueryInput>(&self) -> SqsResult<T> {
         let invalid = |e: serde_json::Error| {
             SqsError::new(
                 ErrorCode::InvalidParameterValue,
@@ -119,7 +135,9 @@ impl Input {
         };
         match self {
             Input::Json { body, .. } => serde_json::from_slice(body).map_err(invalid),
-            Input::Value(value) => T::deserialize(value).map_err(invalid),
+            Input::Query(params) => {
+                T::deserialize(query::to_json(params, T::FIELDS)?).map_err(invalid)
+            }
         }
     }
 
@@ -127,8 +145,8 @@ impl Input {
     pub fn queue_name(&self) -> Option<String> {
         match self {
             Input::Json { queue, .. } => queue.clone(),
-            Input::Value(v) => {
-                let text = |k: &str| v.get(k).and_then(|v| v.as_str());
+            Input::Query(params) => {
+                let text = |k: &str| params.iter().rev().find(|(n, _)| n == k).map(|(_, v)| &**v);
                 queue_of(text("QueueUrl"), text("QueueName"))
             }
         }
@@ -171,6 +189,16 @@ impl MaybeText<'_> {
 /// rendering has the XML's status and headers.
 pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Encoded {
     let code = err.code;
+    if code == ErrorCode::InvalidAddress && err.message.is_empty() {
+        // A GET on a queue URL without parameters ([`decode_query`]): AWS answers 404 with an
+        // empty element.
+        return Encoded {
+            status: 404,
+            content_type: "text/xml",
+            headers: Vec::new(),
+            body: b"<UnknownOperationException/>".to_vec(),
+        };
+    }
     let fault = match code.fault() {
         crate::error::Fault::Sender => "Sender",
         crate::error::Fault::Receiver => "Receiver",
@@ -224,7 +252,7 @@ pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Enc
 
 /// Decodes a JSON 1.0 request: the operation from `X-Amz-Target`; the body must be one JSON
 /// object (checked here, without building it; an empty body is `{}`).
-pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<(String, Input)> {
+pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<Decoded> {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
@@ -242,7 +270,7 @@ pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<(String, Input
     })?;
     let Some(first) = body.iter().find(|b| !b.is_ascii_whitespace()) else {
         let body = Bytes::from_static(b"{}");
-        return Ok((operation.to_string(), Input::Json { body, queue: None }));
+        return Ok(Decoded::json(operation, body, None));
     };
     let not_json = |e: serde_json::Error| {
         SqsError::new(
@@ -262,12 +290,78 @@ pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<(String, Input
         r.queue_url.as_ref().and_then(MaybeText::text),
         r.queue_name.as_ref().and_then(MaybeText::text),
     );
-    Ok((operation.to_string(), Input::Json { body, queue }))
+    Ok(Decoded::json(operation, body, queue))
+}
+
+impl Decoded {
+    fn json(operation: &str, body: Bytes, queue: Option<String>) -> Self {
+        Decoded {
+            operation: operation.to_string(),
+            input: Input::Json { body, queue },
+            on_queue_path: false,
+        }
+    }
+}
+
+/// Decodes a Query request: its parameters from the query string (less the presigned-URL
+/// ones) then the form body. On a queue URL's path, the path is the `QueueUrl` unless one is
+/// given; a GET there without parameters is `InvalidAddress` with no message (AWS's 404).
+pub fn decode_query(method: &Method, uri: &Uri, body: &[u8]) -> SqsResult<Decoded> {
+    let mut params = match uri.query() {
+        Some(q) => query::parse_params(q.as_bytes())?,
+        None => Vec::new(),
+    };
+    params.retain(|(k, _)| !query::is_auth_param(k));
+    if !body.is_empty() {
+        params.extend(query::parse_params(body)?);
+    }
+    let path = uri.path();
+    let on_queue_path = path != "/" && queue_path(path).is_some();
+    let Some(operation) = params
+        .iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v.clone())
+    else {
+        if method == Method::GET && params.is_empty() && on_queue_path {
+            return Err(SqsError::new(ErrorCode::InvalidAddress, ""));
+        }
+        return Err(SqsError::new(
+            ErrorCode::MissingAction,
+            "The request must contain the parameter Action.",
+        ));
+    };
+    if on_queue_path && !params.iter().any(|(k, _)| k == "QueueUrl") {
+        params.push(("QueueUrl".to_string(), path.to_string()));
+    }
+    Ok(Decoded {
+        operation,
+        input: Input::Query(params),
+        on_queue_path,
+    })
+}
+
+/// `(account, name)` from a queue URL or a request path.
+pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            rest.find('/').map_or("", |j| &rest[j..])
+        }
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [name] => Some((None, name)),
+        [account, name] => Some((Some(account), name)),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::query::query_input;
 
     #[test]
     fn detection() {
@@ -315,12 +409,12 @@ mod tests {
             message_id: "m<1>",
             sequence_number: None,
         };
-        let x = encode_output(Protocol::Query, "SendMessage", &sent, "rid").unwrap();
+        let x = encode_output(Protocol::Query, "SendMessage", Some(&sent), "rid").unwrap();
         assert_eq!(x.content_type, "text/xml");
         let body = String::from_utf8(x.body).unwrap();
         assert!(body
             .contains("<SendMessageResult><MessageId>m&lt;1&gt;</MessageId></SendMessageResult>"));
-        let j = encode_output(Protocol::QueryJson, "SendMessage", &sent, "rid").unwrap();
+        let j = encode_output(Protocol::QueryJson, "SendMessage", Some(&sent), "rid").unwrap();
         assert_eq!((j.status, j.content_type), (200, "application/json"));
         assert!(j.headers.is_empty());
         let body: serde_json::Value = serde_json::from_slice(&j.body).unwrap();
@@ -382,23 +476,86 @@ mod tests {
         assert!(body.contains("<RequestId>rid</RequestId>"));
     }
 
+    query_input! {
+        struct Named {
+            queue_name: Option<String> = "QueueName",
+        }
+    }
+
+    #[test]
+    fn query_decoding() {
+        let decode = |method: Method, uri: &str, body: &[u8]| {
+            decode_query(&method, &uri.parse().unwrap(), body)
+        };
+        let d = decode(
+            Method::POST,
+            "/?X-Amz-Signature=s&AWSAccessKeyId=k&QueueName=a",
+            b"Action=GetQueueUrl&QueueName=q",
+        )
+        .unwrap();
+        assert_eq!(
+            (d.operation.as_str(), d.on_queue_path),
+            ("GetQueueUrl", false)
+        );
+        let Input::Query(params) = &d.input else {
+            panic!("a Query input")
+        };
+        assert_eq!(params.len(), 3);
+        assert_eq!(d.input.queue_name().as_deref(), Some("q"));
+        assert_eq!(
+            d.input.decode::<Named>().unwrap().queue_name.as_deref(),
+            Some("q")
+        );
+        let d = decode(Method::GET, "/000000000000/q1?Action=PurgeQueue", b"").unwrap();
+        assert!(d.on_queue_path);
+        assert_eq!(d.input.queue_name().as_deref(), Some("q1"));
+        let e = decode(Method::GET, "/000000000000/q1", b"").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::InvalidAddress, "")
+        );
+        let e = decode(Method::POST, "/", b"QueueName=q").unwrap_err();
+        assert_eq!(e.code, ErrorCode::MissingAction);
+    }
+
+    #[test]
+    fn queue_paths() {
+        assert_eq!(
+            queue_path("http://localhost:9324/000000000000/q1"),
+            Some((Some("000000000000"), "q1"))
+        );
+        assert_eq!(
+            queue_path("https://sqs.us-east-1.amazonaws.com/123456789012/q.fifo"),
+            Some((Some("123456789012"), "q.fifo"))
+        );
+        assert_eq!(
+            queue_path("/000000000000/q1"),
+            Some((Some("000000000000"), "q1"))
+        );
+        assert_eq!(queue_path("q1"), Some((None, "q1")));
+        assert_eq!(queue_path("http://localhost:9324/"), None);
+        assert_eq!(queue_path("http://h/a/b/c"), None);
+    }
+
     #[test]
     fn json_decoding() {
         let mut h = HeaderMap::new();
         h.insert("x-amz-target", "AmazonSQS.ListQueues".parse().unwrap());
         let decode = |body: &'static [u8]| decode_json(&h, Bytes::from_static(body));
-        assert_eq!(decode(b"").unwrap().0, "ListQueues");
+        assert_eq!(decode(b"").unwrap().operation, "ListQueues");
         assert!(decode(b"{\"a\": ").is_err());
         assert!(decode(b"[1]").is_err());
         assert!(decode(b"{} x").is_err());
-        let (_, input) = decode(b" {\"QueueUrl\": \"http://h/1/q\", \"X\": [1, {}]}").unwrap();
+        let input = decode(b" {\"QueueUrl\": \"http://h/1/q\", \"X\": [1, {}]}")
+            .unwrap()
+            .input;
         assert_eq!(input.queue_name().as_deref(), Some("q"));
         // A wrong member type is the action input's to report; here it just names no queue.
-        let (_, input) = decode(b"{\"QueueUrl\": 5, \"QueueName\": \"n\"}").unwrap();
+        let input = decode(b"{\"QueueUrl\": 5, \"QueueName\": \"n\"}")
+            .unwrap()
+            .input;
         assert_eq!(input.queue_name().as_deref(), Some("n"));
-        assert!(input
-            .decode::<serde_json::Map<String, serde_json::Value>>()
-            .is_ok());
+        assert!(input.decode::<Named>().is_ok());
         assert!(decode(b"{\"QueueUrl\": 5,").is_err());
         h.insert("x-amz-target", "Other.ListQueues".parse().unwrap());
         assert_eq!(

@@ -1,5 +1,7 @@
 //! Query-protocol decoding: form and query-string parameters (`Attribute.1.Name=…`) become the
-//! same JSON value a JSON-protocol client would send, guided by each action's [`Shape`].
+//! same JSON value a JSON-protocol client would send, guided by the Query members of the
+//! action's input ([`QueryInput`], declared with [`query_input!`] from the input's one member
+//! list).
 
 use std::collections::BTreeMap;
 
@@ -20,9 +22,99 @@ pub enum Shape {
     Struct(&'static [Field]),
 }
 
-/// One member: its JSON name, its Query name and its shape.
+/// One member of a structure in Query parameters.
 #[derive(Clone, Copy, Debug)]
-pub struct Field(pub &'static str, pub &'static str, pub Shape);
+pub enum Field {
+    /// Its JSON name, its Query name and its shape.
+    Member(&'static str, &'static str, Shape),
+    /// The members of a structure flattened into this one (`#[serde(flatten)]`).
+    Flatten(&'static [Field]),
+}
+
+/// A structure declared with [`query_input!`]: its members as Query parameters.
+pub trait QueryInput {
+    const FIELDS: &'static [Field];
+}
+
+/// The Query shape a member's type implies; maps name their entries, so they state theirs.
+pub trait QueryShape {
+    const SHAPE: Shape;
+}
+
+impl QueryShape for String {
+    const SHAPE: Shape = Shape::Str;
+}
+
+impl QueryShape for i64 {
+    const SHAPE: Shape = Shape::Int;
+}
+
+impl QueryShape for bool {
+    const SHAPE: Shape = Shape::Bool;
+}
+
+impl<T: QueryShape> QueryShape for Option<T> {
+    const SHAPE: Shape = T::SHAPE;
+}
+
+impl<T: QueryShape> QueryShape for Vec<T> {
+    const SHAPE: Shape = Shape::List(&T::SHAPE);
+}
+
+/// Declares an input structure once: the serde struct, each member read from its JSON name,
+/// and its Query members ([`QueryInput`]) from the same list. A member is
+/// `name: Type = "JsonName"`, then optionally `as "QueryName"` (the Query parameter's name when
+/// it differs: `Attribute` for `Attributes`) and `in SHAPE` (a map's entry names, which its type
+/// does not tell); `..name: Type` flattens a declared structure's members into this one.
+/// Attributes before a member are the field's own (`#[serde(default)]`, …); every member ends
+/// with a comma.
+macro_rules! query_input {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[$field_attr:meta])*
+                $(.. $flat:ident : $flat_ty:ident)?
+                $($field:ident : $ty:ty = $json:literal $(as $query:literal)? $(in $shape:path)?)?
+                ,
+            )*
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(serde::Deserialize)]
+        $vis struct $name {
+            $(
+                $(#[$field_attr])*
+                $(#[serde(flatten)] pub $flat: $flat_ty,)?
+                $(#[serde(rename = $json)] pub $field: $ty,)?
+            )*
+        }
+
+        impl $crate::protocol::query::QueryInput for $name {
+            const FIELDS: &'static [$crate::protocol::query::Field] = &[$(
+                $($crate::protocol::query::Field::Flatten(
+                    <$flat_ty as $crate::protocol::query::QueryInput>::FIELDS,
+                ),)?
+                $($crate::protocol::query::Field::Member(
+                    $json,
+                    $crate::protocol::query::query_input!(@query $json $(, $query)?),
+                    $crate::protocol::query::query_input!(@shape $ty $(, $shape)?),
+                ),)?
+            )*];
+        }
+
+        impl $crate::protocol::query::QueryShape for $name {
+            const SHAPE: $crate::protocol::query::Shape = $crate::protocol::query::Shape::Struct(
+                <$name as $crate::protocol::query::QueryInput>::FIELDS,
+            );
+        }
+    };
+    (@query $json:literal) => { $json };
+    (@query $json:literal, $query:literal) => { $query };
+    (@shape $ty:ty) => { <$ty as $crate::protocol::query::QueryShape>::SHAPE };
+    (@shape $ty:ty, $shape:path) => { $shape };
+}
+pub(crate) use query_input;
 
 #[derive(Default, Debug)]
 struct Node {
@@ -113,14 +205,25 @@ fn convert(node: &Node, shape: &Shape, path: &str) -> SqsResult<Value> {
         }
         Shape::Struct(fields) => {
             let mut map = Map::new();
-            for Field(json, query, shape) in fields.iter() {
+            members(node, fields, &mut map)?;
+            Value::Object(map)
+        }
+    })
+}
+
+/// Adds the members of `node` that `fields` name to `map`, in the order of `fields`.
+fn members(node: &Node, fields: &[Field], map: &mut Map<String, Value>) -> SqsResult<()> {
+    for field in fields {
+        match field {
+            Field::Member(json, query, shape) => {
                 if let Some(child) = node.children.get(*query) {
                     map.insert(json.to_string(), convert(child, shape, query)?);
                 }
             }
-            Value::Object(map)
+            Field::Flatten(inner) => members(node, inner, map)?,
         }
-    })
+    }
+    Ok(())
 }
 
 /// Turns Query parameters into the JSON input of an action with the given members.
@@ -142,51 +245,62 @@ pub fn parse_params(raw: &[u8]) -> SqsResult<Vec<(String, String)>> {
     })
 }
 
-// Shapes shared by several actions.
+/// Query parameters that belong to presigned-URL authentication, not to the action.
+pub fn is_auth_param(name: &str) -> bool {
+    name.starts_with("X-Amz-")
+        || name == "AWSAccessKeyId"
+        || name == "Signature"
+        || name == "SignatureMethod"
+        || name == "SignatureVersion"
+}
+
+// The map shapes of input members.
 pub const ATTRIBUTE_MAP: Shape = Shape::Map("Name", "Value", &Shape::Str);
 pub const TAG_MAP: Shape = Shape::Map("Key", "Value", &Shape::Str);
-pub const STRING_LIST: Shape = Shape::List(&Shape::Str);
-pub const MESSAGE_ATTRIBUTE_VALUE: Shape = Shape::Struct(&[
-    Field("DataType", "DataType", Shape::Str),
-    Field("StringValue", "StringValue", Shape::Str),
-    Field("BinaryValue", "BinaryValue", Shape::Str),
-    Field(
-        "StringListValues",
-        "StringListValue",
-        Shape::List(&Shape::Str),
-    ),
-    Field(
-        "BinaryListValues",
-        "BinaryListValue",
-        Shape::List(&Shape::Str),
-    ),
-]);
-pub const MESSAGE_ATTRIBUTE_MAP: Shape = Shape::Map("Name", "Value", &MESSAGE_ATTRIBUTE_VALUE);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
-    const FIELDS: &[Field] = &[
-        Field("QueueName", "QueueName", Shape::Str),
-        Field("Attributes", "Attribute", ATTRIBUTE_MAP),
-        Field("MaxResults", "MaxResults", Shape::Int),
-        Field("Names", "AttributeName", STRING_LIST),
-        Field(
-            "MessageAttributes",
-            "MessageAttribute",
-            MESSAGE_ATTRIBUTE_MAP,
-        ),
-        Field(
-            "Entries",
-            "Entry",
-            Shape::List(&Shape::Struct(&[
-                Field("Id", "Id", Shape::Str),
-                Field("Delay", "Delay", Shape::Int),
-            ])),
-        ),
-    ];
+    query_input! {
+        #[allow(dead_code)]
+        struct AttributeValue {
+            data_type: Option<String> = "DataType",
+            string_value: Option<String> = "StringValue",
+        }
+    }
+
+    query_input! {
+        #[allow(dead_code)]
+        struct Entry {
+            id: Option<String> = "Id",
+            delay: Option<i64> = "Delay",
+        }
+    }
+
+    query_input! {
+        #[allow(dead_code)]
+        struct Entries {
+            entries: Option<Vec<Entry>> = "Entries" as "Entry",
+        }
+    }
+
+    query_input! {
+        #[allow(dead_code)]
+        struct Sample {
+            queue_name: Option<String> = "QueueName",
+            attributes: Option<BTreeMap<String, String>> = "Attributes" as "Attribute" in ATTRIBUTE_MAP,
+            max_results: Option<i64> = "MaxResults",
+            names: Option<Vec<String>> = "Names" as "AttributeName",
+            message_attributes: Option<BTreeMap<String, AttributeValue>> =
+                "MessageAttributes" as "MessageAttribute" in MESSAGE_ATTRIBUTES,
+            ..entries: Entries,
+        }
+    }
+
+    const MESSAGE_ATTRIBUTES: Shape = Shape::Map("Name", "Value", &AttributeValue::SHAPE);
+    const FIELDS: &[Field] = Sample::FIELDS;
 
     fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -33,7 +33,7 @@
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
-use super::xml::{flattened_map, has_no_output};
+use super::xml::flattened_map;
 
 pub const CONTENT_TYPE: &str = "application/json";
 
@@ -80,10 +80,11 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     }
 }
 
-/// The response of `action` for `output` (the value from [`super::value::to_value`]).
-pub fn response(action: &str, output: &Value, request_id: &str) -> Value {
+/// The response of `action` for `output` (the value from [`super::value::to_value`]; `None`
+/// for an action without output).
+pub fn response(action: &str, output: Option<&Value>, request_id: &str) -> Value {
     let mut body = Map::new();
-    if !has_no_output(action) {
+    if let Some(output) = output {
         body.insert(format!("{action}Result"), result(output));
     }
     body.insert("ResponseMetadata".into(), request_metadata(request_id));
@@ -267,8 +268,8 @@ mod tests {
     struct Empty {}
 
     fn render<T: Serialize>(action: &str, output: &T) -> Value {
-        let body = serde_json::to_vec(&response(action, &to_value(output).unwrap(), "rid"))
-            .expect("renders");
+        let value = to_value(output).unwrap();
+        let body = serde_json::to_vec(&response(action, Some(&value), "rid")).expect("renders");
         serde_json::from_slice(&body).expect("valid JSON")
     }
 
@@ -430,7 +431,7 @@ mod tests {
             json!({"Attributes": null})
         );
         assert_eq!(
-            render("DeleteQueue", &Empty {}),
+            response("DeleteQueue", None, "rid"),
             json!({"DeleteQueueResponse": {"ResponseMetadata": {"RequestId": "rid"}}})
         );
         assert_eq!(
@@ -484,7 +485,7 @@ mod tests {
         };
         let bytes = serde_json::to_vec(&response(
             "ReceiveMessage",
-            &to_value(&received).unwrap(),
+            Some(&to_value(&received).unwrap()),
             "r\"id",
         ))
         .unwrap();

@@ -103,13 +103,13 @@ fn members(out: &mut String, action: &str, obj: &serde_json::Map<String, Value>)
     }
 }
 
-/// `<XResponse><XResult>…</XResult><ResponseMetadata>…</ResponseMetadata></XResponse>`; actions
-/// without output get no `<XResult>`.
-pub fn response(action: &str, output: &Value, request_id: &str) -> String {
+/// `<XResponse><XResult>…</XResult><ResponseMetadata>…</ResponseMetadata></XResponse>`; an
+/// action without output (`None`) gets no `<XResult>`.
+pub fn response(action: &str, output: Option<&Value>, request_id: &str) -> String {
     let mut out = String::with_capacity(256);
     out.push_str("<?xml version=\"1.0\"?>");
     out.push_str(&format!("<{action}Response xmlns=\"{XML_NAMESPACE}\">"));
-    if !has_no_output(action) {
+    if let Some(output) = output {
         let mut inner = String::new();
         if let Value::Object(obj) = output {
             members(&mut inner, action, obj);
@@ -126,22 +126,6 @@ pub fn response(action: &str, output: &Value, request_id: &str) -> String {
     ));
     out.push_str(&format!("</{action}Response>"));
     out
-}
-
-/// Operations whose Query response has no `<XResult>` element.
-pub(super) fn has_no_output(action: &str) -> bool {
-    matches!(
-        action,
-        "AddPermission"
-            | "ChangeMessageVisibility"
-            | "DeleteMessage"
-            | "DeleteQueue"
-            | "PurgeQueue"
-            | "RemovePermission"
-            | "SetQueueAttributes"
-            | "TagQueue"
-            | "UntagQueue"
-    )
 }
 
 pub fn error(fault: &str, code: &str, message: &str, request_id: &str) -> String {
@@ -162,17 +146,17 @@ mod tests {
     fn attributes_and_lists() {
         let x = response(
             "GetQueueAttributes",
-            &json!({"Attributes": {"VisibilityTimeout": "30"}}),
+            Some(&json!({"Attributes": {"VisibilityTimeout": "30"}})),
             "r",
         );
         assert!(x.contains("<GetQueueAttributesResult><Attribute><Name>VisibilityTimeout</Name><Value>30</Value></Attribute></GetQueueAttributesResult>"));
-        let x = response("ListQueues", &json!({"QueueUrls": ["a", "b"]}), "r");
+        let x = response("ListQueues", Some(&json!({"QueueUrls": ["a", "b"]})), "r");
         assert!(x.contains(
             "<ListQueuesResult><QueueUrl>a</QueueUrl><QueueUrl>b</QueueUrl></ListQueuesResult>"
         ));
-        let x = response("ReceiveMessage", &json!({}), "r");
+        let x = response("ReceiveMessage", Some(&json!({})), "r");
         assert!(x.contains("<ReceiveMessageResult/>"));
-        let x = response("DeleteQueue", &json!({}), "r");
+        let x = response("DeleteQueue", None, "r");
         assert!(!x.contains("Result"));
         assert!(x.starts_with("<?xml version=\"1.0\"?><DeleteQueueResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\">"));
     }
@@ -181,13 +165,17 @@ mod tests {
     fn messages_and_batches() {
         let x = response(
             "ReceiveMessage",
-            &json!({"Messages": [{"Body": "a<b\r", "MessageAttributes": {"n": {"DataType": "String", "StringValue": "v"}}}]}),
+            Some(
+                &json!({"Messages": [{"Body": "a<b\r", "MessageAttributes": {"n": {"DataType": "String", "StringValue": "v"}}}]}),
+            ),
             "r",
         );
         assert!(x.contains("<Message><Body>a&lt;b&#xD;</Body><MessageAttribute><Name>n</Name><Value><DataType>String</DataType><StringValue>v</StringValue></Value></MessageAttribute></Message>"));
         let x = response(
             "DeleteMessageBatch",
-            &json!({"Successful": [{"Id": "1"}], "Failed": [{"Id": "2", "SenderFault": true}]}),
+            Some(
+                &json!({"Successful": [{"Id": "1"}], "Failed": [{"Id": "2", "SenderFault": true}]}),
+            ),
             "r",
         );
         assert!(
@@ -200,15 +188,15 @@ mod tests {
     fn null_members_are_left_out() {
         let x = response(
             "SendMessageBatch",
-            &json!({"Successful": [{"Id": "1", "SequenceNumber": null}], "Failed": null}),
+            Some(&json!({"Successful": [{"Id": "1", "SequenceNumber": null}], "Failed": null})),
             "r",
         );
         assert!(x.contains("<SendMessageBatchResult><SendMessageBatchResultEntry><Id>1</Id></SendMessageBatchResultEntry></SendMessageBatchResult>"));
-        let x = response("ReceiveMessage", &json!({"Messages": null}), "r");
+        let x = response("ReceiveMessage", Some(&json!({"Messages": null})), "r");
         assert!(x.contains("<ReceiveMessageResult/>"));
         let x = response(
             "ListQueueTags",
-            &json!({"Tags": {"a": "1"}, "NextToken": null}),
+            Some(&json!({"Tags": {"a": "1"}, "NextToken": null})),
             "r",
         );
         assert!(x.contains(

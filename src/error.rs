@@ -14,7 +14,8 @@ pub enum Fault {
 
 macro_rules! error_codes {
     ($( $variant:ident => ($shape:expr, $query:expr, $status:expr, $fault:ident) ),* $(,)?) => {
-        /// Every error code cauda can answer with (SQS-REFERENCE §3).
+        /// Every error code cauda can answer with
+        /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html> and each action's page).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum ErrorCode { $( $variant ),* }
 

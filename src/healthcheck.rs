@@ -23,7 +23,7 @@ pub fn default_url(bind: std::net::SocketAddr) -> String {
     format!("http://{host}:{}/health", bind.port())
 }
 
-/// `Ok` when `url` (plain `http://`) answers `200 OK` within [`TIMEOUT`]; `Err` says why not.
+/// `Ok` when `url` (plain `http://`) answers `200 OK` within 3 s; `Err` says why not.
 pub async fn check(url: &str) -> Result<(), String> {
     tokio::time::timeout(TIMEOUT, get(url))
         .await

@@ -23,7 +23,7 @@ impl<E: BatchEntry> BatchEntry for &E {
 }
 
 /// The output of the three batch actions. An empty list is left out: AWS's JSON omits an empty
-/// `Failed` (recorded, SQS-REFERENCE §1.5) and, by the same rule, an empty `Successful`; the
+/// `Failed` (as observed on AWS) and, by the same rule, an empty `Successful`; the
 /// Query XML has no entries either way.
 #[derive(Serialize)]
 pub struct BatchOutput<T> {

@@ -1,4 +1,4 @@
-//! The SQS actions: the one list of the 23 actions ([`actions!`]), one file each holding the
+//! The SQS actions: the one list of the 23 actions (`actions!`), one file each holding the
 //! action's typed input (declared with `query_input!`, so that it reads from JSON or from Query
 //! parameters), its typed output and its handler, which calls the engine.
 
@@ -93,7 +93,8 @@ impl Context {
     }
 
     /// Whether the caller may run this action on `q`: the queue's own account unless its
-    /// policy denies it, another account only as the policy allows (SQS-REFERENCE §9).
+    /// policy denies it, another account only as the policy allows
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-basic-examples-of-sqs-policies.html>).
     /// Refused: 403 `AccessDenied`, and nothing is done.
     pub fn authorize(&self, q: &Queue) -> SqsResult<()> {
         if !self.enforce_policies {

@@ -86,7 +86,7 @@ pub async fn send_message_batch(
         ));
     }
     // Like a missing MessageGroupId, one entry without a deduplication id fails the whole
-    // call [AWS-rec], not just its entry.
+    // call (as observed on AWS), not just its entry.
     if q.fifo
         && entries
             .iter()

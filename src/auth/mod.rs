@@ -16,8 +16,8 @@
 //!   access key names the caller. Missing or malformed auth, clock skew and expired presigned
 //!   URLs are still rejected.
 //!
-//! The AWS behaviour followed is summarised in `SQS-REFERENCE.md` §9.1 and §3, after
-//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html>.
+//! The AWS behaviour followed: <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html>,
+//! and the error codes of <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html>.
 
 pub mod credentials;
 pub mod sigv4;
@@ -62,7 +62,7 @@ impl Principal {
     }
 }
 
-/// AWS's text for `SignatureDoesNotMatch` (recorded on AWS, SQS-REFERENCE §3).
+/// AWS's text for `SignatureDoesNotMatch`, as SQS answers it.
 pub const SIGNATURE_DOES_NOT_MATCH_MESSAGE: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
 
 /// AWS's text for `InvalidClientTokenId`.

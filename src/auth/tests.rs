@@ -455,7 +455,7 @@ fn signing_key_matches_aws_documentation_example() {
     );
 }
 
-// ---- fixtures: requests captured from real SDKs (SQS-REFERENCE §9.1) ----------------------
+// ---- fixtures: requests captured from real SDKs --------------------------------------------
 
 /// A request as a real SDK built and signed it, captured offline at `SIGNED_AT` with `AKID` /
 /// `SECRET` (and `TOKEN` for temporary credentials): botocore 1.43.11 through a client (JSON)

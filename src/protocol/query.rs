@@ -1,6 +1,6 @@
 //! Query-protocol decoding: form and query-string parameters (`Attribute.1.Name=…`) become the
 //! same JSON value a JSON-protocol client would send, guided by the Query members of the
-//! action's input ([`QueryInput`], declared with [`query_input!`] from the input's one member
+//! action's input ([`QueryInput`], declared with `query_input!` from the input's one member
 //! list).
 
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub enum Field {
     Flatten(&'static [Field]),
 }
 
-/// A structure declared with [`query_input!`]: its members as Query parameters.
+/// A structure declared with `query_input!`: its members as Query parameters.
 pub trait QueryInput {
     const FIELDS: &'static [Field];
 }

@@ -1,5 +1,5 @@
 //! The JSON that AWS sends instead of XML when a Query request carries `Accept: application/json`
-//! (legacy; SQS-REFERENCE §1.3). It is rendered from the same output value as the XML
+//! (legacy; <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-xml.html>). It is rendered from the same output value as the XML
 //! ([`super::value::to_value`]), following what was recorded on AWS:
 //!
 //! - `{"<Action>Response": {"<Action>Result": {…}, "ResponseMetadata": {"RequestId": …}}}`; an

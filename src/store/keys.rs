@@ -1,16 +1,16 @@
 //! Key layout of the single store keyspace: a one-byte prefix, then big-endian ids, so one
 //! `apply` batch is atomic across record kinds and a prefix scan returns one queue's records.
 
-/// `q` + account + 0x00 + region + 0x00 + name → [`super::records::QueueRecord`]. Records
+/// `q` + account + 0x00 + region + 0x00 + name → `QueueRecord`. Records
 /// written before queues had regions sit at `q` + account + 0x00 + name and keep that key.
 pub const QUEUE: u8 = b'q';
-/// `m` + queue id + seq → [`super::records::MessageRecord`] (immutable part).
+/// `m` + queue id + seq → `MessageRecord` (immutable part).
 pub const MESSAGE: u8 = b'm';
-/// `s` + queue id + seq → [`super::records::MessageStateRecord`] (what a receive changes).
+/// `s` + queue id + seq → `MessageStateRecord` (what a receive changes).
 pub const MESSAGE_STATE: u8 = b's';
-/// `d` + queue id + dedup key → [`super::records::DedupRecord`].
+/// `d` + queue id + dedup key → `DedupRecord`.
 pub const DEDUP: u8 = b'd';
-/// `t` + task id → [`super::records::MoveTaskRecord`].
+/// `t` + task id → `MoveTaskRecord`.
 pub const MOVE_TASK: u8 = b't';
 
 /// The key of a queue record; `region` is `None` for a record stored before regions (whose

@@ -4,7 +4,7 @@
 //! Follows "Create a signed AWS API request"
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>) and
 //! "Authenticating requests: using query parameters", checked against AWS's SigV4 test suite
-//! and against what botocore, JS v3 and aws-sdk-rust actually sign (SQS-REFERENCE §9.1):
+//! and against what botocore, JS v3 and aws-sdk-rust actually sign (the fixtures in `auth/tests.rs`):
 //!
 //! - Canonical headers: exactly the client's `SignedHeaders`, values trimmed, runs of spaces
 //!   collapsed, repeated headers joined with `,`.

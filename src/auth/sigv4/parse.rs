@@ -176,8 +176,7 @@ pub fn extract<'a>(request: &RequestParts<'a>) -> Result<SignedAuth<'a>, AuthErr
 
 /// The region of the request's credential scope (`Authorization` header, else the presigned
 /// `X-Amz-Credential` parameter), read without checking anything else: `None` when the request
-/// carries no well-formed scope. SQS takes a request's region from here, never from its host
-/// (SQS-REFERENCE §9.1).
+/// carries no well-formed scope. SQS takes a request's region from here, never from its host.
 pub fn scope_region(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let parsed = parse_authorization(value.to_str().ok()?).ok()?;

@@ -24,8 +24,8 @@ pub const MAX_STATEMENTS: usize = 20;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidPolicyDocument;
 
-/// Checks a `Policy` value: at most [`MAX_POLICY_BYTES`], JSON with a `Statement` object or
-/// array of at most [`MAX_STATEMENTS`], and a document [`QueuePolicy::parse`] accepts. The
+/// Checks a `Policy` value: at most 8,192 bytes, JSON with a `Statement` object or
+/// array of at most 20, and a document [`QueuePolicy::parse`] accepts. The
 /// empty value (which removes the policy) is the caller's to handle; here it is refused.
 pub fn check_policy_document(value: &str) -> Result<(), InvalidPolicyDocument> {
     if value.len() > MAX_POLICY_BYTES {
@@ -49,7 +49,7 @@ pub fn check_policy_document(value: &str) -> Result<(), InvalidPolicyDocument> {
 pub enum PermissionError {
     /// AddPermission: a statement already has this `Sid`.
     LabelExists,
-    /// AddPermission: the policy already has [`MAX_STATEMENTS`] statements.
+    /// AddPermission: the policy already has 20 statements.
     TooManyStatements,
     /// RemovePermission: no policy, an unparsable one, or no statement with this `Sid`.
     LabelNotFound,

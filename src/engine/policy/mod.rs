@@ -1,5 +1,5 @@
 //! Queue policies (the `Policy` attribute) as SQS enforces them between accounts
-//! (SQS-REFERENCE §9 "Cross-account access"): a pure evaluator over a document parsed once,
+//! (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-basic-examples-of-sqs-policies.html>): a pure evaluator over a document parsed once,
 //! when the policy is set, never per request.
 //!
 //! The queue's own account may do anything an explicit `Deny` does not forbid; another
@@ -91,8 +91,8 @@ pub use json::{
 };
 pub use redrive::{RedriveAllowPolicy, RedrivePolicy};
 
-/// Actions that a policy never opens to another account [Doc "Limitations of Amazon SQS
-/// custom policies"].
+/// Actions that a policy never opens to another account
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-limitations-of-custom-policies.html>).
 pub const OWNER_ONLY_ACTIONS: &[&str] = &[
     "AddPermission",
     "CancelMessageMoveTask",

@@ -1,4 +1,5 @@
-//! `RedrivePolicy` and `RedriveAllowPolicy` (SQS-REFERENCE §4): the stored forms and the JSON
+//! `RedrivePolicy` and `RedriveAllowPolicy`
+//! (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>): the stored forms and the JSON
 //! checks of their values. An empty value (which removes the attribute) is the caller's to
 //! handle before calling a parser, as are the lookups of the dead-letter target (that it
 //! exists, is of the source's type and allows the source by its `RedriveAllowPolicy`).

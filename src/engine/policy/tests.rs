@@ -7,7 +7,7 @@ const ARN: &str = "arn:aws:sqs:us-east-1:111111111111:q";
 const OWNER: &str = "111111111111";
 const CALLER: &str = "222222222222";
 
-/// Every SQS operation (SQS-REFERENCE §1).
+/// Every SQS operation.
 const ALL_ACTIONS: &[&str] = &[
     "AddPermission",
     "CancelMessageMoveTask",
@@ -530,7 +530,7 @@ type Grant = (
     &'static [&'static str],
 );
 
-/// The document `Engine::add_permission` writes (SQS-REFERENCE §2), built the same way.
+/// The document `Engine::add_permission` writes, built the same way.
 fn add_permission_document(grants: &[Grant]) -> String {
     fn one_or_many(v: Vec<String>) -> serde_json::Value {
         if v.len() == 1 {
@@ -565,7 +565,7 @@ fn add_permission_document(grants: &[Grant]) -> String {
 
 #[test]
 fn add_permission_documents_grant_exactly_what_they_say() {
-    // The verified shape, byte for byte as SQS-REFERENCE §2 gives it.
+    // The shape AWS writes, byte for byte.
     let literal = r#"{"Version":"2008-10-17","Id":"arn:aws:sqs:us-east-1:111111111111:q/SQSDefaultPolicy","Statement":[{"Sid":"L","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"SQS:SendMessage","Resource":"arn:aws:sqs:us-east-1:111111111111:q"}]}"#;
     let literal_grants: &[Grant] = &[("L", &["222222222222"], &["SendMessage"])];
     let specs: &[&[Grant]] = &[

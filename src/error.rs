@@ -161,14 +161,6 @@ impl fmt::Display for SqsError {
 
 impl std::error::Error for SqsError {}
 
-/// Shorthand for building an [`SqsError`] with a formatted message.
-#[macro_export]
-macro_rules! sqs_err {
-    ($code:ident, $($fmt:tt)+) => {
-        $crate::error::SqsError::new($crate::error::ErrorCode::$code, format!($($fmt)+))
-    };
-}
-
 pub type SqsResult<T> = Result<T, SqsError>;
 
 #[cfg(test)]

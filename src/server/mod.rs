@@ -31,7 +31,7 @@ impl RunningServer {
     /// flushes the store.
     pub async fn shutdown(self) {
         self.stop.send_replace(true);
-        let _ = self.task.await;
+        self.wait().await;
     }
 
     /// Waits until the server stops (after [`RunningServer::shutdown`] from elsewhere).
@@ -40,7 +40,9 @@ impl RunningServer {
     }
 
     pub async fn wait(self) {
-        let _ = self.task.await;
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the server task ended abnormally");
+        }
     }
 }
 
@@ -108,7 +110,9 @@ async fn serve(listener: TcpListener, state: Arc<AppState>, mut stop: watch::Rec
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
+                if let Err(e) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %e, "TCP_NODELAY not set");
+                }
                 let state = state.clone();
                 let svc = service_fn(move |req| {
                     let state = state.clone();

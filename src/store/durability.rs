@@ -138,7 +138,9 @@ impl Drop for GroupCommit {
         *self.shared.stop.lock().expect("flusher lock") = true;
         self.shared.wake.notify_one();
         if let Some(handle) = self.flusher.take() {
-            let _ = handle.join();
+            if handle.join().is_err() {
+                tracing::error!("the group-commit flusher thread panicked");
+            }
         }
     }
 }

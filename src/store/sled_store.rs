@@ -225,8 +225,7 @@ impl State {
 
 fn encode_op(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
     let op = (Bytes::new(key), value.map(Bytes::new));
-    // Writing into a Vec cannot fail.
-    let _ = postcard::to_io(&op, &mut *out);
+    postcard::to_io(&op, &mut *out).expect("a (bytes, bytes) pair encodes into a Vec");
 }
 
 /// The ops of one journal entry, in order.
@@ -528,7 +527,9 @@ impl Drop for SledStore {
     fn drop(&mut self) {
         drop(self.stop.take());
         if let Some(handle) = self.background.take() {
-            let _ = handle.join();
+            if handle.join().is_err() {
+                tracing::error!("the store's background thread panicked");
+            }
         }
         if let Err(e) = self.flush() {
             tracing::error!(error = %e, "store flush on close failed");

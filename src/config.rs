@@ -104,6 +104,11 @@ pub struct Config {
     #[arg(long, env = "CAUDA_MAX_INFLIGHT", default_value_t = 120_000)]
     pub max_inflight: usize,
 
+    /// `GET /metrics` only with a SigV4 signature of a configured credential (by default it
+    /// answers anyone, like `/health`).
+    #[arg(long, env = "CAUDA_METRICS_AUTH", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub metrics_auth: bool,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CAUDA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,

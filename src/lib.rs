@@ -22,6 +22,7 @@ pub mod engine;
 pub mod error;
 pub mod healthcheck;
 pub mod http;
+pub mod metrics;
 pub mod protocol;
 pub mod server;
 pub mod store;

@@ -13,13 +13,15 @@ use crate::auth::Verifier;
 use crate::config::{is_region_name, Config};
 use crate::engine::Engine;
 use crate::error::{ErrorCode, SqsError, SqsResult};
+use crate::metrics::{self, Metrics};
 use crate::protocol::{self, Input, Protocol};
 
-/// What every request needs: the engine, the verifier and the configuration.
+/// What every request needs: the engine, the verifier, the configuration and the metrics.
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub verifier: Verifier,
     pub config: Config,
+    pub metrics: Metrics,
 }
 
 /// What the request's log line names, as far as decoding got.
@@ -36,8 +38,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let started = Instant::now();
-    if req.method() == Method::GET && req.uri().path() == "/health" {
-        return plain(StatusCode::OK, "ok");
+    if let Some(response) = operator_route(&state, &req) {
+        return response;
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let protocol = protocol::detect(req.headers());
@@ -49,7 +51,11 @@ where
     };
     let action = named.action.map_or("-", Action::name);
     let queue = named.queue.as_deref().unwrap_or("-");
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .observe_request(action, encoded.status, elapsed);
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     match &error {
         Some(e) if e.code.http_status() >= 500 => {
             tracing::warn!(action, queue, status = encoded.status, latency_ms, error = %e, "request")
@@ -80,6 +86,63 @@ where
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *r.status_mut() = status;
+    r
+}
+
+/// What a browser gets at `/`.
+const HOME_PAGE: &str = "<!doctype html><meta charset=utf-8><title>cauda</title>\
+<h1>cauda</h1><p>An SQS-compatible queue server: point an AWS SDK or the AWS CLI at this URL as \
+its SQS endpoint. <a href=/health>/health</a> answers 200 when the server is up; \
+<a href=/metrics>/metrics</a> has its Prometheus metrics; <code>cauda --help</code> and the \
+README that comes with cauda tell the rest.</p>";
+
+/// The routes that answer without an SQS request, for people and probes: `GET`/`HEAD` of
+/// `/health`, of `/metrics` (signed with a configured credential when `--metrics-auth` is
+/// set) and, unsigned and without parameters, of `/` (a short page). `None`: an SQS request.
+fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return None;
+    }
+    match req.uri().path() {
+        "/health" => Some(plain(StatusCode::OK, "ok")),
+        "/metrics" => Some(metrics_response(state, req)),
+        "/" if req.uri().query().is_none()
+            && !req.headers().contains_key(http::header::AUTHORIZATION) =>
+        {
+            let mut r = plain(StatusCode::OK, HOME_PAGE);
+            r.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            Some(r)
+        }
+        _ => None,
+    }
+}
+
+fn metrics_response<B>(state: &AppState, req: &Request<B>) -> Response<Full<Bytes>> {
+    if state.config.metrics_auth {
+        let verified = state.verifier.verify(
+            req.method(),
+            req.uri(),
+            req.headers(),
+            &Bytes::new(),
+            state.engine.clock.now_system(),
+        );
+        if let Err(e) = verified {
+            let protocol = protocol::detect(req.headers());
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let encoded = protocol::encode_error(protocol, &SqsError::from(e), &request_id);
+            let mut r = Response::new(Full::new(Bytes::from(encoded.body)));
+            *r.status_mut() = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::FORBIDDEN);
+            return r;
+        }
+    }
+    let mut r = Response::new(Full::new(Bytes::from(state.metrics.render())));
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(metrics::CONTENT_TYPE),
+    );
     r
 }
 

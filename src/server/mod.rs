@@ -85,6 +85,7 @@ pub async fn start_with_clock(
         engine: engine.clone(),
         verifier,
         config,
+        metrics: crate::metrics::Metrics::new(),
     });
     let (stop, stop_rx) = watch::channel(false);
     let task = tokio::spawn(serve(listener, state, stop_rx));

@@ -20,5 +20,6 @@ mod dlq;
 mod embedding;
 mod fifo;
 mod messages;
+mod operator;
 mod policies;
 mod process;

@@ -1,0 +1,128 @@
+//! The routes for people and probes that answer without an SQS request: `/`, `/health`,
+//! `/metrics`.
+
+use crate::harness::{unique, TestServer, ACCESS_KEY, SECRET_KEY};
+
+#[tokio::test]
+async fn root_health_and_metrics_answer_without_a_signature() {
+    let s = TestServer::start_with(&[
+        "--auth",
+        "strict",
+        "--credentials",
+        &format!("{ACCESS_KEY}:{SECRET_KEY}"),
+    ])
+    .await;
+    let home = s.send("GET", "/", &[], "", false).await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(home.body.contains("/health") && home.body.contains("/metrics"));
+    for method in ["GET", "HEAD"] {
+        let health = s.send(method, "/health", &[], "", false).await;
+        assert_eq!(health.status, 200, "{method} /health");
+    }
+    let metrics = s.send("GET", "/metrics", &[], "", false).await;
+    assert_eq!(metrics.status, 200, "{}", metrics.body);
+    assert!(metrics
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain"));
+    // An unsigned SQS request is still refused, and a signed GET of / is still an SQS request.
+    let unsigned = s.send("GET", "/?Action=ListQueues", &[], "", false).await;
+    assert_eq!(unsigned.status, 403, "{}", unsigned.body);
+    let signed = s.send("GET", "/", &[], "", true).await;
+    assert!((400..500).contains(&signed.status), "{}", signed.body);
+    s.stop().await;
+}
+
+/// The value of the sample `name{labels}` in a text exposition.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn request_counters_follow_the_requests() {
+    let s = TestServer::start().await;
+    let sqs = s.sdk();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("metrics"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for i in 0..5 {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        sqs.receive_message().queue_url(&url).send().await.unwrap();
+    }
+    let refused = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body("")
+        .send()
+        .await;
+    assert!(refused.is_err());
+    let text = s.send("GET", "/metrics", &[], "", false).await.body;
+    let count = |series: &str| sample(&text, series).unwrap_or(0.0);
+    assert_eq!(
+        count(r#"cauda_requests_total{action="SendMessage",status="200"}"#),
+        5.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"cauda_requests_total{action="SendMessage",status="400"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"cauda_requests_total{action="ReceiveMessage",status="200"}"#),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"cauda_requests_total{action="CreateQueue",status="200"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"cauda_request_duration_seconds_count{action="SendMessage"}"#),
+        6.0,
+        "{text}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_signature() {
+    let s = TestServer::start_with(&[
+        "--auth",
+        "strict",
+        "--credentials",
+        &format!("{ACCESS_KEY}:{SECRET_KEY}"),
+        "--metrics-auth",
+    ])
+    .await;
+    let unsigned = s.send("GET", "/metrics", &[], "", false).await;
+    assert_eq!(unsigned.status, 403, "{}", unsigned.body);
+    let listed = s.query(&[("Action", "ListQueues")]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let signed = s.send("GET", "/metrics", &[], "", true).await;
+    assert_eq!(signed.status, 200, "{}", signed.body);
+    assert!(
+        signed.body.contains("cauda_requests_total"),
+        "{}",
+        signed.body
+    );
+    s.stop().await;
+}

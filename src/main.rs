@@ -32,6 +32,10 @@ async fn main() -> std::process::ExitCode {
             .with_env_filter(filter)
             .init(),
     }
+    if let Err(e) = cauda::declare::check(&config).await {
+        eprintln!("cauda: {e}");
+        return std::process::ExitCode::from(2);
+    }
     let server = match cauda::start(config).await {
         Ok(s) => s,
         Err(e) => {

@@ -206,7 +206,10 @@ async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, 
         engine
             .set_queue_attributes(&handle, &pairs(&[redrive]))
             .await
-            .map_err(|e| failure(q, &[redrive], e))?;
+            .map_err(|e| match &q.dead_letter {
+                Some(d) => format!("{}: queue \"{}\": dead-letter: {e}", d.at, q.name),
+                None => failure(q, &[redrive], e),
+            })?;
     }
     Ok(done)
 }

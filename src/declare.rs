@@ -249,6 +249,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_readme_example_is_valid() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
+        let len = readme[start..].find("```").unwrap();
+        let c = config(&readme[start..start + len]);
+        assert_eq!(c.declared.len(), 4);
+        let e = engine().await;
+        apply(&e, &c).await.unwrap();
+        assert_eq!(
+            attribute(&e, "orders.fifo", "VisibilityTimeout").as_deref(),
+            Some("60")
+        );
+    }
+
+    #[tokio::test]
     async fn a_cycle_of_dead_letter_queues_is_applied() {
         let c = config(
             "[[queue]]\nname = \"a\"\ndead-letter = { queue = \"b\", max-receive-count = 2 }\n\

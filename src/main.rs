@@ -1,4 +1,5 @@
-//! The `cauda` binary: parse configuration, set up logging, serve until SIGINT/SIGTERM.
+//! The `cauda` binary: parse configuration (flags, variables, config file), set up logging,
+//! check the declared queues, serve until SIGINT/SIGTERM.
 
 use tracing_subscriber::EnvFilter;
 

@@ -4,6 +4,7 @@
 //! purged or untagged. The whole set is first applied to a scratch in-memory engine, so a value
 //! the engine refuses stops start-up before anything real is changed.
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use tracing::instrument::WithSubscriber;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::config_file::{Attribute, DeclaredQueue};
-use crate::engine::{Engine, EngineSettings};
+use crate::engine::{Engine, EngineSettings, Queue};
 use crate::store::MemoryStore;
 
 /// What [`apply`] did.
@@ -143,6 +144,26 @@ fn failure(q: &DeclaredQueue, sent: &[&Attribute], e: impl Display) -> String {
     }
 }
 
+/// The attributes among `wanted` whose current value differs (JSON values compared as JSON), so
+/// that a start over an unchanged file changes nothing, not even LastModifiedTimestamp.
+fn differing<'a>(engine: &Engine, q: &Queue, wanted: &[&'a Attribute]) -> Vec<&'a Attribute> {
+    let names: Vec<String> = wanted.iter().map(|a| a.name.clone()).collect();
+    let current: HashMap<String, String> = engine
+        .queue_attributes(q, &names)
+        .map(|v| v.into_iter().collect())
+        .unwrap_or_default();
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    wanted
+        .iter()
+        .copied()
+        .filter(|a| match current.get(&a.name) {
+            Some(v) if *v == a.value => false,
+            Some(v) => json(v).is_none() || json(v) != json(&a.value),
+            None => true,
+        })
+        .collect()
+}
+
 fn pairs(attrs: &[&Attribute]) -> Vec<(String, String)> {
     attrs
         .iter()
@@ -150,8 +171,8 @@ fn pairs(attrs: &[&Attribute]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Creates the missing queues (without RedrivePolicy), updates the existing ones, then sets
-/// every RedrivePolicy: dead-letter queues exist before anything names them, whatever the
+/// Creates the missing queues (without RedrivePolicy), updates what differs in the existing
+/// ones, then sets every RedrivePolicy: dead-letter queues exist before anything names them, whatever the
 /// order of declaration, and two queues may name each other.
 async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, String> {
     let plans = plan(engine, queues)?;
@@ -174,35 +195,42 @@ async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, 
             .map_err(|e| failure(q, &p.first, e))?;
         done.created += 1;
     }
-    for (p, &exists) in plans.iter().zip(&existed) {
+    let mut changed = vec![false; plans.len()];
+    for (i, p) in plans.iter().enumerate() {
         let q = p.queue;
-        if !exists {
+        if !existed[i] {
             continue;
         }
         let handle = engine
             .queue(&q.account, &q.region, &q.name)
             .map_err(|e| failure(q, &[], e))?;
-        if !p.first.is_empty() {
+        let stale = differing(engine, &handle, &p.first);
+        if !stale.is_empty() {
             engine
-                .set_queue_attributes(&handle, &pairs(&p.first))
+                .set_queue_attributes(&handle, &pairs(&stale))
                 .await
-                .map_err(|e| failure(q, &p.first, e))?;
+                .map_err(|e| failure(q, &stale, e))?;
+            changed[i] = true;
         }
-        if !q.tags.is_empty() {
+        let tags = engine.queue_tags(&handle);
+        if q.tags.iter().any(|(k, v)| tags.get(k) != Some(v)) {
             engine
                 .tag_queue(&handle, &q.tags)
                 .await
                 .map_err(|e| failure(q, &[], e))?;
+            changed[i] = true;
         }
-        done.updated += 1;
     }
-    for p in &plans {
+    for (i, p) in plans.iter().enumerate() {
         let (q, Some(redrive)) = (p.queue, &p.redrive) else {
             continue;
         };
         let handle = engine
             .queue(&q.account, &q.region, &q.name)
             .map_err(|e| failure(q, &[], e))?;
+        if existed[i] && differing(engine, &handle, &[redrive]).is_empty() {
+            continue;
+        }
         engine
             .set_queue_attributes(&handle, &pairs(&[redrive]))
             .await
@@ -210,7 +238,9 @@ async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, 
                 Some(d) => format!("{}: queue \"{}\": dead-letter: {e}", d.at, q.name),
                 None => failure(q, &[redrive], e),
             })?;
+        changed[i] |= existed[i];
     }
+    done.updated = changed.into_iter().filter(|&c| c).count();
     Ok(done)
 }
 
@@ -281,6 +311,8 @@ mod tests {
             policy.contains(&e.arn("000000000000", "us-east-1", "a")),
             "{policy}"
         );
+        assert_eq!(apply(&e, &c).await.ok(), Some(()));
+        assert_eq!(apply_to(&e, &c.declared).await.unwrap(), Applied::default());
     }
 
     #[tokio::test]
@@ -306,6 +338,8 @@ mod tests {
             attribute(&e, "q", "VisibilityTimeout").as_deref(),
             Some("90")
         );
+        // The same declaration again finds nothing to change.
+        assert_eq!(apply_to(&e, &c.declared).await.unwrap(), Applied::default());
         let q = e.queue("000000000000", "us-east-1", "q").unwrap();
         let tags: Vec<_> = e.queue_tags(&q).into_iter().collect();
         assert_eq!(tags, [("a".into(), "1".into()), ("b".into(), "2".into())]);

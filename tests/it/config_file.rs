@@ -57,7 +57,7 @@ impl Setup {
             extra,
         ]
         .concat();
-        Proc::spawn(&args, &[], &self.log()).await
+        Proc::spawn(&args, &[("RUST_LOG", "info")], &self.log()).await
     }
 }
 
@@ -278,13 +278,17 @@ async fn a_second_start_is_idempotent_keeps_messages_and_applies_changes() {
         .unwrap();
     // A queue created by a client is not the file's business: it stays.
     sdk.create_queue().queue_name("extra").send().await.unwrap();
+    let modified = attributes(&sdk, &work).await[&A::LastModifiedTimestamp].clone();
     p.stop_gracefully().await;
 
-    // The same file again: nothing changes.
+    // The same file again, a second later: nothing changes, not even LastModifiedTimestamp.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let p = s.start(&[]).await;
     let sdk = p.client().sdk();
     assert_eq!(names(&sdk).await, ["extra", "work", "work.fifo"]);
-    assert_eq!(attributes(&sdk, &work).await[&A::VisibilityTimeout], "30");
+    let a = attributes(&sdk, &work).await;
+    assert_eq!(a[&A::VisibilityTimeout], "30");
+    assert_eq!(a[&A::LastModifiedTimestamp], modified);
     p.stop_gracefully().await;
 
     // A changed attribute and a new tag are applied; the message and the old tag are kept.
@@ -312,6 +316,21 @@ async fn a_second_start_is_idempotent_keeps_messages_and_applies_changes() {
     assert_eq!(got.messages().len(), 1);
     assert_eq!(got.messages()[0].body(), Some("kept"));
     p.stop_gracefully().await;
+
+    let log = std::fs::read_to_string(s.log()).unwrap();
+    let applied: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("declared queues applied"))
+        .map(|l| l.rsplit_once("applied ").unwrap().1)
+        .collect();
+    assert_eq!(
+        applied,
+        [
+            "created=2 updated=0",
+            "created=0 updated=0",
+            "created=0 updated=1"
+        ]
+    );
 }
 
 #[tokio::test]

@@ -229,9 +229,7 @@ fn with_file_defaults(
             a.get_long() == Some(s.key.as_str()) && !NOT_IN_FILE.contains(&s.key.as_str())
         });
         let Some(arg) = arg else {
-            let hint = if s.key == "queue" {
-                " (queues are [[queue]] tables)".to_string()
-            } else if command
+            let hint = if command
                 .get_arguments()
                 .any(|a| a.get_long() == Some(s.key.replace('_', "-").as_str()))
             {
@@ -310,7 +308,7 @@ impl Config {
     pub fn load<I, T>(args: I) -> Result<Config, LoadError>
     where
         I: IntoIterator<Item = T>,
-        T: Into<OsString> + Clone,
+        T: Into<OsString>,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let path = Config::command()

@@ -1,11 +1,17 @@
 //! Server configuration: command-line flags, each also readable from a `CAUDA_*` environment
-//! variable. The flag names are a contract that scripts and tests rely on; keep them stable.
+//! variable and settable in the `--config` TOML file under the flag's name (see
+//! [`crate::config_file`]). The flag names are a contract that scripts and tests rely on; keep
+//! them stable.
 
+use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, ValueEnum};
+
+use crate::config_file::{self, DeclaredQueue, Place, Setting};
 
 pub use crate::auth::AuthMode;
 
@@ -26,8 +32,9 @@ pub enum Durability {
 
 /// Printed after the flags by `--help`.
 const AFTER_HELP: &str = "\
-Every flag can also be set by the environment variable named beside it; a flag given on the
-command line wins. Boolean variables accept 1/0, true/false, yes/no, on/off.
+Every flag can also be set by the environment variable named beside it, and in the --config
+file under its own name (data-dir = \"/var/lib/cauda\"). A flag given on the command line wins,
+then the variable, then the file. Boolean variables accept 1/0, true/false, yes/no, on/off.
 
 Logging: RUST_LOG filters the log (default \"info\"; e.g. RUST_LOG=cauda=debug); colour only on a
 terminal, never with NO_COLOR set.
@@ -113,9 +120,39 @@ pub struct Config {
     #[arg(long, env = "CAUDA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// TOML file of settings (the flags' names, e.g. `data-dir = "/var/lib/cauda"`) and
+    /// `[[queue]]` tables to create or update at start.
+    #[arg(long, env = "CAUDA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// A queue to create (or update) at start: `NAME[:Attribute=value,...]`; repeatable
+    /// (whitespace-separated in the environment).
+    #[arg(
+        long = "queue",
+        env = "CAUDA_QUEUES",
+        value_name = "NAME[:ATTR=VALUE,...]"
+    )]
+    pub queues: Vec<String>,
+
+    /// The queues to declare at start: the file's `[[queue]]` tables, then `--queue`, checked.
+    #[arg(skip)]
+    pub declared: Vec<DeclaredQueue>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
+
+/// Why [`Config::load`] failed.
+#[derive(Debug)]
+pub enum LoadError {
+    /// A flag or variable clap refuses (or `--help` / `--version`).
+    Clap(clap::Error),
+    /// The config file or a `--queue` value: `PATH:LINE: problem`.
+    Invalid(String),
+}
+
+/// Flags the config file cannot set: itself, and `queue` (the file has `[[queue]]` tables).
+const NOT_IN_FILE: &[&str] = &["config", "queue", "help", "version"];
 
 /// What the binary does instead of serving.
 #[derive(Clone, Debug, PartialEq, Eq, clap::Subcommand)]
@@ -186,23 +223,131 @@ fn parse_region(s: &str) -> Result<String, String> {
     }
 }
 
+/// `command` with the file's settings as the defaults of their flags, each value checked by
+/// the flag's own parser first (so the error names the file's line).
+fn with_file_defaults(
+    mut command: clap::Command,
+    settings: &[Setting],
+) -> Result<clap::Command, String> {
+    for s in settings {
+        let arg = command.get_arguments().find(|a| {
+            a.get_long() == Some(s.key.as_str()) && !NOT_IN_FILE.contains(&s.key.as_str())
+        });
+        let Some(arg) = arg else {
+            let hint = if command
+                .get_arguments()
+                .any(|a| a.get_long() == Some(s.key.replace('_', "-").as_str()))
+            {
+                format!(" (did you mean {}?)", s.key.replace('_', "-"))
+            } else {
+                " (settings take the flags' names, e.g. data-dir)".to_string()
+            };
+            return Err(format!("{}: unknown key {:?}{hint}", s.at, s.key));
+        };
+        if s.values.len() != 1 && !matches!(arg.get_action(), ArgAction::Append) {
+            return Err(format!("{}: {} takes one value, not a list", s.at, s.key));
+        }
+        // The flag alone, taking one value and no variable, parses each value.
+        let probe = clap::Command::new("cauda").no_binary_name(true).arg(
+            arg.clone()
+                .action(ArgAction::Set)
+                .num_args(1)
+                .value_delimiter(None)
+                .env(None),
+        );
+        for v in &s.values {
+            probe
+                .clone()
+                .try_get_matches_from([format!("--{}={v}", s.key)])
+                .map_err(|e| format!("{}: {} = {v:?}: {}", s.at, s.key, value_problem(&e)))?;
+        }
+        let id = arg.get_id().clone();
+        let values = s.values.clone();
+        command = command.mut_arg(id, |a| a.default_values(values));
+    }
+    Ok(command)
+}
+
+/// What is wrong with a value clap refused, without clap's framing (which names the flag).
+fn value_problem(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue};
+    if let Some(ContextValue::Strings(valid)) = e.get(ContextKind::ValidValue) {
+        return format!("expected one of {}", valid.join(", "));
+    }
+    if let Some(source) = std::error::Error::source(e) {
+        return source.to_string();
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_string()
+}
+
 impl Config {
-    /// The configuration of this process (flags, then `CAUDA_*` variables). On a bad value that
-    /// came from a variable, the error says which variable (clap names only the flag), and the
-    /// process exits as clap's own errors do.
+    /// The configuration of this process (flags, then `CAUDA_*` variables, then the config
+    /// file). On a bad value that came from a variable, the error says which variable (clap
+    /// names only the flag), and the process exits as clap's own errors do; a bad config file
+    /// or `--queue` exits with status 2 and `PATH:LINE: problem` on stderr.
     pub fn from_process() -> Self {
-        Config::try_parse().unwrap_or_else(|e| {
-            let source = env_source(&e, std::env::args_os().skip(1));
-            let e = e.format(&mut <Config as clap::CommandFactory>::command());
-            match source {
-                Some(var) => {
-                    eprint!("{e}");
-                    eprintln!("note: the value comes from the environment variable {var}");
-                    std::process::exit(e.exit_code());
+        Config::load(std::env::args_os()).unwrap_or_else(|e| match e {
+            LoadError::Invalid(message) => {
+                eprintln!("cauda: {message}");
+                std::process::exit(2);
+            }
+            LoadError::Clap(e) => {
+                let source = env_source(&e, std::env::args_os().skip(1));
+                let e = e.format(&mut Config::command());
+                match source {
+                    Some(var) => {
+                        eprint!("{e}");
+                        eprintln!("note: the value comes from the environment variable {var}");
+                        std::process::exit(e.exit_code());
+                    }
+                    None => e.exit(),
                 }
-                None => e.exit(),
             }
         })
+    }
+
+    /// Parses `args` (the program name first) and the `CAUDA_*` variables over the `--config`
+    /// file's settings, and checks the declared queues (file, then `--queue`).
+    pub fn load<I, T>(args: I) -> Result<Config, LoadError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let path = Config::command()
+            .ignore_errors(true)
+            .try_get_matches_from(&args)
+            .ok()
+            .and_then(|m| m.get_one::<PathBuf>("config").cloned());
+        let file = match &path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| LoadError::Invalid(format!("{}: {e}", path.display())))?;
+                config_file::parse_file(path, &text).map_err(LoadError::Invalid)?
+            }
+            None => config_file::FileConfig::default(),
+        };
+        let command =
+            with_file_defaults(Config::command(), &file.settings).map_err(LoadError::Invalid)?;
+        let matches = command
+            .try_get_matches_from(&args)
+            .map_err(LoadError::Clap)?;
+        let mut config = Config::from_arg_matches(&matches).map_err(LoadError::Clap)?;
+        let from_env = matches.value_source("queues") == Some(ValueSource::EnvVariable);
+        let mut specs = file.queues;
+        for value in config.queues.iter().flat_map(|v| v.split_whitespace()) {
+            let at = if from_env {
+                Place::new(format!("CAUDA_QUEUES ({value})"))
+            } else {
+                Place::new(format!("--queue {value}"))
+            };
+            specs.push(config_file::parse_queue_flag(value, at).map_err(LoadError::Invalid)?);
+        }
+        config.declared = config_file::resolve(specs, &config.account_id, &config.region)
+            .map_err(LoadError::Invalid)?;
+        Ok(config)
     }
 
     /// A configuration for tests: loopback port 0, in memory.
@@ -279,6 +424,116 @@ mod tests {
         assert_eq!(parse("maybe"), None);
         assert!(Config::parse_from(["cauda", "--in-memory"]).in_memory);
         assert!(!Config::parse_from(["cauda"]).in_memory);
+    }
+
+    /// `Config::load` over a file holding `text`, with `args` after `--config FILE`.
+    fn load(text: &str, args: &[&str]) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cauda.toml");
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let all = [&["cauda", "--config", path][..], args].concat();
+        Config::load(all).map_err(|e| match e {
+            LoadError::Invalid(m) => m.replace(path, "cauda.toml"),
+            LoadError::Clap(e) => e.to_string(),
+        })
+    }
+
+    #[test]
+    fn file_settings_are_defaults_that_flags_override() {
+        let text = "bind = \"9400\"\nin-memory = true\ncredentials = [\"A:B\", \"C:D\"]\n\
+                    durability = \"relaxed\"\nmax-inflight = 7\nregion = \"eu-west-1\"\n";
+        let c = load(text, &[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9400");
+        assert!(c.in_memory);
+        assert_eq!(c.credentials, ["A:B", "C:D"]);
+        assert_eq!(c.durability, Durability::Relaxed);
+        assert_eq!(c.max_inflight, 7);
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.account_id, "000000000000");
+        let c = load(
+            text,
+            &[
+                "--bind",
+                "9500",
+                "--credentials",
+                "E:F",
+                "--max-inflight",
+                "8",
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:9500");
+        assert_eq!(c.credentials, ["E:F"]);
+        assert_eq!(c.max_inflight, 8);
+        assert!(c.in_memory);
+    }
+
+    #[test]
+    fn bad_file_settings_name_the_line() {
+        let e = load("\nbind = \"nonsense\"\n", &[]).unwrap_err();
+        assert!(
+            e.starts_with("cauda.toml:2: bind = \"nonsense\": expected IP:PORT"),
+            "{e}"
+        );
+        let e = load("in-memory = \"maybe\"\n", &[]).unwrap_err();
+        assert!(e.starts_with("cauda.toml:1: in-memory = \"maybe\""), "{e}");
+        let e = load("max-inflight = -1\n", &[]).unwrap_err();
+        assert!(e.starts_with("cauda.toml:1: max-inflight = \"-1\""), "{e}");
+        let e = load("log-format = \"xml\"\n", &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "cauda.toml:1: log-format = \"xml\": expected one of text, json"
+        );
+        let e = load("\n\ndata_dir = \"x\"\n", &[]).unwrap_err();
+        assert_eq!(
+            e,
+            "cauda.toml:3: unknown key \"data_dir\" (did you mean data-dir?)"
+        );
+        let e = load("colour = true\n", &[]).unwrap_err();
+        assert!(e.starts_with("cauda.toml:1: unknown key \"colour\""), "{e}");
+        let e = load("config = \"other.toml\"\n", &[]).unwrap_err();
+        assert!(e.starts_with("cauda.toml:1: unknown key \"config\""), "{e}");
+        let e = load("bind = [\"1\", \"2\"]\n", &[]).unwrap_err();
+        assert_eq!(e, "cauda.toml:1: bind takes one value, not a list");
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let e = Config::load(["cauda", "--config", "/nonexistent/cauda.toml"]).unwrap_err();
+        let LoadError::Invalid(m) = e else {
+            panic!("{e:?}")
+        };
+        assert!(m.starts_with("/nonexistent/cauda.toml: "), "{m}");
+    }
+
+    #[test]
+    fn queue_flags_join_the_file_queues() {
+        let c = load(
+            "[[queue]]\nname = \"a\"\n",
+            &[
+                "--queue",
+                "b",
+                "--queue",
+                "c.fifo:ContentBasedDeduplication=true d",
+            ],
+        )
+        .unwrap();
+        let names: Vec<_> = c.declared.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c.fifo", "d"]);
+        assert!(c.declared[2].fifo);
+        let e = load("[[queue]]\nname = \"a\"\n", &["--queue", "a"]).unwrap_err();
+        assert_eq!(
+            e,
+            "--queue a: queue \"a\" is declared twice (first at cauda.toml:2)"
+        );
+        let e = load("", &["--queue", "x:FifoQueue=true"]).unwrap_err();
+        assert!(
+            e.starts_with("--queue x:FifoQueue=true: queue \"x\": FifoQueue"),
+            "{e}"
+        );
+        let c = Config::load(["cauda", "--queue", "q", "--account-id", "111111111111"]).unwrap();
+        assert_eq!(c.declared[0].account, "111111111111");
     }
 
     #[test]

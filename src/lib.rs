@@ -12,11 +12,15 @@
 //! - [`api`]: the 23 actions, typed inputs and outputs.
 //! - [`engine`]: queues and messages; no HTTP, XML or JSON wire types.
 //! - [`store`]: a small key-value trait over sled or memory.
+//! - [`config`], [`config_file`]: flags, `CAUDA_*` variables and the TOML file; [`declare`]:
+//!   the queues they declare, applied at start.
 
 pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod config_file;
+pub mod declare;
 pub mod embed;
 pub mod engine;
 pub mod error;

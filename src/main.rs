@@ -1,4 +1,5 @@
-//! The `cauda` binary: parse configuration, set up logging, serve until SIGINT/SIGTERM.
+//! The `cauda` binary: parse configuration (flags, variables, config file), set up logging,
+//! check the declared queues, serve until SIGINT/SIGTERM.
 
 use tracing_subscriber::EnvFilter;
 
@@ -31,6 +32,10 @@ async fn main() -> std::process::ExitCode {
             .with_ansi(colour())
             .with_env_filter(filter)
             .init(),
+    }
+    if let Err(e) = cauda::declare::check(&config).await {
+        eprintln!("cauda: {e}");
+        return std::process::ExitCode::from(2);
     }
     let server = match cauda::start(config).await {
         Ok(s) => s,

@@ -78,6 +78,7 @@ pub async fn start_with_clock(
     };
     let engine =
         Engine::open(store, clock, settings).map_err(|e| std::io::Error::other(e.to_string()))?;
+    crate::declare::apply(&engine, &config).await?;
     engine.start();
     let listener = TcpListener::bind(config.bind).await?;
     let local_addr = listener.local_addr()?;

@@ -7,6 +7,7 @@ mod harness;
 mod auth;
 mod bad_input;
 mod config;
+mod config_file;
 mod queues;
 mod regions;
 mod restart;

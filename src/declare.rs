@@ -5,7 +5,6 @@
 //! the engine refuses stops start-up before anything real is changed.
 
 use std::collections::HashMap;
-use std::fmt::Display;
 use std::sync::Arc;
 
 use tracing::instrument::WithSubscriber;
@@ -13,7 +12,8 @@ use tracing::instrument::WithSubscriber;
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::config_file::{Attribute, DeclaredQueue};
-use crate::engine::{Engine, EngineSettings, Queue};
+use crate::engine::{Engine, EngineError, EngineSettings, Queue};
+use crate::error::SqsError;
 use crate::store::MemoryStore;
 
 /// What [`apply`] did.
@@ -129,8 +129,8 @@ fn check_target(q: &DeclaredQueue, a: &Attribute, arns: &[String]) -> Result<(),
 }
 
 /// `PLACE: queue "NAME": error`, the place being the line of the attribute the error names.
-fn failure(q: &DeclaredQueue, sent: &[&Attribute], e: impl Display) -> String {
-    let text = e.to_string();
+fn failure(q: &DeclaredQueue, sent: &[&Attribute], e: EngineError) -> String {
+    let text = SqsError::from(e).to_string();
     let named = sent
         .iter()
         .filter(|a| text.contains(a.name.as_str()))
@@ -235,7 +235,12 @@ async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, 
             .set_queue_attributes(&handle, &pairs(&[redrive]))
             .await
             .map_err(|e| match &q.dead_letter {
-                Some(d) => format!("{}: queue \"{}\": dead-letter: {e}", d.at, q.name),
+                Some(d) => format!(
+                    "{}: queue \"{}\": dead-letter: {}",
+                    d.at,
+                    q.name,
+                    SqsError::from(e)
+                ),
                 None => failure(q, &[redrive], e),
             })?;
         changed[i] |= existed[i];

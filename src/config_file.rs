@@ -286,103 +286,129 @@ pub fn resolve(
     let mut out: Vec<DeclaredQueue> = Vec::new();
     let mut index: HashMap<(String, String, String), usize> = HashMap::new();
     for spec in specs {
-        let at = spec.at;
-        let name = spec.name;
-        if let Some(a) = &spec.account {
-            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!(
-                    "{at}: queue \"{name}\": account {a:?} is not 12 digits"
-                ));
-            }
-        }
-        if let Some(r) = &spec.region {
-            if !crate::config::is_region_name(r) {
-                return Err(format!(
-                    "{at}: queue \"{name}\": region {r:?} is not a region name (e.g. us-east-1)"
-                ));
-            }
-        }
-        let account = spec.account.unwrap_or_else(|| default_account.to_string());
-        let region = spec.region.unwrap_or_else(|| default_region.to_string());
-        let fifo = name.ends_with(".fifo");
-        let mut attributes = Vec::new();
-        for a in spec.attributes {
-            if a.name != "FifoQueue" {
-                attributes.push(a);
-                continue;
-            }
-            let declared = match a.value.to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => {
-                    return Err(format!(
-                        "{}: queue \"{name}\": FifoQueue is \"true\" or \"false\", not {:?}",
-                        a.at, a.value
-                    ))
-                }
-            };
-            if declared != fifo {
-                let why = if fifo {
-                    "the name ends in .fifo, so it is a FIFO queue"
-                } else {
-                    "a FIFO queue's name must end in .fifo"
-                };
-                return Err(format!(
-                    "{}: queue \"{name}\": FifoQueue = \"{}\", but {why}",
-                    a.at, a.value
-                ));
-            }
-        }
-        if let Some(d) = &spec.dead_letter {
-            if attributes.iter().any(|a| a.name == "RedrivePolicy") {
-                return Err(format!(
-                    "{}: queue \"{name}\": give either dead-letter or a RedrivePolicy attribute, not both",
-                    d.at
-                ));
-            }
-        }
-        let key = (account.clone(), region.clone(), name.clone());
+        let q = declared(spec, default_account, default_region)?;
+        let key = (q.account.clone(), q.region.clone(), q.name.clone());
         if let Some(&i) = index.get(&key) {
             return Err(format!(
-                "{at}: queue \"{name}\" is declared twice (first at {})",
-                out[i].at
+                "{}: queue \"{}\" is declared twice (first at {})",
+                q.at, q.name, out[i].at
             ));
         }
         index.insert(key, out.len());
-        out.push(DeclaredQueue {
-            account,
-            region,
-            name,
-            fifo,
-            attributes,
-            tags: spec.tags,
-            dead_letter: spec.dead_letter,
-            at,
-        });
+        out.push(q);
     }
     for q in &out {
-        let Some(d) = &q.dead_letter else { continue };
-        let key = (q.account.clone(), q.region.clone(), d.queue.clone());
-        let Some(&i) = index.get(&key) else {
+        check_dead_letter(q, &out, &index)?;
+    }
+    Ok(out)
+}
+
+/// One declaration with its account and region filled in, checked on its own.
+fn declared(
+    spec: QueueSpec,
+    default_account: &str,
+    default_region: &str,
+) -> Result<DeclaredQueue, String> {
+    let at = spec.at;
+    let name = spec.name;
+    if let Some(a) = &spec.account {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!(
-                "{}: queue \"{}\": its dead-letter queue \"{}\" is not declared (declare it in a [[queue]] table of its own, same account and region)",
-                d.at, q.name, d.queue
-            ));
-        };
-        let dlq = &out[i];
-        if dlq.fifo != q.fifo {
-            let kind = |fifo: bool| if fifo { "a FIFO" } else { "a standard" };
-            return Err(format!(
-                "{}: queue \"{}\" is {} queue, but its dead-letter queue \"{}\" is {} queue; both must be of one type",
-                d.at,
-                q.name,
-                kind(q.fifo),
-                dlq.name,
-                kind(dlq.fifo)
+                "{at}: queue \"{name}\": account {a:?} is not 12 digits"
             ));
         }
     }
-    Ok(out)
+    if let Some(r) = &spec.region {
+        if !crate::config::is_region_name(r) {
+            return Err(format!(
+                "{at}: queue \"{name}\": region {r:?} is not a region name (e.g. us-east-1)"
+            ));
+        }
+    }
+    let fifo = name.ends_with(".fifo");
+    let mut attributes = Vec::new();
+    for a in spec.attributes {
+        if a.name == "FifoQueue" {
+            check_fifo_flag(&name, fifo, &a)?;
+        } else {
+            attributes.push(a);
+        }
+    }
+    if let Some(d) = &spec.dead_letter {
+        if attributes.iter().any(|a| a.name == "RedrivePolicy") {
+            return Err(format!(
+                "{}: queue \"{name}\": give either dead-letter or a RedrivePolicy attribute, not both",
+                d.at
+            ));
+        }
+    }
+    Ok(DeclaredQueue {
+        account: spec.account.unwrap_or_else(|| default_account.to_string()),
+        region: spec.region.unwrap_or_else(|| default_region.to_string()),
+        name,
+        fifo,
+        attributes,
+        tags: spec.tags,
+        dead_letter: spec.dead_letter,
+        at,
+    })
+}
+
+/// A declared `FifoQueue` must say what the name says.
+fn check_fifo_flag(name: &str, fifo: bool, a: &Attribute) -> Result<(), String> {
+    let declared = match a.value.to_ascii_lowercase().as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return Err(format!(
+                "{}: queue \"{name}\": FifoQueue is \"true\" or \"false\", not {:?}",
+                a.at, a.value
+            ))
+        }
+    };
+    if declared == fifo {
+        return Ok(());
+    }
+    let why = if fifo {
+        "the name ends in .fifo, so it is a FIFO queue"
+    } else {
+        "a FIFO queue's name must end in .fifo"
+    };
+    Err(format!(
+        "{}: queue \"{name}\": FifoQueue = \"{}\", but {why}",
+        a.at, a.value
+    ))
+}
+
+/// A `dead-letter` queue must be declared, in the same account and region, of the same type.
+fn check_dead_letter(
+    q: &DeclaredQueue,
+    all: &[DeclaredQueue],
+    index: &HashMap<(String, String, String), usize>,
+) -> Result<(), String> {
+    let Some(d) = &q.dead_letter else {
+        return Ok(());
+    };
+    let key = (q.account.clone(), q.region.clone(), d.queue.clone());
+    let Some(&i) = index.get(&key) else {
+        return Err(format!(
+            "{}: queue \"{}\": its dead-letter queue \"{}\" is not declared (declare it in a [[queue]] table of its own, same account and region)",
+            d.at, q.name, d.queue
+        ));
+    };
+    let dlq = &all[i];
+    if dlq.fifo == q.fifo {
+        return Ok(());
+    }
+    let kind = |fifo: bool| if fifo { "a FIFO" } else { "a standard" };
+    Err(format!(
+        "{}: queue \"{}\" is {} queue, but its dead-letter queue \"{}\" is {} queue; both must be of one type",
+        d.at,
+        q.name,
+        kind(q.fifo),
+        dlq.name,
+        kind(dlq.fifo)
+    ))
 }
 
 #[cfg(test)]

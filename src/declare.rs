@@ -116,10 +116,7 @@ fn plan<'a>(engine: &Engine, queues: &'a [DeclaredQueue]) -> Result<Vec<Plan<'a>
 
 /// A raw RedrivePolicy must name a declared queue (unreadable JSON is the engine's to refuse).
 fn check_target(q: &DeclaredQueue, a: &Attribute, arns: &[String]) -> Result<(), String> {
-    let Ok(doc) = serde_json::from_str::<serde_json::Value>(&a.value) else {
-        return Ok(());
-    };
-    match doc.get("deadLetterTargetArn").and_then(|v| v.as_str()) {
+    match crate::engine::policy::dead_letter_target_arn(&a.value).as_deref() {
         Some(arn) if !arns.iter().any(|x| x == arn) => Err(format!(
             "{}: queue \"{}\": RedrivePolicy names {arn}, which is not a declared queue (declare the dead-letter queue too)",
             a.at, q.name

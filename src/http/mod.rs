@@ -71,16 +71,28 @@ where
             "request"
         ),
     }
+    response(encoded, &request_id)
+}
+
+/// The HTTP response of an encoded answer.
+fn response(encoded: protocol::Encoded, request_id: &str) -> Response<Full<Bytes>> {
     let mut builder = Response::builder()
         .status(encoded.status)
         .header(http::header::CONTENT_TYPE, encoded.content_type)
-        .header("x-amzn-RequestId", &request_id);
+        .header("x-amzn-RequestId", request_id);
     for (k, v) in encoded.headers {
         builder = builder.header(k, v);
     }
     builder
         .body(Full::new(Bytes::from(encoded.body)))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+}
+
+/// `error` answered in the protocol of `req`, outside the SQS pipeline.
+fn error_response<B>(req: &Request<B>, error: &SqsError) -> Response<Full<Bytes>> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let encoded = protocol::encode_error(protocol::detect(req.headers()), error, &request_id);
+    response(encoded, &request_id)
 }
 
 fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
@@ -120,6 +132,19 @@ fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full
     }
 }
 
+/// The answer to any request while the server starts (store recovery, declared queues): 503,
+/// `/health` included, and an SQS request gets `ServiceUnavailable` in its own protocol.
+pub fn not_ready<B>(req: &Request<B>) -> Response<Full<Bytes>> {
+    if req.uri().path() == "/health" {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "starting");
+    }
+    let error = SqsError::new(
+        ErrorCode::ServiceUnavailable,
+        "cauda is starting: the store is being recovered.",
+    );
+    error_response(req, &error)
+}
+
 fn metrics_response<B>(state: &AppState, req: &Request<B>) -> Response<Full<Bytes>> {
     if state.config.metrics_auth {
         let verified = state.verifier.verify(
@@ -130,12 +155,7 @@ fn metrics_response<B>(state: &AppState, req: &Request<B>) -> Response<Full<Byte
             state.engine.clock.now_system(),
         );
         if let Err(e) = verified {
-            let protocol = protocol::detect(req.headers());
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let encoded = protocol::encode_error(protocol, &SqsError::from(e), &request_id);
-            let mut r = Response::new(Full::new(Bytes::from(encoded.body)));
-            *r.status_mut() = StatusCode::from_u16(encoded.status).unwrap_or(StatusCode::FORBIDDEN);
-            return r;
+            return error_response(req, &SqsError::from(e));
         }
     }
     let mut r = Response::new(Full::new(Bytes::from(state.metrics.render())));

@@ -2,7 +2,7 @@
 //! accepting, release long polls, finish in-flight requests, flush the store).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use hyper::service::service_fn;
@@ -46,17 +46,39 @@ impl RunningServer {
     }
 }
 
+/// Opens the store the configuration names. Runs before recovery, after the listener is bound,
+/// so that a data dir is never created for a server that could not listen.
 fn open_store(config: &Config) -> std::io::Result<Arc<dyn Store>> {
     if config.in_memory {
         return Ok(Arc::new(MemoryStore::new()));
     }
-    std::fs::create_dir_all(&config.data_dir)?;
-    let store =
-        SledStore::open(&config.data_dir).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let dir = config.data_dir.display();
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot create the data directory {dir}: {e} (choose another with --data-dir or CAUDA_DATA_DIR, or run with --in-memory)"),
+        )
+    })?;
+    let store = SledStore::open(&config.data_dir)
+        .map_err(|e| std::io::Error::other(format!("cannot open the store in {dir}: {e}")))?;
     Ok(Arc::new(store))
 }
 
-/// Opens the store, recovers the engine, binds and starts serving.
+/// Binds the listener; the error names the address and what to do about it.
+async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => " (another program, perhaps another cauda, listens there: choose another address with --bind or CAUDA_BIND)",
+            std::io::ErrorKind::PermissionDenied => " (ports below 1024 need privileges: choose another with --bind or CAUDA_BIND)",
+            std::io::ErrorKind::AddrNotAvailable => " (no interface of this machine has that address: use 127.0.0.1 or 0.0.0.0 with --bind)",
+            _ => "",
+        };
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}{hint}"))
+    })
+}
+
+/// Binds, then opens the store and recovers the engine while already answering: until the
+/// server is ready, `/health` and every request get 503. Returns once it is ready.
 pub async fn start(config: Config) -> std::io::Result<RunningServer> {
     start_with_clock(config, Arc::new(SystemClock)).await
 }
@@ -68,28 +90,31 @@ pub async fn start_with_clock(
     let credentials =
         Credentials::from_specs(&config.credentials).map_err(std::io::Error::other)?;
     let verifier = Verifier::new(config.auth, credentials);
-    let store = open_store(&config)?;
-    let settings = EngineSettings {
-        region: config.region.clone(),
-        max_inflight: config.max_inflight,
-        purge_cooldown_ms: config.purge_cooldown_secs * 1000,
-        queue_deleted_cooldown_ms: config.queue_deleted_cooldown_secs * 1000,
-        sync_writes: config.durability == Durability::Strict,
-    };
-    let engine =
-        Engine::open(store, clock, settings).map_err(|e| std::io::Error::other(e.to_string()))?;
-    crate::declare::apply(&engine, &config).await?;
-    engine.start();
-    let listener = TcpListener::bind(config.bind).await?;
+    let listener = bind(config.bind).await?;
     let local_addr = listener.local_addr()?;
+    let ready = Arc::new(OnceLock::new());
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(serve(listener, ready.clone(), stop_rx));
+    let engine = match open_engine(&config, clock).await {
+        Ok(engine) => engine,
+        Err(e) => {
+            stop.send_replace(true);
+            if let Err(join) = task.await {
+                tracing::error!(error = %join, "the server task ended abnormally");
+            }
+            return Err(e);
+        }
+    };
     let state = Arc::new(AppState {
         engine: engine.clone(),
         verifier,
         config,
         metrics: crate::metrics::Metrics::new(),
     });
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, state, stop_rx));
+    if ready.set(state).is_err() {
+        return Err(std::io::Error::other("the server was made ready twice"));
+    }
+    tracing::debug!("ready");
     Ok(RunningServer {
         local_addr,
         engine,
@@ -98,7 +123,35 @@ pub async fn start_with_clock(
     })
 }
 
-async fn serve(listener: TcpListener, state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+/// Opens the store and recovers the engine (on a blocking thread: it reads the whole store),
+/// then applies the declared queues and starts the engine's background work.
+async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<Arc<Engine>> {
+    let settings = EngineSettings {
+        region: config.region.clone(),
+        max_inflight: config.max_inflight,
+        purge_cooldown_ms: config.purge_cooldown_secs * 1000,
+        queue_deleted_cooldown_ms: config.queue_deleted_cooldown_secs * 1000,
+        sync_writes: config.durability == Durability::Strict,
+    };
+    let opening = config.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let engine = tokio::task::spawn_blocking(move || {
+        let _guard = runtime.enter();
+        let store = open_store(&opening)?;
+        Engine::open(store, clock, settings)
+            .map_err(|e| std::io::Error::other(format!("cannot recover the store: {e}")))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    crate::declare::apply(&engine, config).await?;
+    engine.start();
+    Ok(engine)
+}
+
+/// The server's state once it is ready; empty while it starts.
+type Ready = Arc<OnceLock<Arc<AppState>>>;
+
+async fn serve(listener: TcpListener, ready: Ready, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
@@ -115,10 +168,16 @@ async fn serve(listener: TcpListener, state: Arc<AppState>, mut stop: watch::Rec
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(error = %e, "TCP_NODELAY not set");
                 }
-                let state = state.clone();
+                let ready = ready.clone();
                 let svc = service_fn(move |req| {
-                    let state = state.clone();
-                    async move { Ok::<_, std::convert::Infallible>(crate::http::handle(state, req).await) }
+                    let state = ready.get().cloned();
+                    async move {
+                        let response = match state {
+                            Some(state) => crate::http::handle(state, req).await,
+                            None => crate::http::not_ready(&req),
+                        };
+                        Ok::<_, std::convert::Infallible>(response)
+                    }
                 });
                 let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
                 let conn = graceful.watch(conn);
@@ -132,14 +191,17 @@ async fn serve(listener: TcpListener, state: Arc<AppState>, mut stop: watch::Rec
         }
     }
     drop(listener);
-    state.engine.shutdown();
+    let engine = ready.get().map(|state| state.engine.clone());
+    if let Some(engine) = &engine {
+        engine.shutdown();
+    }
     if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("connections still open after 10 s; closing");
     }
-    if let Err(e) = state.engine.flush() {
+    if let Some(Err(e)) = engine.map(|engine| engine.flush()) {
         tracing::error!(error = %e, "final flush failed");
     }
 }

@@ -24,3 +24,4 @@ mod messages;
 mod operator;
 mod policies;
 mod process;
+mod readiness;

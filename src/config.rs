@@ -111,6 +111,11 @@ pub struct Config {
     #[arg(long, env = "CAUDA_MAX_INFLIGHT", default_value_t = 120_000)]
     pub max_inflight: usize,
 
+    /// Create a missing queue of the caller's account when a request first names its URL
+    /// (FIFO when the name ends in `.fifo`, default attributes); off, as on AWS.
+    #[arg(long, env = "CAUDA_AUTO_CREATE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub auto_create: bool,
+
     /// `GET /metrics` only with a SigV4 signature of a configured credential (by default it
     /// answers anyone, like `/health`).
     #[arg(long, env = "CAUDA_METRICS_AUTH", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]

@@ -14,7 +14,7 @@ query_input! {
 }
 
 pub async fn add_permission(ctx: &Context, input: AddPermissionInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let label = required(input.label.as_deref(), "Label")?;
     ctx.engine
         .add_permission(

@@ -16,7 +16,7 @@ pub async fn change_message_visibility(
     ctx: &Context,
     input: ChangeMessageVisibilityInput,
 ) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let handle = required(input.receipt_handle.as_deref(), "ReceiptHandle")?;
     let timeout = input
         .visibility_timeout

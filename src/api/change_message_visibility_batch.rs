@@ -41,7 +41,7 @@ pub async fn change_message_visibility_batch(
     ctx: &Context,
     input: ChangeMessageVisibilityBatchInput,
 ) -> SqsResult<ChangeMessageVisibilityBatchOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let entries = batch::checked(input.entries, "ChangeMessageVisibilityBatchRequestEntry")?;
     let (pending, changes) = Pending::accept(&entries, |e| {
         let handle = required(e.receipt_handle.as_deref(), "ReceiptHandle")?;

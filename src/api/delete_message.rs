@@ -12,7 +12,7 @@ query_input! {
 }
 
 pub async fn delete_message(ctx: &Context, input: DeleteMessageInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine
         .delete_message(
             &q,

@@ -40,7 +40,7 @@ pub async fn delete_message_batch(
     ctx: &Context,
     input: DeleteMessageBatchInput,
 ) -> SqsResult<DeleteMessageBatchOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let entries = batch::checked(input.entries, "DeleteMessageBatchRequestEntry")?;
     let (pending, handles) = Pending::accept(&entries, |e| {
         required(e.receipt_handle.as_deref(), "ReceiptHandle")

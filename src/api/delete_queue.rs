@@ -11,7 +11,7 @@ query_input! {
 }
 
 pub async fn delete_queue(ctx: &Context, input: DeleteQueueInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine.delete_queue(&q).await?;
     Ok(())
 }

@@ -25,7 +25,7 @@ pub async fn get_queue_attributes(
     ctx: &Context,
     input: GetQueueAttributesInput,
 ) -> SqsResult<GetQueueAttributesOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let attrs = ctx
         .engine
         .queue_attributes(&q, &input.attribute_names.unwrap_or_default())?;

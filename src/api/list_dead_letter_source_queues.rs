@@ -27,7 +27,7 @@ pub async fn list_dead_letter_source_queues(
     ctx: &Context,
     input: ListDeadLetterSourceQueuesInput,
 ) -> SqsResult<ListDeadLetterSourceQueuesOutput> {
-    let dlq = ctx.queue(input.queue_url.as_deref())?;
+    let dlq = ctx.queue(input.queue_url.as_deref()).await?;
     let sources = ctx.engine.dead_letter_sources(&dlq);
     let (sources, next_token) = page(
         sources,

@@ -24,7 +24,7 @@ pub async fn list_queue_tags(
     ctx: &Context,
     input: ListQueueTagsInput,
 ) -> SqsResult<ListQueueTagsOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     Ok(ListQueueTagsOutput {
         tags: ctx.engine.queue_tags(&q),
     })

@@ -32,7 +32,7 @@ mod untag_queue;
 use std::sync::Arc;
 
 use crate::engine::policy::{is_allowed, AccessRequest};
-use crate::engine::{Engine, Queue};
+use crate::engine::{Engine, EngineError, Queue};
 use crate::error::{ErrorCode, SqsError, SqsResult};
 use crate::protocol::{encode_output, queue_path, Encoded, Input, Protocol};
 
@@ -56,6 +56,8 @@ pub struct Context {
     pub url_base: String,
     /// Queue URLs put the queue's region before the host: `scheme://sqs.<region>.host[:port]`.
     pub regional_urls: bool,
+    /// `--auto-create`: a queue URL naming a missing queue creates it.
+    pub auto_create: bool,
     /// `X-Amzn-Trace-Id` of the request, the default `AWSTraceHeader`.
     pub trace_header: Option<String>,
 }
@@ -77,7 +79,7 @@ impl Context {
 
     /// Resolves a `QueueUrl` by its path (`/<account>/<name>` or `/<name>`), whatever its host,
     /// in the request's region.
-    pub fn queue(&self, url: Option<&str>) -> SqsResult<Arc<Queue>> {
+    pub async fn queue(&self, url: Option<&str>) -> SqsResult<Arc<Queue>> {
         let url = required(url, "QueueUrl")?;
         let (account, name) = queue_path(url).ok_or_else(|| {
             SqsError::new(
@@ -85,10 +87,33 @@ impl Context {
                 format!("The address {url} is not valid for this endpoint."),
             )
         })?;
+        let account = account.unwrap_or(&self.account);
+        let q = match self.engine.queue(account, &self.region, name) {
+            Err(EngineError::QueueDoesNotExist) if self.may_auto_create(account) => {
+                self.auto_create(account, name).await?
+            }
+            found => found?,
+        };
+        self.authorize(&q)?;
+        Ok(q)
+    }
+
+    /// `--auto-create`: a missing queue of the caller's own account is created on first use
+    /// of its URL (not by DeleteQueue).
+    fn may_auto_create(&self, account: &str) -> bool {
+        self.auto_create && account == self.account && self.action != Action::DeleteQueue
+    }
+
+    /// Creates the queue a URL names, FIFO when its name ends in `.fifo`, with default
+    /// attributes.
+    async fn auto_create(&self, account: &str, name: &str) -> SqsResult<Arc<Queue>> {
+        let fifo = [("FifoQueue".to_string(), "true".to_string())];
+        let attributes: &[(String, String)] = if name.ends_with(".fifo") { &fifo } else { &[] };
         let q = self
             .engine
-            .queue(account.unwrap_or(&self.account), &self.region, name)?;
-        self.authorize(&q)?;
+            .create_queue(account, &self.region, name, attributes, &[])
+            .await?;
+        tracing::info!(queue = %q.arn, action = self.action.name(), "queue created on first use (--auto-create)");
         Ok(q)
     }
 

@@ -11,7 +11,7 @@ query_input! {
 }
 
 pub async fn purge_queue(ctx: &Context, input: PurgeQueueInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine.purge(&q).await?;
     Ok(())
 }

@@ -72,7 +72,7 @@ pub async fn receive_message(
     ctx: &Context,
     input: ReceiveMessageInput,
 ) -> SqsResult<ReceiveMessageOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let max = in_range(
         "MaxNumberOfMessages",
         input.max_number_of_messages,

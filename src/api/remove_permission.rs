@@ -12,7 +12,7 @@ query_input! {
 }
 
 pub async fn remove_permission(ctx: &Context, input: RemovePermissionInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine
         .remove_permission(&q, required(input.label.as_deref(), "Label")?)
         .await?;

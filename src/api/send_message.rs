@@ -48,7 +48,7 @@ impl From<SendOutcome> for SendMessageOutput {
 }
 
 pub async fn send_message(ctx: &Context, input: SendMessageInput) -> SqsResult<SendMessageOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let entry = input.message.into_entry(ctx)?;
     let mut results = ctx
         .engine

@@ -77,7 +77,7 @@ pub async fn send_message_batch(
     ctx: &Context,
     input: SendMessageBatchInput,
 ) -> SqsResult<SendMessageBatchOutput> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     let entries = batch::checked(input.entries, "SendMessageBatchRequestEntry")?;
     if q.fifo && entries.iter().any(|e| e.message.message_group_id.is_none()) {
         return Err(SqsError::new(

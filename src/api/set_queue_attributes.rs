@@ -13,7 +13,7 @@ query_input! {
 }
 
 pub async fn set_queue_attributes(ctx: &Context, input: SetQueueAttributesInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine
         .set_queue_attributes(&q, &pairs(input.attributes))
         .await?;

@@ -13,7 +13,7 @@ query_input! {
 }
 
 pub async fn tag_queue(ctx: &Context, input: TagQueueInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine.tag_queue(&q, &pairs(input.tags)).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ query_input! {
 }
 
 pub async fn untag_queue(ctx: &Context, input: UntagQueueInput) -> SqsResult<()> {
-    let q = ctx.queue(input.queue_url.as_deref())?;
+    let q = ctx.queue(input.queue_url.as_deref()).await?;
     ctx.engine
         .untag_queue(&q, &input.tag_keys.unwrap_or_default())
         .await?;

@@ -266,6 +266,7 @@ fn context(
         region,
         url_base: url_base(&state.config, &parts.headers),
         regional_urls: state.config.queue_url_regional,
+        auto_create: state.config.auto_create,
         trace_header: parts
             .headers
             .get("x-amzn-trace-id")

@@ -126,3 +126,69 @@ async fn metrics_can_require_a_signature() {
     );
     s.stop().await;
 }
+
+#[tokio::test]
+async fn auto_create_makes_a_missing_queue_on_first_use_of_its_url() {
+    let s = TestServer::start_with(&["--auto-create"]).await;
+    let sqs = s.sdk();
+    let name = unique("auto");
+    let url = s.queue_url(&name);
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body("first")
+        .send()
+        .await
+        .expect("the send creates the queue");
+    let got = sqs.receive_message().queue_url(&url).send().await.unwrap();
+    assert_eq!(got.messages()[0].body(), Some("first"));
+    let fifo_url = s.queue_url(&format!("{name}.fifo"));
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&fifo_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::FifoQueue)
+        .send()
+        .await
+        .expect("the FIFO queue is created");
+    assert_eq!(
+        attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::FifoQueue],
+        "true"
+    );
+    // DeleteQueue of a missing queue creates nothing; another account's URL creates nothing.
+    let gone = s.queue_url(&unique("never"));
+    let err = sqs
+        .delete_queue()
+        .queue_url(&gone)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("AWS.SimpleQueueService.NonExistentQueue")
+    );
+    let other = format!("{}/111111111111/{}", s.endpoint, unique("theirs"));
+    assert!(sqs
+        .send_message()
+        .queue_url(&other)
+        .message_body("x")
+        .send()
+        .await
+        .is_err());
+    let listed = sqs.list_queues().send().await.unwrap();
+    assert_eq!(listed.queue_urls().len(), 2, "{:?}", listed.queue_urls());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn without_auto_create_a_missing_queue_does_not_exist() {
+    let s = TestServer::start().await;
+    let err = s
+        .sdk()
+        .send_message()
+        .queue_url(s.queue_url(&unique("missing")))
+        .message_body("x")
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.into_service_error().is_queue_does_not_exist());
+    s.stop().await;
+}

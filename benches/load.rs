@@ -17,6 +17,12 @@
 //!
 //! Only loopback targets (127.0.0.0/8, localhost, [::1]) are accepted.
 
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the load generator's output is its report"
+)]
+
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -1452,7 +1458,7 @@ async fn execute(
             println!(
                 "    filled {} messages in {fill_secs:.2}s ({fill_errors} errors); ApproximateNumberOfMessages = {}",
                 fill_stats.messages,
-                reported_depth.as_ref().map_or_else(|e| format!("error: {e}"), |d| d.to_string())
+                reported_depth.as_ref().map_or_else(|e| format!("error: {e}"), std::string::ToString::to_string)
             );
 
             let phase = Phase::new(limits.dur, limits.max_requests, limits.max_errors);

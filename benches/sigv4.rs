@@ -135,7 +135,7 @@ fn bench_verify(c: &mut Criterion) {
                     black_box(&r.body),
                     now,
                 )
-            })
+            });
         });
     }
     group.finish();

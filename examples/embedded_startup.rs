@@ -5,6 +5,11 @@
 //! cargo run --release --example embedded_startup
 //! ```
 
+#![allow(
+    clippy::print_stdout,
+    reason = "the example's output is its measurement"
+)]
+
 use std::time::{Duration, Instant};
 
 use cauda::embed::EmbeddedServer;
@@ -15,7 +20,10 @@ const STARTS: usize = 50;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut times: Vec<Duration> = Vec::with_capacity(STARTS);
     for _ in 0..STARTS {
-        #[allow(clippy::disallowed_methods)] // this program measures wall-clock time
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "this program measures wall-clock time"
+        )]
         let started = Instant::now();
         let server = EmbeddedServer::start().await?;
         cauda::healthcheck::check(&format!("{}/health", server.endpoint())).await?;

@@ -292,6 +292,11 @@ impl Config {
     /// file). On a bad value that came from a variable, the error says which variable (clap
     /// names only the flag), and the process exits as clap's own errors do; a bad config file
     /// or `--queue` exits with status 2 and `PATH:LINE: problem` on stderr.
+    #[allow(
+        clippy::print_stderr,
+        clippy::exit,
+        reason = "a configuration error ends the process before any log, as clap's own do"
+    )]
     pub fn from_process() -> Self {
         Config::load(std::env::args_os()).unwrap_or_else(|e| match e {
             LoadError::Invalid(message) => {

@@ -34,7 +34,13 @@ async fn main() -> std::process::ExitCode {
             .init(),
     }
     if let Err(e) = cauda::declare::check(&config).await {
-        eprintln!("cauda: {e}");
+        #[allow(
+            clippy::print_stderr,
+            reason = "a bad config file is named on stderr, before any log"
+        )]
+        {
+            eprintln!("cauda: {e}");
+        }
         return std::process::ExitCode::from(2);
     }
     let server = match cauda::start(config).await {
@@ -59,6 +65,10 @@ fn colour() -> bool {
 }
 
 /// `cauda healthcheck`: one line on failure, none on success (it runs every few seconds).
+#[allow(
+    clippy::print_stderr,
+    reason = "the healthcheck answers on stderr; it sets up no log"
+)]
 async fn healthcheck(url: String) -> std::process::ExitCode {
     match cauda::healthcheck::check(&url).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

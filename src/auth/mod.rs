@@ -125,7 +125,10 @@ impl SigningKeys {
 
     fn get_or_derive(&self, auth: &sigv4::SignedAuth<'_>, secret: &str) -> Arc<[u8]> {
         let c = &auth.credential;
-        let mut keys = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut keys = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let found = keys.get(c.access_key.as_str()).and_then(|scoped| {
             scoped
                 .iter()

@@ -58,10 +58,10 @@ where
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     match &error {
         Some(e) if e.code.http_status() >= 500 => {
-            tracing::warn!(action, queue, status = encoded.status, latency_ms, error = %e, "request")
+            tracing::warn!(action, queue, status = encoded.status, latency_ms, error = %e, "request");
         }
         Some(e) => {
-            tracing::info!(action, queue, status = encoded.status, latency_ms, error = %e, "request")
+            tracing::info!(action, queue, status = encoded.status, latency_ms, error = %e, "request");
         }
         None => tracing::info!(
             action,
@@ -325,13 +325,15 @@ fn url_base(config: &Config, headers: &http::HeaderMap) -> String {
                 .get(http::header::HOST)
                 .and_then(|v| v.to_str().ok())
                 .filter(|h| !h.is_empty())
-                .map(|h| match host_region(h) {
-                    Some(region) if config.queue_url_regional => {
-                        h["sqs.".len() + region.len() + 1..].to_string()
-                    }
-                    _ => h.to_string(),
-                })
-                .unwrap_or_else(|| config.bind.to_string());
+                .map_or_else(
+                    || config.bind.to_string(),
+                    |h| match host_region(h) {
+                        Some(region) if config.queue_url_regional => {
+                            h["sqs.".len() + region.len() + 1..].to_string()
+                        }
+                        _ => h.to_string(),
+                    },
+                );
             ("http".to_string(), host)
         }
     };

@@ -42,7 +42,10 @@ const JSON_CT: (&str, &str) = ("content-type", "application/x-amz-json-1.0");
 const LIST_QUEUES_FORM: &str = "Action=ListQueues&Version=2012-11-05";
 
 /// Sends a request signed (header auth) at `time` with the given keys.
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "every part of a signed request is a knob of these tests"
+)]
 async fn send_signed_at(
     s: &TestServer,
     keys: (&str, &str),

@@ -54,7 +54,7 @@ async fn receive_bodies(sdk: &aws_sdk_sqs::Client, url: &str, max: i32) -> Vec<S
 }
 
 fn set(items: &[&str]) -> HashSet<String> {
-    items.iter().map(|s| s.to_string()).collect()
+    items.iter().map(std::string::ToString::to_string).collect()
 }
 
 // ----- --queue-url-regional, --account-id, --region -----

@@ -1,7 +1,7 @@
 //! The test harness: a real cauda server on 127.0.0.1:0, the Rust SDK pointed at it, and a
 //! raw SigV4-signed HTTP client for the Query protocol and for what SDKs will not send.
 
-#![allow(dead_code)] // each test module uses part of the harness
+#![allow(dead_code, reason = "each test module uses part of the harness")]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
@@ -68,11 +68,15 @@ pub fn xml_all(body: &str, tag: &str) -> Vec<String> {
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) if e.name().as_ref() == tag.as_bytes() => {
-                depth_in = Some(String::new())
+                depth_in = Some(String::new());
             }
             Ok(Event::Text(t)) => {
                 if let Some(buf) = depth_in.as_mut() {
-                    buf.push_str(&t.unescape().map(|c| c.into_owned()).unwrap_or_default());
+                    buf.push_str(
+                        &t.unescape()
+                            .map(std::borrow::Cow::into_owned)
+                            .unwrap_or_default(),
+                    );
                 }
             }
             Ok(Event::End(e)) if e.name().as_ref() == tag.as_bytes() => {

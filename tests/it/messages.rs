@@ -26,7 +26,7 @@ use crate::harness::{unique, Raw, TestServer};
 pub(crate) fn sdk_err<E: ProvideErrorMetadata + std::fmt::Debug>(
     e: SdkError<E, HttpResponse>,
 ) -> (String, u16, String) {
-    let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
+    let status = e.raw_response().map_or(0, |r| r.status().as_u16());
     let code = e.code().unwrap_or_default().to_string();
     let message = e.message().unwrap_or_default().to_string();
     if code.is_empty() {

@@ -1035,7 +1035,9 @@ async fn get_queue_attributes_selected_names() {
         .send()
         .await
         .unwrap();
-    assert!(none.attributes().is_none_or(|m| m.is_empty()));
+    assert!(none
+        .attributes()
+        .is_none_or(std::collections::HashMap::is_empty));
     let r = s
         .query(&[("Action", "GetQueueAttributes"), ("QueueUrl", &url)])
         .await;
@@ -1419,7 +1421,7 @@ async fn tag_untag_and_list_queue_tags() {
     let url = create(&s, &unique("tags")).await;
     // No tags → no Tags member.
     let out = sdk.list_queue_tags().queue_url(&url).send().await.unwrap();
-    assert!(out.tags().is_none_or(|t| t.is_empty()));
+    assert!(out.tags().is_none_or(std::collections::HashMap::is_empty));
 
     sdk.tag_queue()
         .queue_url(&url)

@@ -355,7 +355,7 @@ async fn query_get_queue_attributes_as_json() {
     assert_eq!(value("VisibilityTimeout").as_deref(), Some("30"));
     assert!(attrs
         .iter()
-        .all(|a| a.as_object().map(|o| o.len()) == Some(2)));
+        .all(|a| a.as_object().map(serde_json::Map::len) == Some(2)));
 
     // The same as a GET on the queue URL (AWS's recorded case).
     let qs = serde_urlencoded::to_string([

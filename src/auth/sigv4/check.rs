@@ -51,10 +51,7 @@ pub fn check_time(
     now: SystemTime,
     max_skew: Duration,
 ) -> Result<(), AuthError> {
-    let now = now
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let skew = max_skew.as_secs();
     let minutes = skew / 60;
     let t = auth.request_time;

@@ -22,6 +22,10 @@
     clippy::print_stderr,
     reason = "the load generator's output is its report"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load generator measures and signs in real time"
+)]
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

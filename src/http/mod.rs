@@ -37,6 +37,10 @@ where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the request's own latency, for its log line and metrics: wall time, not queue time"
+    )]
     let started = Instant::now();
     if let Some(response) = operator_route(&state, &req) {
         return response;

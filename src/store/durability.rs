@@ -115,6 +115,10 @@ fn flusher(shared: &Shared, store: &dyn Store) {
             }
         }
         if shared.waiting.load(Ordering::Acquire) > 1 {
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "the flusher's own thread, gathering writers"
+            )]
             std::thread::sleep(GATHER);
         }
         let target = shared.written.load(Ordering::Acquire);
@@ -127,6 +131,7 @@ fn flusher(shared: &Shared, store: &dyn Store) {
                 let done = shared.flushed.borrow().0;
                 shared.flushed.send_replace((done, Some(e.0)));
                 // A failing disk fails every waiter; do not spin on it.
+                #[allow(clippy::disallowed_methods, reason = "the flusher's own thread")]
                 std::thread::sleep(Duration::from_millis(100));
             }
         }

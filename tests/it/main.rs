@@ -5,6 +5,10 @@
     clippy::print_stderr,
     reason = "load and crash tests print what they measured to the CI log"
 )]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the tests drive a real server in real time and sign requests with the real time"
+)]
 
 mod harness;
 

@@ -33,7 +33,7 @@
 //! | `delete.rs` | DeleteMessage(Batch) |
 //! | `purge.rs` | PurgeQueue |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks |
-//! | `retention.rs` | retention expiry (`Engine::expire`) and the janitor's pass |
+//! | `retention.rs` | retention expiry (`Engine::expire`), run by the janitor at each queue's next deadline |
 //! | `recovery.rs` | rebuilding memory from the store at open |
 //! | `queue.rs` | a queue, its stored record, and [`QueueState`](queue::QueueState): indexes kept consistent by its methods |
 //! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles |
@@ -119,6 +119,8 @@ pub struct Engine {
     seq: AtomicU64,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
+    /// Each queue's next retention, deduplication or receive-attempt expiry.
+    janitor: Arc<janitor::Deadlines<retention::Due>>,
 }
 
 impl Engine {
@@ -141,6 +143,7 @@ impl Engine {
             deleted_at: Mutex::new(HashMap::new()),
             shutdown: watch::channel(false).0,
             move_tasks: move_tasks::MoveTasks::default(),
+            janitor: Arc::new(janitor::Deadlines::new()),
         };
         engine.recover()?;
         Ok(Arc::new(engine))

@@ -7,7 +7,6 @@
 
 pub use super::policy::decode_task_handle;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -271,7 +270,7 @@ impl Engine {
                 // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
                 MoveWrite::TaskStopped => return Ok(true),
             };
-            moved.land(&dest, now);
+            moved.land(self, &dest, now);
             return Ok(true);
         }
     }
@@ -345,6 +344,7 @@ fn failure_reason(err: &EngineError) -> &'static str {
 fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
     let engine = Arc::downgrade(engine);
     tokio::spawn(async move {
+        let mut pace = Pace::default();
         loop {
             let Some(e) = engine.upgrade() else { return };
             if e.is_shutting_down() {
@@ -380,14 +380,39 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                     return;
                 }
             }
-            let pause = match task.max_per_second {
-                Some(r) => Duration::from_millis(1000 / r.max(1) as u64),
-                None => Duration::from_millis(1),
+            let Some(rate) = task.max_per_second else {
+                // No rate: only let other tasks run. Never a sleep on the clock, which would
+                // stall under a clock that moves only when told to.
+                drop(e);
+                tokio::task::yield_now().await;
+                continue;
             };
+            let at = pace.next(e.now(), rate);
+            let (clock, mut shutdown) = (e.clock.clone(), e.shutdown_signal());
             drop(e);
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                _ = clock.sleep_until(at) => {}
+                _ = shutdown.changed() => return,
+            }
         }
     });
+}
+
+/// A rate kept from a fixed start: the `n`th move is due at `start + n * 1000 / rate` ms, so
+/// time spent moving does not slow the rate down.
+#[derive(Default)]
+struct Pace {
+    start: Option<u64>,
+    moves: u64,
+}
+
+impl Pace {
+    /// The moment the next move is due, after one more move at `now`.
+    fn next(&mut self, now: u64, rate: u32) -> u64 {
+        let start = *self.start.get_or_insert(now);
+        self.moves += 1;
+        start + self.moves * 1000 / rate.max(1) as u64
+    }
 }
 
 #[cfg(test)]

@@ -141,6 +141,10 @@ pub struct QueueState {
     dedup: HashMap<String, DedupRecord>,
     dedup_expiry: BTreeSet<(u64, String)>,
     attempts: HashMap<String, ReceiveAttempt>,
+    /// Receive attempts by (expires_at, attempt id), for the janitor's deadline.
+    attempt_expiry: BTreeSet<(u64, String)>,
+    /// The janitor deadline last scheduled for this queue (see [`QueueState::janitor_due`]).
+    janitor_at: Option<u64>,
     last_purge_at: Option<u64>,
     deleted: bool,
 }
@@ -270,6 +274,8 @@ impl QueueState {
             dedup: HashMap::new(),
             dedup_expiry: BTreeSet::new(),
             attempts: HashMap::new(),
+            attempt_expiry: BTreeSet::new(),
+            janitor_at: None,
             last_purge_at: None,
             deleted: false,
         }
@@ -328,6 +334,7 @@ impl QueueState {
     fn take_indexes(&mut self) -> QueueState {
         let mut emptied = QueueState::new(self.record.clone());
         emptied.last_purge_at = self.last_purge_at;
+        emptied.janitor_at = self.janitor_at;
         emptied.deleted = self.deleted;
         std::mem::replace(self, emptied)
     }
@@ -414,7 +421,10 @@ impl QueueState {
 
     /// Remembers a FIFO receive for retries with the same `ReceiveRequestAttemptId`.
     pub fn remember_attempt(&mut self, id: String, attempt: ReceiveAttempt) {
-        self.attempts.insert(id, attempt);
+        self.attempt_expiry.insert((attempt.expires_at, id.clone()));
+        if let Some(old) = self.attempts.insert(id.clone(), attempt) {
+            self.attempt_expiry.remove(&(old.expires_at, id));
+        }
     }
 
     /// A replayed attempt's messages are visible again at `visible_at`: a later retry
@@ -429,7 +439,47 @@ impl QueueState {
 
     /// Forgets receive attempts whose window has passed.
     pub fn forget_expired_attempts(&mut self, now: u64) {
-        self.attempts.retain(|_, a| a.expires_at > now);
+        while let Some((at, _)) = self.attempt_expiry.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, id)) = self.attempt_expiry.pop_first() {
+                self.attempts.remove(&id);
+            }
+        }
+    }
+
+    /// The earliest moment the janitor has work here: the oldest message's retention end,
+    /// the first deduplication entry's or receive attempt's expiry.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let retention_ms = self.record.attributes.message_retention_period as u64 * 1000;
+        let retention = self.by_sent.first().map(|&(sent, _)| sent + retention_ms);
+        let dedup = self.dedup_expiry.first().map(|&(at, _)| at);
+        let attempt = self.attempt_expiry.first().map(|&(at, _)| at);
+        [retention, dedup, attempt].into_iter().flatten().min()
+    }
+
+    /// The deadline to hand the janitor after a change, if [`next_deadline`] is earlier than
+    /// the one last scheduled (or none is): it is then recorded as scheduled. A send only
+    /// adds later moments, so this is one comparison on its path.
+    ///
+    /// [`next_deadline`]: QueueState::next_deadline
+    pub fn janitor_due(&mut self) -> Option<u64> {
+        if self.deleted {
+            return None;
+        }
+        let at = self.next_deadline()?;
+        if self.janitor_at.is_some_and(|scheduled| scheduled <= at) {
+            return None;
+        }
+        self.janitor_at = Some(at);
+        Some(at)
+    }
+
+    /// The janitor took this queue's deadline: nothing is scheduled until the next
+    /// [`janitor_due`](QueueState::janitor_due).
+    pub fn janitor_fired(&mut self) {
+        self.janitor_at = None;
     }
 
     /// Frees the indexes of a deleted or purged queue a slice at a time: a queue with a few
@@ -454,6 +504,7 @@ impl QueueState {
         slowly(self.dedup, shutdown);
         slowly(self.dedup_expiry, shutdown);
         slowly(self.attempts, shutdown);
+        slowly(self.attempt_expiry, shutdown);
     }
 
     /// Adds a message's metadata to every index.

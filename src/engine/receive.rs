@@ -2,7 +2,6 @@
 //! receive-time move to a dead-letter queue.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::message::{self, AttributeValue};
 use super::queue::{AttemptedMessage, ReceiveAttempt};
@@ -47,8 +46,9 @@ impl Engine {
                 }
                 target = self.redrive_target(q);
             };
+            self.schedule_janitor(q, outcome.janitor_at);
             if let Some(arrivals) = outcome.dead_letter_moves {
-                arrivals.land(self.now());
+                arrivals.land(self, self.now());
             }
             self.durable(outcome.ticket).await?;
             if !outcome.messages.is_empty() || q.lock().is_deleted() {
@@ -63,7 +63,7 @@ impl Engine {
                 .map_or(deadline, |v| v.min(deadline));
             tokio::select! {
                 _ = &mut notified => {}
-                _ = tokio::time::sleep(Duration::from_millis(wake_at.saturating_sub(now).max(1))) => {}
+                _ = self.clock.sleep_until(wake_at) => {}
                 _ = shutdown.changed() => return Ok(Vec::new()),
             }
         }
@@ -222,6 +222,7 @@ impl Engine {
         let mut outcome =
             ReceiveOutcome::delivered(messages, st.next_visible_at(round.now), ticket);
         outcome.dead_letter_moves = moves;
+        outcome.janitor_at = st.janitor_due();
         Ok(outcome)
     }
 
@@ -379,6 +380,8 @@ struct ReceiveOutcome {
     dead_letter_moves: Option<Arrivals>,
     /// The store write to wait on before answering.
     ticket: Option<u64>,
+    /// A janitor deadline to schedule (a remembered receive attempt's expiry).
+    janitor_at: Option<u64>,
 }
 
 impl ReceiveOutcome {
@@ -396,6 +399,7 @@ impl ReceiveOutcome {
             next_visible_at,
             dead_letter_moves: None,
             ticket,
+            janitor_at: None,
         }
     }
 }

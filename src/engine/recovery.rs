@@ -19,6 +19,9 @@ impl Engine {
         let mut garbage = WriteBatch::new();
         let recovered = self.recover_messages(&by_id, now, &mut max_seq, &mut garbage)?;
         self.recover_dedup(&by_id, now, &mut garbage)?;
+        for q in by_id.values() {
+            self.schedule_expiry(q);
+        }
         self.seq.fetch_max(max_seq + 1, Ordering::SeqCst);
         self.move_tasks.recover(self.store.as_ref())?;
         if !garbage.is_empty() {

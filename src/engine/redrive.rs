@@ -75,8 +75,8 @@ pub(super) struct Moved {
 
 impl Moved {
     /// Adds the message to `dest`'s memory (the store has it already).
-    pub(super) fn land(self, dest: &Queue, now: u64) {
-        land(dest, std::iter::once(self), now);
+    pub(super) fn land(self, engine: &Engine, dest: &Arc<Queue>, now: u64) {
+        land(engine, dest, std::iter::once(self), now);
     }
 }
 
@@ -88,19 +88,23 @@ pub(super) struct Arrivals {
 
 impl Arrivals {
     /// Adds the messages to their destination's memory (the store has them already).
-    pub(super) fn land(self, now: u64) {
-        land(&self.dest, self.moved, now);
+    pub(super) fn land(self, engine: &Engine, now: u64) {
+        land(engine, &self.dest, self.moved, now);
     }
 }
 
-fn land(dest: &Queue, moved: impl IntoIterator<Item = Moved>, now: u64) {
+/// Inserts moved messages in their destination's memory; they keep their `sent_at` (a
+/// dead-letter move), which may bring its janitor deadline forward.
+fn land(engine: &Engine, dest: &Arc<Queue>, moved: impl IntoIterator<Item = Moved>, now: u64) {
     let mut st = dest.lock();
     if !st.is_deleted() {
         for m in moved {
             st.insert(m.seq, m.meta, now);
         }
     }
+    let janitor_at = st.janitor_due();
     drop(st);
+    engine.schedule_janitor(dest, janitor_at);
     dest.notify.notify_waiters();
 }
 

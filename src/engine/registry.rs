@@ -175,6 +175,7 @@ impl Engine {
             st.mark_deleted()
         };
         q.notify.notify_waiters();
+        self.janitor.cancel(&super::retention::Due(q.clone()));
         let store = self.store.clone();
         let queue_id = q.id;
         let shutdown = self.shutdown_signal();

@@ -99,7 +99,7 @@ impl Engine {
     ) -> EngineResult<Vec<EngineResult<SendOutcome>>> {
         let now = self.now();
         let mut results = Vec::with_capacity(entries.len());
-        let ticket = {
+        let (ticket, janitor_at) = {
             let mut st = q.lock();
             if st.is_deleted() {
                 return Err(EngineError::QueueDoesNotExist);
@@ -118,8 +118,9 @@ impl Engine {
             for d in staged.new_dedup {
                 st.record_dedup(d);
             }
-            ticket
+            (ticket, st.janitor_due())
         };
+        self.schedule_janitor(q, janitor_at);
         self.durable(ticket).await?;
         q.notify.notify_waiters();
         Ok(results)

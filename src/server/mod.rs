@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::auth::{credentials::Credentials, Verifier};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Durability};
+use crate::config::{Backend, Config, Durability};
 use crate::engine::{Engine, EngineSettings};
 use crate::http::AppState;
 use crate::store::{MemoryStore, SledStore, Store};
@@ -45,7 +45,7 @@ impl RunningServer {
 }
 
 fn open_store(config: &Config) -> std::io::Result<Arc<dyn Store>> {
-    if config.in_memory {
+    if config.backend() == Backend::Memory {
         return Ok(Arc::new(MemoryStore::new()));
     }
     std::fs::create_dir_all(&config.data_dir)?;

@@ -31,6 +31,8 @@
 //! | `redrive.rs` | a message moving between queues: the one move (`Engine::move_message`), for the dead-letter queue at receive time and for move tasks |
 //! | `visibility.rs` | ChangeMessageVisibility(Batch) |
 //! | `delete.rs` | DeleteMessage(Batch) |
+//! | `state.rs` | [`MessageState`](state::MessageState): the seam between SQS semantics and where messages live |
+//! | `local/` | the local backend (memory indexes + the store's journal): what has moved behind the seam |
 //! | `purge.rs` | PurgeQueue |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks |
 //! | `retention.rs` | retention expiry (`Engine::expire`), run by the janitor at each queue's next deadline |
@@ -43,6 +45,7 @@ pub mod attributes;
 mod delete;
 mod error;
 pub mod janitor;
+mod local;
 pub mod message;
 pub mod move_tasks;
 mod permissions;
@@ -58,6 +61,7 @@ mod registry;
 mod retention;
 mod select;
 mod send;
+pub mod state;
 #[cfg(test)]
 mod tests;
 mod visibility;
@@ -69,7 +73,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use crate::store::{Store, StoreError, WriteBatch};
+use local::journal::Journal;
+use state::MessageState;
 
 pub use attributes::QueueAttributes;
 pub use error::{EngineError, EngineResult, Param};
@@ -110,8 +116,10 @@ fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
 }
 
 pub struct Engine {
-    store: Arc<dyn Store>,
-    commit: Option<Arc<GroupCommit>>,
+    /// Where message state lives.
+    state: Arc<dyn MessageState>,
+    /// The local backend's journal, for what has not moved behind [`MessageState`] yet.
+    journal: Arc<Journal>,
     pub clock: Arc<dyn Clock>,
     pub settings: EngineSettings,
     queues: RwLock<BTreeMap<QueueKey, Arc<Queue>>>,
@@ -131,11 +139,10 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, StoreError> {
-        let commit = (settings.sync_writes && store.is_persistent())
-            .then(|| GroupCommit::start(store.clone()));
+        let journal = Arc::new(Journal::open(store, settings.sync_writes));
         let engine = Engine {
-            store,
-            commit,
+            state: Arc::new(local::Local::new(journal.clone())),
+            journal,
             seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,
             settings,
@@ -173,7 +180,7 @@ impl Engine {
 
     /// Flushes the store (graceful shutdown).
     pub fn flush(&self) -> EngineResult<()> {
-        Ok(self.store.flush()?)
+        Ok(self.journal.store().flush()?)
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
@@ -185,24 +192,17 @@ impl Engine {
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+        self.journal.store()
     }
 
     /// Applies a batch; returns the ticket to wait on for durability.
     pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        self.store.apply(batch)?;
-        Ok(self.commit.as_ref().map(|c| c.ticket()))
+        self.journal.apply(batch)
     }
 
     /// Waits until the write of `ticket` is durable (strict durability only).
     pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
-        match (ticket, &self.commit) {
-            (Some(t), Some(c)) => Ok(c.wait(t).await?),
-            _ => Ok(()),
-        }
+        self.journal.durable(ticket).await
     }
 
     pub fn arn(&self, account: &str, region: &str, name: &str) -> String {

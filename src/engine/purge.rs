@@ -22,8 +22,8 @@ impl Engine {
         // client hanging up does not stop it halfway. The reply waits until every batch is
         // flushed; a crash before it may leave the queue partly purged, as an unanswered
         // PurgeQueue may be.
-        let store = self.store.clone();
-        let commit = self.commit.clone();
+        let store = self.journal.store_arc();
+        let commit = self.journal.commit();
         let queue = q.clone();
         let shutdown = self.shutdown_signal();
         let removal = tokio::spawn(async move {

@@ -23,9 +23,9 @@ impl Engine {
             self.schedule_expiry(q);
         }
         self.seq.fetch_max(max_seq + 1, Ordering::SeqCst);
-        self.move_tasks.recover(self.store.as_ref())?;
+        self.move_tasks.recover(self.store())?;
         if !garbage.is_empty() {
-            self.store.apply(garbage)?;
+            self.store().apply(garbage)?;
         }
         tracing::info!(
             queues = by_id.len(),
@@ -38,7 +38,7 @@ impl Engine {
     /// Registers every stored queue; every queue by id, served or not.
     fn recover_queues(&self, max_seq: &mut u64) -> Result<HashMap<u64, Arc<Queue>>, StoreError> {
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
-        for (_, v) in self.store.scan_prefix(&[keys::QUEUE])? {
+        for (_, v) in self.store().scan_prefix(&[keys::QUEUE])? {
             let record: QueueRecord = records::decode(&v)?;
             *max_seq = (*max_seq).max(record.id);
             let q = Arc::new(Queue::new(record, &self.settings.region));
@@ -70,13 +70,13 @@ impl Engine {
         garbage: &mut WriteBatch,
     ) -> Result<usize, StoreError> {
         let mut states: HashMap<(u64, u64), MessageStateRecord> = HashMap::new();
-        for (k, v) in self.store.scan_prefix(&[keys::MESSAGE_STATE])? {
+        for (k, v) in self.store().scan_prefix(&[keys::MESSAGE_STATE])? {
             if let Some(id) = keys::split_id_key(&k) {
                 states.insert(id, records::decode(&v)?);
             }
         }
         let mut recovered = 0usize;
-        for (k, v) in self.store.scan_prefix(&[keys::MESSAGE])? {
+        for (k, v) in self.store().scan_prefix(&[keys::MESSAGE])? {
             let Some((queue_id, seq)) = keys::split_id_key(&k) else {
                 continue;
             };
@@ -114,7 +114,7 @@ impl Engine {
         now: u64,
         garbage: &mut WriteBatch,
     ) -> Result<(), StoreError> {
-        for (k, v) in self.store.scan_prefix(&[keys::DEDUP])? {
+        for (k, v) in self.store().scan_prefix(&[keys::DEDUP])? {
             let record: DedupRecord = records::decode(&v)?;
             match keys::split_queue_id(&k).and_then(|id| by_id.get(&id)) {
                 Some(q) if record.expires_at > now => {

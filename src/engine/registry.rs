@@ -176,7 +176,7 @@ impl Engine {
         };
         q.notify.notify_waiters();
         self.janitor.cancel(&super::retention::Due(q.clone()));
-        let store = self.store.clone();
+        let store = self.journal.store_arc();
         let queue_id = q.id;
         let shutdown = self.shutdown_signal();
         tokio::task::spawn_blocking(move || {

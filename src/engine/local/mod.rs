@@ -1,0 +1,36 @@
+//! The local backend: each queue's message metadata indexed in memory
+//! ([`QueueState`](super::queue::QueueState), under the queue's lock), bodies and states
+//! journalled to a [`Store`](crate::store::Store) — sled, or nothing that survives a restart
+//! (`--backend memory`). Every mutation follows the engine's order: lock the queue → build a
+//! `WriteBatch` → apply it → only on success change memory → unlock → await durability.
+
+mod delete;
+pub(crate) mod journal;
+
+use std::sync::Arc;
+
+use super::queue::Queue;
+use super::state::{MessageState, StateFuture};
+use super::EngineResult;
+use journal::Journal;
+
+pub(crate) struct Local {
+    journal: Arc<Journal>,
+}
+
+impl Local {
+    pub(crate) fn new(journal: Arc<Journal>) -> Self {
+        Local { journal }
+    }
+}
+
+impl MessageState for Local {
+    fn delete<'a>(
+        &'a self,
+        q: &'a Queue,
+        handles: &'a [&'a str],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>> {
+        Box::pin(self.delete(q, handles, now))
+    }
+}

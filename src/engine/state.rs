@@ -1,0 +1,36 @@
+//! The seam between SQS semantics and where messages live: [`MessageState`].
+//!
+//! Behind it: the SQS rules that depend on where messages live — which messages a claim
+//! takes (standard, fair, FIFO groups), visibility, receive counts, the deduplication window,
+//! atomic moves between queues, retention. In front of it, in the engine's shared files and
+//! written once: validation, attribute rules, MD5s, receipt-handle encoding, rendering of
+//! received messages, long-poll waiting, policies and error mapping. A rule that is a pure
+//! function of a message's state (a FIFO handle being current, the 12-hour visibility cap)
+//! is a shared function that every backend calls, not a copy.
+//!
+//! Every operation is one boxed future: the trait stays dyn-compatible (the engine holds an
+//! `Arc<dyn MessageState>` chosen at start by `--backend`) without a macro crate, at one
+//! allocation per call. A future completes once its change is durable; the engine wakes long
+//! polls after that.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::queue::Queue;
+use super::EngineResult;
+
+/// What a [`MessageState`] operation returns.
+pub type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
+
+/// Where message state lives (DESIGN.md "Backends: where message state lives").
+pub trait MessageState: Send + Sync {
+    /// DeleteMessage(Batch): deletes the message each receipt handle names, one result per
+    /// handle. A handle of another queue is invalid; on a FIFO queue one whose receive is not
+    /// the latest or whose visibility lapsed has expired; a message already gone is deleted.
+    fn delete<'a>(
+        &'a self,
+        q: &'a Queue,
+        handles: &'a [&'a str],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>>;
+}

@@ -33,4 +33,13 @@ pub trait MessageState: Send + Sync {
         handles: &'a [&'a str],
         now: u64,
     ) -> StateFuture<'a, Vec<EngineResult<()>>>;
+
+    /// ChangeMessageVisibility(Batch): each (receipt handle, timeout in seconds) as
+    /// [`visibility_change`](super::visibility::visibility_change) allows; one result per entry.
+    fn change_visibility<'a>(
+        &'a self,
+        q: &'a Queue,
+        entries: &'a [(&'a str, i64)],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>>;
 }

@@ -6,6 +6,7 @@
 
 mod delete;
 pub(crate) mod journal;
+mod visibility;
 
 use std::sync::Arc;
 
@@ -32,5 +33,14 @@ impl MessageState for Local {
         now: u64,
     ) -> StateFuture<'a, Vec<EngineResult<()>>> {
         Box::pin(self.delete(q, handles, now))
+    }
+
+    fn change_visibility<'a>(
+        &'a self,
+        q: &'a Queue,
+        entries: &'a [(&'a str, i64)],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>> {
+        Box::pin(self.change_visibility(q, entries, now))
     }
 }

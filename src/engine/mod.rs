@@ -140,15 +140,16 @@ impl Engine {
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, StoreError> {
         let journal = Arc::new(Journal::open(store, settings.sync_writes));
+        let shutdown = watch::channel(false).0;
         let engine = Engine {
-            state: Arc::new(local::Local::new(journal.clone())),
+            state: Arc::new(local::Local::new(journal.clone(), shutdown.subscribe())),
             journal,
             seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,
             settings,
             queues: RwLock::new(BTreeMap::new()),
             deleted_at: Mutex::new(HashMap::new()),
-            shutdown: watch::channel(false).0,
+            shutdown,
             move_tasks: move_tasks::MoveTasks::default(),
             janitor: Arc::new(janitor::Deadlines::new()),
         };

@@ -15,6 +15,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use super::queue::Queue;
 use super::EngineResult;
@@ -42,4 +43,9 @@ pub trait MessageState: Send + Sync {
         entries: &'a [(&'a str, i64)],
         now: u64,
     ) -> StateFuture<'a, Vec<EngineResult<()>>>;
+
+    /// PurgeQueue: removes every message and deduplication entry (on a FIFO queue the same
+    /// MessageDeduplicationId sent after a purge is delivered), unless the last purge is less
+    /// than `cooldown_ms` ago: `false` then.
+    fn purge<'a>(&'a self, q: &'a Arc<Queue>, now: u64, cooldown_ms: u64) -> StateFuture<'a, bool>;
 }

@@ -6,9 +6,12 @@
 
 mod delete;
 pub(crate) mod journal;
+mod purge;
 mod visibility;
 
 use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use super::queue::Queue;
 use super::state::{MessageState, StateFuture};
@@ -17,11 +20,13 @@ use journal::Journal;
 
 pub(crate) struct Local {
     journal: Arc<Journal>,
+    /// The engine's shutdown: background frees and removals stop waiting for the store.
+    shutdown: watch::Receiver<bool>,
 }
 
 impl Local {
-    pub(crate) fn new(journal: Arc<Journal>) -> Self {
-        Local { journal }
+    pub(crate) fn new(journal: Arc<Journal>, shutdown: watch::Receiver<bool>) -> Self {
+        Local { journal, shutdown }
     }
 }
 
@@ -42,5 +47,9 @@ impl MessageState for Local {
         now: u64,
     ) -> StateFuture<'a, Vec<EngineResult<()>>> {
         Box::pin(self.change_visibility(q, entries, now))
+    }
+
+    fn purge<'a>(&'a self, q: &'a Arc<Queue>, now: u64, cooldown_ms: u64) -> StateFuture<'a, bool> {
+        Box::pin(self.purge(q, now, cooldown_ms))
     }
 }

@@ -35,7 +35,7 @@
 //! | `local/` | the local backend (memory indexes + the store's journal): what has moved behind the seam |
 //! | `purge.rs` | PurgeQueue |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks |
-//! | `retention.rs` | retention expiry (`Engine::expire`), run by the janitor at each queue's next deadline |
+//! | `retention.rs` | retention expiry (`Engine::expire`): the backend's, which runs it on its own as messages reach their retention |
 //! | `recovery.rs` | rebuilding memory from the store at open |
 //! | `queue.rs` | a queue, its stored record, and [`QueueState`](queue::QueueState): indexes kept consistent by its methods |
 //! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles |
@@ -118,8 +118,9 @@ fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
 pub struct Engine {
     /// Where message state lives.
     state: Arc<dyn MessageState>,
-    /// The local backend's journal, for what has not moved behind [`MessageState`] yet.
-    journal: Arc<Journal>,
+    /// The local backend (the same object as `state`), for what has not moved behind
+    /// [`MessageState`] yet.
+    local: Arc<local::Local>,
     pub clock: Arc<dyn Clock>,
     pub settings: EngineSettings,
     queues: RwLock<BTreeMap<QueueKey, Arc<Queue>>>,
@@ -127,8 +128,6 @@ pub struct Engine {
     seq: AtomicU64,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
-    /// Each queue's next retention, deduplication or receive-attempt expiry.
-    janitor: Arc<janitor::Deadlines<retention::Due>>,
 }
 
 impl Engine {
@@ -139,11 +138,16 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, StoreError> {
-        let journal = Arc::new(Journal::open(store, settings.sync_writes));
+        let journal = Journal::open(store, settings.sync_writes);
         let shutdown = watch::channel(false).0;
-        let engine = Engine {
-            state: Arc::new(local::Local::new(journal.clone(), shutdown.subscribe())),
+        let local = Arc::new(local::Local::new(
             journal,
+            clock.clone(),
+            shutdown.subscribe(),
+        ));
+        let engine = Engine {
+            state: local.clone(),
+            local,
             seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,
             settings,
@@ -151,7 +155,6 @@ impl Engine {
             deleted_at: Mutex::new(HashMap::new()),
             shutdown,
             move_tasks: move_tasks::MoveTasks::default(),
-            janitor: Arc::new(janitor::Deadlines::new()),
         };
         engine.recover()?;
         Ok(Arc::new(engine))
@@ -159,7 +162,7 @@ impl Engine {
 
     /// Starts the background work: the janitor and any message move task left running.
     pub fn start(self: &Arc<Self>) {
-        retention::spawn_janitor(self);
+        self.state.clone().start();
         move_tasks::resume(self);
     }
 
@@ -181,7 +184,7 @@ impl Engine {
 
     /// Flushes the store (graceful shutdown).
     pub fn flush(&self) -> EngineResult<()> {
-        Ok(self.journal.store().flush()?)
+        Ok(self.local.journal().store().flush()?)
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
@@ -193,17 +196,17 @@ impl Engine {
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
-        self.journal.store()
+        self.local.journal().store()
     }
 
     /// Applies a batch; returns the ticket to wait on for durability.
     pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
-        self.journal.apply(batch)
+        self.local.journal().apply(batch)
     }
 
     /// Waits until the write of `ticket` is durable (strict durability only).
     pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
-        self.journal.durable(ticket).await
+        self.local.journal().durable(ticket).await
     }
 
     pub fn arn(&self, account: &str, region: &str, name: &str) -> String {

@@ -9,7 +9,7 @@ use super::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
 use super::receipt::ReceiptHandle;
 use super::redrive::{Arrivals, RedriveTarget};
 use super::send::sequence_number;
-use super::{retention, select, Engine, EngineError, EngineResult};
+use super::{select, Engine, EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
@@ -46,7 +46,7 @@ impl Engine {
                 }
                 target = self.redrive_target(q);
             };
-            self.schedule_janitor(q, outcome.janitor_at);
+            self.local.schedule_janitor(q, outcome.janitor_at);
             if let Some(arrivals) = outcome.dead_letter_moves {
                 arrivals.land(self, self.now());
             }
@@ -98,7 +98,7 @@ impl Engine {
             max: req.max_messages.clamp(1, 10) as usize,
         };
         let mut wb = WriteBatch::new();
-        let expired = retention::expire_messages(q.id, &st, now, &mut wb);
+        let expired = super::local::retention::expire_messages(q.id, &st, now, &mut wb);
         if let Some(replayed) = self.replay_attempt(&round, &mut st, &mut wb)? {
             let ticket = self.apply(wb)?;
             for seq in expired {

@@ -20,7 +20,7 @@ impl Engine {
         let recovered = self.recover_messages(&by_id, now, &mut max_seq, &mut garbage)?;
         self.recover_dedup(&by_id, now, &mut garbage)?;
         for q in by_id.values() {
-            self.schedule_expiry(q);
+            self.local.schedule_expiry(q);
         }
         self.seq.fetch_max(max_seq + 1, Ordering::SeqCst);
         self.move_tasks.recover(self.store())?;

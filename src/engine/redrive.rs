@@ -104,7 +104,7 @@ fn land(engine: &Engine, dest: &Arc<Queue>, moved: impl IntoIterator<Item = Move
     }
     let janitor_at = st.janitor_due();
     drop(st);
-    engine.schedule_janitor(dest, janitor_at);
+    engine.local.schedule_janitor(dest, janitor_at);
     dest.notify.notify_waiters();
 }
 

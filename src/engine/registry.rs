@@ -175,8 +175,8 @@ impl Engine {
             st.mark_deleted()
         };
         q.notify.notify_waiters();
-        self.janitor.cancel(&super::retention::Due(q.clone()));
-        let store = self.journal.store_arc();
+        self.local.forget_deadline(q);
+        let store = self.local.journal().store_arc();
         let queue_id = q.id;
         let shutdown = self.shutdown_signal();
         tokio::task::spawn_blocking(move || {

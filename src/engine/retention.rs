@@ -1,123 +1,16 @@
-//! Retention: [`Engine::expire`], which removes one queue's messages past their retention
-//! period, expired deduplication entries and receive attempts, and the janitor that runs it
-//! at each queue's next deadline ([`QueueState::next_deadline`]). Nothing iterates every
-//! queue on a timer: a change that brings a queue's deadline forward schedules it.
+//! Retention: [`Engine::expire`], the backend's removal of one queue's messages past their
+//! retention period ([`MessageState::expire`](super::state::MessageState::expire)). A backend
+//! runs it on its own as messages reach their retention; the engine also asks for it when a
+//! queue's retention period changes.
 
-use std::cmp::Ordering;
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use super::queue::{Queue, QueueState};
+use super::queue::Queue;
 use super::{Engine, EngineResult};
-use crate::store::{keys, WriteBatch};
-
-/// A queue as a janitor key, compared and hashed by its id.
-#[derive(Clone)]
-pub(super) struct Due(pub(super) Arc<Queue>);
-
-impl PartialEq for Due {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.id == other.0.id
-    }
-}
-
-impl Eq for Due {}
-
-impl PartialOrd for Due {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Due {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0.id.cmp(&other.0.id)
-    }
-}
-
-impl Hash for Due {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.id.hash(h)
-    }
-}
-
-/// Runs the janitor until shutdown: each due queue forgets its scheduled deadline and is
-/// expired, which schedules its next one.
-pub(super) fn spawn_janitor(engine: &Arc<Engine>) {
-    let shutdown = engine.shutdown_signal();
-    let (janitor, clock) = (engine.janitor.clone(), engine.clock.clone());
-    let engine = Arc::downgrade(engine);
-    tokio::spawn(async move {
-        janitor
-            .run(clock.as_ref(), shutdown, |Due(q)| {
-                let engine = engine.upgrade();
-                async move {
-                    let Some(engine) = engine else { return };
-                    q.lock().janitor_fired();
-                    if let Err(e) = engine.expire(&q).await {
-                        tracing::warn!(queue = %q.name, error = %e, "expiry failed");
-                    }
-                }
-            })
-            .await;
-    });
-}
 
 impl Engine {
-    /// Hands the janitor `q`'s deadline `at`, as [`QueueState::janitor_due`] returned it
-    /// under the queue's lock (called after that lock is released).
-    pub(super) fn schedule_janitor(&self, q: &Arc<Queue>, at: Option<u64>) {
-        if let Some(at) = at {
-            self.janitor.schedule(Due(q.clone()), at);
-        }
-    }
-
-    /// Schedules `q`'s next deadline, if it is earlier than the one scheduled; for callers
-    /// that do not hold the queue's lock already.
-    pub(super) fn schedule_expiry(&self, q: &Arc<Queue>) {
-        let at = q.lock().janitor_due();
-        self.schedule_janitor(q, at);
-    }
-
     /// Removes messages past their retention, expired dedup entries and receive attempts.
     pub(crate) async fn expire(&self, q: &Arc<Queue>) -> EngineResult<()> {
-        let now = self.now();
-        let at = {
-            let mut st = q.lock();
-            let mut batch = WriteBatch::new();
-            let expired = expire_messages(q.id, &st, now, &mut batch);
-            let dedup_expired = st.expired_dedup(now);
-            for (_, key) in &dedup_expired {
-                batch.delete(keys::dedup(q.id, key));
-            }
-            if !batch.is_empty() {
-                // Expiry is nobody's acknowledged write: sled's periodic flush makes it durable.
-                self.apply(batch)?;
-                for seq in expired {
-                    st.remove(seq);
-                }
-                st.forget_dedup(dedup_expired);
-            }
-            st.forget_expired_attempts(now);
-            st.janitor_due()
-        };
-        self.schedule_janitor(q, at);
-        Ok(())
+        self.state.expire(q, self.now()).await
     }
-}
-
-/// Adds the removal of `st`'s messages past their retention period to `wb`; returns their
-/// seqs, to remove from memory once `wb` is written.
-pub(super) fn expire_messages(
-    queue_id: u64,
-    st: &QueueState,
-    now: u64,
-    wb: &mut WriteBatch,
-) -> Vec<u64> {
-    let expired = st.expired(now);
-    for &seq in &expired {
-        wb.delete(keys::message(queue_id, seq));
-        wb.delete(keys::message_state(queue_id, seq));
-    }
-    expired
 }

@@ -120,7 +120,7 @@ impl Engine {
             }
             (ticket, st.janitor_due())
         };
-        self.schedule_janitor(q, janitor_at);
+        self.local.schedule_janitor(q, janitor_at);
         self.durable(ticket).await?;
         q.notify.notify_waiters();
         Ok(results)

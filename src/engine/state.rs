@@ -48,4 +48,12 @@ pub trait MessageState: Send + Sync {
     /// MessageDeduplicationId sent after a purge is delivered), unless the last purge is less
     /// than `cooldown_ms` ago: `false` then.
     fn purge<'a>(&'a self, q: &'a Arc<Queue>, now: u64, cooldown_ms: u64) -> StateFuture<'a, bool>;
+
+    /// Removes `q`'s messages past their retention period, its expired deduplication entries
+    /// and FIFO receive attempts.
+    fn expire<'a>(&'a self, q: &'a Arc<Queue>, now: u64) -> StateFuture<'a, ()>;
+
+    /// Starts the backend's background work (the local backend's janitor, which expires each
+    /// queue at its next deadline); it ends at the engine's shutdown.
+    fn start(self: Arc<Self>);
 }

@@ -598,15 +598,15 @@ async fn the_janitor_expires_at_the_deadline() {
     send(&e, &q, vec![entry("a")]).await;
     tokio::time::sleep(std::time::Duration::from_millis(59_999)).await;
     assert_eq!(q.lock().message_count(), 1);
-    assert_eq!(e.janitor.wakeups(), 0);
+    assert_eq!(e.local.janitor.wakeups(), 0);
     tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     for _ in 0..10 {
         tokio::task::yield_now().await;
     }
     assert_eq!(q.lock().message_count(), 0);
-    assert_eq!(e.janitor.wakeups(), 1);
+    assert_eq!(e.local.janitor.wakeups(), 1);
     tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
-    assert_eq!(e.janitor.wakeups(), 1, "nothing is due any more");
+    assert_eq!(e.local.janitor.wakeups(), 1, "nothing is due any more");
     e.shutdown();
 }
 
@@ -627,7 +627,7 @@ async fn the_janitor_sleeps_while_nothing_is_due() {
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
-    assert_eq!(e.janitor.wakeups(), 0);
+    assert_eq!(e.local.janitor.wakeups(), 0);
     let grouped = SendEntry {
         group_id: Some("g".into()),
         ..entry("x")
@@ -636,12 +636,12 @@ async fn the_janitor_sleeps_while_nothing_is_due() {
     let got = e.receive(&q, &receive_req(1)).await.unwrap();
     e.delete_message(&q, &got[0].receipt_handle).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(299_999)).await;
-    assert_eq!(e.janitor.wakeups(), 1);
-    assert_eq!(e.janitor.len(), 1);
+    assert_eq!(e.local.janitor.wakeups(), 1);
+    assert_eq!(e.local.janitor.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    assert_eq!(e.janitor.wakeups(), 2);
+    assert_eq!(e.local.janitor.wakeups(), 2);
     assert!(
-        e.janitor.is_empty(),
+        e.local.janitor.is_empty(),
         "the dedup entry was the last deadline"
     );
     assert!(q.lock().dedup_keys().next().is_none());

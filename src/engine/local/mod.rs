@@ -7,11 +7,16 @@
 mod delete;
 pub(crate) mod journal;
 mod purge;
+pub(crate) mod retention;
 mod visibility;
 
 use std::sync::Arc;
 
 use tokio::sync::watch;
+
+use super::janitor::Deadlines;
+use crate::clock::Clock;
+use retention::Due;
 
 use super::queue::Queue;
 use super::state::{MessageState, StateFuture};
@@ -19,14 +24,32 @@ use super::EngineResult;
 use journal::Journal;
 
 pub(crate) struct Local {
-    journal: Arc<Journal>,
-    /// The engine's shutdown: background frees and removals stop waiting for the store.
+    journal: Journal,
+    clock: Arc<dyn Clock>,
+    /// The engine's shutdown: the janitor stops, background frees and removals stop waiting
+    /// for the store.
     shutdown: watch::Receiver<bool>,
+    /// Each queue's next retention, deduplication or receive-attempt expiry.
+    pub(super) janitor: Arc<Deadlines<Due>>,
 }
 
 impl Local {
-    pub(crate) fn new(journal: Arc<Journal>, shutdown: watch::Receiver<bool>) -> Self {
-        Local { journal, shutdown }
+    pub(crate) fn new(
+        journal: Journal,
+        clock: Arc<dyn Clock>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Local {
+            journal,
+            clock,
+            shutdown,
+            janitor: Arc::new(Deadlines::new()),
+        }
+    }
+
+    /// The journal, for the engine's operations not behind [`MessageState`] yet.
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.journal
     }
 }
 
@@ -51,5 +74,13 @@ impl MessageState for Local {
 
     fn purge<'a>(&'a self, q: &'a Arc<Queue>, now: u64, cooldown_ms: u64) -> StateFuture<'a, bool> {
         Box::pin(self.purge(q, now, cooldown_ms))
+    }
+
+    fn expire<'a>(&'a self, q: &'a Arc<Queue>, now: u64) -> StateFuture<'a, ()> {
+        Box::pin(self.expire(q, now))
+    }
+
+    fn start(self: Arc<Self>) {
+        self.spawn_janitor();
     }
 }

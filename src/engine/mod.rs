@@ -61,13 +61,12 @@ mod registry;
 mod retention;
 mod select;
 mod send;
-pub mod state;
+pub(crate) mod state;
 #[cfg(test)]
 mod tests;
 mod visibility;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
@@ -125,7 +124,6 @@ pub struct Engine {
     pub settings: EngineSettings,
     queues: RwLock<BTreeMap<QueueKey, Arc<Queue>>>,
     deleted_at: Mutex<HashMap<QueueKey, u64>>,
-    seq: AtomicU64,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
 }
@@ -148,7 +146,6 @@ impl Engine {
         let engine = Engine {
             state: local.clone(),
             local,
-            seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,
             settings,
             queues: RwLock::new(BTreeMap::new()),
@@ -188,7 +185,7 @@ impl Engine {
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst)
+        self.local.next_seq()
     }
 
     pub(crate) fn now(&self) -> u64 {

@@ -36,6 +36,16 @@ pub struct QueueRecord {
     pub creation_deduplication_scope: Option<String>,
 }
 
+impl QueueRecord {
+    /// Whether sends are deduplicated per message group: by the scope in force at creation.
+    pub fn deduplicates_per_group(&self) -> bool {
+        self.creation_deduplication_scope
+            .as_deref()
+            .unwrap_or(&self.attributes.deduplication_scope)
+            == "messageGroup"
+    }
+}
+
 /// The immutable part of a message (`m` records).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MessageRecord {
@@ -283,15 +293,6 @@ impl QueueState {
 
     pub fn attributes(&self) -> &QueueAttributes {
         &self.record.attributes
-    }
-
-    /// Whether sends are deduplicated per message group: by the scope in force at creation.
-    pub fn deduplicates_per_group(&self) -> bool {
-        self.record
-            .creation_deduplication_scope
-            .as_deref()
-            .unwrap_or(&self.record.attributes.deduplication_scope)
-            == "messageGroup"
     }
 
     /// The queue's stored record.

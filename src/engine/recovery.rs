@@ -1,7 +1,6 @@
 //! Recovery: every in-memory index rebuilt from the store when the engine opens.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::queue::{
@@ -22,7 +21,7 @@ impl Engine {
         for q in by_id.values() {
             self.local.schedule_expiry(q);
         }
-        self.seq.fetch_max(max_seq + 1, Ordering::SeqCst);
+        self.local.seq_at_least(max_seq + 1);
         self.move_tasks.recover(self.store())?;
         if !garbage.is_empty() {
             self.store().apply(garbage)?;

@@ -18,13 +18,24 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::queue::Queue;
+use super::send::{SendEntry, SendOutcome, Sending};
 use super::EngineResult;
 
 /// What a [`MessageState`] operation returns.
-pub type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
+pub(crate) type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
 
 /// Where message state lives (DESIGN.md "Backends: where message state lives").
-pub trait MessageState: Send + Sync {
+pub(crate) trait MessageState: Send + Sync {
+    /// SendMessage(Batch): prepares each entry under the queue's record
+    /// ([`Sending::prepare`]: validation, digests, deduplication key), looks its key up among
+    /// the live deduplication entries and those earlier in the batch, and stores the new
+    /// ones, all or none. One result per entry; a deleted queue fails them all.
+    fn enqueue<'a>(
+        &'a self,
+        sending: &'a Sending<'a>,
+        entries: Vec<SendEntry>,
+    ) -> StateFuture<'a, Vec<EngineResult<SendOutcome>>>;
+
     /// DeleteMessage(Batch): deletes the message each receipt handle names, one result per
     /// handle. A handle of another queue is invalid; on a FIFO queue one whose receive is not
     /// the latest or whose visibility lapsed has expired; a message already gone is deleted.

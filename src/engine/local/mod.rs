@@ -8,8 +8,10 @@ mod delete;
 pub(crate) mod journal;
 mod purge;
 pub(crate) mod retention;
+mod send;
 mod visibility;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -19,6 +21,7 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::queue::Queue;
+use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, StateFuture};
 use super::EngineResult;
 use journal::Journal;
@@ -31,6 +34,8 @@ pub(crate) struct Local {
     shutdown: watch::Receiver<bool>,
     /// Each queue's next retention, deduplication or receive-attempt expiry.
     pub(super) janitor: Arc<Deadlines<Due>>,
+    /// The next sequence number (queue ids, messages); above every stored one.
+    seq: AtomicU64,
 }
 
 impl Local {
@@ -41,10 +46,20 @@ impl Local {
     ) -> Self {
         Local {
             journal,
+            seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,
             shutdown,
             janitor: Arc::new(Deadlines::new()),
         }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Recovery: sequence numbers from `seq` on are free.
+    pub(crate) fn seq_at_least(&self, seq: u64) {
+        self.seq.fetch_max(seq, Ordering::SeqCst);
     }
 
     /// The journal, for the engine's operations not behind [`MessageState`] yet.
@@ -54,6 +69,14 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn enqueue<'a>(
+        &'a self,
+        sending: &'a Sending<'a>,
+        entries: Vec<SendEntry>,
+    ) -> StateFuture<'a, Vec<EngineResult<SendOutcome>>> {
+        Box::pin(self.enqueue(sending, entries))
+    }
+
     fn delete<'a>(
         &'a self,
         q: &'a Queue,

@@ -59,7 +59,6 @@ mod recovery;
 mod redrive;
 mod registry;
 mod retention;
-mod select;
 mod send;
 pub(crate) mod state;
 #[cfg(test)]

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::local::redrive::{Move, Moved};
 use super::queue::{MessageRecord, Queue};
-use super::redrive::{Move, MoveKind, Moved};
+use super::redrive::MoveKind;
 use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
@@ -270,7 +271,7 @@ impl Engine {
                 // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
                 MoveWrite::TaskStopped => return Ok(true),
             };
-            moved.land(self, &dest, now);
+            moved.land(&self.local, &dest, now);
             return Ok(true);
         }
     }
@@ -315,7 +316,7 @@ impl Engine {
             kind: MoveKind::MoveTask,
             now,
         };
-        let moved = self.move_message(&m, meta, record, &mut wb);
+        let moved = self.local.move_message(&m, meta, record, &mut wb);
         self.apply(wb)?;
         *current = progressed;
         st.remove(seq);

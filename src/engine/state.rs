@@ -18,6 +18,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::queue::Queue;
+use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::EngineResult;
 
@@ -35,6 +36,14 @@ pub(crate) trait MessageState: Send + Sync {
         sending: &'a Sending<'a>,
         entries: Vec<SendEntry>,
     ) -> StateFuture<'a, Vec<EngineResult<SendOutcome>>>;
+
+    /// One claim of ReceiveMessage: under the standard, fair or FIFO rules, takes up to the
+    /// request's maximum of receivable messages, gives them the visibility timeout, counts
+    /// the receive, and moves those received maxReceiveCount times to the claim's
+    /// dead-letter queue; replays a FIFO receive attempt whose messages are unchanged.
+    /// `None` when the queue's RedrivePolicy is no longer the one the claim's dead-letter
+    /// queue was resolved from: the engine resolves it again.
+    fn claim<'a>(&'a self, claim: &'a Claim<'a>) -> StateFuture<'a, Option<Claimed>>;
 
     /// DeleteMessage(Batch): deletes the message each receipt handle names, one result per
     /// handle. A handle of another queue is invalid; on a FIFO queue one whose receive is not

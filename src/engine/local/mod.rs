@@ -7,7 +7,10 @@
 mod delete;
 pub(crate) mod journal;
 mod purge;
+mod receive;
+pub(crate) mod redrive;
 pub(crate) mod retention;
+mod select;
 mod send;
 mod visibility;
 
@@ -21,6 +24,7 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::queue::Queue;
+use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, StateFuture};
 use super::EngineResult;
@@ -69,6 +73,10 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn claim<'a>(&'a self, claim: &'a Claim<'a>) -> StateFuture<'a, Option<Claimed>> {
+        Box::pin(self.claim(claim))
+    }
+
     fn enqueue<'a>(
         &'a self,
         sending: &'a Sending<'a>,

@@ -10,9 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use super::local::redrive::{Move, Moved};
 use super::queue::{MessageRecord, Queue};
-use super::redrive::MoveKind;
 use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
@@ -233,27 +231,19 @@ impl Engine {
     /// when one moved, or there is nothing to do this round (a vanished record dropped, or the
     /// task no longer running, which the runner then sees).
     ///
-    /// Follows the engine's lock rule: the message is chosen under the source's lock, its
-    /// destination resolved with no lock held, then the move and the task's progress are
-    /// written under the source's lock (one store batch) if the message is still there and
-    /// visible, and the destination's memory updated after that lock is released.
-    fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
+    /// Follows the engine's lock rule: the backend chooses the message, its destination is
+    /// resolved with no lock held, then the backend moves it and the task's progress in one
+    /// atomic write if the message is still there and visible.
+    async fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
             .ok_or(EngineError::QueueDoesNotExist)?;
         loop {
             let now = self.now();
-            let (seq, record) = {
-                let mut st = source.lock();
-                let Some(seq) = st.visible(now).next() else {
-                    return Ok(false);
-                };
-                let Some(bytes) = self.store().get(&keys::message(source.id, seq))? else {
-                    st.remove(seq);
-                    return Ok(true);
-                };
-                let record: MessageRecord = records::decode(&bytes)?;
-                (seq, record)
+            let (seq, record) = match self.state.next_to_move(&source, now).await? {
+                NextMove::Nothing => return Ok(false),
+                NextMove::Vanished => return Ok(true),
+                NextMove::Message(seq, record) => (seq, *record),
             };
             let dest_arn = task
                 .destination_arn
@@ -264,73 +254,87 @@ impl Engine {
                 .queue_by_arn(dest_arn)
                 .filter(|d| d.region == source.region && d.account == source.account)
                 .ok_or(EngineError::QueueDoesNotExist)?;
-            let moved = match self.write_move(&source, seq, record, &dest, &task.task_id, now)? {
-                MoveWrite::Written(moved) => moved,
-                // Received or deleted meanwhile: choose again.
-                MoveWrite::MessageGone => continue,
-                // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
-                MoveWrite::TaskStopped => return Ok(true),
+            let progress = TaskProgress {
+                tasks: &self.move_tasks,
+                task_id: &task.task_id,
             };
-            moved.land(&self.local, &dest, now);
-            return Ok(true);
+            let m = TaskMove {
+                source: &source,
+                seq,
+                record,
+                dest: &dest,
+                now,
+                progress: &progress,
+            };
+            match self.state.move_message(m).await? {
+                MoveStep::Moved => return Ok(true),
+                // Received or deleted meanwhile: choose again.
+                MoveStep::MessageGone => continue,
+                // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
+                MoveStep::TaskStopped => return Ok(true),
+            }
         }
-    }
-
-    /// Writes one move under the source's lock: the message leaves `source` for `dest`
-    /// ([`Engine::move_message`]) and the task's progress goes up, in one store batch, if the
-    /// message is still there and visible and the task still running.
-    fn write_move(
-        &self,
-        source: &Queue,
-        seq: u64,
-        record: MessageRecord,
-        dest: &Queue,
-        task_id: &str,
-        now: u64,
-    ) -> EngineResult<MoveWrite> {
-        let mut st = source.lock();
-        let Some(meta) = st.message(seq).filter(|m| m.state.visible_at <= self.now()) else {
-            return Ok(MoveWrite::MessageGone);
-        };
-        // The task's progress is written in the move's own store batch, so that after
-        // a crash the count matches the messages moved. (The task table's lock may be
-        // taken under a queue's lock, never the other way round.)
-        let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
-        let Some(current) = tasks.iter_mut().find(|t| t.task_id == task_id) else {
-            return Ok(MoveWrite::TaskStopped);
-        };
-        if current.status != MoveTaskStatus::Running {
-            return Ok(MoveWrite::TaskStopped);
-        }
-        let mut progressed = current.clone();
-        progressed.moved += 1;
-        let mut wb = WriteBatch::new();
-        wb.put(
-            keys::move_task(&progressed.task_id),
-            records::encode(&progressed),
-        );
-        let m = Move {
-            source,
-            seq,
-            dest,
-            kind: MoveKind::MoveTask,
-            now,
-        };
-        let moved = self.local.move_message(&m, meta, record, &mut wb);
-        self.apply(wb)?;
-        *current = progressed;
-        st.remove(seq);
-        Ok(MoveWrite::Written(moved))
     }
 }
 
-/// What [`Engine::write_move`] did.
-enum MoveWrite {
-    Written(Moved),
+/// What a move task's backend finds to move next.
+pub(crate) enum NextMove {
+    /// No visible message is left.
+    Nothing,
+    /// The message chosen had no record any more: dropped; nothing moves this round.
+    Vanished,
+    /// Message `seq` of the source, and its record (boxed: the other variants are empty).
+    Message(u64, Box<MessageRecord>),
+}
+
+/// One move of a move task
+/// ([`MessageState::move_message`](super::state::MessageState::move_message)).
+pub(crate) struct TaskMove<'a> {
+    pub(crate) source: &'a Arc<Queue>,
+    pub(crate) seq: u64,
+    pub(crate) record: MessageRecord,
+    pub(crate) dest: &'a Arc<Queue>,
+    pub(crate) now: u64,
+    pub(crate) progress: &'a TaskProgress<'a>,
+}
+
+/// What a move task's move did.
+pub(crate) enum MoveStep {
+    Moved,
     /// The message was received or deleted meanwhile.
     MessageGone,
     /// The task was cancelled (or is gone) meanwhile: nothing was written.
     TaskStopped,
+}
+
+/// A running task's progress, counted in the move's own atomic write.
+pub(crate) struct TaskProgress<'a> {
+    tasks: &'a MoveTasks,
+    task_id: &'a str,
+}
+
+impl TaskProgress<'_> {
+    /// Under the task table's lock (which may be taken under a queue's lock, never the other
+    /// way round): if the task still runs, `write` writes the move with the task's record
+    /// one message further, and the progress is kept once it succeeded. `Ok(false)` if the
+    /// task stopped: nothing is written.
+    pub(crate) fn advance(
+        &self,
+        write: impl FnOnce(&MoveTaskInfo) -> EngineResult<()>,
+    ) -> EngineResult<bool> {
+        let mut tasks = self.tasks.tasks.lock().expect("move tasks");
+        let Some(current) = tasks.iter_mut().find(|t| t.task_id == self.task_id) else {
+            return Ok(false);
+        };
+        if current.status != MoveTaskStatus::Running {
+            return Ok(false);
+        }
+        let mut progressed = current.clone();
+        progressed.moved += 1;
+        write(&progressed)?;
+        *current = progressed;
+        Ok(true)
+    }
 }
 
 /// The FailureReason a task stopped by `err` shows: the SQS error code of what stopped it. A
@@ -367,7 +371,7 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 finished(MoveTaskStatus::Completed, None);
                 return;
             }
-            match e.move_one(&task) {
+            match e.move_one(&task).await {
                 Ok(true) => {}
                 Ok(false) => {
                     finished(MoveTaskStatus::Completed, None);

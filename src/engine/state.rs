@@ -17,6 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::move_tasks::{MoveStep, NextMove, TaskMove};
 use super::queue::Queue;
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
@@ -44,6 +45,15 @@ pub(crate) trait MessageState: Send + Sync {
     /// `None` when the queue's RedrivePolicy is no longer the one the claim's dead-letter
     /// queue was resolved from: the engine resolves it again.
     fn claim<'a>(&'a self, claim: &'a Claim<'a>) -> StateFuture<'a, Option<Claimed>>;
+
+    /// A message move task's next message: the oldest visible one of `source`.
+    fn next_to_move<'a>(&'a self, source: &'a Queue, now: u64) -> StateFuture<'a, NextMove>;
+
+    /// A message move task's move: the message leaves its source for its destination as a
+    /// new message ([`MoveKind::MoveTask`](super::redrive::MoveKind::MoveTask)), with the
+    /// task's progress ([`TaskProgress::advance`](super::move_tasks::TaskProgress::advance))
+    /// in the same atomic write, if the message is still there and visible.
+    fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep>;
 
     /// DeleteMessage(Batch): deletes the message each receipt handle names, one result per
     /// handle. A handle of another queue is invalid; on a FIFO queue one whose receive is not

@@ -6,6 +6,7 @@
 
 mod delete;
 pub(crate) mod journal;
+mod move_tasks;
 mod purge;
 mod receive;
 pub(crate) mod redrive;
@@ -23,6 +24,7 @@ use super::janitor::Deadlines;
 use crate::clock::Clock;
 use retention::Due;
 
+use super::move_tasks::{MoveStep, NextMove, TaskMove};
 use super::queue::Queue;
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
@@ -73,6 +75,14 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn next_to_move<'a>(&'a self, source: &'a Queue, now: u64) -> StateFuture<'a, NextMove> {
+        Box::pin(self.next_to_move(source, now))
+    }
+
+    fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep> {
+        Box::pin(self.move_for_task(m))
+    }
+
     fn claim<'a>(&'a self, claim: &'a Claim<'a>) -> StateFuture<'a, Option<Claimed>> {
         Box::pin(self.claim(claim))
     }

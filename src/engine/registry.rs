@@ -3,14 +3,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy};
 use super::queue::{Queue, QueueRecord};
 use super::queue_attributes::validate_tags;
 use super::{queue, queue_key, Engine, EngineError, EngineResult, QueueAttributes};
 use crate::store::{keys, records, WriteBatch};
-use crate::store::{Store, StoreError};
 
 impl Engine {
     pub fn queue(&self, account: &str, region: &str, name: &str) -> EngineResult<Arc<Queue>> {
@@ -151,9 +148,8 @@ impl Engine {
         Ok(q)
     }
 
-    /// Deletes the queue record at once; its messages and dedup entries are removed in the
-    /// background, in chunks (after a crash, recovery drops what is left: records of a queue id
-    /// that no queue has).
+    /// Deletes the queue record at once; the backend forgets its messages and deduplication
+    /// entries ([`MessageState::queue_deleted`](super::state::MessageState::queue_deleted)).
     pub async fn delete_queue(&self, q: &Arc<Queue>) -> EngineResult<()> {
         let mut batch = WriteBatch::new();
         batch.delete(q.store_key.clone());
@@ -168,23 +164,8 @@ impl Engine {
             queues.remove(&key);
             ticket
         };
-        // The indexes of a large queue take tens of milliseconds to free: they are moved out
-        // here and dropped on the cleanup thread, not on a request worker.
-        let indexes = {
-            let mut st = q.lock();
-            st.mark_deleted()
-        };
+        self.state.queue_deleted(q);
         q.notify.notify_waiters();
-        self.local.forget_deadline(q);
-        let store = self.local.journal().store_arc();
-        let queue_id = q.id;
-        let shutdown = self.shutdown_signal();
-        tokio::task::spawn_blocking(move || {
-            indexes.free_gradually(&shutdown);
-            if let Err(e) = remove_queue_records(store.as_ref(), queue_id, &shutdown) {
-                tracing::warn!(error = %e, "cleaning up a deleted queue failed; recovery will finish it");
-            }
-        });
         if self.settings.queue_deleted_cooldown_ms > 0 {
             self.deleted_at
                 .lock()
@@ -257,38 +238,4 @@ impl QueueLookup for ResolvedTargets {
             .find(|t| t.arn == arn && t.region == region && t.account == account)
             .map(|t| (t.fifo, t.allow.clone()))
     }
-}
-
-/// Records removed per store batch when a deleted queue is cleaned up: each batch holds the
-/// store's lock for ~1.5 µs per record, so small batches keep requests from waiting behind it.
-const CLEANUP_CHUNK: usize = 128;
-
-/// Removes every message, message state and dedup record of a deleted queue, in chunks of
-/// [`CLEANUP_CHUNK`] records with a pause between them (runs on a blocking thread). Stops at
-/// shutdown, which must not wait for it: recovery drops what is left on the next start.
-fn remove_queue_records(
-    store: &dyn Store,
-    queue_id: u64,
-    shutdown: &watch::Receiver<bool>,
-) -> Result<(), StoreError> {
-    for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
-        let prefix = keys::queue_prefix(prefix, queue_id);
-        loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-            let chunk = store.keys_with_prefix(&prefix, CLEANUP_CHUNK)?;
-            if chunk.is_empty() {
-                break;
-            }
-            let mut batch = WriteBatch::new();
-            for k in chunk {
-                batch.delete(k);
-            }
-            store.apply(batch)?;
-            // Background work: leave the store to the requests between chunks.
-            std::thread::sleep(std::time::Duration::from_millis(4));
-        }
-    }
-    Ok(())
 }

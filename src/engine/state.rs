@@ -55,6 +55,10 @@ pub(crate) trait MessageState: Send + Sync {
     /// in the same atomic write, if the message is still there and visible.
     fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep>;
 
+    /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
+    /// receive attempts go (a long poll on it then ends).
+    fn queue_deleted(&self, q: &Arc<Queue>);
+
     /// DeleteMessage(Batch): deletes the message each receipt handle names, one result per
     /// handle. A handle of another queue is invalid; on a FIFO queue one whose receive is not
     /// the latest or whose visibility lapsed has expired; a message already gone is deleted.

@@ -5,6 +5,7 @@
 //! `WriteBatch` → apply it → only on success change memory → unlock → await durability.
 
 mod delete;
+mod delete_queue;
 pub(crate) mod journal;
 mod move_tasks;
 mod purge;
@@ -75,6 +76,10 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn queue_deleted(&self, q: &Arc<Queue>) {
+        self.queue_deleted(q);
+    }
+
     fn next_to_move<'a>(&'a self, source: &'a Queue, now: u64) -> StateFuture<'a, NextMove> {
         Box::pin(self.next_to_move(source, now))
     }

@@ -84,7 +84,7 @@ impl Local {
     }
 
     /// A deleted queue has no deadline any more.
-    pub(crate) fn forget_deadline(&self, q: &Arc<Queue>) {
+    pub(super) fn forget_deadline(&self, q: &Arc<Queue>) {
         self.janitor.cancel(&Due(q.clone()));
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod journal;
 mod move_tasks;
 mod purge;
 mod receive;
+mod recovery;
 pub(crate) mod redrive;
 pub(crate) mod retention;
 mod select;

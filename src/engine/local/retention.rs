@@ -70,7 +70,7 @@ impl Local {
 
     /// Hands the janitor `q`'s deadline `at`, as [`QueueState::janitor_due`] returned it
     /// under the queue's lock (called after that lock is released).
-    pub(crate) fn schedule_janitor(&self, q: &Arc<Queue>, at: Option<u64>) {
+    pub(super) fn schedule_janitor(&self, q: &Arc<Queue>, at: Option<u64>) {
         if let Some(at) = at {
             self.janitor.schedule(Due(q.clone()), at);
         }
@@ -78,7 +78,7 @@ impl Local {
 
     /// Schedules `q`'s next deadline, if it is earlier than the one scheduled; for callers
     /// that do not hold the queue's lock already.
-    pub(crate) fn schedule_expiry(&self, q: &Arc<Queue>) {
+    pub(super) fn schedule_expiry(&self, q: &Arc<Queue>) {
         let at = q.lock().janitor_due();
         self.schedule_janitor(q, at);
     }

@@ -1,5 +1,5 @@
 //! The local backend: each queue's message metadata indexed in memory
-//! ([`QueueState`](super::queue::QueueState), under the queue's lock), bodies and states
+//! ([`QueueState`](queue_state::QueueState), under the queue's lock), bodies and states
 //! journalled to a [`Store`](crate::store::Store) — sled, or nothing that survives a restart
 //! (`--backend memory`). Every mutation follows the engine's order: lock the queue → build a
 //! `WriteBatch` → apply it → only on success change memory → unlock → await durability.
@@ -9,6 +9,7 @@ mod delete_queue;
 pub(crate) mod journal;
 mod move_tasks;
 mod purge;
+pub(crate) mod queue_state;
 mod receive;
 mod recovery;
 pub(crate) mod redrive;

@@ -1,8 +1,8 @@
 //! ReceiveMessage on the local backend: one claim under the queue's lock, as a pipeline
 //! (expire, attempt-id replay, select, take, redrive, commit).
 
-use crate::engine::queue::{AttemptedMessage, ReceiveAttempt};
-use crate::engine::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
+use super::queue_state::{AttemptedMessage, QueueState, ReceiveAttempt};
+use crate::engine::queue::{MessageRecord, MessageStateRecord, Queue};
 use crate::engine::receive::{Claim, Claimed, Delivery, ReceiveRequest, ATTEMPT_WINDOW_MS};
 use crate::engine::{EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};

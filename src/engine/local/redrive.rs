@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use crate::engine::queue::{MessageMeta, MessageRecord, Queue, QueueState};
+use super::queue_state::QueueState;
+use crate::engine::queue::{MessageMeta, MessageRecord, Queue};
 use crate::engine::redrive::MoveKind;
 use crate::store::{keys, records, WriteBatch};
 

@@ -7,7 +7,8 @@ use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::engine::queue::{Queue, QueueState};
+use super::queue_state::QueueState;
+use crate::engine::queue::Queue;
 use crate::engine::EngineResult;
 use crate::store::{keys, WriteBatch};
 

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::engine::queue::{DedupRecord, MessageMeta, QueueState};
+use super::queue_state::QueueState;
+use crate::engine::queue::{DedupRecord, MessageMeta};
 use crate::engine::send::{Accepted, NewMessage, SendEntry, SendOutcome, Sending};
 use crate::engine::{EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};

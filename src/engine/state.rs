@@ -18,10 +18,13 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::Queue;
+use super::queue::{Queue, QueueRecord};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::EngineResult;
+
+/// An edit of a queue's record, run by the backend on the record in force.
+pub(crate) type RecordChange<'a> = dyn FnMut(&mut QueueRecord) -> EngineResult<()> + Send + 'a;
 
 /// What a [`MessageState`] operation returns.
 pub(crate) type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
@@ -54,6 +57,15 @@ pub(crate) trait MessageState: Send + Sync {
     /// task's progress ([`TaskProgress::advance`](super::move_tasks::TaskProgress::advance))
     /// in the same atomic write, if the message is still there and visible.
     fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep>;
+
+    /// SetQueueAttributes, tags, policy: `change` edits a copy of `q`'s record (an error
+    /// leaves it as it was), which is stored and becomes the record in force. A deleted
+    /// queue does not exist.
+    fn update_queue<'a>(
+        &'a self,
+        q: &'a Queue,
+        change: &'a mut RecordChange<'_>,
+    ) -> StateFuture<'a, ()>;
 
     /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
     /// receive attempts go (a long poll on it then ends).

@@ -9,6 +9,7 @@ mod delete_queue;
 pub(crate) mod journal;
 mod move_tasks;
 mod purge;
+mod queue_record;
 pub(crate) mod queue_state;
 mod receive;
 mod recovery;
@@ -31,7 +32,7 @@ use super::move_tasks::{MoveStep, NextMove, TaskMove};
 use super::queue::Queue;
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
-use super::state::{MessageState, StateFuture};
+use super::state::{MessageState, RecordChange, StateFuture};
 use super::EngineResult;
 use journal::Journal;
 
@@ -78,6 +79,14 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn update_queue<'a>(
+        &'a self,
+        q: &'a Queue,
+        change: &'a mut RecordChange<'_>,
+    ) -> StateFuture<'a, ()> {
+        Box::pin(self.update_queue(q, change))
+    }
+
     fn queue_deleted(&self, q: &Arc<Queue>) {
         self.queue_deleted(q);
     }

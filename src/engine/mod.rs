@@ -1,45 +1,47 @@
 //! The queue engine: queues, messages, visibility, FIFO groups, deduplication, redrive and
-//! message move tasks, over a [`Store`].
+//! message move tasks. SQS semantics live here, written once; where message state lives is
+//! behind one seam, `MessageState` (`state.rs`), whose first implementation is
+//! `local` (in-memory indexes journalled to a [`Store`]).
 //!
-//! Every mutation follows one order: lock the queue → validate → build a `WriteBatch` →
-//! `store.apply` → only on success change memory → unlock → await durability → notify
-//! waiters. A failed write leaves memory untouched. This module never sees HTTP, XML or JSON
-//! wire types; its errors are [`EngineError`]s, what went wrong in SQS terms, which the api
-//! layer maps to SQS error codes and messages.
+//! Every mutation of the local backend follows one order: lock the queue → validate → build
+//! a `WriteBatch` → `store.apply` → only on success change memory → unlock → await
+//! durability → notify waiters. A failed write leaves memory untouched. This module never
+//! sees HTTP, XML or JSON wire types; its errors are [`EngineError`]s, what went wrong in SQS
+//! terms, which the api layer maps to SQS error codes and messages.
 //!
 //! **The lock rule: never take the registry's lock or another queue's lock while holding a
 //! queue's lock**, and never hold one across an `.await`. Whatever a change needs from other
 //! queues (a dead-letter queue's type, ARN and RedriveAllowPolicy, a move's destination) is
-//! resolved first, each lock taken and released on its own; the change then runs under its
-//! own queue's lock, re-checking what may have moved meanwhile. A message moving between
-//! queues is one store batch written under the source's lock; the destination's memory is
-//! updated after that lock is released. Two queues' locks are thus never held together, so
-//! no order between them can deadlock (two SetQueueAttributes naming each other as
-//! dead-letter queue once did). The move-task table's lock may be taken under a queue's lock
-//! (a move records its progress in its own store batch), never a queue's lock under it.
+//! resolved first by the shared engine, each lock taken and released on its own; the backend
+//! then runs the change under its own queue's lock, re-checking what may have moved
+//! meanwhile. A message moving between queues is one store batch written under the source's
+//! lock; the destination's memory is updated after that lock is released. Two queues' locks
+//! are thus never held together, so no order between them can deadlock (two
+//! SetQueueAttributes naming each other as dead-letter queue once did). The move-task
+//! table's lock may be taken under a queue's lock (a move records its progress in its own
+//! store batch, `TaskProgress::advance`), never a
+//! queue's lock under it.
 //!
-//! Where each SQS action happens:
+//! Where each SQS action happens (shared | behind the seam, in `local/`):
 //!
-//! | file | what |
-//! |---|---|
-//! | `registry.rs` | GetQueueUrl/ListQueues lookups, CreateQueue, DeleteQueue, ListDeadLetterSourceQueues |
-//! | `queue_attributes.rs` | Get/SetQueueAttributes, Tag/Untag/ListQueueTags |
-//! | `permissions.rs` | Add/RemovePermission |
-//! | `send.rs` | SendMessage(Batch): validation, FIFO deduplication |
-//! | `receive.rs` | ReceiveMessage: long poll, and one receive as a pipeline (expire, attempt-id replay, select, take, redrive, commit) |
-//! | `select.rs` | which messages a receive takes (standard, fair, FIFO groups) |
-//! | `redrive.rs` | a message moving between queues: the one move (`Engine::move_message`), for the dead-letter queue at receive time and for move tasks |
-//! | `visibility.rs` | ChangeMessageVisibility(Batch) |
-//! | `delete.rs` | DeleteMessage(Batch) |
-//! | `state.rs` | [`MessageState`](state::MessageState): the seam between SQS semantics and where messages live |
-//! | `local/` | the local backend (memory indexes + the store's journal): what has moved behind the seam |
-//! | `purge.rs` | PurgeQueue |
-//! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks |
-//! | `retention.rs` | retention expiry (`Engine::expire`): the backend's, which runs it on its own as messages reach their retention |
-//! | `recovery.rs` | rebuilding memory from the store at open |
-//! | `queue.rs` | a queue, its stored record, and [`QueueState`](queue::QueueState): indexes kept consistent by its methods |
-//! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles |
-//! | `error.rs` | [`EngineError`]: what went wrong, in SQS terms |
+//! | shared file | what | `local/` |
+//! |---|---|---|
+//! | `registry.rs` | lookups, ListQueues, CreateQueue, DeleteQueue, ListDeadLetterSourceQueues | `delete_queue.rs`: a deleted queue's messages |
+//! | `queue_attributes.rs` | Get/SetQueueAttributes, Tag/Untag/ListQueueTags | `queue_record.rs`: the record in force |
+//! | `permissions.rs` | Add/RemovePermission | (through `queue_record.rs`) |
+//! | `send.rs` | SendMessage(Batch): validation, digests, dedup keys, new records | `send.rs`: dedup lookup, the batch's write |
+//! | `receive.rs` | ReceiveMessage: long poll, dead-letter target, rendering | `receive.rs`: one claim (expire, attempt replay, take, redrive, commit); `select.rs`: which messages (standard, fair, FIFO) |
+//! | `redrive.rs` | the dead-letter target; what a moved message becomes | `redrive.rs`: the atomic move |
+//! | `visibility.rs` | ChangeMessageVisibility(Batch); the visibility rule | `visibility.rs` |
+//! | `delete.rs` | DeleteMessage(Batch) | `delete.rs` |
+//! | `purge.rs` | PurgeQueue | `purge.rs` |
+//! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, task progress | `move_tasks.rs`: the next message, the move |
+//! | `retention.rs` | `Engine::expire` | `retention.rs`: expiry, and the janitor on its deadlines (`janitor.rs`) |
+//! | `recovery.rs` | registering stored queues at open | `recovery.rs`: indexes rebuilt from the store |
+//! | `state.rs` | `MessageState` (`state.rs`): the seam | `mod.rs`: its implementation; `queue_state.rs`: a queue's indexes; `journal.rs`: store + group commit |
+//! | `queue.rs` | a queue's handle, its records, [`MessageMeta`](queue::MessageMeta) | |
+//! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles | |
+//! | `error.rs` | [`EngineError`]: what went wrong, in SQS terms | |
 
 pub mod attributes;
 mod delete;

@@ -149,7 +149,7 @@ impl Engine {
     }
 
     /// Deletes the queue record at once; the backend forgets its messages and deduplication
-    /// entries ([`MessageState::queue_deleted`](super::state::MessageState::queue_deleted)).
+    /// entries (`MessageState::queue_deleted`).
     pub async fn delete_queue(&self, q: &Arc<Queue>) -> EngineResult<()> {
         let mut batch = WriteBatch::new();
         batch.delete(q.store_key.clone());

@@ -86,8 +86,8 @@ impl Engine {
     }
 
     /// Sends entries to `q`; one result per entry, in order. A store failure fails them all.
-    /// The backend prepares each entry under its queue's record ([`Sending::prepare`]),
-    /// deduplicates and stores them ([`MessageState::enqueue`](super::state::MessageState::enqueue)).
+    /// The backend prepares each entry under its queue's record (`Sending::prepare`),
+    /// deduplicates and stores them (`MessageState::enqueue`).
     pub async fn send_messages(
         &self,
         q: &Arc<Queue>,

@@ -2,16 +2,21 @@
 //!
 //! Behind it: the SQS rules that depend on where messages live — which messages a claim
 //! takes (standard, fair, FIFO groups), visibility, receive counts, the deduplication window,
-//! atomic moves between queues, retention. In front of it, in the engine's shared files and
-//! written once: validation, attribute rules, MD5s, receipt-handle encoding, rendering of
-//! received messages, long-poll waiting, policies and error mapping. A rule that is a pure
-//! function of a message's state (a FIFO handle being current, the 12-hour visibility cap)
-//! is a shared function that every backend calls, not a copy.
+//! atomic moves between queues, retention, and the queue record in force. In front of it, in
+//! the engine's shared files and written once: validation, attribute rules, MD5s,
+//! receipt-handle encoding, rendering of received messages, long-poll waiting, dead-letter
+//! queue resolution, policies and error mapping. A rule that is a pure function of a
+//! message's state (a FIFO handle being current, the 12-hour visibility cap, what a moved
+//! message becomes) is a shared function every backend calls, not a copy.
 //!
-//! Every operation is one boxed future: the trait stays dyn-compatible (the engine holds an
-//! `Arc<dyn MessageState>` chosen at start by `--backend`) without a macro crate, at one
-//! allocation per call. A future completes once its change is durable; the engine wakes long
-//! polls after that.
+//! The engine holds an `Arc<dyn MessageState>`, not a type parameter: the backend is chosen
+//! at start from the configuration, and `Arc<Engine>` travels through the api, http and
+//! server layers, which need not know it. Every operation is one boxed future (no macro
+//! crate, one allocation per call). A mutation's future completes once its change is as
+//! durable as the configured durability asks; the engine wakes long polls after that.
+//!
+//! Implementations: [`local`](super::local) (memory indexes over the store's journal; the
+//! store is sled or memory, `--backend`).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -117,7 +117,17 @@ impl Engine {
     }
 
     pub fn queue_tags(&self, q: &Queue) -> BTreeMap<String, String> {
-        q.lock().record().tags.clone()
+        self.record_of(q, |r| r.tags.clone())
+    }
+
+    /// What `read` makes of `q`'s record in force
+    /// ([`MessageState::with_record`](super::state::MessageState::with_record)).
+    pub(crate) fn record_of<T>(&self, q: &Queue, read: impl FnOnce(&QueueRecord) -> T) -> T {
+        let mut read = Some(read);
+        let mut out = None;
+        self.state
+            .with_record(q, &mut |r| out = read.take().map(|f| f(r)));
+        out.expect("with_record calls back once")
     }
 }
 

@@ -26,7 +26,7 @@ impl Engine {
         }
         let wait_seconds = match req.wait_time_seconds {
             Some(w) => w,
-            None => q.lock().attributes().receive_message_wait_time_seconds,
+            None => self.record_of(q, |r| r.attributes.receive_message_wait_time_seconds),
         };
         let deadline = self.now() + wait_seconds as u64 * 1000;
         let mut shutdown = self.shutdown_signal();

@@ -111,12 +111,12 @@ impl Engine {
     /// Resolves `q`'s dead-letter queue without holding `q`'s lock while the registry is read
     /// (the engine's lock rule).
     pub(super) fn redrive_target(&self, q: &Queue) -> RedriveTarget {
-        let policy = q
-            .lock()
-            .attributes()
-            .redrive_policy
-            .as_ref()
-            .map(|p| (p.dead_letter_target_arn.clone(), p.max_receive_count));
+        let policy = self.record_of(q, |r| {
+            r.attributes
+                .redrive_policy
+                .as_ref()
+                .map(|p| (p.dead_letter_target_arn.clone(), p.max_receive_count))
+        });
         let dlq = policy
             .as_ref()
             .and_then(|(arn, _)| self.queue_by_arn(arn))

@@ -40,11 +40,12 @@ impl Engine {
         let all: Vec<Arc<Queue>> = self.list_queues(&dlq.account, &dlq.region, "");
         all.into_iter()
             .filter(|q| {
-                q.lock()
-                    .attributes()
-                    .redrive_policy
-                    .as_ref()
-                    .is_some_and(|p| p.dead_letter_target_arn == dlq.arn)
+                self.record_of(q, |r| {
+                    r.attributes
+                        .redrive_policy
+                        .as_ref()
+                        .is_some_and(|p| p.dead_letter_target_arn == dlq.arn)
+                })
             })
             .collect()
     }
@@ -60,7 +61,7 @@ impl Engine {
                 .into_iter()
                 .filter_map(|arn| {
                     let dlq = self.queue_by_arn(&arn)?;
-                    let allow = dlq.lock().attributes().redrive_allow_policy.clone();
+                    let allow = self.record_of(&dlq, |r| r.attributes.redrive_allow_policy.clone());
                     Some(ResolvedTarget {
                         arn,
                         account: dlq.account.clone(),
@@ -95,7 +96,8 @@ impl Engine {
             lookup: &targets,
         };
         if let Ok(existing) = self.queue(account, region, name) {
-            same_attributes(&existing, fifo, attrs, &ctx)?;
+            let current = self.record_of(&existing, |r| r.attributes.clone());
+            same_attributes(&existing, &current, fifo, attrs, &ctx)?;
             return Ok(existing);
         }
         if self.settings.queue_deleted_cooldown_ms > 0 {
@@ -192,19 +194,18 @@ fn fifo_flag(name: &str, attrs: &[(String, String)]) -> EngineResult<bool> {
 /// attributes as they are.
 fn same_attributes(
     existing: &Queue,
+    current: &QueueAttributes,
     fifo: bool,
     attrs: &[(String, String)],
     ctx: &AttributeContext<'_>,
 ) -> EngineResult<()> {
-    let st = existing.lock();
-    let current = st.attributes().clone();
     for (k, v) in attrs {
         let mut probe = current.clone();
         if k == "FifoQueue" && existing.fifo == fifo {
             continue;
         }
         probe.apply(&[(k.clone(), v.clone())], ctx)?;
-        if probe != current || (k == "FifoQueue") {
+        if probe != *current || (k == "FifoQueue") {
             return Err(EngineError::QueueNameExists {
                 attribute: k.clone(),
             });

@@ -72,6 +72,10 @@ pub(crate) trait MessageState: Send + Sync {
         change: &'a mut RecordChange<'_>,
     ) -> StateFuture<'a, ()>;
 
+    /// Calls `read` with `q`'s record in force (attributes, tags), at once: for the shared
+    /// rules that read it outside an operation of this trait.
+    fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord));
+
     /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
     /// receive attempts go (a long poll on it then ends).
     fn queue_deleted(&self, q: &Arc<Queue>);

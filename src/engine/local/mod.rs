@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::Queue;
+use super::queue::{Queue, QueueRecord};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, RecordChange, StateFuture};
@@ -79,6 +79,10 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord)) {
+        read(q.lock().record());
+    }
+
     fn update_queue<'a>(
         &'a self,
         q: &'a Queue,

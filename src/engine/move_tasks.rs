@@ -151,7 +151,7 @@ impl Engine {
                 ));
             }
         }
-        let to_move = source.lock().counts(self.now()).visible as u64;
+        let to_move = self.state.counts(&source, self.now()).await?.visible as u64;
         let task = MoveTaskInfo {
             task_id: uuid::Uuid::new_v4().to_string(),
             source_arn: source_arn.to_string(),

@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Queue, QueueRecord};
+use super::queue::{Counts, Queue, QueueRecord};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::EngineResult;
@@ -75,6 +75,9 @@ pub(crate) trait MessageState: Send + Sync {
     /// Calls `read` with `q`'s record in force (attributes, tags), at once: for the shared
     /// rules that read it outside an operation of this trait.
     fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord));
+
+    /// `q`'s visible, in-flight and delayed messages at `now`.
+    fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts>;
 
     /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
     /// receive attempts go (a long poll on it then ends).

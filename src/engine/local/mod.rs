@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Queue, QueueRecord};
+use super::queue::{Counts, Queue, QueueRecord};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, RecordChange, StateFuture};
@@ -79,6 +79,11 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts> {
+        let counts = q.lock().counts(now);
+        Box::pin(std::future::ready(Ok(counts)))
+    }
+
     fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord)) {
         read(q.lock().record());
     }

@@ -30,6 +30,15 @@ pub enum Durability {
     Relaxed,
 }
 
+/// Where message state lives (`--backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// In memory only; nothing survives a restart.
+    Memory,
+    /// In memory, journalled to the sled store under `--data-dir`.
+    Sled,
+}
+
 /// Printed after the flags by `--help`.
 const AFTER_HELP: &str = "\
 Every flag can also be set by the environment variable named beside it, and in the --config
@@ -58,9 +67,13 @@ pub struct Config {
     #[arg(long, env = "CAUDA_DATA_DIR", default_value = "./cauda-data")]
     pub data_dir: PathBuf,
 
-    /// Keep everything in memory; nothing survives a restart.
+    /// Keep everything in memory; nothing survives a restart (shorthand for `--backend memory`).
     #[arg(long, env = "CAUDA_IN_MEMORY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub in_memory: bool,
+
+    /// Where message state lives: memory, or sled (journalled under `--data-dir`).
+    #[arg(long, env = "CAUDA_BACKEND", value_enum, default_value = "sled")]
+    pub backend: Backend,
 
     /// The account id of callers that no credential maps to an account.
     #[arg(long, env = "CAUDA_ACCOUNT_ID", default_value = "000000000000")]
@@ -288,6 +301,15 @@ fn value_problem(e: &clap::Error) -> String {
 }
 
 impl Config {
+    /// The backend in use: `--in-memory` stands for `--backend memory`.
+    pub fn backend(&self) -> Backend {
+        if self.in_memory {
+            Backend::Memory
+        } else {
+            self.backend
+        }
+    }
+
     /// The configuration of this process (flags, then `CAUDA_*` variables, then the config
     /// file). On a bad value that came from a variable, the error says which variable (clap
     /// names only the flag), and the process exits as clap's own errors do; a bad config file
@@ -413,6 +435,19 @@ mod tests {
         ] {
             assert!(bind(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_backend_is_sled_unless_memory_is_asked_for() {
+        assert_eq!(Config::parse_from(["cauda"]).backend(), Backend::Sled);
+        assert_eq!(
+            Config::parse_from(["cauda", "--in-memory"]).backend(),
+            Backend::Memory
+        );
+        assert_eq!(
+            Config::parse_from(["cauda", "--backend", "memory"]).backend(),
+            Backend::Memory
+        );
     }
 
     #[test]

@@ -1,48 +1,53 @@
 //! The queue engine: queues, messages, visibility, FIFO groups, deduplication, redrive and
-//! message move tasks, over a [`Store`].
+//! message move tasks. SQS semantics live here, written once; where message state lives is
+//! behind one seam, `MessageState` (`state.rs`), whose first implementation is
+//! `local` (in-memory indexes journalled to a [`Store`]).
 //!
-//! Every mutation follows one order: lock the queue → validate → build a `WriteBatch` →
-//! `store.apply` → only on success change memory → unlock → await durability → notify
-//! waiters. A failed write leaves memory untouched. This module never sees HTTP, XML or JSON
-//! wire types; its errors are [`EngineError`]s, what went wrong in SQS terms, which the api
-//! layer maps to SQS error codes and messages.
+//! Every mutation of the local backend follows one order: lock the queue → validate → build
+//! a `WriteBatch` → `store.apply` → only on success change memory → unlock → await
+//! durability → notify waiters. A failed write leaves memory untouched. This module never
+//! sees HTTP, XML or JSON wire types; its errors are [`EngineError`]s, what went wrong in SQS
+//! terms, which the api layer maps to SQS error codes and messages.
 //!
 //! **The lock rule: never take the registry's lock or another queue's lock while holding a
 //! queue's lock**, and never hold one across an `.await`. Whatever a change needs from other
 //! queues (a dead-letter queue's type, ARN and RedriveAllowPolicy, a move's destination) is
-//! resolved first, each lock taken and released on its own; the change then runs under its
-//! own queue's lock, re-checking what may have moved meanwhile. A message moving between
-//! queues is one store batch written under the source's lock; the destination's memory is
-//! updated after that lock is released. Two queues' locks are thus never held together, so
-//! no order between them can deadlock (two SetQueueAttributes naming each other as
-//! dead-letter queue once did). The move-task table's lock may be taken under a queue's lock
-//! (a move records its progress in its own store batch), never a queue's lock under it.
+//! resolved first by the shared engine, each lock taken and released on its own; the backend
+//! then runs the change under its own queue's lock, re-checking what may have moved
+//! meanwhile. A message moving between queues is one store batch written under the source's
+//! lock; the destination's memory is updated after that lock is released. Two queues' locks
+//! are thus never held together, so no order between them can deadlock (two
+//! SetQueueAttributes naming each other as dead-letter queue once did). The move-task
+//! table's lock may be taken under a queue's lock (a move records its progress in its own
+//! store batch, `TaskProgress::advance`), never a
+//! queue's lock under it.
 //!
-//! Where each SQS action happens:
+//! Where each SQS action happens (shared | behind the seam, in `local/`):
 //!
-//! | file | what |
-//! |---|---|
-//! | `registry.rs` | GetQueueUrl/ListQueues lookups, CreateQueue, DeleteQueue, ListDeadLetterSourceQueues |
-//! | `queue_attributes.rs` | Get/SetQueueAttributes, Tag/Untag/ListQueueTags |
-//! | `permissions.rs` | Add/RemovePermission |
-//! | `send.rs` | SendMessage(Batch): validation, FIFO deduplication |
-//! | `receive.rs` | ReceiveMessage: long poll, and one receive as a pipeline (expire, attempt-id replay, select, take, redrive, commit) |
-//! | `select.rs` | which messages a receive takes (standard, fair, FIFO groups) |
-//! | `redrive.rs` | a message moving between queues: the one move (`Engine::move_message`), for the dead-letter queue at receive time and for move tasks |
-//! | `visibility.rs` | ChangeMessageVisibility(Batch) |
-//! | `delete.rs` | DeleteMessage(Batch) |
-//! | `purge.rs` | PurgeQueue |
-//! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks |
-//! | `retention.rs` | retention expiry (`Engine::expire`) and the janitor's pass |
-//! | `recovery.rs` | rebuilding memory from the store at open |
-//! | `queue.rs` | a queue, its stored record, and [`QueueState`](queue::QueueState): indexes kept consistent by its methods |
-//! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles |
-//! | `error.rs` | [`EngineError`]: what went wrong, in SQS terms |
+//! | shared file | what | `local/` |
+//! |---|---|---|
+//! | `registry.rs` | lookups, ListQueues, CreateQueue, DeleteQueue, ListDeadLetterSourceQueues | `delete_queue.rs`: a deleted queue's messages |
+//! | `queue_attributes.rs` | Get/SetQueueAttributes, Tag/Untag/ListQueueTags | `queue_record.rs`: the record in force |
+//! | `permissions.rs` | Add/RemovePermission | (through `queue_record.rs`) |
+//! | `send.rs` | SendMessage(Batch): validation, digests, dedup keys, new records | `send.rs`: dedup lookup, the batch's write |
+//! | `receive.rs` | ReceiveMessage: long poll, dead-letter target, rendering | `receive.rs`: one claim (expire, attempt replay, take, redrive, commit); `select.rs`: which messages (standard, fair, FIFO) |
+//! | `redrive.rs` | the dead-letter target; what a moved message becomes | `redrive.rs`: the atomic move |
+//! | `visibility.rs` | ChangeMessageVisibility(Batch); the visibility rule | `visibility.rs` |
+//! | `delete.rs` | DeleteMessage(Batch) | `delete.rs` |
+//! | `purge.rs` | PurgeQueue | `purge.rs` |
+//! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, task progress | `move_tasks.rs`: the next message, the move |
+//! | `retention.rs` | `Engine::expire` | `retention.rs`: expiry, and the janitor on its deadlines (`janitor.rs`) |
+//! | `recovery.rs` | registering stored queues at open | `recovery.rs`: indexes rebuilt from the store |
+//! | `state.rs` | `MessageState` (`state.rs`): the seam | `mod.rs`: its implementation; `queue_state.rs`: a queue's indexes; `journal.rs`: store + group commit |
+//! | `queue.rs` | a queue's handle, its records, [`MessageMeta`](queue::MessageMeta) | |
+//! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles | |
+//! | `error.rs` | [`EngineError`]: what went wrong, in SQS terms | |
 
 pub mod attributes;
 mod delete;
 mod error;
 pub mod janitor;
+mod local;
 pub mod message;
 pub mod move_tasks;
 mod permissions;
@@ -56,20 +61,21 @@ mod recovery;
 mod redrive;
 mod registry;
 mod retention;
-mod select;
 mod send;
+pub(crate) mod state;
 #[cfg(test)]
 mod tests;
 mod visibility;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::store::{GroupCommit, Store, StoreError, WriteBatch};
+use crate::store::{Store, StoreError, WriteBatch};
+use local::journal::Journal;
+use state::MessageState;
 
 pub use attributes::QueueAttributes;
 pub use error::{EngineError, EngineResult, Param};
@@ -110,13 +116,15 @@ fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
 }
 
 pub struct Engine {
-    store: Arc<dyn Store>,
-    commit: Option<Arc<GroupCommit>>,
+    /// Where message state lives.
+    state: Arc<dyn MessageState>,
+    /// The local backend (the same object as `state`), for what has not moved behind
+    /// [`MessageState`] yet.
+    local: Arc<local::Local>,
     pub clock: Arc<dyn Clock>,
     pub settings: EngineSettings,
     queues: RwLock<BTreeMap<QueueKey, Arc<Queue>>>,
     deleted_at: Mutex<HashMap<QueueKey, u64>>,
-    seq: AtomicU64,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
 }
@@ -129,17 +137,21 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, StoreError> {
-        let commit = (settings.sync_writes && store.is_persistent())
-            .then(|| GroupCommit::start(store.clone()));
+        let journal = Journal::open(store, settings.sync_writes);
+        let shutdown = watch::channel(false).0;
+        let local = Arc::new(local::Local::new(
+            journal,
+            clock.clone(),
+            shutdown.subscribe(),
+        ));
         let engine = Engine {
-            store,
-            commit,
-            seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
+            state: local.clone(),
+            local,
             clock,
             settings,
             queues: RwLock::new(BTreeMap::new()),
             deleted_at: Mutex::new(HashMap::new()),
-            shutdown: watch::channel(false).0,
+            shutdown,
             move_tasks: move_tasks::MoveTasks::default(),
         };
         engine.recover()?;
@@ -148,7 +160,7 @@ impl Engine {
 
     /// Starts the background work: the janitor and any message move task left running.
     pub fn start(self: &Arc<Self>) {
-        retention::spawn_janitor(self);
+        self.state.clone().start();
         move_tasks::resume(self);
     }
 
@@ -170,11 +182,11 @@ impl Engine {
 
     /// Flushes the store (graceful shutdown).
     pub fn flush(&self) -> EngineResult<()> {
-        Ok(self.store.flush()?)
+        Ok(self.local.journal().store().flush()?)
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
-        self.seq.fetch_add(1, Ordering::SeqCst)
+        self.local.next_seq()
     }
 
     pub(crate) fn now(&self) -> u64 {
@@ -182,24 +194,17 @@ impl Engine {
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+        self.local.journal().store()
     }
 
     /// Applies a batch; returns the ticket to wait on for durability.
     pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
-        if batch.is_empty() {
-            return Ok(None);
-        }
-        self.store.apply(batch)?;
-        Ok(self.commit.as_ref().map(|c| c.ticket()))
+        self.local.journal().apply(batch)
     }
 
     /// Waits until the write of `ticket` is durable (strict durability only).
     pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
-        match (ticket, &self.commit) {
-            (Some(t), Some(c)) => Ok(c.wait(t).await?),
-            _ => Ok(()),
-        }
+        self.local.journal().durable(ticket).await
     }
 
     pub fn arn(&self, account: &str, region: &str, name: &str) -> String {

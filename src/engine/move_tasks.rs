@@ -7,12 +7,10 @@
 
 pub use super::policy::decode_task_handle;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use super::queue::{MessageRecord, Queue};
-use super::redrive::{Move, MoveKind, Moved};
 use super::{Engine, EngineError, EngineResult, Param};
 use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
@@ -153,7 +151,7 @@ impl Engine {
                 ));
             }
         }
-        let to_move = source.lock().counts(self.now()).visible as u64;
+        let to_move = self.state.counts(&source, self.now()).await?.visible as u64;
         let task = MoveTaskInfo {
             task_id: uuid::Uuid::new_v4().to_string(),
             source_arn: source_arn.to_string(),
@@ -233,27 +231,19 @@ impl Engine {
     /// when one moved, or there is nothing to do this round (a vanished record dropped, or the
     /// task no longer running, which the runner then sees).
     ///
-    /// Follows the engine's lock rule: the message is chosen under the source's lock, its
-    /// destination resolved with no lock held, then the move and the task's progress are
-    /// written under the source's lock (one store batch) if the message is still there and
-    /// visible, and the destination's memory updated after that lock is released.
-    fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
+    /// Follows the engine's lock rule: the backend chooses the message, its destination is
+    /// resolved with no lock held, then the backend moves it and the task's progress in one
+    /// atomic write if the message is still there and visible.
+    async fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
         let source = self
             .queue_by_arn(&task.source_arn)
             .ok_or(EngineError::QueueDoesNotExist)?;
         loop {
             let now = self.now();
-            let (seq, record) = {
-                let mut st = source.lock();
-                let Some(seq) = st.visible(now).next() else {
-                    return Ok(false);
-                };
-                let Some(bytes) = self.store().get(&keys::message(source.id, seq))? else {
-                    st.remove(seq);
-                    return Ok(true);
-                };
-                let record: MessageRecord = records::decode(&bytes)?;
-                (seq, record)
+            let (seq, record) = match self.state.next_to_move(&source, now).await? {
+                NextMove::Nothing => return Ok(false),
+                NextMove::Vanished => return Ok(true),
+                NextMove::Message(seq, record) => (seq, *record),
             };
             let dest_arn = task
                 .destination_arn
@@ -264,73 +254,87 @@ impl Engine {
                 .queue_by_arn(dest_arn)
                 .filter(|d| d.region == source.region && d.account == source.account)
                 .ok_or(EngineError::QueueDoesNotExist)?;
-            let moved = match self.write_move(&source, seq, record, &dest, &task.task_id, now)? {
-                MoveWrite::Written(moved) => moved,
-                // Received or deleted meanwhile: choose again.
-                MoveWrite::MessageGone => continue,
-                // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
-                MoveWrite::TaskStopped => return Ok(true),
+            let progress = TaskProgress {
+                tasks: &self.move_tasks,
+                task_id: &task.task_id,
             };
-            moved.land(&dest, now);
-            return Ok(true);
+            let m = TaskMove {
+                source: &source,
+                seq,
+                record,
+                dest: &dest,
+                now,
+                progress: &progress,
+            };
+            match self.state.move_message(m).await? {
+                MoveStep::Moved => return Ok(true),
+                // Received or deleted meanwhile: choose again.
+                MoveStep::MessageGone => continue,
+                // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
+                MoveStep::TaskStopped => return Ok(true),
+            }
         }
-    }
-
-    /// Writes one move under the source's lock: the message leaves `source` for `dest`
-    /// ([`Engine::move_message`]) and the task's progress goes up, in one store batch, if the
-    /// message is still there and visible and the task still running.
-    fn write_move(
-        &self,
-        source: &Queue,
-        seq: u64,
-        record: MessageRecord,
-        dest: &Queue,
-        task_id: &str,
-        now: u64,
-    ) -> EngineResult<MoveWrite> {
-        let mut st = source.lock();
-        let Some(meta) = st.message(seq).filter(|m| m.state.visible_at <= self.now()) else {
-            return Ok(MoveWrite::MessageGone);
-        };
-        // The task's progress is written in the move's own store batch, so that after
-        // a crash the count matches the messages moved. (The task table's lock may be
-        // taken under a queue's lock, never the other way round.)
-        let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
-        let Some(current) = tasks.iter_mut().find(|t| t.task_id == task_id) else {
-            return Ok(MoveWrite::TaskStopped);
-        };
-        if current.status != MoveTaskStatus::Running {
-            return Ok(MoveWrite::TaskStopped);
-        }
-        let mut progressed = current.clone();
-        progressed.moved += 1;
-        let mut wb = WriteBatch::new();
-        wb.put(
-            keys::move_task(&progressed.task_id),
-            records::encode(&progressed),
-        );
-        let m = Move {
-            source,
-            seq,
-            dest,
-            kind: MoveKind::MoveTask,
-            now,
-        };
-        let moved = self.move_message(&m, meta, record, &mut wb);
-        self.apply(wb)?;
-        *current = progressed;
-        st.remove(seq);
-        Ok(MoveWrite::Written(moved))
     }
 }
 
-/// What [`Engine::write_move`] did.
-enum MoveWrite {
-    Written(Moved),
+/// What a move task's backend finds to move next.
+pub(crate) enum NextMove {
+    /// No visible message is left.
+    Nothing,
+    /// The message chosen had no record any more: dropped; nothing moves this round.
+    Vanished,
+    /// Message `seq` of the source, and its record (boxed: the other variants are empty).
+    Message(u64, Box<MessageRecord>),
+}
+
+/// One move of a move task
+/// ([`MessageState::move_message`](super::state::MessageState::move_message)).
+pub(crate) struct TaskMove<'a> {
+    pub(crate) source: &'a Arc<Queue>,
+    pub(crate) seq: u64,
+    pub(crate) record: MessageRecord,
+    pub(crate) dest: &'a Arc<Queue>,
+    pub(crate) now: u64,
+    pub(crate) progress: &'a TaskProgress<'a>,
+}
+
+/// What a move task's move did.
+pub(crate) enum MoveStep {
+    Moved,
     /// The message was received or deleted meanwhile.
     MessageGone,
     /// The task was cancelled (or is gone) meanwhile: nothing was written.
     TaskStopped,
+}
+
+/// A running task's progress, counted in the move's own atomic write.
+pub(crate) struct TaskProgress<'a> {
+    tasks: &'a MoveTasks,
+    task_id: &'a str,
+}
+
+impl TaskProgress<'_> {
+    /// Under the task table's lock (which may be taken under a queue's lock, never the other
+    /// way round): if the task still runs, `write` writes the move with the task's record
+    /// one message further, and the progress is kept once it succeeded. `Ok(false)` if the
+    /// task stopped: nothing is written.
+    pub(crate) fn advance(
+        &self,
+        write: impl FnOnce(&MoveTaskInfo) -> EngineResult<()>,
+    ) -> EngineResult<bool> {
+        let mut tasks = self.tasks.tasks.lock().expect("move tasks");
+        let Some(current) = tasks.iter_mut().find(|t| t.task_id == self.task_id) else {
+            return Ok(false);
+        };
+        if current.status != MoveTaskStatus::Running {
+            return Ok(false);
+        }
+        let mut progressed = current.clone();
+        progressed.moved += 1;
+        write(&progressed)?;
+        *current = progressed;
+        Ok(true)
+    }
 }
 
 /// The FailureReason a task stopped by `err` shows: the SQS error code of what stopped it. A
@@ -345,6 +349,7 @@ fn failure_reason(err: &EngineError) -> &'static str {
 fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
     let engine = Arc::downgrade(engine);
     tokio::spawn(async move {
+        let mut pace = Pace::default();
         loop {
             let Some(e) = engine.upgrade() else { return };
             if e.is_shutting_down() {
@@ -366,7 +371,7 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 finished(MoveTaskStatus::Completed, None);
                 return;
             }
-            match e.move_one(&task) {
+            match e.move_one(&task).await {
                 Ok(true) => {}
                 Ok(false) => {
                     finished(MoveTaskStatus::Completed, None);
@@ -380,14 +385,39 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                     return;
                 }
             }
-            let pause = match task.max_per_second {
-                Some(r) => Duration::from_millis(1000 / r.max(1) as u64),
-                None => Duration::from_millis(1),
+            let Some(rate) = task.max_per_second else {
+                // No rate: only let other tasks run. Never a sleep on the clock, which would
+                // stall under a clock that moves only when told to.
+                drop(e);
+                tokio::task::yield_now().await;
+                continue;
             };
+            let at = pace.next(e.now(), rate);
+            let (clock, mut shutdown) = (e.clock.clone(), e.shutdown_signal());
             drop(e);
-            tokio::time::sleep(pause).await;
+            tokio::select! {
+                _ = clock.sleep_until(at) => {}
+                _ = shutdown.changed() => return,
+            }
         }
     });
+}
+
+/// A rate kept from a fixed start: the `n`th move is due at `start + n * 1000 / rate` ms, so
+/// time spent moving does not slow the rate down.
+#[derive(Default)]
+struct Pace {
+    start: Option<u64>,
+    moves: u64,
+}
+
+impl Pace {
+    /// The moment the next move is due, after one more move at `now`.
+    fn next(&mut self, now: u64, rate: u32) -> u64 {
+        let start = *self.start.get_or_insert(now);
+        self.moves += 1;
+        start + self.moves * 1000 / rate.max(1) as u64
+    }
 }
 
 #[cfg(test)]

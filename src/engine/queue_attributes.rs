@@ -6,7 +6,6 @@ use std::sync::Arc;
 use super::attributes::{self, AttributeContext};
 use super::queue::{Queue, QueueRecord};
 use super::{Engine, EngineError, EngineResult, Param};
-use crate::store::{records, WriteBatch};
 
 impl Engine {
     /// GetQueueAttributes: `names` may hold `All`; unknown names are rejected.
@@ -54,52 +53,35 @@ impl Engine {
             return Err(EngineError::MissingParameter(Param::Attributes));
         }
         let targets = self.resolve_dead_letter_targets(attrs);
-        let ticket = {
-            let mut st = q.lock();
-            if st.is_deleted() {
-                return Err(EngineError::QueueDoesNotExist);
-            }
-            let mut next = st.record().clone();
+        let now = self.now();
+        let mut change = |next: &mut QueueRecord| {
             let ctx = AttributeContext {
                 creating: false,
                 queue_arn: &q.arn,
                 lookup: &targets,
             };
             next.attributes.apply(attrs, &ctx)?;
-            next.last_modified_at = self.now() / 1000;
-            let mut batch = WriteBatch::new();
-            batch.put(q.store_key.clone(), records::encode(&next));
-            let ticket = self.apply(batch)?;
-            q.refresh_policy(&next);
-            st.set_record(next);
-            ticket
+            next.last_modified_at = now / 1000;
+            Ok(())
         };
+        self.state.update_queue(q, &mut change).await?;
         // A lower retention period or a shorter delay may change what is receivable now.
         self.expire(q).await?;
         q.notify.notify_waiters();
-        self.durable(ticket).await
+        Ok(())
     }
 
     /// Changes the stored record of a queue (tags, policy) through `change`.
     pub(super) async fn update_record<F>(&self, q: &Arc<Queue>, change: F) -> EngineResult<()>
     where
-        F: FnOnce(&mut QueueRecord) -> EngineResult<()>,
+        F: FnOnce(&mut QueueRecord) -> EngineResult<()> + Send,
     {
-        let ticket = {
-            let mut st = q.lock();
-            if st.is_deleted() {
-                return Err(EngineError::QueueDoesNotExist);
-            }
-            let mut next = st.record().clone();
-            change(&mut next)?;
-            let mut batch = WriteBatch::new();
-            batch.put(q.store_key.clone(), records::encode(&next));
-            let ticket = self.apply(batch)?;
-            q.refresh_policy(&next);
-            st.set_record(next);
-            ticket
+        let mut change = Some(change);
+        let mut once = |next: &mut QueueRecord| match change.take() {
+            Some(change) => change(next),
+            None => Ok(()),
         };
-        self.durable(ticket).await
+        self.state.update_queue(q, &mut once).await
     }
 
     pub async fn tag_queue(&self, q: &Arc<Queue>, tags: &[(String, String)]) -> EngineResult<()> {
@@ -135,7 +117,17 @@ impl Engine {
     }
 
     pub fn queue_tags(&self, q: &Queue) -> BTreeMap<String, String> {
-        q.lock().record().tags.clone()
+        self.record_of(q, |r| r.tags.clone())
+    }
+
+    /// What `read` makes of `q`'s record in force
+    /// ([`MessageState::with_record`](super::state::MessageState::with_record)).
+    pub(crate) fn record_of<T>(&self, q: &Queue, read: impl FnOnce(&QueueRecord) -> T) -> T {
+        let mut read = Some(read);
+        let mut out = None;
+        self.state
+            .with_record(q, &mut |r| out = read.take().map(|f| f(r)));
+        out.expect("with_record calls back once")
     }
 }
 

@@ -1,17 +1,14 @@
-//! ReceiveMessage: the long-poll loop, FIFO receive-attempt replay, delivery and the
-//! receive-time move to a dead-letter queue.
+//! ReceiveMessage: the long-poll loop around the backend's claims, the dead-letter queue
+//! resolved for them, and the rendering of delivered messages.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::message::{self, AttributeValue};
-use super::queue::{AttemptedMessage, ReceiveAttempt};
-use super::queue::{MessageRecord, MessageStateRecord, Queue, QueueState};
+use super::queue::{MessageRecord, MessageStateRecord, Queue};
 use super::receipt::ReceiptHandle;
-use super::redrive::{Arrivals, RedriveTarget};
+use super::redrive::RedriveTarget;
 use super::send::sequence_number;
-use super::{retention, select, Engine, EngineError, EngineResult};
-use crate::store::{keys, records, WriteBatch};
+use super::{Engine, EngineError, EngineResult};
 
 impl Engine {
     /// ReceiveMessage, long-polling up to the wait time.
@@ -29,7 +26,7 @@ impl Engine {
         }
         let wait_seconds = match req.wait_time_seconds {
             Some(w) => w,
-            None => q.lock().attributes().receive_message_wait_time_seconds,
+            None => self.record_of(q, |r| r.attributes.receive_message_wait_time_seconds),
         };
         let deadline = self.now() + wait_seconds as u64 * 1000;
         let mut shutdown = self.shutdown_signal();
@@ -39,249 +36,43 @@ impl Engine {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let outcome = loop {
+            let claimed = loop {
+                let claim = Claim {
+                    q,
+                    req,
+                    long_poll: wait_seconds > 0,
+                    dead_letter: &target,
+                    max_inflight: self.settings.max_inflight,
+                    now: self.now(),
+                };
                 // `None`: the queue's RedrivePolicy is not the one `target` was resolved from
                 // (or it was never resolved): resolve it and try again.
-                if let Some(done) = self.try_receive(q, req, wait_seconds > 0, &target)? {
+                if let Some(done) = self.state.claim(&claim).await? {
                     break done;
                 }
                 target = self.redrive_target(q);
             };
-            if let Some(arrivals) = outcome.dead_letter_moves {
-                arrivals.land(self.now());
-            }
-            self.durable(outcome.ticket).await?;
-            if !outcome.messages.is_empty() || q.lock().is_deleted() {
-                return Ok(outcome.messages);
+            let messages: Vec<ReceivedMessage> = claimed
+                .delivered
+                .iter()
+                .map(|d| render(q, d, req))
+                .collect();
+            if !messages.is_empty() || claimed.deleted {
+                return Ok(messages);
             }
             let now = self.now();
             if now >= deadline || self.is_shutting_down() {
-                return Ok(outcome.messages);
+                return Ok(messages);
             }
-            let wake_at = outcome
+            let wake_at = claimed
                 .next_visible_at
                 .map_or(deadline, |v| v.min(deadline));
             tokio::select! {
                 _ = &mut notified => {}
-                _ = tokio::time::sleep(Duration::from_millis(wake_at.saturating_sub(now).max(1))) => {}
+                _ = self.clock.sleep_until(wake_at) => {}
                 _ = shutdown.changed() => return Ok(Vec::new()),
             }
         }
-    }
-
-    /// One receive attempt under the queue's lock, as a pipeline: expire what is past its
-    /// retention, replay a FIFO receive attempt, select candidates, split out those due for
-    /// the dead-letter queue, commit. `None` when `target` no longer matches the queue's
-    /// RedrivePolicy.
-    fn try_receive(
-        &self,
-        q: &Arc<Queue>,
-        req: &ReceiveRequest,
-        long_poll: bool,
-        target: &RedriveTarget,
-    ) -> EngineResult<Option<ReceiveOutcome>> {
-        let now = self.now();
-        let mut st = q.lock();
-        if st.is_deleted() {
-            return Ok(Some(ReceiveOutcome::nothing(None, None)));
-        }
-        if !target.matches(st.attributes()) {
-            return Ok(None);
-        }
-        let round = Round {
-            q,
-            req,
-            now,
-            visibility_timeout: req
-                .visibility_timeout
-                .unwrap_or(st.attributes().visibility_timeout),
-            max: req.max_messages.clamp(1, 10) as usize,
-        };
-        let mut wb = WriteBatch::new();
-        let expired = retention::expire_messages(q.id, &st, now, &mut wb);
-        if let Some(replayed) = self.replay_attempt(&round, &mut st, &mut wb)? {
-            let ticket = self.apply(wb)?;
-            for seq in expired {
-                st.remove(seq);
-            }
-            let messages = deliver(&round, &mut st, &replayed);
-            return Ok(Some(ReceiveOutcome::delivered(messages, None, ticket)));
-        }
-        for seq in expired {
-            st.remove(seq);
-        }
-        if !q.fifo && st.counts(now).in_flight >= self.settings.max_inflight {
-            return self.over_in_flight_limit(&st, wb, long_poll, now).map(Some);
-        }
-        let redrive = target.active();
-        let max_receives = redrive.map(|(_, n)| n);
-        let candidates = select::candidates(&mut st, q.fifo, now, round.max, max_receives);
-        let taken = self.take(&round, &st, candidates, max_receives, &mut wb)?;
-        let moves = match redrive {
-            Some((dlq, _)) => self.dead_letter_moves(q, &st, dlq, taken.due_for_dlq, now, &mut wb),
-            None => None,
-        };
-        self.commit(&round, &mut st, wb, taken.delivered, moves)
-            .map(Some)
-    }
-
-    /// A standard queue at its in-flight limit: nothing is delivered. A long poll gets no
-    /// error and waits until a message's visibility may have changed [Doc "Visibility
-    /// timeout"]; a short one is refused.
-    fn over_in_flight_limit(
-        &self,
-        st: &QueueState,
-        wb: WriteBatch,
-        long_poll: bool,
-        now: u64,
-    ) -> EngineResult<ReceiveOutcome> {
-        // The expired messages are already gone from memory; drop them from the store too.
-        let ticket = self.apply(wb)?;
-        if !long_poll {
-            return Err(EngineError::TooManyInFlight);
-        }
-        Ok(ReceiveOutcome::nothing(st.next_visible_at(now), ticket))
-    }
-
-    /// Reads the candidates' records, up to `round.max` to deliver, and writes each
-    /// delivered message's new state to `wb`. A message already received `max_receives`
-    /// times is due for the dead-letter queue instead, and does not count against the max.
-    fn take(
-        &self,
-        round: &Round<'_>,
-        st: &QueueState,
-        candidates: Vec<u64>,
-        max_receives: Option<u32>,
-        wb: &mut WriteBatch,
-    ) -> EngineResult<Taken> {
-        let q = round.q;
-        let mut taken = Taken {
-            delivered: Vec::new(),
-            due_for_dlq: Vec::new(),
-        };
-        for seq in candidates {
-            if taken.delivered.len() >= round.max {
-                break;
-            }
-            let Some(meta) = st.message(seq) else {
-                continue;
-            };
-            let Some(bytes) = self.store().get(&keys::message(q.id, seq))? else {
-                continue;
-            };
-            let record: MessageRecord = records::decode(&bytes)?;
-            if max_receives.is_some_and(|n| meta.state.receive_count >= n) {
-                taken.due_for_dlq.push((seq, record));
-                continue;
-            }
-            let state = MessageStateRecord {
-                visible_at: round.visible_at(),
-                receive_count: meta.state.receive_count + 1,
-                first_receive_at: meta.state.first_receive_at.or(Some(round.now)),
-                received_at: round.now,
-            };
-            wb.put(keys::message_state(q.id, seq), records::encode(&state));
-            taken.delivered.push(Delivery { seq, record, state });
-        }
-        Ok(taken)
-    }
-
-    /// Writes the receive's one store batch (a dead-letter move, delete here and put there,
-    /// lands whole), then changes memory: moved messages leave, delivered ones take their
-    /// new state, and a FIFO receive is remembered under its attempt id.
-    fn commit(
-        &self,
-        round: &Round<'_>,
-        st: &mut QueueState,
-        wb: WriteBatch,
-        delivered: Vec<Delivery>,
-        moves: Option<Arrivals>,
-    ) -> EngineResult<ReceiveOutcome> {
-        let ticket = self.apply(wb)?;
-        for m in moves.iter().flat_map(|a| &a.moved) {
-            st.remove(m.from);
-        }
-        let messages = deliver(round, st, &delivered);
-        if let (Some(id), true) = (&round.req.attempt_id, round.q.fifo && !delivered.is_empty()) {
-            st.remember_attempt(
-                id.clone(),
-                ReceiveAttempt {
-                    expires_at: round.now + ATTEMPT_WINDOW_MS,
-                    messages: delivered
-                        .iter()
-                        .map(|d| AttemptedMessage {
-                            seq: d.seq,
-                            receive_count: d.state.receive_count,
-                            visible_at: d.state.visible_at,
-                        })
-                        .collect(),
-                    visibility_timeout: round.visibility_timeout,
-                },
-            );
-        }
-        let mut outcome =
-            ReceiveOutcome::delivered(messages, st.next_visible_at(round.now), ticket);
-        outcome.dead_letter_moves = moves;
-        Ok(outcome)
-    }
-
-    /// FIFO `ReceiveRequestAttemptId`: the same messages and handles again, if none changed
-    /// since; their new states are written to `wb`.
-    fn replay_attempt(
-        &self,
-        round: &Round<'_>,
-        st: &mut QueueState,
-        wb: &mut WriteBatch,
-    ) -> EngineResult<Option<Vec<Delivery>>> {
-        let (q, req, now) = (round.q, round.req, round.now);
-        let Some(attempt) = req
-            .attempt_id
-            .as_ref()
-            .filter(|_| q.fifo)
-            .and_then(|id| st.attempt(id))
-        else {
-            return Ok(None);
-        };
-        if attempt.expires_at <= now {
-            return Ok(None);
-        }
-        let unchanged = attempt.messages.iter().all(|a| {
-            st.message(a.seq).is_some_and(|m| {
-                m.state.receive_count == a.receive_count && m.state.visible_at == a.visible_at
-            })
-        });
-        if !unchanged {
-            return Ok(None);
-        }
-        let vt = if req.visibility_timeout.is_some() {
-            round.visibility_timeout
-        } else {
-            attempt.visibility_timeout
-        };
-        let visible_at = now + vt as u64 * 1000;
-        let mut out = Vec::new();
-        for a in &attempt.messages {
-            let Some(bytes) = self.store().get(&keys::message(q.id, a.seq))? else {
-                return Ok(None);
-            };
-            let record: MessageRecord = records::decode(&bytes)?;
-            let state = MessageStateRecord {
-                visible_at,
-                received_at: now,
-                ..st.message(a.seq).expect("an attempted message").state
-            };
-            wb.put(keys::message_state(q.id, a.seq), records::encode(&state));
-            out.push(Delivery {
-                seq: a.seq,
-                record,
-                state,
-            });
-        }
-        // The replay resets the visibility: a later retry compares against the new one.
-        if let Some(id) = &req.attempt_id {
-            st.renew_attempt(id, visible_at);
-        }
-        Ok(Some(out))
     }
 }
 
@@ -337,81 +128,39 @@ fn render(q: &Queue, delivery: &Delivery, req: &ReceiveRequest) -> ReceivedMessa
     }
 }
 
-/// One receive attempt's fixed inputs.
-struct Round<'a> {
-    q: &'a Queue,
-    req: &'a ReceiveRequest,
-    now: u64,
-    /// The visibility timeout the receive gives, in seconds.
-    visibility_timeout: u32,
-    /// The most messages to deliver (MaxNumberOfMessages, 1 to 10).
-    max: usize,
-}
-
-impl Round<'_> {
-    /// When a message delivered by this receive becomes visible again.
-    fn visible_at(&self) -> u64 {
-        self.now + self.visibility_timeout as u64 * 1000
-    }
-}
-
 /// A message a receive delivers: its record and its state after the receive.
-struct Delivery {
-    seq: u64,
-    record: MessageRecord,
-    state: MessageStateRecord,
+pub(crate) struct Delivery {
+    pub(crate) seq: u64,
+    pub(crate) record: MessageRecord,
+    pub(crate) state: MessageStateRecord,
 }
 
-/// What a receive took from its candidates.
-struct Taken {
-    delivered: Vec<Delivery>,
-    /// Messages received maxReceiveCount times already, with their records.
-    due_for_dlq: Vec<(u64, MessageRecord)>,
+/// One claim a receive asks of the backend
+/// ([`MessageState::claim`](super::state::MessageState::claim)).
+pub(crate) struct Claim<'a> {
+    pub(crate) q: &'a Arc<Queue>,
+    pub(crate) req: &'a ReceiveRequest,
+    /// Whether the receive waits: at the in-flight limit it then gets nothing, not an error.
+    pub(crate) long_poll: bool,
+    /// The queue's dead-letter queue as resolved before the claim.
+    pub(crate) dead_letter: &'a RedriveTarget,
+    /// In-flight messages a standard queue may have.
+    pub(crate) max_inflight: usize,
+    pub(crate) now: u64,
 }
 
-/// What one receive attempt did, for the long-poll loop to finish after the queue's lock is
-/// released.
-struct ReceiveOutcome {
-    messages: Vec<ReceivedMessage>,
+/// What a claim took.
+pub(crate) struct Claimed {
+    /// The messages delivered, with their states after the receive.
+    pub(crate) delivered: Vec<Delivery>,
     /// When the next message becomes visible, for a long poll to wake then.
-    next_visible_at: Option<u64>,
-    /// Messages written to the dead-letter queue, to add to its memory.
-    dead_letter_moves: Option<Arrivals>,
-    /// The store write to wait on before answering.
-    ticket: Option<u64>,
+    pub(crate) next_visible_at: Option<u64>,
+    /// The queue was deleted: the receive ends.
+    pub(crate) deleted: bool,
 }
 
-impl ReceiveOutcome {
-    fn nothing(next_visible_at: Option<u64>, ticket: Option<u64>) -> Self {
-        Self::delivered(Vec::new(), next_visible_at, ticket)
-    }
-
-    fn delivered(
-        messages: Vec<ReceivedMessage>,
-        next_visible_at: Option<u64>,
-        ticket: Option<u64>,
-    ) -> Self {
-        ReceiveOutcome {
-            messages,
-            next_visible_at,
-            dead_letter_moves: None,
-            ticket,
-        }
-    }
-}
-
-/// Puts each delivered message's new state in memory, and renders it.
-fn deliver(round: &Round<'_>, st: &mut QueueState, delivered: &[Delivery]) -> Vec<ReceivedMessage> {
-    delivered
-        .iter()
-        .map(|d| {
-            st.update_state(d.seq, d.state, round.now);
-            render(round.q, d, round.req)
-        })
-        .collect()
-}
-
-const ATTEMPT_WINDOW_MS: u64 = 5 * 60 * 1000;
+/// How long a FIFO receive is remembered for retries with its `ReceiveRequestAttemptId`.
+pub(crate) const ATTEMPT_WINDOW_MS: u64 = 5 * 60 * 1000;
 
 #[derive(Clone, Debug, Default)]
 pub struct ReceiveRequest {

@@ -3,14 +3,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
-
 use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy};
 use super::queue::{Queue, QueueRecord};
 use super::queue_attributes::validate_tags;
 use super::{queue, queue_key, Engine, EngineError, EngineResult, QueueAttributes};
 use crate::store::{keys, records, WriteBatch};
-use crate::store::{Store, StoreError};
 
 impl Engine {
     pub fn queue(&self, account: &str, region: &str, name: &str) -> EngineResult<Arc<Queue>> {
@@ -43,11 +40,12 @@ impl Engine {
         let all: Vec<Arc<Queue>> = self.list_queues(&dlq.account, &dlq.region, "");
         all.into_iter()
             .filter(|q| {
-                q.lock()
-                    .attributes()
-                    .redrive_policy
-                    .as_ref()
-                    .is_some_and(|p| p.dead_letter_target_arn == dlq.arn)
+                self.record_of(q, |r| {
+                    r.attributes
+                        .redrive_policy
+                        .as_ref()
+                        .is_some_and(|p| p.dead_letter_target_arn == dlq.arn)
+                })
             })
             .collect()
     }
@@ -63,7 +61,7 @@ impl Engine {
                 .into_iter()
                 .filter_map(|arn| {
                     let dlq = self.queue_by_arn(&arn)?;
-                    let allow = dlq.lock().attributes().redrive_allow_policy.clone();
+                    let allow = self.record_of(&dlq, |r| r.attributes.redrive_allow_policy.clone());
                     Some(ResolvedTarget {
                         arn,
                         account: dlq.account.clone(),
@@ -98,7 +96,8 @@ impl Engine {
             lookup: &targets,
         };
         if let Ok(existing) = self.queue(account, region, name) {
-            same_attributes(&existing, fifo, attrs, &ctx)?;
+            let current = self.record_of(&existing, |r| r.attributes.clone());
+            same_attributes(&existing, &current, fifo, attrs, &ctx)?;
             return Ok(existing);
         }
         if self.settings.queue_deleted_cooldown_ms > 0 {
@@ -151,9 +150,8 @@ impl Engine {
         Ok(q)
     }
 
-    /// Deletes the queue record at once; its messages and dedup entries are removed in the
-    /// background, in chunks (after a crash, recovery drops what is left: records of a queue id
-    /// that no queue has).
+    /// Deletes the queue record at once; the backend forgets its messages and deduplication
+    /// entries (`MessageState::queue_deleted`).
     pub async fn delete_queue(&self, q: &Arc<Queue>) -> EngineResult<()> {
         let mut batch = WriteBatch::new();
         batch.delete(q.store_key.clone());
@@ -168,22 +166,8 @@ impl Engine {
             queues.remove(&key);
             ticket
         };
-        // The indexes of a large queue take tens of milliseconds to free: they are moved out
-        // here and dropped on the cleanup thread, not on a request worker.
-        let indexes = {
-            let mut st = q.lock();
-            st.mark_deleted()
-        };
+        self.state.queue_deleted(q);
         q.notify.notify_waiters();
-        let store = self.store.clone();
-        let queue_id = q.id;
-        let shutdown = self.shutdown_signal();
-        tokio::task::spawn_blocking(move || {
-            indexes.free_gradually(&shutdown);
-            if let Err(e) = remove_queue_records(store.as_ref(), queue_id, &shutdown) {
-                tracing::warn!(error = %e, "cleaning up a deleted queue failed; recovery will finish it");
-            }
-        });
         if self.settings.queue_deleted_cooldown_ms > 0 {
             self.deleted_at
                 .lock()
@@ -210,19 +194,18 @@ fn fifo_flag(name: &str, attrs: &[(String, String)]) -> EngineResult<bool> {
 /// attributes as they are.
 fn same_attributes(
     existing: &Queue,
+    current: &QueueAttributes,
     fifo: bool,
     attrs: &[(String, String)],
     ctx: &AttributeContext<'_>,
 ) -> EngineResult<()> {
-    let st = existing.lock();
-    let current = st.attributes().clone();
     for (k, v) in attrs {
         let mut probe = current.clone();
         if k == "FifoQueue" && existing.fifo == fifo {
             continue;
         }
         probe.apply(&[(k.clone(), v.clone())], ctx)?;
-        if probe != current || (k == "FifoQueue") {
+        if probe != *current || (k == "FifoQueue") {
             return Err(EngineError::QueueNameExists {
                 attribute: k.clone(),
             });
@@ -256,38 +239,4 @@ impl QueueLookup for ResolvedTargets {
             .find(|t| t.arn == arn && t.region == region && t.account == account)
             .map(|t| (t.fifo, t.allow.clone()))
     }
-}
-
-/// Records removed per store batch when a deleted queue is cleaned up: each batch holds the
-/// store's lock for ~1.5 µs per record, so small batches keep requests from waiting behind it.
-const CLEANUP_CHUNK: usize = 128;
-
-/// Removes every message, message state and dedup record of a deleted queue, in chunks of
-/// [`CLEANUP_CHUNK`] records with a pause between them (runs on a blocking thread). Stops at
-/// shutdown, which must not wait for it: recovery drops what is left on the next start.
-fn remove_queue_records(
-    store: &dyn Store,
-    queue_id: u64,
-    shutdown: &watch::Receiver<bool>,
-) -> Result<(), StoreError> {
-    for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
-        let prefix = keys::queue_prefix(prefix, queue_id);
-        loop {
-            if *shutdown.borrow() {
-                return Ok(());
-            }
-            let chunk = store.keys_with_prefix(&prefix, CLEANUP_CHUNK)?;
-            if chunk.is_empty() {
-                break;
-            }
-            let mut batch = WriteBatch::new();
-            for k in chunk {
-                batch.delete(k);
-            }
-            store.apply(batch)?;
-            // Background work: leave the store to the requests between chunks.
-            std::thread::sleep(std::time::Duration::from_millis(4));
-        }
-    }
-    Ok(())
 }

@@ -1,23 +1,21 @@
-//! SendMessage and SendMessageBatch: validation, FIFO deduplication and the stored records.
+//! SendMessage and SendMessageBatch: validation, digests, FIFO deduplication keys and the
+//! records of a new message; the backend looks keys up and stores them.
 
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use super::attributes::QueueAttributes;
 use super::message::{self, AttributeValue, MessageAttributes};
-use super::queue::{
-    DedupRecord, MessageMeta, MessageRecord, MessageStateRecord, Queue, QueueState,
-};
+use super::queue::{DedupRecord, MessageRecord, MessageStateRecord, Queue, QueueRecord};
 use super::{Engine, EngineError, EngineResult, Param};
-use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
     /// Checks one entry against the queue's rules. `batch` selects the wording AWS uses in
     /// SendMessageBatch entries.
     fn validate_entry(
-        &self,
         q: &Queue,
-        st: &QueueState,
+        attributes: &QueueAttributes,
         e: &SendEntry,
         batch: bool,
     ) -> EngineResult<()> {
@@ -32,7 +30,7 @@ impl Engine {
                 ));
             }
         }
-        let max = st.attributes().maximum_message_size as usize;
+        let max = attributes.maximum_message_size as usize;
         if message::message_size(&e.body, &e.attributes) > max {
             let verb = if batch {
                 "cannot be validated"
@@ -72,7 +70,7 @@ impl Engine {
             }
             match &e.dedup_id {
                 Some(d) => message::validate_fifo_id(Param::MessageDeduplicationId, d)?,
-                None if !st.attributes().content_based_deduplication => {
+                None if !attributes.content_based_deduplication => {
                     return Err(EngineError::InvalidRequest("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly".into()))
                 }
                 None => {}
@@ -88,8 +86,8 @@ impl Engine {
     }
 
     /// Sends entries to `q`; one result per entry, in order. A store failure fails them all.
-    /// Each entry is validated, looked up among the FIFO deduplication entries, and built into
-    /// records; all of them are then written in one store batch, and memory changed after.
+    /// The backend prepares each entry under its queue's record (`Sending::prepare`),
+    /// deduplicates and stores them (`MessageState::enqueue`).
     pub async fn send_messages(
         &self,
         q: &Arc<Queue>,
@@ -97,144 +95,131 @@ impl Engine {
         sender_id: &str,
         batch: bool,
     ) -> EngineResult<Vec<EngineResult<SendOutcome>>> {
-        let now = self.now();
-        let mut results = Vec::with_capacity(entries.len());
-        let ticket = {
-            let mut st = q.lock();
-            if st.is_deleted() {
-                return Err(EngineError::QueueDoesNotExist);
-            }
-            let mut staged = Staged::default();
-            for e in entries {
-                let result = self
-                    .validate_entry(q, &st, &e, batch)
-                    .map(|()| self.stage(q, &st, e, sender_id, now, &mut staged));
-                results.push(result);
-            }
-            let ticket = self.apply(staged.wb)?;
-            for (seq, meta) in staged.inserts {
-                st.insert(seq, meta, now);
-            }
-            for d in staged.new_dedup {
-                st.record_dedup(d);
-            }
-            ticket
+        let sending = Sending {
+            q,
+            sender_id,
+            batch,
+            now: self.now(),
         };
-        self.durable(ticket).await?;
+        let results = self.state.enqueue(&sending, entries).await?;
         q.notify.notify_waiters();
         Ok(results)
     }
+}
 
-    /// Stages one valid entry: the outcome of the message it duplicates (FIFO), else its
-    /// records in `staged`.
-    fn stage(
-        &self,
-        q: &Queue,
-        st: &QueueState,
-        e: SendEntry,
-        sender_id: &str,
-        now: u64,
-        staged: &mut Staged,
-    ) -> SendOutcome {
-        let digests = Digests::of(&e);
-        let dedup = match q.fifo.then(|| dedup_lookup(st, &e, &staged.new_dedup, now)) {
-            Some(Dedup::Duplicate(d)) => {
-                return digests.outcome(d.message_id.clone(), Some(sequence_number(d.seq)))
-            }
-            Some(Dedup::New { key, id }) => Some((key, id)),
-            None => None,
-        };
-        let seq = self.next_seq();
-        let message_id = uuid::Uuid::new_v4().to_string();
+/// One SendMessage(Batch) call: what each entry is prepared with.
+pub(crate) struct Sending<'a> {
+    pub(crate) q: &'a Arc<Queue>,
+    sender_id: &'a str,
+    batch: bool,
+    pub(crate) now: u64,
+}
+
+impl Sending<'_> {
+    /// Validates `e` against the queue's `record` (as the backend holds it while it stores
+    /// the batch) and prepares it: its delay, digests and FIFO deduplication key.
+    pub(crate) fn prepare(&self, record: &QueueRecord, e: SendEntry) -> EngineResult<NewMessage> {
+        let (q, attributes) = (self.q, &record.attributes);
+        Engine::validate_entry(q, attributes, &e, self.batch)?;
         // FIFO only accepts an explicit 0, and the queue's delay still applies then.
         let delay = e
             .delay_seconds
             .filter(|_| !q.fifo)
             .map(|d| d as u64)
-            .unwrap_or(st.attributes().delay_seconds as u64);
+            .unwrap_or(attributes.delay_seconds as u64);
+        Ok(NewMessage {
+            digests: Digests::of(&e),
+            dedup: q.fifo.then(|| dedup_key(record, &e)),
+            visible_at: self.now + delay * 1000,
+            entry: e,
+        })
+    }
+}
+
+/// A valid entry, prepared: a backend looks its deduplication key up, then either reports
+/// it a [`duplicate`](NewMessage::duplicate) or stores what [`accept`](NewMessage::accept)
+/// makes of it.
+pub(crate) struct NewMessage {
+    entry: SendEntry,
+    visible_at: u64,
+    /// FIFO: the deduplication key (scoped to the group when the queue deduplicates per
+    /// group) and the MessageDeduplicationId (explicit, or the body's SHA-256).
+    dedup: Option<(String, String)>,
+    digests: Digests,
+}
+
+/// A new message as a send stores it.
+pub(crate) struct Accepted {
+    pub(crate) record: MessageRecord,
+    pub(crate) state: MessageStateRecord,
+    pub(crate) dedup: Option<DedupRecord>,
+    pub(crate) outcome: SendOutcome,
+}
+
+impl NewMessage {
+    /// FIFO: the key deduplication looks up.
+    pub(crate) fn dedup_key(&self) -> Option<&str> {
+        self.dedup.as_ref().map(|(key, _)| key.as_str())
+    }
+
+    /// The outcome of a send that duplicates `of` (sent in the window, or earlier in the batch).
+    pub(crate) fn duplicate(self, of: &DedupRecord) -> SendOutcome {
+        let seq = Some(sequence_number(of.seq));
+        self.digests.outcome(of.message_id.clone(), seq)
+    }
+
+    /// The records of a new message `seq` sent by `sending`, and the send's outcome.
+    pub(crate) fn accept(self, sending: &Sending<'_>, seq: u64) -> Accepted {
+        let (fifo, now) = (sending.q.fifo, sending.now);
+        let message_id = uuid::Uuid::new_v4().to_string();
         let state = MessageStateRecord {
-            visible_at: now + delay * 1000,
+            visible_at: self.visible_at,
             ..Default::default()
         };
-        let (dedup_key, dedup_id) = dedup.unzip();
+        let (dedup_key, dedup_id) = self.dedup.unzip();
+        let e = self.entry;
+        let dedup = dedup_key.map(|key| DedupRecord {
+            key,
+            expires_at: now + DEDUP_WINDOW_MS,
+            message_id: message_id.clone(),
+            seq,
+        });
         let record = MessageRecord {
             message_id: message_id.clone(),
             body: e.body,
             attributes: e.attributes,
             trace_header: e.trace_header,
-            sender_id: sender_id.to_string(),
+            sender_id: sending.sender_id.to_string(),
             sent_at: now,
             first_visible_at: state.visible_at,
             group_id: e.group_id,
             dedup_id,
             dlq_source_arn: None,
         };
-        if let Some(key) = dedup_key {
-            let d = DedupRecord {
-                key,
-                expires_at: now + DEDUP_WINDOW_MS,
-                message_id: message_id.clone(),
-                seq,
-            };
-            staged
-                .wb
-                .put(keys::dedup(q.id, &d.key), records::encode(&d));
-            staged.new_dedup.push(d);
-        }
-        staged
-            .wb
-            .put(keys::message(q.id, seq), records::encode(&record));
-        let group = record.group_id.as_deref().map(Arc::from);
-        let meta = MessageMeta {
+        let outcome = self
+            .digests
+            .outcome(message_id, fifo.then(|| sequence_number(seq)));
+        Accepted {
+            record,
             state,
-            sent_at: now,
-            group,
-        };
-        staged.inserts.push((seq, meta));
-        digests.outcome(message_id, q.fifo.then(|| sequence_number(seq)))
+            dedup,
+            outcome,
+        }
     }
 }
 
-/// A send's store writes, and what memory gets once they are written.
-#[derive(Default)]
-struct Staged {
-    wb: WriteBatch,
-    inserts: Vec<(u64, MessageMeta)>,
-    new_dedup: Vec<DedupRecord>,
-}
-
-/// What a FIFO send's deduplication lookup found.
-enum Dedup<'a> {
-    /// The message it duplicates (sent in the window, or earlier in this batch).
-    Duplicate(&'a DedupRecord),
-    /// A new message: its deduplication key (scoped to its group when the queue deduplicates
-    /// per group) and its MessageDeduplicationId (explicit, or the body's SHA-256).
-    New { key: String, id: String },
-}
-
-/// FIFO: looks `e` up among the live deduplication entries and those `pending` in the batch.
-fn dedup_lookup<'a>(
-    st: &'a QueueState,
-    e: &SendEntry,
-    pending: &'a [DedupRecord],
-    now: u64,
-) -> Dedup<'a> {
+/// FIFO: the deduplication key of `e` and its MessageDeduplicationId.
+fn dedup_key(record: &QueueRecord, e: &SendEntry) -> (String, String) {
     let id = e
         .dedup_id
         .clone()
         .unwrap_or_else(|| hex::encode(Sha256::digest(e.body.as_bytes())));
-    let key = if st.deduplicates_per_group() {
+    let key = if record.deduplicates_per_group() {
         format!("{}\u{0}{id}", e.group_id.as_deref().unwrap_or(""))
     } else {
         id.clone()
     };
-    let previous = st
-        .dedup_entry(&key, now)
-        .or_else(|| pending.iter().find(|d| d.key == key));
-    match previous {
-        Some(d) => Dedup::Duplicate(d),
-        None => Dedup::New { key, id },
-    }
+    (key, id)
 }
 
 /// The digests a send reports for its entry.

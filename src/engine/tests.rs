@@ -549,3 +549,101 @@ async fn a_legacy_queue_record_opens_in_the_configured_region() {
     assert_eq!(stored_keys(&store), vec![legacy_key, regional_key]);
     assert!(store.get(&keys::message(7, 1)).unwrap().is_some());
 }
+
+/// An engine on paused tokio time, started (janitor running).
+fn paused_engine() -> (Arc<Engine>, Arc<crate::clock::TokioClock>) {
+    let clock = Arc::new(crate::clock::TokioClock::new(T0));
+    let store = Arc::new(MemoryStore::new());
+    let e = Engine::open(store, clock.clone(), EngineSettings::default()).unwrap();
+    e.start();
+    (e, clock)
+}
+
+/// A long poll sleeps on the engine's clock: under paused tokio time it ends when a delayed
+/// message becomes visible, at that moment, and an empty one at its wait time.
+#[tokio::test(start_paused = true)]
+async fn long_polls_follow_paused_time() {
+    let (e, clock) = paused_engine();
+    let q = e
+        .create_queue("000000000000", REGION, "lp", &[], &[])
+        .await
+        .unwrap();
+    let later = SendEntry {
+        delay_seconds: Some(7),
+        ..entry("later")
+    };
+    send(&e, &q, vec![later]).await;
+    let poll = ReceiveRequest {
+        wait_time_seconds: Some(20),
+        ..receive_req(10)
+    };
+    let got = e.receive(&q, &poll).await.unwrap();
+    assert_eq!(got[0].body, "later");
+    assert_eq!(clock.now_ms(), T0 + 7_000);
+    assert!(e.receive(&q, &poll).await.unwrap().is_empty());
+    assert_eq!(clock.now_ms(), T0 + 27_000);
+    e.shutdown();
+}
+
+/// The janitor removes a message at its retention deadline, woken by that deadline alone:
+/// no receive, no pass over the queues, no wake-up before or after.
+#[tokio::test(start_paused = true)]
+async fn the_janitor_expires_at_the_deadline() {
+    let (e, _clock) = paused_engine();
+    let retention = attrs(&[("MessageRetentionPeriod", "60")]);
+    let q = e
+        .create_queue("000000000000", REGION, "ret", &retention, &[])
+        .await
+        .unwrap();
+    send(&e, &q, vec![entry("a")]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(59_999)).await;
+    assert_eq!(q.lock().message_count(), 1);
+    assert_eq!(e.local.janitor.wakeups(), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(q.lock().message_count(), 0);
+    assert_eq!(e.local.janitor.wakeups(), 1);
+    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+    assert_eq!(e.local.janitor.wakeups(), 1, "nothing is due any more");
+    e.shutdown();
+}
+
+/// With queues but nothing due, the janitor sleeps: an hour passes without a wake-up. A FIFO
+/// send schedules its deduplication entry's expiry (one wake-up, to sleep to it), which is
+/// due five minutes later and wakes it once more.
+#[tokio::test(start_paused = true)]
+async fn the_janitor_sleeps_while_nothing_is_due() {
+    let (e, _clock) = paused_engine();
+    for name in ["a", "b", "c"] {
+        e.create_queue("000000000000", REGION, name, &[], &[])
+            .await
+            .unwrap();
+    }
+    let fifo = attrs(&[("FifoQueue", "true"), ("ContentBasedDeduplication", "true")]);
+    let q = e
+        .create_queue("000000000000", REGION, "f.fifo", &fifo, &[])
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3_600)).await;
+    assert_eq!(e.local.janitor.wakeups(), 0);
+    let grouped = SendEntry {
+        group_id: Some("g".into()),
+        ..entry("x")
+    };
+    send(&e, &q, vec![grouped]).await;
+    let got = e.receive(&q, &receive_req(1)).await.unwrap();
+    e.delete_message(&q, &got[0].receipt_handle).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(299_999)).await;
+    assert_eq!(e.local.janitor.wakeups(), 1);
+    assert_eq!(e.local.janitor.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    assert_eq!(e.local.janitor.wakeups(), 2);
+    assert!(
+        e.local.janitor.is_empty(),
+        "the dedup entry was the last deadline"
+    );
+    assert!(q.lock().dedup_keys().next().is_none());
+    e.shutdown();
+}

@@ -3,10 +3,9 @@
 use std::sync::Arc;
 
 use super::delete::single;
-use super::queue::{MessageStateRecord, Queue, QueueState};
+use super::queue::{MessageMeta, MessageStateRecord, Queue};
 use super::receipt::ReceiptHandle;
 use super::{Engine, EngineError, EngineResult, Param};
-use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
     pub async fn change_visibility(
@@ -18,37 +17,18 @@ impl Engine {
         single(self.change_visibilities(q, &[(handle, timeout)]).await?)
     }
 
-    /// ChangeMessageVisibility for each (handle, timeout); one result per entry, one store
-    /// batch, one durability wait.
+    /// ChangeMessageVisibility for each (handle, timeout); one result per entry. A message
+    /// made visible at once may be received: long polls are woken.
     pub async fn change_visibilities(
         &self,
         q: &Arc<Queue>,
         entries: &[(&str, i64)],
     ) -> EngineResult<Vec<EngineResult<()>>> {
-        let now = self.now();
-        let mut results = Vec::with_capacity(entries.len());
-        let mut wake = false;
-        let ticket = {
-            let mut st = q.lock();
-            let mut wb = WriteBatch::new();
-            let mut changed: Vec<(u64, MessageStateRecord)> = Vec::new();
-            for &(handle, timeout) in entries {
-                let result = ReceiptHandle::for_queue(handle, q.id).and_then(|h| {
-                    let state = visibility_change(q.fifo, &st, h, handle, timeout, now)?;
-                    wb.put(keys::message_state(q.id, h.seq), records::encode(&state));
-                    changed.push((h.seq, state));
-                    wake |= timeout == 0;
-                    Ok(())
-                });
-                results.push(result);
-            }
-            let ticket = self.apply(wb)?;
-            for (seq, state) in changed {
-                st.update_state(seq, state, now);
-            }
-            ticket
-        };
-        self.durable(ticket).await?;
+        let results = self.state.change_visibility(q, entries, self.now()).await?;
+        let wake = entries
+            .iter()
+            .zip(&results)
+            .any(|(&(_, timeout), r)| timeout == 0 && r.is_ok());
         if wake {
             q.notify.notify_waiters();
         }
@@ -58,11 +38,12 @@ impl Engine {
 
 const MAX_VISIBILITY_MS: u64 = 43_200 * 1000;
 
-/// The new state of a message whose visibility timeout changes to `timeout` seconds, or why
-/// the change is refused (SQS-REFERENCE §6).
-fn visibility_change(
+/// The new state of message `meta` (`None`: gone) whose visibility timeout changes to
+/// `timeout` seconds, or why the change is refused (SQS-REFERENCE §6). A rule on a message's
+/// state that every backend applies.
+pub(super) fn visibility_change(
     fifo: bool,
-    st: &QueueState,
+    meta: Option<&MessageMeta>,
     h: ReceiptHandle,
     handle: &str,
     timeout: i64,
@@ -78,7 +59,7 @@ fn visibility_change(
     let unavailable = || EngineError::MessageNotAvailable {
         handle: handle.to_string(),
     };
-    let meta = st.message(h.seq).ok_or_else(unavailable)?;
+    let meta = meta.ok_or_else(unavailable)?;
     h.check_current(fifo, meta, now, handle)?;
     if meta.state.receive_count == 0 {
         return Err(unavailable());

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::auth::{credentials::Credentials, Verifier};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, Durability};
+use crate::config::{Backend, Config, Durability};
 use crate::engine::{Engine, EngineSettings};
 use crate::http::AppState;
 use crate::store::{MemoryStore, SledStore, Store};
@@ -49,7 +49,7 @@ impl RunningServer {
 /// Opens the store the configuration names. Runs before recovery, after the listener is bound,
 /// so that a data dir is never created for a server that could not listen.
 fn open_store(config: &Config) -> std::io::Result<Arc<dyn Store>> {
-    if config.in_memory {
+    if config.backend() == Backend::Memory {
         return Ok(Arc::new(MemoryStore::new()));
     }
     let dir = config.data_dir.display();

@@ -270,6 +270,21 @@ async fn retention_removes_visible_in_flight_and_delayed_messages() {
 
 // ----- visibility -----
 
+/// Retention is the janitor's, woken by the queue's deadline on the server's clock: the
+/// messages go when the clock passes it, with no receive to notice them.
+#[tokio::test]
+async fn the_janitor_removes_expired_messages_without_a_receive() {
+    let (s, clock) = start(&[]).await;
+    let url = create_queue(&s, &unique("janitor"), &[("MessageRetentionPeriod", "60")]).await;
+    send(&s, &url, "first", None).await;
+    clock.advance_ms(30 * SEC);
+    send(&s, &url, "second", None).await;
+    clock.advance_ms(31 * SEC);
+    wait_counts(&s, &url, (1, 0, 0)).await;
+    clock.advance_ms(30 * SEC);
+    wait_counts(&s, &url, (0, 0, 0)).await;
+}
+
 #[tokio::test]
 async fn visibility_timeout_lapses_by_clock() {
     let (s, clock) = start(&[]).await;

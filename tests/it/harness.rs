@@ -25,6 +25,8 @@ pub struct TestServer {
     pub endpoint: String,
     pub access_key: String,
     pub secret_key: String,
+    /// The data directory of a server the switch put on sled, removed when the server goes.
+    _data: Option<tempfile::TempDir>,
     http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
@@ -92,6 +94,35 @@ pub fn xml_all(body: &str, tag: &str) -> Vec<String> {
     out
 }
 
+/// The switch: which backend a test server uses unless its test names one (`--data-dir`,
+/// `--in-memory` or `--backend`). `CAUDA_TEST_BACKEND=memory` (the default) or `sled` (a
+/// fresh temporary data directory per server).
+pub fn test_backend() -> String {
+    std::env::var("CAUDA_TEST_BACKEND").unwrap_or_else(|_| "memory".into())
+}
+
+/// A test server's configuration: `args` on an ephemeral port, on the switch's backend; and
+/// the temporary data directory to keep while the server runs.
+fn server_config(args: &[&str]) -> (cauda::Config, Option<tempfile::TempDir>) {
+    let mut argv: Vec<String> = vec!["cauda".into(), "--bind".into(), "127.0.0.1:0".into()];
+    let chosen = ["--data-dir", "--in-memory", "--backend"];
+    let mut data = None;
+    if !args.iter().any(|a| chosen.contains(a)) {
+        match test_backend().as_str() {
+            "memory" => argv.extend(["--backend".into(), "memory".into()]),
+            "sled" => {
+                let dir = tempfile::tempdir().expect("a temporary data directory");
+                let path = dir.path().to_string_lossy().into_owned();
+                argv.extend(["--backend".into(), "sled".into(), "--data-dir".into(), path]);
+                data = Some(dir);
+            }
+            other => panic!("CAUDA_TEST_BACKEND={other}: expected memory or sled"),
+        }
+    }
+    argv.extend(args.iter().map(|a| a.to_string()));
+    (cauda::Config::parse_from(argv), data)
+}
+
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A queue name unique within this test run.
@@ -108,12 +139,7 @@ impl TestServer {
 
     /// A server with extra command-line flags (e.g. `["--auth", "strict"]`).
     pub async fn start_with(args: &[&str]) -> TestServer {
-        let mut argv = vec!["cauda", "--bind", "127.0.0.1:0"];
-        if !args.contains(&"--data-dir") {
-            argv.push("--in-memory");
-        }
-        argv.extend_from_slice(args);
-        let config = cauda::Config::parse_from(argv);
+        let (config, data) = server_config(args);
         let server = cauda::start(config).await.expect("server starts");
         let addr = server.local_addr;
         TestServer {
@@ -122,6 +148,7 @@ impl TestServer {
             endpoint: format!("http://{addr}"),
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
+            _data: data,
             http: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
@@ -300,6 +327,7 @@ impl TestServer {
             endpoint: format!("http://{addr}"),
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
+            _data: None,
             http: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
@@ -390,12 +418,7 @@ impl TestServer {
         args: &[&str],
         clock: std::sync::Arc<C>,
     ) -> (TestServer, std::sync::Arc<C>) {
-        let mut argv = vec!["cauda", "--bind", "127.0.0.1:0"];
-        if !args.contains(&"--data-dir") {
-            argv.push("--in-memory");
-        }
-        argv.extend_from_slice(args);
-        let config = cauda::Config::parse_from(argv);
+        let (config, data) = server_config(args);
         let server = cauda::start_with_clock(config, clock.clone())
             .await
             .expect("server starts");
@@ -406,6 +429,7 @@ impl TestServer {
             endpoint: format!("http://{addr}"),
             access_key: ACCESS_KEY.into(),
             secret_key: SECRET_KEY.into(),
+            _data: data,
             http: Client::builder(TokioExecutor::new()).build_http(),
         };
         (s, clock)

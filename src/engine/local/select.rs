@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::queue::QueueState;
+use super::queue_state::QueueState;
 
 /// The messages a receive of at most `max` may take, in order: on a FIFO queue, messages
 /// received `max_receives` times already (due for the dead-letter queue) do not count.

@@ -1,0 +1,51 @@
+//! The local backend's journal: the store its writes go to, and the group commit a mutation
+//! waits on before it is acknowledged (strict durability on a persistent store).
+
+use std::sync::Arc;
+
+use crate::engine::EngineResult;
+use crate::store::{GroupCommit, Store, WriteBatch};
+
+pub(crate) struct Journal {
+    store: Arc<dyn Store>,
+    commit: Option<Arc<GroupCommit>>,
+}
+
+impl Journal {
+    /// Starts the flusher when `sync_writes` asks for strict durability on a persistent
+    /// store. Must run inside a tokio runtime.
+    pub(crate) fn open(store: Arc<dyn Store>, sync_writes: bool) -> Self {
+        let commit =
+            (sync_writes && store.is_persistent()).then(|| GroupCommit::start(store.clone()));
+        Journal { store, commit }
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn store_arc(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    pub(crate) fn commit(&self) -> Option<Arc<GroupCommit>> {
+        self.commit.clone()
+    }
+
+    /// Applies a batch; returns the ticket to wait on for durability.
+    pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        self.store.apply(batch)?;
+        Ok(self.commit.as_ref().map(|c| c.ticket()))
+    }
+
+    /// Waits until the write of `ticket` is durable (strict durability only).
+    pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
+        match (ticket, &self.commit) {
+            (Some(t), Some(c)) => Ok(c.wait(t).await?),
+            _ => Ok(()),
+        }
+    }
+}

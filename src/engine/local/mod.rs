@@ -1,0 +1,152 @@
+//! The local backend: each queue's message metadata indexed in memory
+//! ([`QueueState`](queue_state::QueueState), under the queue's lock), bodies and states
+//! journalled to a [`Store`](crate::store::Store) — sled, or nothing that survives a restart
+//! (`--backend memory`). Every mutation follows the engine's order: lock the queue → build a
+//! `WriteBatch` → apply it → only on success change memory → unlock → await durability.
+
+mod delete;
+mod delete_queue;
+pub(crate) mod journal;
+mod move_tasks;
+mod purge;
+mod queue_record;
+pub(crate) mod queue_state;
+mod receive;
+mod recovery;
+pub(crate) mod redrive;
+pub(crate) mod retention;
+mod select;
+mod send;
+mod visibility;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use super::janitor::Deadlines;
+use crate::clock::Clock;
+use retention::Due;
+
+use super::move_tasks::{MoveStep, NextMove, TaskMove};
+use super::queue::{Counts, Queue, QueueRecord};
+use super::receive::{Claim, Claimed};
+use super::send::{SendEntry, SendOutcome, Sending};
+use super::state::{MessageState, RecordChange, StateFuture};
+use super::EngineResult;
+use journal::Journal;
+
+pub(crate) struct Local {
+    journal: Journal,
+    clock: Arc<dyn Clock>,
+    /// The engine's shutdown: the janitor stops, background frees and removals stop waiting
+    /// for the store.
+    shutdown: watch::Receiver<bool>,
+    /// Each queue's next retention, deduplication or receive-attempt expiry.
+    pub(super) janitor: Arc<Deadlines<Due>>,
+    /// The next sequence number (queue ids, messages); above every stored one.
+    seq: AtomicU64,
+}
+
+impl Local {
+    pub(crate) fn new(
+        journal: Journal,
+        clock: Arc<dyn Clock>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Local {
+            journal,
+            seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
+            clock,
+            shutdown,
+            janitor: Arc::new(Deadlines::new()),
+        }
+    }
+
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Recovery: sequence numbers from `seq` on are free.
+    pub(crate) fn seq_at_least(&self, seq: u64) {
+        self.seq.fetch_max(seq, Ordering::SeqCst);
+    }
+
+    /// The journal, for the engine's operations not behind [`MessageState`] yet.
+    pub(crate) fn journal(&self) -> &Journal {
+        &self.journal
+    }
+}
+
+impl MessageState for Local {
+    fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts> {
+        let counts = q.lock().counts(now);
+        Box::pin(std::future::ready(Ok(counts)))
+    }
+
+    fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord)) {
+        read(q.lock().record());
+    }
+
+    fn update_queue<'a>(
+        &'a self,
+        q: &'a Queue,
+        change: &'a mut RecordChange<'_>,
+    ) -> StateFuture<'a, ()> {
+        Box::pin(self.update_queue(q, change))
+    }
+
+    fn queue_deleted(&self, q: &Arc<Queue>) {
+        self.queue_deleted(q);
+    }
+
+    fn next_to_move<'a>(&'a self, source: &'a Queue, now: u64) -> StateFuture<'a, NextMove> {
+        Box::pin(self.next_to_move(source, now))
+    }
+
+    fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep> {
+        Box::pin(self.move_for_task(m))
+    }
+
+    fn claim<'a>(&'a self, claim: &'a Claim<'a>) -> StateFuture<'a, Option<Claimed>> {
+        Box::pin(self.claim(claim))
+    }
+
+    fn enqueue<'a>(
+        &'a self,
+        sending: &'a Sending<'a>,
+        entries: Vec<SendEntry>,
+    ) -> StateFuture<'a, Vec<EngineResult<SendOutcome>>> {
+        Box::pin(self.enqueue(sending, entries))
+    }
+
+    fn delete<'a>(
+        &'a self,
+        q: &'a Queue,
+        handles: &'a [&'a str],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>> {
+        Box::pin(self.delete(q, handles, now))
+    }
+
+    fn change_visibility<'a>(
+        &'a self,
+        q: &'a Queue,
+        entries: &'a [(&'a str, i64)],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>> {
+        Box::pin(self.change_visibility(q, entries, now))
+    }
+
+    fn purge<'a>(&'a self, q: &'a Arc<Queue>, now: u64, cooldown_ms: u64) -> StateFuture<'a, bool> {
+        Box::pin(self.purge(q, now, cooldown_ms))
+    }
+
+    fn expire<'a>(&'a self, q: &'a Arc<Queue>, now: u64) -> StateFuture<'a, ()> {
+        Box::pin(self.expire(q, now))
+    }
+
+    fn start(self: Arc<Self>) {
+        self.spawn_janitor();
+    }
+}

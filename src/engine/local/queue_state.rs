@@ -1,0 +1,529 @@
+//! One queue's state on the local backend: its stored record, and in-memory indexes over its
+//! messages' metadata (bodies stay in the store). All times are epoch milliseconds.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use tokio::sync::watch;
+
+use crate::engine::attributes::QueueAttributes;
+use crate::engine::queue::{Counts, DedupRecord, MessageMeta, MessageStateRecord, QueueRecord};
+
+/// A FIFO receive remembered for `ReceiveRequestAttemptId` retries.
+#[derive(Clone, Debug)]
+pub struct ReceiveAttempt {
+    pub expires_at: u64,
+    pub messages: Vec<AttemptedMessage>,
+    pub visibility_timeout: u32,
+}
+
+/// A message as a receive attempt left it: a retry replays only while each is unchanged
+/// (not received again, deleted, or its visibility changed) [SQS-REFERENCE §6].
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptedMessage {
+    pub seq: u64,
+    pub receive_count: u32,
+    pub visible_at: u64,
+}
+
+/// A queue's state under its lock. The fields are private: every index and counter changes
+/// only through the methods below, which keep them consistent with each other.
+#[derive(Debug)]
+pub struct QueueState {
+    record: QueueRecord,
+    /// By sequence number. Server-assigned keys, so the fast non-keyed hash is safe here.
+    messages: FxHashMap<u64, MessageMeta>,
+    /// Messages not yet visible when last looked at, by (visible_at, seq); [`promote`]
+    /// moves those whose time has come to `ready`.
+    ///
+    /// [`promote`]: QueueState::promote
+    waiting: BTreeSet<(u64, u64)>,
+    /// Visible messages by seq, i.e. in send order: a receive takes the oldest first, and a
+    /// message whose visibility timeout lapsed goes back to its place, not behind later sends.
+    ready: BTreeSet<u64>,
+    /// Every message by (sent_at, seq), for retention.
+    by_sent: BTreeSet<(u64, u64)>,
+    /// Received messages by (visible_at, seq); entries at or before now are pruned lazily.
+    in_flight: BTreeSet<(u64, u64)>,
+    /// Never-received messages by (visible_at, seq) while delayed; pruned lazily.
+    delayed: BTreeSet<(u64, u64)>,
+    /// FIFO: each group's messages in send order.
+    groups: BTreeMap<Arc<str>, VecDeque<u64>>,
+    /// Messages that carry a MessageGroupId (fair standard queues, FIFO).
+    grouped: usize,
+    /// FIFO: the group served last, so receives rotate over groups.
+    group_cursor: Option<Arc<str>>,
+    dedup: HashMap<String, DedupRecord>,
+    dedup_expiry: BTreeSet<(u64, String)>,
+    attempts: HashMap<String, ReceiveAttempt>,
+    /// Receive attempts by (expires_at, attempt id), for the janitor's deadline.
+    attempt_expiry: BTreeSet<(u64, String)>,
+    /// The janitor deadline last scheduled for this queue (see [`QueueState::janitor_due`]).
+    janitor_at: Option<u64>,
+    last_purge_at: Option<u64>,
+    deleted: bool,
+}
+
+impl QueueState {
+    pub fn new(record: QueueRecord) -> Self {
+        QueueState {
+            record,
+            messages: FxHashMap::default(),
+            waiting: BTreeSet::new(),
+            ready: BTreeSet::new(),
+            by_sent: BTreeSet::new(),
+            in_flight: BTreeSet::new(),
+            delayed: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            grouped: 0,
+            group_cursor: None,
+            dedup: HashMap::new(),
+            dedup_expiry: BTreeSet::new(),
+            attempts: HashMap::new(),
+            attempt_expiry: BTreeSet::new(),
+            janitor_at: None,
+            last_purge_at: None,
+            deleted: false,
+        }
+    }
+
+    pub fn attributes(&self) -> &QueueAttributes {
+        &self.record.attributes
+    }
+
+    /// The queue's stored record.
+    pub fn record(&self) -> &QueueRecord {
+        &self.record
+    }
+
+    /// Replaces the stored record after a change was written (attributes, tags, policy).
+    pub fn set_record(&mut self, record: QueueRecord) {
+        self.record = record;
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    /// Marks the queue deleted (DeleteQueue) and moves its indexes out, for the caller to
+    /// free where that takes no request's time.
+    pub fn mark_deleted(&mut self) -> QueueState {
+        self.deleted = true;
+        self.take_indexes()
+    }
+
+    /// PurgeQueue: unless the last purge is less than `cooldown_ms` ago, records the purge
+    /// and moves every message index and deduplication entry out (on a FIFO queue the same
+    /// MessageDeduplicationId sent after a purge is delivered [AWS-rec]). `None` while the
+    /// cooldown runs.
+    pub fn try_start_purge(&mut self, now: u64, cooldown_ms: u64) -> Option<QueueState> {
+        if let Some(last) = self.last_purge_at {
+            if cooldown_ms > 0 && now < last + cooldown_ms {
+                return None;
+            }
+        }
+        self.last_purge_at = Some(now);
+        Some(self.take_indexes())
+    }
+
+    /// Moves every message index and deduplication entry out, keeping the queue's record,
+    /// purge time and deleted mark.
+    fn take_indexes(&mut self) -> QueueState {
+        let mut emptied = QueueState::new(self.record.clone());
+        emptied.last_purge_at = self.last_purge_at;
+        emptied.janitor_at = self.janitor_at;
+        emptied.deleted = self.deleted;
+        std::mem::replace(self, emptied)
+    }
+
+    /// A message's metadata.
+    pub fn message(&self, seq: u64) -> Option<&MessageMeta> {
+        self.messages.get(&seq)
+    }
+
+    pub fn message_count(&self) -> usize {
+        self.messages.len()
+    }
+
+    /// Sequence numbers of every message, in no order.
+    pub fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
+        self.messages.keys().copied()
+    }
+
+    /// Whether any message carries a MessageGroupId (fair standard queues, FIFO).
+    pub fn has_grouped_messages(&self) -> bool {
+        self.grouped > 0
+    }
+
+    /// FIFO: each message group's messages in send order.
+    pub fn groups(&self) -> &BTreeMap<Arc<str>, VecDeque<u64>> {
+        &self.groups
+    }
+
+    /// FIFO: the group a receive served last.
+    pub fn group_cursor(&self) -> Option<&Arc<str>> {
+        self.group_cursor.as_ref()
+    }
+
+    /// FIFO: remembers the group a receive served last, so the next starts after it.
+    pub fn set_group_cursor(&mut self, group: Arc<str>) {
+        self.group_cursor = Some(group);
+    }
+
+    /// The live deduplication entry of `key`, if one has not expired by `now`.
+    pub fn dedup_entry(&self, key: &str, now: u64) -> Option<&DedupRecord> {
+        self.dedup.get(key).filter(|d| d.expires_at > now)
+    }
+
+    /// Whether an entry of `key` is held, expired or not.
+    pub fn holds_dedup_key(&self, key: &str) -> bool {
+        self.dedup.contains_key(key)
+    }
+
+    /// Keys of every deduplication entry, in no order.
+    pub fn dedup_keys(&self) -> impl Iterator<Item = &String> + '_ {
+        self.dedup.keys()
+    }
+
+    /// Adds (or replaces) a deduplication entry.
+    pub fn record_dedup(&mut self, entry: DedupRecord) {
+        self.dedup_expiry
+            .insert((entry.expires_at, entry.key.clone()));
+        self.dedup.insert(entry.key.clone(), entry);
+    }
+
+    /// Deduplication entries expired by `now`, as (expires_at, key), oldest first.
+    pub fn expired_dedup(&self, now: u64) -> Vec<(u64, String)> {
+        self.dedup_expiry
+            .iter()
+            .take_while(|(at, _)| *at <= now)
+            .cloned()
+            .collect()
+    }
+
+    /// Drops deduplication entries [`expired_dedup`] returned, once their records are gone.
+    ///
+    /// [`expired_dedup`]: QueueState::expired_dedup
+    pub fn forget_dedup(&mut self, expired: Vec<(u64, String)>) {
+        for entry in expired {
+            self.dedup.remove(&entry.1);
+            self.dedup_expiry.remove(&entry);
+        }
+    }
+
+    /// The receive of a FIFO `ReceiveRequestAttemptId`, if remembered.
+    pub fn attempt(&self, id: &str) -> Option<&ReceiveAttempt> {
+        self.attempts.get(id)
+    }
+
+    /// Remembers a FIFO receive for retries with the same `ReceiveRequestAttemptId`.
+    pub fn remember_attempt(&mut self, id: String, attempt: ReceiveAttempt) {
+        self.attempt_expiry.insert((attempt.expires_at, id.clone()));
+        if let Some(old) = self.attempts.insert(id.clone(), attempt) {
+            self.attempt_expiry.remove(&(old.expires_at, id));
+        }
+    }
+
+    /// A replayed attempt's messages are visible again at `visible_at`: a later retry
+    /// compares against that.
+    pub fn renew_attempt(&mut self, id: &str, visible_at: u64) {
+        if let Some(attempt) = self.attempts.get_mut(id) {
+            for a in &mut attempt.messages {
+                a.visible_at = visible_at;
+            }
+        }
+    }
+
+    /// Forgets receive attempts whose window has passed.
+    pub fn forget_expired_attempts(&mut self, now: u64) {
+        while let Some((at, _)) = self.attempt_expiry.first() {
+            if *at > now {
+                break;
+            }
+            if let Some((_, id)) = self.attempt_expiry.pop_first() {
+                self.attempts.remove(&id);
+            }
+        }
+    }
+
+    /// The earliest moment the janitor has work here: the oldest message's retention end,
+    /// the first deduplication entry's or receive attempt's expiry.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let retention_ms = self.record.attributes.message_retention_period as u64 * 1000;
+        let retention = self.by_sent.first().map(|&(sent, _)| sent + retention_ms);
+        let dedup = self.dedup_expiry.first().map(|&(at, _)| at);
+        let attempt = self.attempt_expiry.first().map(|&(at, _)| at);
+        [retention, dedup, attempt].into_iter().flatten().min()
+    }
+
+    /// The deadline to hand the janitor after a change, if [`next_deadline`] is earlier than
+    /// the one last scheduled (or none is): it is then recorded as scheduled. A send only
+    /// adds later moments, so this is one comparison on its path.
+    ///
+    /// [`next_deadline`]: QueueState::next_deadline
+    pub fn janitor_due(&mut self) -> Option<u64> {
+        if self.deleted {
+            return None;
+        }
+        let at = self.next_deadline()?;
+        if self.janitor_at.is_some_and(|scheduled| scheduled <= at) {
+            return None;
+        }
+        self.janitor_at = Some(at);
+        Some(at)
+    }
+
+    /// The janitor took this queue's deadline: nothing is scheduled until the next
+    /// [`janitor_due`](QueueState::janitor_due).
+    pub fn janitor_fired(&mut self) {
+        self.janitor_at = None;
+    }
+
+    /// Frees the indexes of a deleted or purged queue a slice at a time: a queue with a few
+    /// hundred thousand messages and dedup entries takes over 100 ms of CPU to free, which at
+    /// once would take a core from the requests. At shutdown the rest is freed at once.
+    pub fn free_gradually(self, shutdown: &watch::Receiver<bool>) {
+        fn slowly<T>(items: impl IntoIterator<Item = T>, shutdown: &watch::Receiver<bool>) {
+            for (i, item) in items.into_iter().enumerate() {
+                drop(item);
+                if i % 4_096 == 4_095 && !*shutdown.borrow() {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+        }
+        slowly(self.messages, shutdown);
+        slowly(self.waiting, shutdown);
+        slowly(self.ready, shutdown);
+        slowly(self.by_sent, shutdown);
+        slowly(self.in_flight, shutdown);
+        slowly(self.delayed, shutdown);
+        slowly(self.groups, shutdown);
+        slowly(self.dedup, shutdown);
+        slowly(self.dedup_expiry, shutdown);
+        slowly(self.attempts, shutdown);
+        slowly(self.attempt_expiry, shutdown);
+    }
+
+    /// Adds a message's metadata to every index.
+    pub fn insert(&mut self, seq: u64, meta: MessageMeta, now: u64) {
+        let v = meta.state.visible_at;
+        self.place(seq, v, now);
+        self.by_sent.insert((meta.sent_at, seq));
+        if v > now {
+            if meta.state.receive_count > 0 {
+                self.in_flight.insert((v, seq));
+            } else {
+                self.delayed.insert((v, seq));
+            }
+        }
+        if let Some(g) = &meta.group {
+            self.grouped += 1;
+            if self.record.attributes.fifo_queue {
+                let deque = self.groups.entry(g.clone()).or_default();
+                // Sequence numbers only grow, except when recovery or a DLQ move inserts an
+                // older message: keep each group sorted.
+                match deque.back() {
+                    Some(&last) if last > seq => {
+                        let pos = deque.partition_point(|&s| s < seq);
+                        deque.insert(pos, seq);
+                    }
+                    _ => deque.push_back(seq),
+                }
+            }
+        }
+        self.messages.insert(seq, meta);
+    }
+
+    /// Removes a message from every index.
+    pub fn remove(&mut self, seq: u64) -> Option<MessageMeta> {
+        let meta = self.messages.remove(&seq)?;
+        let v = meta.state.visible_at;
+        self.waiting.remove(&(v, seq));
+        self.ready.remove(&seq);
+        self.by_sent.remove(&(meta.sent_at, seq));
+        self.in_flight.remove(&(v, seq));
+        self.delayed.remove(&(v, seq));
+        if let Some(g) = &meta.group {
+            self.grouped -= 1;
+            if let Some(deque) = self.groups.get_mut(g) {
+                if let Some(pos) = deque.iter().position(|&s| s == seq) {
+                    deque.remove(pos);
+                }
+                if deque.is_empty() {
+                    self.groups.remove(g);
+                }
+            }
+        }
+        Some(meta)
+    }
+
+    /// Replaces a message's state (visibility, receive count) in every index.
+    pub fn update_state(&mut self, seq: u64, state: MessageStateRecord, now: u64) {
+        let Some(meta) = self.messages.get_mut(&seq) else {
+            return;
+        };
+        let old = meta.state.visible_at;
+        meta.state = state;
+        self.waiting.remove(&(old, seq));
+        self.ready.remove(&seq);
+        self.in_flight.remove(&(old, seq));
+        self.delayed.remove(&(old, seq));
+        let v = state.visible_at;
+        self.place(seq, v, now);
+        if v > now {
+            if state.receive_count > 0 {
+                self.in_flight.insert((v, seq));
+            } else {
+                self.delayed.insert((v, seq));
+            }
+        }
+    }
+
+    pub fn counts(&mut self, now: u64) -> Counts {
+        for set in [&mut self.in_flight, &mut self.delayed] {
+            while let Some(&first) = set.first() {
+                if first.0 > now {
+                    break;
+                }
+                set.pop_first();
+            }
+        }
+        let in_flight = self.in_flight.len();
+        let delayed = self.delayed.len();
+        Counts {
+            visible: self.messages.len() - in_flight - delayed,
+            in_flight,
+            delayed,
+        }
+    }
+
+    /// Puts a message in `ready` or `waiting`, by whether it is visible at `now`.
+    fn place(&mut self, seq: u64, visible_at: u64, now: u64) {
+        if visible_at <= now {
+            self.ready.insert(seq);
+        } else {
+            self.waiting.insert((visible_at, seq));
+        }
+    }
+
+    /// Moves the messages that became visible by `now` from `waiting` to `ready`: each
+    /// message moves once per change of its visibility, so this stays cheap at any depth.
+    fn promote(&mut self, now: u64) {
+        while let Some(&(v, seq)) = self.waiting.first() {
+            if v > now {
+                break;
+            }
+            self.waiting.pop_first();
+            self.ready.insert(seq);
+        }
+    }
+
+    /// Visible messages, oldest sent first.
+    pub fn visible(&mut self, now: u64) -> impl Iterator<Item = u64> + '_ {
+        self.promote(now);
+        self.ready.iter().copied()
+    }
+
+    /// The earliest future moment a message becomes visible, if any.
+    pub fn next_visible_at(&self, now: u64) -> Option<u64> {
+        self.waiting.range((now + 1, 0)..).next().map(|&(v, _)| v)
+    }
+
+    /// Seqs of messages whose retention period has passed.
+    pub fn expired(&self, now: u64) -> Vec<u64> {
+        let retention_ms = self.record.attributes.message_retention_period as u64 * 1000;
+        self.by_sent
+            .iter()
+            .take_while(|(sent, _)| sent + retention_ms <= now)
+            .map(|&(_, seq)| seq)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::queue::QueueRecord;
+
+    fn state(fifo: bool) -> QueueState {
+        QueueState::new(QueueRecord {
+            id: 1,
+            account: "000000000000".into(),
+            region: None,
+            name: "q".into(),
+            attributes: QueueAttributes::new(fifo),
+            tags: BTreeMap::new(),
+            created_at: 0,
+            last_modified_at: 0,
+            creation_deduplication_scope: None,
+        })
+    }
+
+    fn meta(visible_at: u64, receive_count: u32, group: Option<&str>) -> MessageMeta {
+        MessageMeta {
+            state: MessageStateRecord {
+                visible_at,
+                receive_count,
+                first_receive_at: None,
+                received_at: 0,
+            },
+            sent_at: 0,
+            group: group.map(Arc::from),
+        }
+    }
+
+    #[test]
+    fn counts_follow_time() {
+        let mut s = state(false);
+        s.insert(1, meta(0, 0, None), 100);
+        s.insert(2, meta(200, 0, None), 100);
+        s.insert(3, meta(300, 1, None), 100);
+        assert_eq!(
+            s.counts(100),
+            Counts {
+                visible: 1,
+                in_flight: 1,
+                delayed: 1
+            }
+        );
+        assert_eq!(
+            s.counts(250),
+            Counts {
+                visible: 2,
+                in_flight: 1,
+                delayed: 0
+            }
+        );
+        assert_eq!(
+            s.counts(300),
+            Counts {
+                visible: 3,
+                in_flight: 0,
+                delayed: 0
+            }
+        );
+        assert_eq!(s.next_visible_at(100), Some(200));
+        s.remove(1);
+        assert_eq!(s.counts(300).visible, 2);
+    }
+
+    #[test]
+    fn fifo_groups_stay_ordered() {
+        let mut s = state(true);
+        s.insert(5, meta(0, 0, Some("g")), 0);
+        s.insert(9, meta(0, 0, Some("g")), 0);
+        s.insert(7, meta(0, 0, Some("g")), 0);
+        assert_eq!(
+            s.groups()[&Arc::from("g")]
+                .iter()
+                .copied()
+                .collect::<Vec<_>>(),
+            vec![5, 7, 9]
+        );
+        s.remove(7);
+        s.remove(5);
+        s.remove(9);
+        assert!(s.groups().is_empty());
+    }
+}

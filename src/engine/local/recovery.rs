@@ -1,0 +1,111 @@
+//! Recovery on the local backend: every in-memory index rebuilt from the store when the
+//! engine opens.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::engine::queue::{DedupRecord, MessageMeta, MessageRecord, MessageStateRecord};
+use crate::engine::queue::{Queue, QueueRecord};
+use crate::store::StoreError;
+use crate::store::{keys, records, WriteBatch};
+
+use super::Local;
+
+impl Local {
+    /// Every stored queue record.
+    pub(crate) fn stored_queues(&self) -> Result<Vec<QueueRecord>, StoreError> {
+        let mut out = Vec::new();
+        for (_, v) in self.journal.store().scan_prefix(&[keys::QUEUE])? {
+            out.push(records::decode(&v)?);
+        }
+        Ok(out)
+    }
+
+    /// Puts every stored message and live deduplication entry of the queues `by_id` in their
+    /// indexes, schedules each queue's next expiry, and removes what belongs to no queue.
+    /// The count of messages recovered.
+    pub(crate) fn recover(
+        &self,
+        by_id: &HashMap<u64, Arc<Queue>>,
+        now: u64,
+    ) -> Result<usize, StoreError> {
+        let mut max_seq = by_id.keys().copied().max().unwrap_or(0);
+        let mut garbage = WriteBatch::new();
+        let recovered = self.recover_messages(by_id, now, &mut max_seq, &mut garbage)?;
+        self.recover_dedup(by_id, now, &mut garbage)?;
+        for q in by_id.values() {
+            self.schedule_expiry(q);
+        }
+        self.seq_at_least(max_seq + 1);
+        if !garbage.is_empty() {
+            self.journal.store().apply(garbage)?;
+        }
+        Ok(recovered)
+    }
+
+    /// Puts every stored message in its queue's indexes; the records of a queue that no
+    /// longer exists, and states without a message, go to `garbage`. The count recovered.
+    fn recover_messages(
+        &self,
+        by_id: &HashMap<u64, Arc<Queue>>,
+        now: u64,
+        max_seq: &mut u64,
+        garbage: &mut WriteBatch,
+    ) -> Result<usize, StoreError> {
+        let mut states: HashMap<(u64, u64), MessageStateRecord> = HashMap::new();
+        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE_STATE])? {
+            if let Some(id) = keys::split_id_key(&k) {
+                states.insert(id, records::decode(&v)?);
+            }
+        }
+        let mut recovered = 0usize;
+        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE])? {
+            let Some((queue_id, seq)) = keys::split_id_key(&k) else {
+                continue;
+            };
+            *max_seq = (*max_seq).max(seq);
+            let Some(q) = by_id.get(&queue_id) else {
+                garbage.delete(k);
+                garbage.delete(keys::message_state(queue_id, seq));
+                continue;
+            };
+            let record: MessageRecord = records::decode(&v)?;
+            let state = states
+                .remove(&(queue_id, seq))
+                .unwrap_or(MessageStateRecord {
+                    visible_at: record.first_visible_at.max(record.sent_at),
+                    ..Default::default()
+                });
+            let meta = MessageMeta {
+                state,
+                sent_at: record.sent_at,
+                group: record.group_id.as_deref().map(Arc::from),
+            };
+            q.lock().insert(seq, meta, now);
+            recovered += 1;
+        }
+        for ((queue_id, seq), _) in states {
+            garbage.delete(keys::message_state(queue_id, seq));
+        }
+        Ok(recovered)
+    }
+
+    /// Puts every live deduplication entry in its queue; expired ones go to `garbage`.
+    fn recover_dedup(
+        &self,
+        by_id: &HashMap<u64, Arc<Queue>>,
+        now: u64,
+        garbage: &mut WriteBatch,
+    ) -> Result<(), StoreError> {
+        for (k, v) in self.journal.store().scan_prefix(&[keys::DEDUP])? {
+            let record: DedupRecord = records::decode(&v)?;
+            match keys::split_queue_id(&k).and_then(|id| by_id.get(&id)) {
+                Some(q) if record.expires_at > now => {
+                    q.lock().record_dedup(record);
+                }
+                _ => garbage.delete(k),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,117 @@
+//! The seam between SQS semantics and where messages live: [`MessageState`].
+//!
+//! Behind it: the SQS rules that depend on where messages live — which messages a claim
+//! takes (standard, fair, FIFO groups), visibility, receive counts, the deduplication window,
+//! atomic moves between queues, retention, and the queue record in force. In front of it, in
+//! the engine's shared files and written once: validation, attribute rules, MD5s,
+//! receipt-handle encoding, rendering of received messages, long-poll waiting, dead-letter
+//! queue resolution, policies and error mapping. A rule that is a pure function of a
+//! message's state (a FIFO handle being current, the 12-hour visibility cap, what a moved
+//! message becomes) is a shared function every backend calls, not a copy.
+//!
+//! The engine holds an `Arc<dyn MessageState>`, not a type parameter: the backend is chosen
+//! at start from the configuration, and `Arc<Engine>` travels through the api, http and
+//! server layers, which need not know it. Every operation is one boxed future (no macro
+//! crate, one allocation per call). A mutation's future completes once its change is as
+//! durable as the configured durability asks; the engine wakes long polls after that.
+//!
+//! Implementations: [`local`](super::local) (memory indexes over the store's journal; the
+//! store is sled or memory, `--backend`).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use super::move_tasks::{MoveStep, NextMove, TaskMove};
+use super::queue::{Counts, Queue, QueueRecord};
+use super::receive::{Claim, Claimed};
+use super::send::{SendEntry, SendOutcome, Sending};
+use super::EngineResult;
+
+/// An edit of a queue's record, run by the backend on the record in force.
+pub(crate) type RecordChange<'a> = dyn FnMut(&mut QueueRecord) -> EngineResult<()> + Send + 'a;
+
+/// What a [`MessageState`] operation returns.
+pub(crate) type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
+
+/// Where message state lives (DESIGN.md "Backends: where message state lives").
+pub(crate) trait MessageState: Send + Sync {
+    /// SendMessage(Batch): prepares each entry under the queue's record
+    /// ([`Sending::prepare`]: validation, digests, deduplication key), looks its key up among
+    /// the live deduplication entries and those earlier in the batch, and stores the new
+    /// ones, all or none. One result per entry; a deleted queue fails them all.
+    fn enqueue<'a>(
+        &'a self,
+        sending: &'a Sending<'a>,
+        entries: Vec<SendEntry>,
+    ) -> StateFuture<'a, Vec<EngineResult<SendOutcome>>>;
+
+    /// One claim of ReceiveMessage: under the standard, fair or FIFO rules, takes up to the
+    /// request's maximum of receivable messages, gives them the visibility timeout, counts
+    /// the receive, and moves those received maxReceiveCount times to the claim's
+    /// dead-letter queue; replays a FIFO receive attempt whose messages are unchanged.
+    /// `None` when the queue's RedrivePolicy is no longer the one the claim's dead-letter
+    /// queue was resolved from: the engine resolves it again.
+    fn claim<'a>(&'a self, claim: &'a Claim<'a>) -> StateFuture<'a, Option<Claimed>>;
+
+    /// A message move task's next message: the oldest visible one of `source`.
+    fn next_to_move<'a>(&'a self, source: &'a Queue, now: u64) -> StateFuture<'a, NextMove>;
+
+    /// A message move task's move: the message leaves its source for its destination as a
+    /// new message ([`MoveKind::MoveTask`](super::redrive::MoveKind::MoveTask)), with the
+    /// task's progress ([`TaskProgress::advance`](super::move_tasks::TaskProgress::advance))
+    /// in the same atomic write, if the message is still there and visible.
+    fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep>;
+
+    /// SetQueueAttributes, tags, policy: `change` edits a copy of `q`'s record (an error
+    /// leaves it as it was), which is stored and becomes the record in force. A deleted
+    /// queue does not exist.
+    fn update_queue<'a>(
+        &'a self,
+        q: &'a Queue,
+        change: &'a mut RecordChange<'_>,
+    ) -> StateFuture<'a, ()>;
+
+    /// Calls `read` with `q`'s record in force (attributes, tags), at once: for the shared
+    /// rules that read it outside an operation of this trait.
+    fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord));
+
+    /// `q`'s visible, in-flight and delayed messages at `now`.
+    fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts>;
+
+    /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
+    /// receive attempts go (a long poll on it then ends).
+    fn queue_deleted(&self, q: &Arc<Queue>);
+
+    /// DeleteMessage(Batch): deletes the message each receipt handle names, one result per
+    /// handle. A handle of another queue is invalid; on a FIFO queue one whose receive is not
+    /// the latest or whose visibility lapsed has expired; a message already gone is deleted.
+    fn delete<'a>(
+        &'a self,
+        q: &'a Queue,
+        handles: &'a [&'a str],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>>;
+
+    /// ChangeMessageVisibility(Batch): each (receipt handle, timeout in seconds) as
+    /// [`visibility_change`](super::visibility::visibility_change) allows; one result per entry.
+    fn change_visibility<'a>(
+        &'a self,
+        q: &'a Queue,
+        entries: &'a [(&'a str, i64)],
+        now: u64,
+    ) -> StateFuture<'a, Vec<EngineResult<()>>>;
+
+    /// PurgeQueue: removes every message and deduplication entry (on a FIFO queue the same
+    /// MessageDeduplicationId sent after a purge is delivered), unless the last purge is less
+    /// than `cooldown_ms` ago: `false` then.
+    fn purge<'a>(&'a self, q: &'a Arc<Queue>, now: u64, cooldown_ms: u64) -> StateFuture<'a, bool>;
+
+    /// Removes `q`'s messages past their retention period, its expired deduplication entries
+    /// and FIFO receive attempts.
+    fn expire<'a>(&'a self, q: &'a Arc<Queue>, now: u64) -> StateFuture<'a, ()>;
+
+    /// Starts the backend's background work (the local backend's janitor, which expires each
+    /// queue at its next deadline); it ends at the engine's shutdown.
+    fn start(self: Arc<Self>);
+}

@@ -28,11 +28,14 @@ pub trait Clock: Send + Sync + 'static {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the one place that reads the system's time"
+    )]
     fn now_ms(&self) -> u64 {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
+            .map_or(0, |d| d.as_millis() as u64)
     }
 
     /// Sleeps on tokio's timer for what is left, again if the system clock is not there yet
@@ -219,6 +222,10 @@ mod tests {
     #[tokio::test]
     async fn system_sleep_waits_for_the_system_clock() {
         let clock = SystemClock;
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "checks SystemClock against real time"
+        )]
         let start = std::time::Instant::now();
         let at = clock.now_ms() + 30;
         clock.sleep_until(at).await;

@@ -1,4 +1,4 @@
-//! Queue attributes (SQS-REFERENCE §4): parsing and validation of the settable ones, and the
+//! Queue attributes (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html>): parsing and validation of the settable ones, and the
 //! rendering of `GetQueueAttributes`.
 
 use serde::{Deserialize, Serialize};
@@ -236,20 +236,20 @@ impl QueueAttributes {
         match name {
             "DelaySeconds" => self.delay_seconds = parse_int(name, value, 0, MAX_DELAY_SECONDS)?,
             "MaximumMessageSize" => {
-                self.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?
+                self.maximum_message_size = parse_int(name, value, 1024, MAX_MESSAGE_SIZE)?;
             }
             "MessageRetentionPeriod" => {
-                self.message_retention_period = parse_int(name, value, 60, 1_209_600)?
+                self.message_retention_period = parse_int(name, value, 60, 1_209_600)?;
             }
             "ReceiveMessageWaitTimeSeconds" => {
-                self.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?
+                self.receive_message_wait_time_seconds = parse_int(name, value, 0, 20)?;
             }
             "VisibilityTimeout" => {
-                self.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?
+                self.visibility_timeout = parse_int(name, value, 0, MAX_VISIBILITY_TIMEOUT)?;
             }
             "Policy" => self.policy = parse_policy(value)?,
             "RedrivePolicy" => {
-                self.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?
+                self.redrive_policy = parse_redrive_policy(value, self.fifo_queue, ctx)?;
             }
             "RedriveAllowPolicy" => self.redrive_allow_policy = parse_redrive_allow_policy(value)?,
             "KmsMasterKeyId" => {
@@ -261,7 +261,7 @@ impl QueueAttributes {
                 }
             }
             "KmsDataKeyReusePeriodSeconds" => {
-                self.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?
+                self.kms_data_key_reuse_period_seconds = parse_int(name, value, 60, 86_400)?;
             }
             "SqsManagedSseEnabled" => {
                 self.sqs_managed_sse_enabled = parse_bool(name, value)?;
@@ -278,7 +278,7 @@ impl QueueAttributes {
                 }
             }
             "ContentBasedDeduplication" => {
-                self.content_based_deduplication = parse_bool(name, value)?
+                self.content_based_deduplication = parse_bool(name, value)?;
             }
             "DeduplicationScope" => {
                 if !matches!(value, "queue" | "messageGroup") {
@@ -322,7 +322,7 @@ fn parse_redrive_policy(
         return Ok(None);
     }
     let policy = RedrivePolicy::parse(value).map_err(|reason| redrive_invalid(value, reason))?;
-    // A queue may name itself [AWS-rec]; the engine then never moves its messages.
+    // A queue may name itself (as observed on AWS); the engine then never moves its messages.
     let (dlq_fifo, allow) = ctx
         .lookup
         .dead_letter_target(ctx.queue_arn, &policy.dead_letter_target_arn)

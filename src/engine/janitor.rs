@@ -58,7 +58,7 @@ impl<K: Ord + Hash + Clone> Deadlines<K> {
     fn lock(&self) -> MutexGuard<'_, Inner<K>> {
         self.inner
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Makes `key` due at `at_ms`, unless it is due earlier already. Wakes the runner only if
@@ -218,7 +218,7 @@ mod tests {
                         seen.lock().unwrap().push((key, now.now_ms()));
                         async {}
                     })
-                    .await
+                    .await;
             }
         });
         Runner {
@@ -418,7 +418,7 @@ mod tests {
                         }
                         async {}
                     })
-                    .await
+                    .await;
             }
         });
         deadlines.schedule(0, T0);

@@ -1,5 +1,6 @@
-//! Messages: attribute values, the validation rules of SQS-REFERENCE §5 and §7, and the MD5
-//! digests clients check (§5.3).
+//! Messages: attribute values, the validation rules of SendMessage
+//! (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html>), and the MD5 digests clients check
+//! (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-metadata.html>).
 
 use std::collections::BTreeMap;
 
@@ -102,8 +103,8 @@ pub fn message_size(body: &str, attrs: &MessageAttributes) -> usize {
             .map(|(n, v)| {
                 n.len()
                     + v.data_type.len()
-                    + v.string_value.as_ref().map_or(0, |s| s.len())
-                    + v.binary_value.as_ref().map_or(0, |b| b.len())
+                    + v.string_value.as_ref().map_or(0, std::string::String::len)
+                    + v.binary_value.as_ref().map_or(0, std::vec::Vec::len)
             })
             .sum::<usize>()
 }

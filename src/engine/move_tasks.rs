@@ -362,10 +362,13 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 return;
             }
             let finished = |status: MoveTaskStatus, reason: Option<String>| {
-                let _ = e.update_task(&task_id, |t| {
+                let ended = e.update_task(&task_id, |t| {
                     t.status = status;
                     t.failure_reason = reason;
                 });
+                if let Err(err) = ended {
+                    tracing::warn!(task = %task_id, error = ?err, "a move task's end was not stored; it resumes after a restart");
+                }
             };
             if task.moved >= task.to_move {
                 finished(MoveTaskStatus::Completed, None);

@@ -30,7 +30,7 @@ pub struct QueueRecord {
     /// Epoch seconds.
     pub last_modified_at: u64,
     /// FIFO: the DeduplicationScope the queue was created with, which sends stay
-    /// deduplicated under whatever SetQueueAttributes shows later [AWS-rec]. Absent in
+    /// deduplicated under whatever SetQueueAttributes shows later (as observed on AWS). Absent in
     /// records written before it was kept: the attribute's value applies then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_deduplication_scope: Option<String>,
@@ -144,7 +144,7 @@ impl Queue {
     pub fn policy(&self) -> Option<Arc<QueuePolicy>> {
         self.policy
             .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -154,7 +154,7 @@ impl Queue {
         *self
             .policy
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
             parsed_policy(record.attributes.policy.as_deref(), &record.name);
     }
 
@@ -167,7 +167,7 @@ impl Queue {
     pub fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

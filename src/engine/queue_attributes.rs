@@ -16,7 +16,7 @@ impl Engine {
     ) -> EngineResult<Vec<(String, String)>> {
         for n in names {
             if n != "All" && !attributes::ALL_ATTRIBUTE_NAMES.contains(&n.as_str()) {
-                return Err(EngineError::UnknownAttribute(n.to_string()));
+                return Err(EngineError::UnknownAttribute(n.clone()));
             }
         }
         let all = names.iter().any(|n| n == "All");
@@ -88,7 +88,7 @@ impl Engine {
         if tags.is_empty() {
             return Err(EngineError::MissingParameter(Param::Tags));
         }
-        validate_tags(tags, 0)?;
+        validate_tags(tags)?;
         self.update_record(q, |r| {
             for (k, v) in tags {
                 r.tags.insert(k.clone(), v.clone());
@@ -133,7 +133,7 @@ impl Engine {
 
 /// Tag rules: keys 1–128, values 0–256, no `aws:` prefix, letters, digits, whitespace and
 /// `_ . : / = + - @`; at most 50 on a queue.
-pub(super) fn validate_tags(tags: &[(String, String)], existing: usize) -> EngineResult<()> {
+pub(super) fn validate_tags(tags: &[(String, String)]) -> EngineResult<()> {
     let allowed = |s: &str| {
         s.chars()
             .all(|c| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c))
@@ -154,7 +154,7 @@ pub(super) fn validate_tags(tags: &[(String, String)], existing: usize) -> Engin
             ));
         }
     }
-    if existing + tags.len() > 50 {
+    if tags.len() > 50 {
         return Err(EngineError::InvalidRequest(
             "Too many tags added for queue. A queue can have at most 50 tags.".into(),
         ));

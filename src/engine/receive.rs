@@ -21,7 +21,7 @@ impl Engine {
             if !SYSTEM_ATTRIBUTE_NAMES.contains(&n.as_str())
                 && !super::attributes::ALL_ATTRIBUTE_NAMES.contains(&n.as_str())
             {
-                return Err(EngineError::UnknownAttribute(n.to_string()));
+                return Err(EngineError::UnknownAttribute(n.clone()));
             }
         }
         let wait_seconds = match req.wait_time_seconds {

@@ -49,7 +49,7 @@ pub(super) enum MoveKind {
     /// a FIFO queue with its MessageId as deduplication id.
     DeadLetter,
     /// By a move task: a new message (new MessageId, send time and retention) with the same
-    /// body and attributes [Doc "configure dead-letter queue redrive"]; into a FIFO queue with
+    /// body and attributes (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-dead-letter-queue-redrive.html>); into a FIFO queue with
     /// its old MessageId as deduplication id.
     MoveTask,
 }

@@ -86,7 +86,7 @@ impl Engine {
     ) -> EngineResult<Arc<Queue>> {
         let fifo = fifo_flag(name, attrs)?;
         attributes::validate_queue_name(name, fifo)?;
-        validate_tags(tags, 0)?;
+        validate_tags(tags)?;
         let now = self.now();
         let arn = self.arn(account, region, name);
         let targets = self.resolve_dead_letter_targets(attrs);

@@ -125,8 +125,7 @@ impl Sending<'_> {
         let delay = e
             .delay_seconds
             .filter(|_| !q.fifo)
-            .map(|d| d as u64)
-            .unwrap_or(attributes.delay_seconds as u64);
+            .map_or(attributes.delay_seconds as u64, |d| d as u64);
         Ok(NewMessage {
             digests: Digests::of(&e),
             dedup: q.fifo.then(|| dedup_key(record, &e)),

@@ -365,8 +365,10 @@ async fn fifo_model_run(seed: u64) {
                         .attributes
                         .iter()
                         .find(|(k, _)| k == "ApproximateReceiveCount")
-                        .map(|(_, v)| v.parse().unwrap())
-                        .unwrap_or_else(|| panic!("seed {seed}: no ApproximateReceiveCount"));
+                        .map_or_else(
+                            || panic!("seed {seed}: no ApproximateReceiveCount"),
+                            |(_, v)| v.parse().unwrap(),
+                        );
                     assert_eq!(rc, *count, "seed {seed}: receive count of {}", m.body);
                     handles.push((m.receipt_handle.clone(), m.body.clone(), *count));
                 }

@@ -39,7 +39,8 @@ impl Engine {
 const MAX_VISIBILITY_MS: u64 = 43_200 * 1000;
 
 /// The new state of message `meta` (`None`: gone) whose visibility timeout changes to
-/// `timeout` seconds, or why the change is refused (SQS-REFERENCE §6). A rule on a message's
+/// `timeout` seconds, or why the change is refused
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html>). A rule on a message's
 /// state that every backend applies.
 pub(super) fn visibility_change(
     fifo: bool,

@@ -119,7 +119,7 @@ fn server_config(args: &[&str]) -> (cauda::Config, Option<tempfile::TempDir>) {
             other => panic!("CAUDA_TEST_BACKEND={other}: expected memory or sled"),
         }
     }
-    argv.extend(args.iter().map(|a| a.to_string()));
+    argv.extend(args.iter().map(std::string::ToString::to_string));
     (cauda::Config::parse_from(argv), data)
 }
 

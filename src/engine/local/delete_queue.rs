@@ -57,6 +57,10 @@ fn remove_queue_records(
             }
             store.apply(batch)?;
             // Background work: leave the store to the requests between chunks.
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "a cleanup thread of its own (spawn_blocking) pacing itself, not queue time"
+            )]
             std::thread::sleep(std::time::Duration::from_millis(4));
         }
     }

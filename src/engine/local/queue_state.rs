@@ -19,7 +19,8 @@ pub struct ReceiveAttempt {
 }
 
 /// A message as a receive attempt left it: a retry replays only while each is unchanged
-/// (not received again, deleted, or its visibility changed) [SQS-REFERENCE §6].
+/// (not received again, deleted, or its visibility changed;
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ReceiveMessage.html>, `ReceiveRequestAttemptId`).
 #[derive(Clone, Copy, Debug)]
 pub struct AttemptedMessage {
     pub seq: u64,
@@ -115,7 +116,7 @@ impl QueueState {
 
     /// PurgeQueue: unless the last purge is less than `cooldown_ms` ago, records the purge
     /// and moves every message index and deduplication entry out (on a FIFO queue the same
-    /// MessageDeduplicationId sent after a purge is delivered [AWS-rec]). `None` while the
+    /// MessageDeduplicationId sent after a purge is delivered, as observed on AWS). `None` while the
     /// cooldown runs.
     pub fn try_start_purge(&mut self, now: u64, cooldown_ms: u64) -> Option<QueueState> {
         if let Some(last) = self.last_purge_at {
@@ -288,6 +289,10 @@ impl QueueState {
             for (i, item) in items.into_iter().enumerate() {
                 drop(item);
                 if i % 4_096 == 4_095 && !*shutdown.borrow() {
+                    #[allow(
+                        clippy::disallowed_methods,
+                        reason = "a cleanup thread of its own (spawn_blocking) pacing itself, not queue time"
+                    )]
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 }
             }

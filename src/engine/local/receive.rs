@@ -85,8 +85,8 @@ impl Local {
     }
 
     /// A standard queue at its in-flight limit: nothing is delivered. A long poll gets no
-    /// error and waits until a message's visibility may have changed [Doc "Visibility
-    /// timeout"]; a short one is refused.
+    /// error and waits until a message's visibility may have changed
+    /// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-visibility-timeout.html>); a short one is refused.
     fn over_in_flight_limit(
         &self,
         st: &QueueState,

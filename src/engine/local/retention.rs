@@ -40,7 +40,7 @@ impl Ord for Due {
 
 impl Hash for Due {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        self.0.id.hash(h)
+        self.0.id.hash(h);
     }
 }
 

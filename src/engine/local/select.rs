@@ -54,7 +54,8 @@ fn standard_candidates(st: &mut QueueState, now: u64, max: usize) -> Vec<u64> {
 /// FIFO queues: from each group, its messages in order from the oldest undeleted one up to,
 /// not including, the first that is not visible (in flight, or still delayed), so nothing
 /// after an in-flight message is ever delivered, while a message whose visibility lapsed is
-/// delivered even if a later one of its group is still in flight [Doc "FIFO delivery logic"].
+/// delivered even if a later one of its group is still in flight
+/// (<https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/FIFO-queues-understanding-logic.html>).
 /// Groups are visited round-robin, starting after the group served last. A message due for
 /// the dead-letter queue does not block its group.
 fn fifo_candidates(

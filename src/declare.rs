@@ -1,8 +1,9 @@
 //! Declared queues (the config file's `[[queue]]` tables and `--queue`), applied at every start
 //! after recovery and before the server answers: a missing queue is created, an existing one
 //! gets the declared attributes that differ (SetQueueAttributes) and the declared tags it lacks
-//! (TagQueue); nothing is deleted, purged or untagged. The whole set is first applied to a scratch in-memory engine, so a value
-//! the engine refuses stops start-up before anything real is changed.
+//! (TagQueue); nothing is deleted, purged or untagged. The whole set is first applied to a
+//! scratch in-memory engine, so a value the engine refuses stops start-up before anything real
+//! is changed.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -144,10 +144,11 @@ fn failure(q: &DeclaredQueue, sent: &[&Attribute], e: EngineError) -> String {
 
 /// The attributes among `wanted` whose current value differs (JSON values compared as JSON), so
 /// that a start over an unchanged file changes nothing, not even LastModifiedTimestamp.
-fn differing<'a>(engine: &Engine, q: &Queue, wanted: &[&'a Attribute]) -> Vec<&'a Attribute> {
+async fn differing<'a>(engine: &Engine, q: &Queue, wanted: &[&'a Attribute]) -> Vec<&'a Attribute> {
     let names: Vec<String> = wanted.iter().map(|a| a.name.clone()).collect();
     let current: HashMap<String, String> = engine
         .queue_attributes(q, &names)
+        .await
         .map(|v| v.into_iter().collect())
         .unwrap_or_default();
     let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
@@ -202,7 +203,7 @@ async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, 
         let handle = engine
             .queue(&q.account, &q.region, &q.name)
             .map_err(|e| failure(q, &[], e))?;
-        let stale = differing(engine, &handle, &p.first);
+        let stale = differing(engine, &handle, &p.first).await;
         if !stale.is_empty() {
             engine
                 .set_queue_attributes(&handle, &pairs(&stale))
@@ -226,7 +227,7 @@ async fn apply_to(engine: &Engine, queues: &[DeclaredQueue]) -> Result<Applied, 
         let handle = engine
             .queue(&q.account, &q.region, &q.name)
             .map_err(|e| failure(q, &[], e))?;
-        if existed[i] && differing(engine, &handle, &[redrive]).is_empty() {
+        if existed[i] && differing(engine, &handle, &[redrive]).await.is_empty() {
             continue;
         }
         engine
@@ -271,10 +272,11 @@ mod tests {
         .unwrap()
     }
 
-    fn attribute(engine: &Engine, name: &str, attribute: &str) -> Option<String> {
+    async fn attribute(engine: &Engine, name: &str, attribute: &str) -> Option<String> {
         let q = engine.queue("000000000000", "us-east-1", name).unwrap();
         engine
             .queue_attributes(&q, &[attribute.to_string()])
+            .await
             .unwrap()
             .into_iter()
             .next()
@@ -291,7 +293,9 @@ mod tests {
         let e = engine().await;
         apply(&e, &c).await.unwrap();
         assert_eq!(
-            attribute(&e, "orders.fifo", "VisibilityTimeout").as_deref(),
+            attribute(&e, "orders.fifo", "VisibilityTimeout")
+                .await
+                .as_deref(),
             Some("60")
         );
     }
@@ -304,12 +308,12 @@ mod tests {
         );
         let e = engine().await;
         apply(&e, &c).await.unwrap();
-        let policy = attribute(&e, "a", "RedrivePolicy").unwrap();
+        let policy = attribute(&e, "a", "RedrivePolicy").await.unwrap();
         assert!(
             policy.contains(&e.arn("000000000000", "us-east-1", "b")),
             "{policy}"
         );
-        let policy = attribute(&e, "b", "RedrivePolicy").unwrap();
+        let policy = attribute(&e, "b", "RedrivePolicy").await.unwrap();
         assert!(
             policy.contains(&e.arn("000000000000", "us-east-1", "a")),
             "{policy}"
@@ -338,7 +342,7 @@ mod tests {
             }
         );
         assert_eq!(
-            attribute(&e, "q", "VisibilityTimeout").as_deref(),
+            attribute(&e, "q", "VisibilityTimeout").await.as_deref(),
             Some("90")
         );
         // The same declaration again finds nothing to change.

@@ -28,7 +28,8 @@ pub async fn get_queue_attributes(
     let q = ctx.queue(input.queue_url.as_deref()).await?;
     let attrs = ctx
         .engine
-        .queue_attributes(&q, &input.attribute_names.unwrap_or_default())?;
+        .queue_attributes(&q, &input.attribute_names.unwrap_or_default())
+        .await?;
     Ok(GetQueueAttributesOutput {
         attributes: attrs.into_iter().collect(),
     })

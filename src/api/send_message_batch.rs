@@ -91,7 +91,7 @@ pub async fn send_message_batch(
         && entries
             .iter()
             .any(|e| e.message.message_deduplication_id.is_none())
-        && !q.content_based_deduplication()
+        && !ctx.engine.content_based_deduplication(&q)
     {
         return Err(SqsError::new(
             ErrorCode::InvalidParameterValue,

@@ -158,11 +158,6 @@ impl Queue {
             parsed_policy(record.attributes.policy.as_deref(), &record.name);
     }
 
-    /// FIFO: whether a send without MessageDeduplicationId is deduplicated by its body.
-    pub fn content_based_deduplication(&self) -> bool {
-        self.lock().attributes().content_based_deduplication
-    }
-
     /// Locks the state. Never held across an `.await`.
     pub fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state

@@ -9,7 +9,9 @@ use super::{Engine, EngineError, EngineResult, Param};
 
 impl Engine {
     /// GetQueueAttributes: `names` may hold `All`; unknown names are rejected.
-    pub fn queue_attributes(
+    /// GetQueueAttributes: the counts come from the backend, the rest from the record in
+    /// force (read one after the other: the counts are approximate anyway).
+    pub async fn queue_attributes(
         &self,
         q: &Queue,
         names: &[String],
@@ -20,28 +22,28 @@ impl Engine {
             }
         }
         let all = names.iter().any(|n| n == "All");
-        let now = self.now();
-        let mut st = q.lock();
-        let counts = st.counts(now);
-        let mut out = Vec::new();
-        for &name in attributes::ALL_ATTRIBUTE_NAMES {
-            if !all && !names.iter().any(|n| n == name) {
-                continue;
+        let counts = self.state.counts(q, self.now()).await?;
+        Ok(self.record_of(q, |record| {
+            let mut out = Vec::new();
+            for &name in attributes::ALL_ATTRIBUTE_NAMES {
+                if !all && !names.iter().any(|n| n == name) {
+                    continue;
+                }
+                let value = match name {
+                    "ApproximateNumberOfMessages" => Some(counts.visible.to_string()),
+                    "ApproximateNumberOfMessagesNotVisible" => Some(counts.in_flight.to_string()),
+                    "ApproximateNumberOfMessagesDelayed" => Some(counts.delayed.to_string()),
+                    "CreatedTimestamp" => Some(record.created_at.to_string()),
+                    "LastModifiedTimestamp" => Some(record.last_modified_at.to_string()),
+                    "QueueArn" => Some(q.arn.clone()),
+                    other => record.attributes.get(other),
+                };
+                if let Some(v) = value {
+                    out.push((name.to_string(), v));
+                }
             }
-            let value = match name {
-                "ApproximateNumberOfMessages" => Some(counts.visible.to_string()),
-                "ApproximateNumberOfMessagesNotVisible" => Some(counts.in_flight.to_string()),
-                "ApproximateNumberOfMessagesDelayed" => Some(counts.delayed.to_string()),
-                "CreatedTimestamp" => Some(st.record().created_at.to_string()),
-                "LastModifiedTimestamp" => Some(st.record().last_modified_at.to_string()),
-                "QueueArn" => Some(q.arn.clone()),
-                other => st.attributes().get(other),
-            };
-            if let Some(v) = value {
-                out.push((name.to_string(), v));
-            }
-        }
-        Ok(out)
+            out
+        }))
     }
 
     pub async fn set_queue_attributes(
@@ -122,6 +124,11 @@ impl Engine {
 
     /// What `read` makes of `q`'s record in force
     /// ([`MessageState::with_record`](super::state::MessageState::with_record)).
+    /// FIFO: whether a send without MessageDeduplicationId is deduplicated by its body.
+    pub fn content_based_deduplication(&self, q: &Queue) -> bool {
+        self.record_of(q, |r| r.attributes.content_based_deduplication)
+    }
+
     pub(crate) fn record_of<T>(&self, q: &Queue, read: impl FnOnce(&QueueRecord) -> T) -> T {
         let mut read = Some(read);
         let mut out = None;

@@ -1,14 +1,14 @@
 //! A queue: its handle ([`Queue`]), its stored record, and the records of its messages.
 //! All times are epoch milliseconds.
 
+use std::any::Any;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::attributes::QueueAttributes;
-use super::local::queue_state::QueueState;
 use super::message::MessageAttributes;
 use super::policy::QueuePolicy;
 use crate::store::keys;
@@ -113,7 +113,8 @@ pub struct Queue {
     pub fifo: bool,
     /// Where the queue's record is stored (a legacy record keeps its region-less key).
     pub(crate) store_key: Vec<u8>,
-    state: Mutex<QueueState>,
+    /// What the backend keeps for this queue (see [`QueueSlot`]).
+    slot: QueueSlot,
     /// The `Policy` attribute, parsed once when it is set; read on every authorized request
     /// without the state's lock.
     policy: RwLock<Option<Arc<QueuePolicy>>>,
@@ -121,9 +122,19 @@ pub struct Queue {
     pub notify: Notify,
 }
 
+/// What a [`MessageState`](super::state::MessageState) backend keeps per queue beside the
+/// shared handle, opaque to the shared engine (the local backend: the queue's in-memory
+/// indexes and record under its lock).
+pub(crate) type QueueSlot = Box<dyn Any + Send + Sync>;
+
 impl Queue {
-    /// `default_region` is the region of a record that names none.
-    pub fn new(record: QueueRecord, default_region: &str) -> Self {
+    /// `default_region` is the region of a record that names none; `slot` makes the backend's
+    /// per-queue state from the record.
+    pub(crate) fn new(
+        record: QueueRecord,
+        default_region: &str,
+        slot: impl FnOnce(QueueRecord) -> QueueSlot,
+    ) -> Self {
         let region = record.region.as_deref().unwrap_or(default_region);
         let policy = parsed_policy(record.attributes.policy.as_deref(), &record.name);
         Queue {
@@ -134,10 +145,15 @@ impl Queue {
             arn: arn(region, &record.account, &record.name),
             fifo: record.attributes.fifo_queue,
             store_key: keys::queue(&record.account, record.region.as_deref(), &record.name),
-            state: Mutex::new(QueueState::new(record)),
             policy: RwLock::new(policy),
             notify: Notify::new(),
+            slot: slot(record),
         }
+    }
+
+    /// The backend's per-queue state, if it is a `T` (the backend that made the queue knows).
+    pub(crate) fn slot<T: Any>(&self) -> Option<&T> {
+        self.slot.downcast_ref()
     }
 
     /// The queue's parsed `Policy`, if it has one.
@@ -156,13 +172,6 @@ impl Queue {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             parsed_policy(record.attributes.policy.as_deref(), &record.name);
-    }
-
-    /// Locks the state. Never held across an `.await`.
-    pub fn lock(&self) -> MutexGuard<'_, QueueState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

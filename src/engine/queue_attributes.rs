@@ -122,13 +122,13 @@ impl Engine {
         self.record_of(q, |r| r.tags.clone())
     }
 
-    /// What `read` makes of `q`'s record in force
-    /// ([`MessageState::with_record`](super::state::MessageState::with_record)).
     /// FIFO: whether a send without MessageDeduplicationId is deduplicated by its body.
     pub fn content_based_deduplication(&self, q: &Queue) -> bool {
         self.record_of(q, |r| r.attributes.content_based_deduplication)
     }
 
+    /// What `read` makes of `q`'s record in force
+    /// ([`MessageState::with_record`](super::state::MessageState::with_record)).
     pub(crate) fn record_of<T>(&self, q: &Queue, read: impl FnOnce(&QueueRecord) -> T) -> T {
         let mut read = Some(read);
         let mut out = None;

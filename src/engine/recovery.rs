@@ -26,7 +26,9 @@ impl Engine {
     fn recover_queues(&self) -> Result<HashMap<u64, Arc<Queue>>, StoreError> {
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
         for record in self.local.stored_queues()? {
-            let q = Arc::new(Queue::new(record, &self.settings.region));
+            let q = Arc::new(Queue::new(record, &self.settings.region, |r| {
+                self.state.queue_slot(r)
+            }));
             by_id.insert(q.id, q.clone());
             let mut queues = self.queues.write().expect("registry");
             let key = queue_key(&q.account, &q.region, &q.name);

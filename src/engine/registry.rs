@@ -143,7 +143,7 @@ impl Engine {
                 records::encode(&record),
             );
             ticket = self.apply(batch)?;
-            q = Arc::new(Queue::new(record, region));
+            q = Arc::new(Queue::new(record, region, |r| self.state.queue_slot(r)));
             queues.insert(key, q.clone());
         }
         self.durable(ticket).await?;

@@ -23,7 +23,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Counts, Queue, QueueRecord};
+use super::queue::{Counts, Queue, QueueRecord, QueueSlot};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::EngineResult;
@@ -114,4 +114,8 @@ pub(crate) trait MessageState: Send + Sync {
     /// Starts the backend's background work (the local backend's janitor, which expires each
     /// queue at its next deadline); it ends at the engine's shutdown.
     fn start(self: Arc<Self>);
+
+    /// What this backend keeps for a queue beside its shared handle, made from its record
+    /// when the queue is created or recovered.
+    fn queue_slot(&self, record: QueueRecord) -> QueueSlot;
 }

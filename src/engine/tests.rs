@@ -8,6 +8,7 @@ use std::sync::Arc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::local::LocalQueue;
 use super::queue::MessageRecord;
 use super::*;
 use crate::clock::ManualClock;

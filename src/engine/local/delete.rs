@@ -6,6 +6,7 @@ use crate::engine::EngineResult;
 use crate::store::{keys, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// All deletions are one store batch and one durability wait.

@@ -10,6 +10,7 @@ use crate::engine::queue::Queue;
 use crate::store::{keys, Store, StoreError, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     pub(super) fn queue_deleted(&self, q: &Arc<Queue>) {

@@ -20,7 +20,7 @@ mod send;
 mod visibility;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
@@ -29,12 +29,31 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Counts, Queue, QueueRecord};
+use super::queue::{Counts, Queue, QueueRecord, QueueSlot};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, RecordChange, StateFuture};
 use super::EngineResult;
 use journal::Journal;
+use queue_state::QueueState;
+
+/// A queue as the local backend sees it: its [`QueueState`] under the queue's lock, kept in
+/// the queue's [`QueueSlot`].
+pub(crate) trait LocalQueue {
+    /// Locks the queue's state. Never held across an `.await`, nor while another queue's
+    /// lock or the registry's is taken (the engine's lock rule).
+    fn lock(&self) -> MutexGuard<'_, QueueState>;
+}
+
+impl LocalQueue for Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.slot::<Mutex<QueueState>>()
+            // One engine has one backend, which made every queue's slot.
+            .expect("a queue of the local backend")
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
 
 pub(crate) struct Local {
     journal: Journal,
@@ -79,6 +98,10 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn queue_slot(&self, record: QueueRecord) -> QueueSlot {
+        Box::new(Mutex::new(QueueState::new(record)))
+    }
+
     fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts> {
         let counts = q.lock().counts(now);
         Box::pin(std::future::ready(Ok(counts)))

@@ -8,6 +8,7 @@ use crate::store::{keys, records, WriteBatch};
 
 use super::redrive::Move;
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// The oldest visible message of `source` and its record, read under its lock. A

@@ -8,6 +8,7 @@ use crate::engine::{EngineError, EngineResult};
 use crate::store::{keys, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// `false` while the cooldown since the last purge runs.

@@ -6,6 +6,7 @@ use crate::engine::{EngineError, EngineResult};
 use crate::store::{records, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// Under the queue's lock: `change` edits a copy of the record, which is written, then

@@ -143,6 +143,8 @@ impl QueueState {
         self.messages.get(&seq)
     }
 
+    /// How many messages the queue holds (engine tests).
+    #[cfg(test)]
     pub fn message_count(&self) -> usize {
         self.messages.len()
     }

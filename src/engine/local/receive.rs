@@ -9,6 +9,7 @@ use crate::store::{keys, records, WriteBatch};
 
 use super::redrive::Arrivals;
 use super::retention::expire_messages;
+use super::LocalQueue;
 use super::{select, Local};
 
 impl Local {

@@ -10,6 +10,7 @@ use crate::store::StoreError;
 use crate::store::{keys, records, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// Every stored queue record.

@@ -10,6 +10,7 @@ use crate::engine::redrive::MoveKind;
 use crate::store::{keys, records, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 /// One message's move: message `seq` of `source` to `dest`, at `now`.
 pub(crate) struct Move<'a> {

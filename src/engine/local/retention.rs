@@ -13,6 +13,7 @@ use crate::engine::EngineResult;
 use crate::store::{keys, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 /// A queue as a janitor key, compared and hashed by its id.
 #[derive(Clone)]

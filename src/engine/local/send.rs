@@ -10,6 +10,7 @@ use crate::engine::{EngineError, EngineResult};
 use crate::store::{keys, records, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// Each entry is prepared under the queue's lock, looked up among the deduplication

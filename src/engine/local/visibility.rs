@@ -7,6 +7,7 @@ use crate::engine::EngineResult;
 use crate::store::{keys, records, WriteBatch};
 
 use super::Local;
+use super::LocalQueue;
 
 impl Local {
     /// One store batch, one durability wait.

@@ -124,6 +124,9 @@ pub struct Engine {
     pub clock: Arc<dyn Clock>,
     pub settings: EngineSettings,
     queues: RwLock<BTreeMap<QueueKey, Arc<Queue>>>,
+    /// CreateQueue and DeleteQueue run one at a time: each awaits its record's write between
+    /// checking the registry and changing it.
+    registry_gate: tokio::sync::Mutex<()>,
     deleted_at: Mutex<HashMap<QueueKey, u64>>,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
@@ -150,6 +153,7 @@ impl Engine {
             clock,
             settings,
             queues: RwLock::new(BTreeMap::new()),
+            registry_gate: tokio::sync::Mutex::new(()),
             deleted_at: Mutex::new(HashMap::new()),
             shutdown,
             move_tasks: move_tasks::MoveTasks::default(),
@@ -200,11 +204,6 @@ impl Engine {
     /// Applies a batch; returns the ticket to wait on for durability.
     pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
         self.local.journal().apply(batch)
-    }
-
-    /// Waits until the write of `ticket` is durable (strict durability only).
-    pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
-        self.local.journal().durable(ticket).await
     }
 
     pub fn arn(&self, account: &str, region: &str, name: &str) -> String {

@@ -7,7 +7,6 @@ use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy}
 use super::queue::{Queue, QueueRecord};
 use super::queue_attributes::validate_tags;
 use super::{queue, queue_key, Engine, EngineError, EngineResult, QueueAttributes};
-use crate::store::{keys, records, WriteBatch};
 
 impl Engine {
     pub fn queue(&self, account: &str, region: &str, name: &str) -> EngineResult<Arc<Queue>> {
@@ -125,56 +124,45 @@ impl Engine {
         self.register(record, region).await
     }
 
-    /// Writes a new queue's record and registers the queue, unless an identical CreateQueue
-    /// registered it first.
+    /// Stores a new queue's record (through the backend) and registers the queue, unless an
+    /// identical CreateQueue registered it first. Queues are created and deleted one at a time
+    /// (the registry gate, an async lock: the store write is awaited, never under a std lock).
     async fn register(&self, record: QueueRecord, region: &str) -> EngineResult<Arc<Queue>> {
-        let ticket;
-        let q;
-        {
-            let mut queues = self.queues.write().expect("registry");
-            let key = queue_key(&record.account, region, &record.name);
-            if let Some(existing) = queues.get(&key) {
-                // Lost a race with an identical CreateQueue.
-                return Ok(existing.clone());
-            }
-            let mut batch = WriteBatch::new();
-            batch.put(
-                keys::queue(&record.account, Some(region), &record.name),
-                records::encode(&record),
-            );
-            ticket = self.apply(batch)?;
-            q = Arc::new(Queue::new(record, region, |r| self.state.queue_slot(r)));
-            queues.insert(key, q.clone());
+        let _gate = self.registry_gate.lock().await;
+        let key = queue_key(&record.account, region, &record.name);
+        if let Some(existing) = self.queues.read().expect("registry").get(&key) {
+            // Lost a race with an identical CreateQueue.
+            return Ok(existing.clone());
         }
-        self.durable(ticket).await?;
+        self.state.create_queue(&record).await?;
+        let q = Arc::new(Queue::new(record, region, |r| self.state.queue_slot(r)));
+        self.queues
+            .write()
+            .expect("registry")
+            .insert(key, q.clone());
         Ok(q)
     }
 
-    /// Deletes the queue record at once; the backend forgets its messages and deduplication
-    /// entries (`MessageState::queue_deleted`).
+    /// Removes the queue from the registry and its record (through the backend); the backend
+    /// then forgets its messages and deduplication entries (`MessageState::queue_deleted`).
     pub async fn delete_queue(&self, q: &Arc<Queue>) -> EngineResult<()> {
-        let mut batch = WriteBatch::new();
-        batch.delete(q.store_key.clone());
-        let ticket = {
-            let mut queues = self.queues.write().expect("registry");
-            let key = queue_key(&q.account, &q.region, &q.name);
-            match queues.get(&key) {
-                Some(current) if Arc::ptr_eq(current, q) => {}
-                _ => return Err(EngineError::QueueDoesNotExist),
-            }
-            let ticket = self.apply(batch)?;
-            queues.remove(&key);
-            ticket
-        };
+        let _gate = self.registry_gate.lock().await;
+        let key = queue_key(&q.account, &q.region, &q.name);
+        match self.queues.read().expect("registry").get(&key) {
+            Some(current) if Arc::ptr_eq(current, q) => {}
+            _ => return Err(EngineError::QueueDoesNotExist),
+        }
+        self.state.delete_queue(q).await?;
+        self.queues.write().expect("registry").remove(&key);
         self.state.queue_deleted(q);
         q.notify.notify_waiters();
         if self.settings.queue_deleted_cooldown_ms > 0 {
             self.deleted_at
                 .lock()
                 .expect("deleted_at")
-                .insert(queue_key(&q.account, &q.region, &q.name), self.now());
+                .insert(key, self.now());
         }
-        self.durable(ticket).await
+        Ok(())
     }
 }
 

@@ -115,6 +115,14 @@ pub(crate) trait MessageState: Send + Sync {
     /// queue at its next deadline); it ends at the engine's shutdown.
     fn start(self: Arc<Self>);
 
+    /// CreateQueue: stores a new queue's record. The engine calls it for one queue at a time
+    /// (its registry gate), after checking that no queue has the name.
+    fn create_queue<'a>(&'a self, record: &'a QueueRecord) -> StateFuture<'a, ()>;
+
+    /// DeleteQueue: removes `q`'s record, before [`MessageState::queue_deleted`] forgets its
+    /// messages. One at a time, as [`MessageState::create_queue`].
+    fn delete_queue<'a>(&'a self, q: &'a Queue) -> StateFuture<'a, ()>;
+
     /// What this backend keeps for a queue beside its shared handle, made from its record
     /// when the queue is created or recovered.
     fn queue_slot(&self, record: QueueRecord) -> QueueSlot;

@@ -98,6 +98,14 @@ impl Local {
 }
 
 impl MessageState for Local {
+    fn create_queue<'a>(&'a self, record: &'a QueueRecord) -> StateFuture<'a, ()> {
+        Box::pin(self.store_queue(record))
+    }
+
+    fn delete_queue<'a>(&'a self, q: &'a Queue) -> StateFuture<'a, ()> {
+        Box::pin(self.remove_queue(q))
+    }
+
     fn queue_slot(&self, record: QueueRecord) -> QueueSlot {
         Box::new(Mutex::new(QueueState::new(record)))
     }

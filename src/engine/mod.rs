@@ -26,7 +26,7 @@
 //!
 //! | shared file | what | `local/` |
 //! |---|---|---|
-//! | `registry.rs` | lookups, ListQueues, CreateQueue, DeleteQueue, ListDeadLetterSourceQueues | `delete_queue.rs`: a deleted queue's messages |
+//! | `registry.rs` | lookups, ListQueues, CreateQueue, DeleteQueue (one at a time), ListDeadLetterSourceQueues | `queue_record.rs`: the stored record; `delete_queue.rs`: a deleted queue's messages |
 //! | `queue_attributes.rs` | Get/SetQueueAttributes, Tag/Untag/ListQueueTags | `queue_record.rs`: the record in force |
 //! | `permissions.rs` | Add/RemovePermission | (through `queue_record.rs`) |
 //! | `send.rs` | SendMessage(Batch): validation, digests, dedup keys, new records | `send.rs`: dedup lookup, the batch's write |
@@ -118,8 +118,8 @@ fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
 pub struct Engine {
     /// Where message state lives.
     state: Arc<dyn MessageState>,
-    /// The local backend (the same object as `state`), for what has not moved behind
-    /// [`MessageState`] yet.
+    /// The local backend (the same object as `state`), for what is not behind
+    /// [`MessageState`]: move-task records, queue ids, the final flush and recovery.
     local: Arc<local::Local>,
     pub clock: Arc<dyn Clock>,
     pub settings: EngineSettings,

@@ -80,7 +80,7 @@ use state::MessageState;
 pub use attributes::QueueAttributes;
 pub use error::{EngineError, EngineResult, Param};
 pub use move_tasks::MoveTaskInfo;
-pub use queue::{Counts, Queue, QueueRecord};
+pub use queue::{Counts, Queue, QueueRecord, QueueStats};
 pub use receive::{ReceiveRequest, ReceivedMessage};
 pub use send::{SendEntry, SendOutcome};
 

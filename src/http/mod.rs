@@ -42,8 +42,10 @@ where
         reason = "the request's own latency, for its log line and metrics: wall time, not queue time"
     )]
     let started = Instant::now();
-    if let Some(response) = operator_route(&state, &req) {
-        return response;
+    match operator_route(&state, &req) {
+        Some(Operator::Answer(response)) => return response,
+        Some(Operator::Metrics) => return metrics_response(&state).await,
+        None => {}
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let protocol = protocol::detect(req.headers());
@@ -112,16 +114,26 @@ its SQS endpoint. <a href=/health>/health</a> answers 200 when the server is up;
 <a href=/metrics>/metrics</a> has its Prometheus metrics; <code>cauda --help</code> and the \
 README that comes with cauda tell the rest.</p>";
 
+/// An operator route's answer: at once, or one to read from the engine first.
+enum Operator {
+    Answer(Response<Full<Bytes>>),
+    /// `/metrics`, its signature (if asked for) verified.
+    Metrics,
+}
+
 /// The routes that answer without an SQS request, for people and probes: `GET`/`HEAD` of
 /// `/health`, of `/metrics` (signed with a configured credential when `--metrics-auth` is
 /// set) and, unsigned and without parameters, of `/` (a short page). `None`: an SQS request.
-fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Operator> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return None;
     }
-    match req.uri().path() {
-        "/health" => Some(plain(StatusCode::OK, "ok")),
-        "/metrics" => Some(metrics_response(state, req)),
+    let answer = match req.uri().path() {
+        "/health" => plain(StatusCode::OK, "ok"),
+        "/metrics" => match metrics_refusal(state, req) {
+            Some(refused) => refused,
+            None => return Some(Operator::Metrics),
+        },
         "/" if req.uri().query().is_none()
             && !req.headers().contains_key(http::header::AUTHORIZATION) =>
         {
@@ -130,10 +142,11 @@ fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            Some(r)
+            r
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(Operator::Answer(answer))
 }
 
 /// The answer to any request while the server starts (store recovery, declared queues): 503,
@@ -149,20 +162,26 @@ pub fn not_ready<B>(req: &Request<B>) -> Response<Full<Bytes>> {
     error_response(req, &error)
 }
 
-fn metrics_response<B>(state: &AppState, req: &Request<B>) -> Response<Full<Bytes>> {
-    if state.config.metrics_auth {
-        let verified = state.verifier.verify(
-            req.method(),
-            req.uri(),
-            req.headers(),
-            &Bytes::new(),
-            state.engine.clock.now_system(),
-        );
-        if let Err(e) = verified {
-            return error_response(req, &SqsError::from(e));
-        }
+/// The refusal of an unsigned `/metrics` when `--metrics-auth` asks for a signature.
+fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+    if !state.config.metrics_auth {
+        return None;
     }
-    let mut r = Response::new(Full::new(Bytes::from(state.metrics.render())));
+    let verified = state.verifier.verify(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        &Bytes::new(),
+        state.engine.clock.now_system(),
+    );
+    verified
+        .err()
+        .map(|e| error_response(req, &SqsError::from(e)))
+}
+
+async fn metrics_response(state: &AppState) -> Response<Full<Bytes>> {
+    let queues = metrics::queue_samples(&state.engine).await;
+    let mut r = Response::new(Full::new(Bytes::from(state.metrics.render(&queues))));
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(metrics::CONTENT_TYPE),

@@ -29,7 +29,7 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Counts, Queue, QueueRecord};
+use super::queue::{Counts, Queue, QueueRecord, QueueStats};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, RecordChange, StateFuture};
@@ -82,6 +82,16 @@ impl MessageState for Local {
     fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts> {
         let counts = q.lock().counts(now);
         Box::pin(std::future::ready(Ok(counts)))
+    }
+
+    fn stats<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, QueueStats> {
+        let mut st = q.lock();
+        let stats = QueueStats {
+            counts: st.counts(now),
+            oldest_sent_at: st.oldest_sent_at(),
+        };
+        drop(st);
+        Box::pin(std::future::ready(Ok(stats)))
     }
 
     fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord)) {

@@ -403,6 +403,11 @@ impl QueueState {
         }
     }
 
+    /// When the oldest message was sent.
+    pub fn oldest_sent_at(&self) -> Option<u64> {
+        self.by_sent.first().map(|&(sent, _)| sent)
+    }
+
     /// Puts a message in `ready` or `waiting`, by whether it is visible at `now`.
     fn place(&mut self, seq: u64, visible_at: u64, now: u64) {
         if visible_at <= now {

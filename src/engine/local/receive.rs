@@ -19,7 +19,9 @@ impl Local {
             return Ok(None);
         };
         self.schedule_janitor(c.q, outcome.janitor_at);
+        let mut moved_to_dead_letter = 0;
         if let Some(arrivals) = outcome.dead_letter_moves {
+            moved_to_dead_letter = arrivals.moved.len();
             arrivals.land(self, c.now);
         }
         self.journal.durable(outcome.ticket).await?;
@@ -27,6 +29,7 @@ impl Local {
             delivered: outcome.delivered,
             next_visible_at: outcome.next_visible_at,
             deleted: outcome.deleted,
+            moved_to_dead_letter,
         }))
     }
 

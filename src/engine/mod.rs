@@ -35,6 +35,7 @@
 //! | `visibility.rs` | ChangeMessageVisibility(Batch); the visibility rule | `visibility.rs` |
 //! | `delete.rs` | DeleteMessage(Batch) | `delete.rs` |
 //! | `purge.rs` | PurgeQueue | `purge.rs` |
+//! | `peek.rs` | an operator's read-only look at messages | `peek.rs` |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, task progress | `move_tasks.rs`: the next message, the move |
 //! | `retention.rs` | `Engine::expire` | `retention.rs`: expiry, and the janitor on its deadlines (`janitor.rs`) |
 //! | `recovery.rs` | registering stored queues at open | `recovery.rs`: indexes rebuilt from the store |
@@ -50,6 +51,7 @@ pub mod janitor;
 mod local;
 pub mod message;
 pub mod move_tasks;
+pub mod peek;
 mod permissions;
 pub mod policy;
 mod purge;

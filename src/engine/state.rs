@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
+use super::peek::{PeekRequest, PeekedMessage};
 use super::queue::{Counts, Queue, QueueRecord, QueueStats};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
@@ -81,6 +82,15 @@ pub(crate) trait MessageState: Send + Sync {
 
     /// `q`'s counts at `now` and the send time of its oldest message.
     fn stats<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, QueueStats>;
+
+    /// `q`'s messages as `req` selects them at `now`, with their records and states; writes
+    /// nothing (no visibility or receive count changes).
+    fn peek<'a>(
+        &'a self,
+        q: &'a Queue,
+        req: PeekRequest,
+        now: u64,
+    ) -> StateFuture<'a, Vec<PeekedMessage>>;
 
     /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
     /// receive attempts go (a long poll on it then ends).

@@ -1,6 +1,8 @@
 //! The request pipeline: detect protocol → bounded body → authenticate → decode → dispatch →
 //! encode. One log line per request. Errors at any step are answered in the client's protocol.
 
+mod admin;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -45,6 +47,11 @@ where
     match operator_route(&state, &req) {
         Some(Operator::Answer(response)) => return response,
         Some(Operator::Metrics) => return metrics_response(&state).await,
+        Some(Operator::Admin(admin)) => {
+            return admin::answer(&state, admin)
+                .await
+                .unwrap_or_else(|e| error_response(&req, &e))
+        }
         None => {}
     }
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -119,14 +126,23 @@ enum Operator {
     Answer(Response<Full<Bytes>>),
     /// `/metrics`, its signature (if asked for) verified.
     Metrics,
+    /// `/_cauda/…`, authenticated.
+    Admin(admin::AdminRequest),
 }
 
 /// The routes that answer without an SQS request, for people and probes: `GET`/`HEAD` of
 /// `/health`, of `/metrics` (signed with a configured credential when `--metrics-auth` is
-/// set) and, unsigned and without parameters, of `/` (a short page). `None`: an SQS request.
+/// set), `GET` of the admin API under `/_cauda/` and, unsigned and without parameters, of `/`
+/// (a short page). `None`: an SQS request.
 fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Operator> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return None;
+    }
+    if req.uri().path().starts_with(admin::PREFIX) {
+        return Some(match admin::authenticate(state, req) {
+            Ok(admin) => Operator::Admin(admin),
+            Err(e) => Operator::Answer(error_response(req, &e)),
+        });
     }
     let answer = match req.uri().path() {
         "/health" => plain(StatusCode::OK, "ok"),

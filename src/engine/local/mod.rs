@@ -8,6 +8,7 @@ mod delete;
 mod delete_queue;
 pub(crate) mod journal;
 mod move_tasks;
+mod peek;
 mod purge;
 mod queue_record;
 pub(crate) mod queue_state;
@@ -29,6 +30,7 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
+use super::peek::{PeekRequest, PeekedMessage};
 use super::queue::{Counts, Queue, QueueRecord, QueueStats};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
@@ -92,6 +94,15 @@ impl MessageState for Local {
         };
         drop(st);
         Box::pin(std::future::ready(Ok(stats)))
+    }
+
+    fn peek<'a>(
+        &'a self,
+        q: &'a Queue,
+        req: PeekRequest,
+        now: u64,
+    ) -> StateFuture<'a, Vec<PeekedMessage>> {
+        Box::pin(std::future::ready(Local::peek(self, q, req, now)))
     }
 
     fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord)) {

@@ -96,6 +96,8 @@ pub struct EngineSettings {
     pub queue_deleted_cooldown_ms: u64,
     /// Wait for a flush before acknowledging a mutation.
     pub sync_writes: bool,
+    /// Standard queues deliver in an order drawn from this seed instead of oldest first.
+    pub shuffle_seed: Option<u64>,
 }
 
 impl Default for EngineSettings {
@@ -106,6 +108,7 @@ impl Default for EngineSettings {
             purge_cooldown_ms: 60_000,
             queue_deleted_cooldown_ms: 0,
             sync_writes: true,
+            shuffle_seed: None,
         }
     }
 }
@@ -145,6 +148,7 @@ impl Engine {
             journal,
             clock.clone(),
             shutdown.subscribe(),
+            settings.shuffle_seed,
         ));
         let engine = Engine {
             state: local.clone(),

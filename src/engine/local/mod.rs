@@ -48,6 +48,8 @@ pub(crate) struct Local {
     pub(super) janitor: Arc<Deadlines<Due>>,
     /// The next sequence number (queue ids, messages); above every stored one.
     seq: AtomicU64,
+    /// Standard queues deliver in an order drawn from this seed (`--shuffle-seed`).
+    shuffle_seed: Option<u64>,
 }
 
 impl Local {
@@ -55,8 +57,10 @@ impl Local {
         journal: Journal,
         clock: Arc<dyn Clock>,
         shutdown: watch::Receiver<bool>,
+        shuffle_seed: Option<u64>,
     ) -> Self {
         Local {
+            shuffle_seed,
             journal,
             seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,

@@ -77,7 +77,14 @@ impl Local {
         }
         let redrive = c.dead_letter.active();
         let max_receives = redrive.map(|(_, n)| n);
-        let candidates = select::candidates(&mut st, q.fifo, now, round.max, max_receives);
+        let candidates = select::candidates(
+            &mut st,
+            q.fifo,
+            now,
+            round.max,
+            max_receives,
+            self.shuffle_seed,
+        );
         let taken = self.take(&round, &st, candidates, max_receives, &mut wb)?;
         let moves = match redrive {
             Some((dlq, _)) => self.dead_letter_moves(q, &st, dlq, taken.due_for_dlq, now, &mut wb),

@@ -284,21 +284,22 @@ async fn queue_metrics_are_read_at_scrape_time() {
         async move {
             sqs.receive_message()
                 .queue_url(&url)
-                .wait_time_seconds(2)
+                .wait_time_seconds(3)
                 .send()
                 .await
         }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let text = s.send("GET", "/metrics", &[], "", false).await.body;
-    assert_eq!(
-        sample(
-            &text,
-            &format!("cauda_queue_long_polls_waiting{}", labels(&src_name))
-        ),
-        Some(1.0),
-        "{text}"
-    );
+    let series = format!("cauda_queue_long_polls_waiting{}", labels(&src_name));
+    let mut waiters = None;
+    for _ in 0..50 {
+        let text = s.send("GET", "/metrics", &[], "", false).await.body;
+        waiters = sample(&text, &series);
+        if waiters == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiters, Some(1.0));
     waiting.await.unwrap().unwrap();
     s.stop().await;
 }

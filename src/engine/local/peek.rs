@@ -36,10 +36,9 @@ impl Local {
 /// The sequence numbers and states `req` selects, oldest first.
 fn select(q: &Queue, req: PeekRequest, now: u64) -> Vec<(u64, MessageStateRecord)> {
     let st = q.lock();
-    let after = req.after.unwrap_or(0);
     let mut seqs: Vec<u64> = st
         .seqs()
-        .filter(|&seq| req.after.is_none() || seq > after)
+        .filter(|&seq| req.after.is_none_or(|after| seq > after))
         .collect();
     seqs.sort_unstable();
     seqs.into_iter()

@@ -124,6 +124,12 @@ pub struct Config {
     #[arg(long, env = "CAUDA_MAX_INFLIGHT", default_value_t = 120_000)]
     pub max_inflight: usize,
 
+    /// Standard queues deliver visible messages in an order drawn from this seed (and each
+    /// queue's name) instead of oldest first, the same for the same operations: for testing
+    /// consumers against SQS's best-effort ordering. FIFO queues keep their order.
+    #[arg(long, env = "CAUDA_SHUFFLE_SEED")]
+    pub shuffle_seed: Option<u64>,
+
     /// Create a missing queue of the caller's account when a request first names its URL
     /// (FIFO when the name ends in `.fifo`, default attributes); off, as on AWS.
     #[arg(long, env = "CAUDA_AUTO_CREATE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]

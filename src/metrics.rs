@@ -1,14 +1,19 @@
 //! Prometheus metrics, served as text at `GET /metrics` through `prometheus-client`: requests by
-//! action and status, and request latency by action.
+//! action and status, and request latency by action, updated by each request; and each queue's
+//! messages, oldest message age, dead-letter moves and waiting long polls, read from the engine
+//! at scrape time (no cost per request).
 
 use std::time::Duration;
 
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+
+use crate::engine::Engine;
 
 /// The content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -22,6 +27,123 @@ struct RequestLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ActionLabels {
     action: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    account: String,
+    region: String,
+    queue: String,
+}
+
+/// One queue as a scrape reads it.
+#[derive(Clone, Debug, Default)]
+pub struct QueueSample {
+    pub account: String,
+    pub region: String,
+    pub queue: String,
+    /// ApproximateNumberOfMessages.
+    pub visible: usize,
+    /// ApproximateNumberOfMessagesNotVisible.
+    pub in_flight: usize,
+    /// ApproximateNumberOfMessagesDelayed.
+    pub delayed: usize,
+    /// The oldest message's age in seconds; 0 for an empty queue.
+    pub oldest_age_seconds: u64,
+    pub dead_letter_moves: u64,
+    pub waiting_receives: usize,
+}
+
+/// Every queue of the engine, read now. A queue deleted meanwhile is left out.
+pub async fn queue_samples(engine: &Engine) -> Vec<QueueSample> {
+    let now = engine.clock.now_ms();
+    let mut samples = Vec::new();
+    for q in engine.all_queues() {
+        let Ok(stats) = engine.queue_stats(&q).await else {
+            continue;
+        };
+        samples.push(QueueSample {
+            account: q.account.clone(),
+            region: q.region.clone(),
+            queue: q.name.clone(),
+            visible: stats.counts.visible,
+            in_flight: stats.counts.in_flight,
+            delayed: stats.counts.delayed,
+            oldest_age_seconds: stats
+                .oldest_sent_at
+                .map_or(0, |sent| now.saturating_sub(sent) / 1000),
+            dead_letter_moves: q.dead_letter_moves(),
+            waiting_receives: q.waiting_receives(),
+        });
+    }
+    samples
+}
+
+fn gauge_value(n: impl TryInto<i64>) -> i64 {
+    n.try_into().unwrap_or(i64::MAX)
+}
+
+/// A queue gauge: its name, its help and its value.
+type QueueGauge = (&'static str, &'static str, fn(&QueueSample) -> i64);
+
+/// A registry of the queues' metrics, built for one scrape (a deleted queue leaves no series).
+fn queue_registry(queues: &[QueueSample]) -> Registry {
+    let mut registry = Registry::with_prefix("cauda_queue");
+    let gauges: [QueueGauge; 5] = [
+        (
+            "messages_visible",
+            "Messages available for retrieval (ApproximateNumberOfMessages)",
+            |q| gauge_value(q.visible),
+        ),
+        (
+            "messages_in_flight",
+            "Messages received and neither deleted nor visible again \
+             (ApproximateNumberOfMessagesNotVisible)",
+            |q| gauge_value(q.in_flight),
+        ),
+        (
+            "messages_delayed",
+            "Messages not visible yet for their delay (ApproximateNumberOfMessagesDelayed)",
+            |q| gauge_value(q.delayed),
+        ),
+        (
+            "oldest_message_age_seconds",
+            "Age of the queue's oldest message, 0 when it has none",
+            |q| gauge_value(q.oldest_age_seconds),
+        ),
+        (
+            "long_polls_waiting",
+            "ReceiveMessage long polls waiting for messages",
+            |q| gauge_value(q.waiting_receives),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        let family = Family::<QueueLabels, Gauge>::default();
+        for q in queues {
+            family.get_or_create(&q.labels()).set(value(q));
+        }
+        registry.register(name, help, family);
+    }
+    let moves = Family::<QueueLabels, Counter>::default();
+    for q in queues {
+        moves.get_or_create(&q.labels()).inc_by(q.dead_letter_moves);
+    }
+    registry.register(
+        "dead_letter_moves",
+        "Messages a receive moved to the queue's dead-letter queue since the server started",
+        moves,
+    );
+    registry
+}
+
+impl QueueSample {
+    fn labels(&self) -> QueueLabels {
+        QueueLabels {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            queue: self.queue.clone(),
+        }
+    }
 }
 
 /// Request latency buckets, in seconds: 100 µs to 30 s (long polls wait up to 20 s).
@@ -80,10 +202,13 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition of every metric.
-    pub fn render(&self) -> String {
+    /// The text exposition of every metric, with `queues`' metrics.
+    pub fn render(&self, queues: &[QueueSample]) -> String {
         let mut out = String::new();
-        if let Err(e) = encode(&mut out, &self.registry) {
+        let encoded = encode_registry(&mut out, &self.registry)
+            .and_then(|()| encode_registry(&mut out, &queue_registry(queues)))
+            .and_then(|()| encode_eof(&mut out));
+        if let Err(e) = encoded {
             tracing::error!(error = %e, "encoding metrics failed");
         }
         out
@@ -100,7 +225,7 @@ mod tests {
         m.observe_request("SendMessage", 200, Duration::from_micros(300));
         m.observe_request("SendMessage", 200, Duration::from_millis(2));
         m.observe_request("SendMessage", 400, Duration::from_micros(90));
-        let text = m.render();
+        let text = m.render(&[]);
         assert!(
             text.contains(r#"cauda_requests_total{action="SendMessage",status="200"} 2"#),
             "{text}"

@@ -62,19 +62,22 @@ pub struct Context {
     pub trace_header: Option<String>,
 }
 
+/// `q`'s URL under `url_base` (`scheme://host[:port]`), with its region in the host when
+/// `regional`.
+pub fn queue_url(url_base: &str, regional: bool, q: &Queue) -> String {
+    if !regional {
+        return format!("{url_base}/{}/{}", q.account, q.name);
+    }
+    let (scheme, host) = url_base.split_once("://").unwrap_or(("http", url_base));
+    format!(
+        "{scheme}://sqs.{}.{host}/{}/{}",
+        q.region, q.account, q.name
+    )
+}
+
 impl Context {
     pub fn queue_url(&self, q: &Queue) -> String {
-        if !self.regional_urls {
-            return format!("{}/{}/{}", self.url_base, q.account, q.name);
-        }
-        let (scheme, host) = self
-            .url_base
-            .split_once("://")
-            .unwrap_or(("http", &self.url_base));
-        format!(
-            "{scheme}://sqs.{}.{host}/{}/{}",
-            q.region, q.account, q.name
-        )
+        queue_url(&self.url_base, self.regional_urls, q)
     }
 
     /// Resolves a `QueueUrl` by its path (`/<account>/<name>` or `/<name>`), whatever its host,

@@ -35,6 +35,7 @@
 //! | `visibility.rs` | ChangeMessageVisibility(Batch); the visibility rule | `visibility.rs` |
 //! | `delete.rs` | DeleteMessage(Batch) | `delete.rs` |
 //! | `purge.rs` | PurgeQueue | `purge.rs` |
+//! | `peek.rs` | an operator's read-only look at messages | `peek.rs` |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, task progress | `move_tasks.rs`: the next message, the move |
 //! | `retention.rs` | `Engine::expire` | `retention.rs`: expiry, and the janitor on its deadlines (`janitor.rs`) |
 //! | `recovery.rs` | registering stored queues at open | `recovery.rs`: indexes rebuilt from the store |
@@ -50,6 +51,7 @@ pub mod janitor;
 mod local;
 pub mod message;
 pub mod move_tasks;
+pub mod peek;
 mod permissions;
 pub mod policy;
 mod purge;
@@ -80,7 +82,7 @@ use state::MessageState;
 pub use attributes::QueueAttributes;
 pub use error::{EngineError, EngineResult, Param};
 pub use move_tasks::MoveTaskInfo;
-pub use queue::{Counts, Queue, QueueRecord};
+pub use queue::{Counts, Queue, QueueRecord, QueueStats};
 pub use receive::{ReceiveRequest, ReceivedMessage};
 pub use send::{SendEntry, SendOutcome};
 
@@ -94,6 +96,8 @@ pub struct EngineSettings {
     pub queue_deleted_cooldown_ms: u64,
     /// Wait for a flush before acknowledging a mutation.
     pub sync_writes: bool,
+    /// Standard queues deliver in an order drawn from this seed instead of oldest first.
+    pub shuffle_seed: Option<u64>,
 }
 
 impl Default for EngineSettings {
@@ -104,6 +108,7 @@ impl Default for EngineSettings {
             purge_cooldown_ms: 60_000,
             queue_deleted_cooldown_ms: 0,
             sync_writes: true,
+            shuffle_seed: None,
         }
     }
 }
@@ -146,6 +151,7 @@ impl Engine {
             journal,
             clock.clone(),
             shutdown.subscribe(),
+            settings.shuffle_seed,
         ));
         let engine = Engine {
             state: local.clone(),

@@ -3,6 +3,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,10 @@ pub struct Queue {
     policy: RwLock<Option<Arc<QueuePolicy>>>,
     /// Woken when messages may have become receivable, or the queue was deleted.
     pub notify: Notify,
+    /// Messages a receive moved to the dead-letter queue since the server started.
+    dead_letter_moves: AtomicU64,
+    /// Long-poll receives waiting now.
+    waiting_receives: AtomicUsize,
 }
 
 /// What a [`MessageState`](super::state::MessageState) backend keeps per queue beside the
@@ -148,12 +153,35 @@ impl Queue {
             policy: RwLock::new(policy),
             notify: Notify::new(),
             slot: slot(record),
+            dead_letter_moves: AtomicU64::new(0),
+            waiting_receives: AtomicUsize::new(0),
         }
     }
 
     /// The backend's per-queue state, if it is a `T` (the backend that made the queue knows).
     pub(crate) fn slot<T: Any>(&self) -> Option<&T> {
         self.slot.downcast_ref()
+    }
+
+    /// Messages a receive moved to the dead-letter queue since the server started.
+    pub fn dead_letter_moves(&self) -> u64 {
+        self.dead_letter_moves.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_dead_letter_moves(&self, moved: usize) {
+        self.dead_letter_moves
+            .fetch_add(u64::try_from(moved).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Long-poll receives waiting now.
+    pub fn waiting_receives(&self) -> usize {
+        self.waiting_receives.load(Ordering::Relaxed)
+    }
+
+    /// Counts a waiting long poll until the returned guard drops.
+    pub(crate) fn wait_guard(&self) -> WaitGuard<'_> {
+        self.waiting_receives.fetch_add(1, Ordering::Relaxed);
+        WaitGuard(&self.waiting_receives)
     }
 
     /// The queue's parsed `Policy`, if it has one.
@@ -172,6 +200,15 @@ impl Queue {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) =
             parsed_policy(record.attributes.policy.as_deref(), &record.name);
+    }
+}
+
+/// A long poll counted as waiting while it lives.
+pub(crate) struct WaitGuard<'a>(&'a AtomicUsize);
+
+impl Drop for WaitGuard<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -215,6 +252,13 @@ pub struct Counts {
     pub visible: usize,
     pub in_flight: usize,
     pub delayed: usize,
+}
+
+/// A queue's counts and the send time of its oldest message (`None`: it has none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QueueStats {
+    pub counts: Counts,
+    pub oldest_sent_at: Option<u64>,
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ impl Engine {
                 }
                 target = self.redrive_target(q);
             };
+            q.count_dead_letter_moves(claimed.moved_to_dead_letter);
             let messages: Vec<ReceivedMessage> = claimed
                 .delivered
                 .iter()
@@ -67,6 +68,7 @@ impl Engine {
             let wake_at = claimed
                 .next_visible_at
                 .map_or(deadline, |v| v.min(deadline));
+            let _waiting = q.wait_guard();
             tokio::select! {
                 _ = &mut notified => {}
                 _ = self.clock.sleep_until(wake_at) => {}
@@ -157,6 +159,8 @@ pub(crate) struct Claimed {
     pub(crate) next_visible_at: Option<u64>,
     /// The queue was deleted: the receive ends.
     pub(crate) deleted: bool,
+    /// Messages moved to the dead-letter queue instead of delivered.
+    pub(crate) moved_to_dead_letter: usize,
 }
 
 /// How long a FIFO receive is remembered for retries with its `ReceiveRequestAttemptId`.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::attributes::{self, AttributeContext, QueueLookup, RedriveAllowPolicy};
-use super::queue::{Queue, QueueRecord};
+use super::queue::{Queue, QueueRecord, QueueStats};
 use super::queue_attributes::validate_tags;
 use super::{queue, queue_key, Engine, EngineError, EngineResult, QueueAttributes};
 
@@ -32,6 +32,21 @@ impl Engine {
             .take_while(|((a, r, n), _)| a == account && r == region && n.starts_with(prefix))
             .map(|(_, q)| q.clone())
             .collect()
+    }
+
+    /// Every queue of every account and region, by account, region and name.
+    pub fn all_queues(&self) -> Vec<Arc<Queue>> {
+        self.queues
+            .read()
+            .expect("registry")
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// `q`'s visible, in-flight and delayed messages now, and its oldest message's send time.
+    pub async fn queue_stats(&self, q: &Queue) -> EngineResult<QueueStats> {
+        self.state.stats(q, self.now()).await
     }
 
     /// Every queue of `dlq`'s account and region whose RedrivePolicy targets `dlq`, by name.

@@ -23,7 +23,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Counts, Queue, QueueRecord, QueueSlot};
+use super::peek::{PeekRequest, PeekedMessage};
+use super::queue::{Counts, Queue, QueueRecord, QueueSlot, QueueStats};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::EngineResult;
@@ -78,6 +79,18 @@ pub(crate) trait MessageState: Send + Sync {
 
     /// `q`'s visible, in-flight and delayed messages at `now`.
     fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts>;
+
+    /// `q`'s counts at `now` and the send time of its oldest message.
+    fn stats<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, QueueStats>;
+
+    /// `q`'s messages as `req` selects them at `now`, with their records and states; writes
+    /// nothing (no visibility or receive count changes).
+    fn peek<'a>(
+        &'a self,
+        q: &'a Queue,
+        req: PeekRequest,
+        now: u64,
+    ) -> StateFuture<'a, Vec<PeekedMessage>>;
 
     /// DeleteQueue: `q`'s record is deleted; its messages, deduplication entries and
     /// receive attempts go (a long poll on it then ends).

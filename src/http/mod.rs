@@ -1,6 +1,8 @@
 //! The request pipeline: detect protocol → bounded body → authenticate → decode → dispatch →
 //! encode. One log line per request. Errors at any step are answered in the client's protocol.
 
+mod admin;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -42,8 +44,15 @@ where
         reason = "the request's own latency, for its log line and metrics: wall time, not queue time"
     )]
     let started = Instant::now();
-    if let Some(response) = operator_route(&state, &req) {
-        return response;
+    match operator_route(&state, &req) {
+        Some(Operator::Answer(response)) => return response,
+        Some(Operator::Metrics) => return metrics_response(&state).await,
+        Some(Operator::Admin(admin)) => {
+            return admin::answer(&state, admin)
+                .await
+                .unwrap_or_else(|e| error_response(&req, &e))
+        }
+        None => {}
     }
     let request_id = uuid::Uuid::new_v4().to_string();
     let protocol = protocol::detect(req.headers());
@@ -112,16 +121,35 @@ its SQS endpoint. <a href=/health>/health</a> answers 200 when the server is up;
 <a href=/metrics>/metrics</a> has its Prometheus metrics; <code>cauda --help</code> and the \
 README that comes with cauda tell the rest.</p>";
 
+/// An operator route's answer: at once, or one to read from the engine first.
+enum Operator {
+    Answer(Response<Full<Bytes>>),
+    /// `/metrics`, its signature (if asked for) verified.
+    Metrics,
+    /// `/_cauda/…`, authenticated.
+    Admin(admin::AdminRequest),
+}
+
 /// The routes that answer without an SQS request, for people and probes: `GET`/`HEAD` of
 /// `/health`, of `/metrics` (signed with a configured credential when `--metrics-auth` is
-/// set) and, unsigned and without parameters, of `/` (a short page). `None`: an SQS request.
-fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+/// set), `GET` of the admin API under `/_cauda/` and, unsigned and without parameters, of `/`
+/// (a short page). `None`: an SQS request.
+fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Operator> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return None;
     }
-    match req.uri().path() {
-        "/health" => Some(plain(StatusCode::OK, "ok")),
-        "/metrics" => Some(metrics_response(state, req)),
+    if req.uri().path().starts_with(admin::PREFIX) {
+        return Some(match admin::authenticate(state, req) {
+            Ok(admin) => Operator::Admin(admin),
+            Err(e) => Operator::Answer(error_response(req, &e)),
+        });
+    }
+    let answer = match req.uri().path() {
+        "/health" => plain(StatusCode::OK, "ok"),
+        "/metrics" => match metrics_refusal(state, req) {
+            Some(refused) => refused,
+            None => return Some(Operator::Metrics),
+        },
         "/" if req.uri().query().is_none()
             && !req.headers().contains_key(http::header::AUTHORIZATION) =>
         {
@@ -130,10 +158,11 @@ fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full
                 http::header::CONTENT_TYPE,
                 http::HeaderValue::from_static("text/html; charset=utf-8"),
             );
-            Some(r)
+            r
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(Operator::Answer(answer))
 }
 
 /// The answer to any request while the server starts (store recovery, declared queues): 503,
@@ -149,20 +178,26 @@ pub fn not_ready<B>(req: &Request<B>) -> Response<Full<Bytes>> {
     error_response(req, &error)
 }
 
-fn metrics_response<B>(state: &AppState, req: &Request<B>) -> Response<Full<Bytes>> {
-    if state.config.metrics_auth {
-        let verified = state.verifier.verify(
-            req.method(),
-            req.uri(),
-            req.headers(),
-            &Bytes::new(),
-            state.engine.clock.now_system(),
-        );
-        if let Err(e) = verified {
-            return error_response(req, &SqsError::from(e));
-        }
+/// The refusal of an unsigned `/metrics` when `--metrics-auth` asks for a signature.
+fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+    if !state.config.metrics_auth {
+        return None;
     }
-    let mut r = Response::new(Full::new(Bytes::from(state.metrics.render())));
+    let verified = state.verifier.verify(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        &Bytes::new(),
+        state.engine.clock.now_system(),
+    );
+    verified
+        .err()
+        .map(|e| error_response(req, &SqsError::from(e)))
+}
+
+async fn metrics_response(state: &AppState) -> Response<Full<Bytes>> {
+    let queues = metrics::queue_samples(&state.engine).await;
+    let mut r = Response::new(Full::new(Bytes::from(state.metrics.render(&queues))));
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(metrics::CONTENT_TYPE),

@@ -132,6 +132,7 @@ async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<
         purge_cooldown_ms: config.purge_cooldown_secs * 1000,
         queue_deleted_cooldown_ms: config.queue_deleted_cooldown_secs * 1000,
         sync_writes: config.durability == Durability::Strict,
+        shuffle_seed: config.shuffle_seed,
     };
     let opening = config.clone();
     let runtime = tokio::runtime::Handle::current();

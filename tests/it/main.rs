@@ -12,6 +12,9 @@
 
 mod harness;
 
+// Operators: the admin API.
+mod admin;
+
 // Queue management, errors, auth, restart.
 mod auth;
 mod bad_input;

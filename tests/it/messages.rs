@@ -2284,3 +2284,97 @@ async fn message_group_id_on_a_standard_queue() {
     assert_eq!(counts(&s, &url).await, (0, 2, 0));
     s.stop().await;
 }
+
+/// The bodies of `n` messages sent to a new queue of a server started with `--shuffle-seed
+/// seed`, in the order ten-message receives deliver them.
+async fn shuffled_order(seed: &str, n: usize) -> Vec<String> {
+    let s = TestServer::start_with(&["--shuffle-seed", seed]).await;
+    let sqs = s.sdk();
+    let url = sqs
+        .create_queue()
+        .queue_name("shuffled")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for i in 0..n {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut order = Vec::new();
+    while order.len() < n {
+        let got = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .send()
+            .await
+            .unwrap();
+        assert!(!got.messages().is_empty(), "{order:?}");
+        order.extend(got.messages().iter().map(|m| m.body().unwrap().to_string()));
+    }
+    s.stop().await;
+    order
+}
+
+#[tokio::test]
+async fn a_shuffle_seed_gives_a_reproducible_delivery_order() {
+    let first = shuffled_order("7", 50).await;
+    let oldest_first: Vec<String> = (0..50).map(|i| format!("m{i}")).collect();
+    assert_ne!(first, oldest_first);
+    let mut sorted = first.clone();
+    sorted.sort_by_key(|b| b[1..].parse::<u32>().unwrap());
+    assert_eq!(sorted, oldest_first, "every message once");
+    assert_eq!(
+        shuffled_order("7", 50).await,
+        first,
+        "same seed, same order"
+    );
+    assert_ne!(
+        shuffled_order("8", 50).await,
+        first,
+        "another seed, another order"
+    );
+}
+
+#[tokio::test]
+async fn a_shuffle_seed_leaves_fifo_order_alone() {
+    let s = TestServer::start_with(&["--shuffle-seed", "7"]).await;
+    let sqs = s.sdk();
+    let url = sqs
+        .create_queue()
+        .queue_name("ordered.fifo")
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let sent: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
+    for body in &sent {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .message_group_id("g")
+            .send()
+            .await
+            .unwrap();
+    }
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = got.messages().iter().filter_map(|m| m.body()).collect();
+    assert_eq!(bodies, sent);
+    s.stop().await;
+}

@@ -192,3 +192,114 @@ async fn without_auto_create_a_missing_queue_does_not_exist() {
     assert!(err.into_service_error().is_queue_does_not_exist());
     s.stop().await;
 }
+
+#[tokio::test]
+async fn queue_metrics_are_read_at_scrape_time() {
+    let s = TestServer::start().await;
+    let sqs = s.sdk();
+    let name = unique("qmetrics");
+    let url = sqs
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for i in 0..5 {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(2)
+        .visibility_timeout(30)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.messages().len(), 2);
+
+    // A dead-letter queue and its source: the second receive moves the message.
+    let dlq_name = unique("qmetrics-dlq");
+    sqs.create_queue()
+        .queue_name(&dlq_name)
+        .send()
+        .await
+        .unwrap();
+    let dlq_arn = format!("arn:aws:sqs:us-east-1:000000000000:{dlq_name}");
+    let src_name = unique("qmetrics-src");
+    let src_url = sqs
+        .create_queue()
+        .queue_name(&src_name)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":1}}"#),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sqs.send_message()
+        .queue_url(&src_url)
+        .message_body("doomed")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        sqs.receive_message()
+            .queue_url(&src_url)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    let text = s.send("GET", "/metrics", &[], "", false).await.body;
+    let labels =
+        |queue: &str| format!(r#"{{account="000000000000",region="us-east-1",queue="{queue}"}}"#);
+    let value = |metric: &str, queue: &str| {
+        sample(&text, &format!("{metric}{}", labels(queue)))
+            .unwrap_or_else(|| panic!("{metric} of {queue}: {text}"))
+    };
+    assert_eq!(value("cauda_queue_messages_visible", &name), 3.0);
+    assert_eq!(value("cauda_queue_messages_in_flight", &name), 2.0);
+    assert_eq!(value("cauda_queue_messages_delayed", &name), 0.0);
+    assert!(value("cauda_queue_oldest_message_age_seconds", &name) >= 0.0);
+    assert_eq!(value("cauda_queue_long_polls_waiting", &name), 0.0);
+    assert_eq!(value("cauda_queue_dead_letter_moves_total", &src_name), 1.0);
+    assert_eq!(value("cauda_queue_dead_letter_moves_total", &name), 0.0);
+    assert_eq!(value("cauda_queue_messages_visible", &dlq_name), 1.0);
+    assert!(text.ends_with("# EOF\n"), "{text}");
+
+    // A waiting long poll is counted while it waits.
+    let waiting = tokio::spawn({
+        let sqs = sqs.clone();
+        let url = src_url.clone();
+        async move {
+            sqs.receive_message()
+                .queue_url(&url)
+                .wait_time_seconds(3)
+                .send()
+                .await
+        }
+    });
+    let series = format!("cauda_queue_long_polls_waiting{}", labels(&src_name));
+    let mut waiters = None;
+    for _ in 0..50 {
+        let text = s.send("GET", "/metrics", &[], "", false).await.body;
+        waiters = sample(&text, &series);
+        if waiters == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiters, Some(1.0));
+    waiting.await.unwrap().unwrap();
+    s.stop().await;
+}

@@ -8,6 +8,7 @@ mod delete;
 mod delete_queue;
 pub(crate) mod journal;
 mod move_tasks;
+mod peek;
 mod purge;
 mod queue_record;
 pub(crate) mod queue_state;
@@ -29,7 +30,8 @@ use crate::clock::Clock;
 use retention::Due;
 
 use super::move_tasks::{MoveStep, NextMove, TaskMove};
-use super::queue::{Counts, Queue, QueueRecord, QueueSlot};
+use super::peek::{PeekRequest, PeekedMessage};
+use super::queue::{Counts, Queue, QueueRecord, QueueSlot, QueueStats};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
 use super::state::{MessageState, RecordChange, StateFuture};
@@ -65,6 +67,8 @@ pub(crate) struct Local {
     pub(super) janitor: Arc<Deadlines<Due>>,
     /// The next sequence number (queue ids, messages); above every stored one.
     seq: AtomicU64,
+    /// Standard queues deliver in an order drawn from this seed (`--shuffle-seed`).
+    shuffle_seed: Option<u64>,
 }
 
 impl Local {
@@ -72,8 +76,10 @@ impl Local {
         journal: Journal,
         clock: Arc<dyn Clock>,
         shutdown: watch::Receiver<bool>,
+        shuffle_seed: Option<u64>,
     ) -> Self {
         Local {
+            shuffle_seed,
             journal,
             seq: AtomicU64::new(clock.now_ms().saturating_mul(1_000_000)),
             clock,
@@ -113,6 +119,25 @@ impl MessageState for Local {
     fn counts<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, Counts> {
         let counts = q.lock().counts(now);
         Box::pin(std::future::ready(Ok(counts)))
+    }
+
+    fn stats<'a>(&'a self, q: &'a Queue, now: u64) -> StateFuture<'a, QueueStats> {
+        let mut st = q.lock();
+        let stats = QueueStats {
+            counts: st.counts(now),
+            oldest_sent_at: st.oldest_sent_at(),
+        };
+        drop(st);
+        Box::pin(std::future::ready(Ok(stats)))
+    }
+
+    fn peek<'a>(
+        &'a self,
+        q: &'a Queue,
+        req: PeekRequest,
+        now: u64,
+    ) -> StateFuture<'a, Vec<PeekedMessage>> {
+        Box::pin(std::future::ready(Local::peek(self, q, req, now)))
     }
 
     fn with_record(&self, q: &Queue, read: &mut dyn FnMut(&QueueRecord)) {

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use rustc_hash::FxHashMap;
 use tokio::sync::watch;
 
@@ -64,6 +66,8 @@ pub struct QueueState {
     janitor_at: Option<u64>,
     last_purge_at: Option<u64>,
     deleted: bool,
+    /// `--shuffle-seed`: the generator of the delivery order, seeded at the first receive.
+    shuffle: Option<StdRng>,
 }
 
 impl QueueState {
@@ -86,6 +90,7 @@ impl QueueState {
             janitor_at: None,
             last_purge_at: None,
             deleted: false,
+            shuffle: None,
         }
     }
 
@@ -405,6 +410,18 @@ impl QueueState {
         }
     }
 
+    /// `--shuffle-seed`: the queue's generator, seeded from `seed` and the queue's name.
+    pub fn shuffle_rng(&mut self, seed: u64) -> &mut StdRng {
+        let name = &self.record.name;
+        self.shuffle
+            .get_or_insert_with(|| StdRng::seed_from_u64(seed ^ fnv1a(name.as_bytes())))
+    }
+
+    /// When the oldest message was sent.
+    pub fn oldest_sent_at(&self) -> Option<u64> {
+        self.by_sent.first().map(|&(sent, _)| sent)
+    }
+
     /// Puts a message in `ready` or `waiting`, by whether it is visible at `now`.
     fn place(&mut self, seq: u64, visible_at: u64, now: u64) {
         if visible_at <= now {
@@ -446,6 +463,13 @@ impl QueueState {
             .map(|&(_, seq)| seq)
             .collect()
     }
+}
+
+/// FNV-1a: a hash that is the same in every process and version (a queue's shuffle seed).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]

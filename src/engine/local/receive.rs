@@ -20,7 +20,9 @@ impl Local {
             return Ok(None);
         };
         self.schedule_janitor(c.q, outcome.janitor_at);
+        let mut moved_to_dead_letter = 0;
         if let Some(arrivals) = outcome.dead_letter_moves {
+            moved_to_dead_letter = arrivals.moved.len();
             arrivals.land(self, c.now);
         }
         self.journal.durable(outcome.ticket).await?;
@@ -28,6 +30,7 @@ impl Local {
             delivered: outcome.delivered,
             next_visible_at: outcome.next_visible_at,
             deleted: outcome.deleted,
+            moved_to_dead_letter,
         }))
     }
 
@@ -75,7 +78,14 @@ impl Local {
         }
         let redrive = c.dead_letter.active();
         let max_receives = redrive.map(|(_, n)| n);
-        let candidates = select::candidates(&mut st, q.fifo, now, round.max, max_receives);
+        let candidates = select::candidates(
+            &mut st,
+            q.fifo,
+            now,
+            round.max,
+            max_receives,
+            self.shuffle_seed,
+        );
         let taken = self.take(&round, &st, candidates, max_receives, &mut wb)?;
         let moves = match redrive {
             Some((dlq, _)) => self.dead_letter_moves(q, &st, dlq, taken.due_for_dlq, now, &mut wb),

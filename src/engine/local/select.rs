@@ -1,8 +1,11 @@
 //! Which messages a receive takes: oldest first on standard queues (one per message group
-//! first on fair queues), group by group in order on FIFO queues.
+//! first on fair queues), or in a seeded pseudo-random order with `--shuffle-seed`; group by
+//! group in order on FIFO queues.
 
 use std::collections::HashSet;
 use std::sync::Arc;
+
+use rand::seq::SliceRandom;
 
 use super::queue_state::QueueState;
 
@@ -14,12 +17,23 @@ pub(super) fn candidates(
     now: u64,
     max: usize,
     max_receives: Option<u32>,
+    shuffle_seed: Option<u64>,
 ) -> Vec<u64> {
-    if fifo {
-        fifo_candidates(st, now, max, max_receives)
-    } else {
-        standard_candidates(st, now, max)
+    match (fifo, shuffle_seed) {
+        (true, _) => fifo_candidates(st, now, max, max_receives),
+        (false, Some(seed)) => shuffled_candidates(st, now, max, seed),
+        (false, None) => standard_candidates(st, now, max),
     }
+}
+
+/// Standard queues with `--shuffle-seed`: `max` visible messages drawn by the queue's seeded
+/// generator, in the order drawn (message groups play no part). The draw is over every visible
+/// message, so it costs a pass over them per receive: a testing mode.
+fn shuffled_candidates(st: &mut QueueState, now: u64, max: usize, seed: u64) -> Vec<u64> {
+    let mut visible: Vec<u64> = st.visible(now).collect();
+    let take = max.min(visible.len());
+    let (drawn, _) = visible.partial_shuffle(st.shuffle_rng(seed), take);
+    drawn.to_vec()
 }
 
 /// Standard queues: visible messages oldest sent first (best effort, as AWS documents),

@@ -1,0 +1,210 @@
+//! The operators' read-only API under `/_cauda/`, answered in JSON: `GET /_cauda/queues`
+//! (the caller's account and region, every queue with `?all=true`) and
+//! `GET /_cauda/queues/{account}/{name}/messages?state=&limit=&after=`, a peek that changes no
+//! message. Signed like an SQS request whenever signatures are checked.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{request_region, url_base, AppState};
+use crate::engine::peek::{PeekRequest, PeekedMessage, Phase, PEEK_LIMIT};
+use crate::engine::{Engine, Queue};
+use crate::error::{ErrorCode, SqsError, SqsResult};
+
+/// The reserved path prefix.
+pub const PREFIX: &str = "/_cauda/";
+
+/// An admin request, authenticated: what to answer once the engine is read.
+pub struct AdminRequest {
+    path: String,
+    query: String,
+    account: String,
+    region: String,
+    url_base: String,
+}
+
+/// Authenticates `req`: a valid signature of a configured credential when signatures are
+/// checked (strict, or auto with credentials), none when auth is off.
+pub fn authenticate<B>(state: &AppState, req: &Request<B>) -> SqsResult<AdminRequest> {
+    let principal = state.verifier.verify(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        &Bytes::new(),
+        state.engine.clock.now_system(),
+    )?;
+    if state.verifier.checks_signatures() && principal.access_key.is_none() {
+        return Err(SqsError::new(
+            ErrorCode::MissingAuthenticationToken,
+            "Request is missing Authentication Token",
+        ));
+    }
+    Ok(AdminRequest {
+        path: req.uri().path().to_string(),
+        query: req.uri().query().unwrap_or_default().to_string(),
+        account: principal
+            .account_id
+            .unwrap_or_else(|| state.config.account_id.clone()),
+        region: request_region(&state.config, req.uri(), req.headers())?,
+        url_base: url_base(&state.config, req.headers()),
+    })
+}
+
+#[derive(Default, Deserialize)]
+struct Params {
+    all: Option<String>,
+    state: Option<String>,
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+/// The JSON answer to an authenticated admin request.
+pub async fn answer(state: &AppState, req: AdminRequest) -> SqsResult<Response<Full<Bytes>>> {
+    let params: Params = serde_urlencoded::from_str(&req.query)
+        .map_err(|e| SqsError::new(ErrorCode::InvalidParameterValue, e.to_string()))?;
+    let rest = req.path.strip_prefix(PREFIX).unwrap_or_default();
+    let segments: Vec<&str> = rest.split('/').collect();
+    let body = match segments.as_slice() {
+        ["queues"] => list_queues(state, &req, &params).await?,
+        ["queues", account, name, "messages"] => {
+            let q = state.engine.queue(account, &req.region, name)?;
+            peek(&state.engine, &q, &params).await?
+        }
+        _ => {
+            let mut r = Response::new(Full::new(Bytes::from(
+                json!({"error": "no such admin route"}).to_string(),
+            )));
+            *r.status_mut() = StatusCode::NOT_FOUND;
+            return Ok(with_json_type(r));
+        }
+    };
+    Ok(with_json_type(Response::new(Full::new(Bytes::from(
+        body.to_string(),
+    )))))
+}
+
+fn with_json_type(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+async fn list_queues(state: &AppState, req: &AdminRequest, params: &Params) -> SqsResult<Value> {
+    let all = flag(params.all.as_deref(), "all")?;
+    let queues = if all {
+        state.engine.all_queues()
+    } else {
+        state.engine.list_queues(&req.account, &req.region, "")
+    };
+    let mut listed = Vec::with_capacity(queues.len());
+    for q in queues {
+        let Ok(stats) = state.engine.queue_stats(&q).await else {
+            continue;
+        };
+        listed.push(json!({
+            "account": q.account,
+            "region": q.region,
+            "name": q.name,
+            "url": crate::api::queue_url(&req.url_base, state.config.queue_url_regional, &q),
+            "arn": q.arn,
+            "fifo": q.fifo,
+            "visible": stats.counts.visible,
+            "inflight": stats.counts.in_flight,
+            "delayed": stats.counts.delayed,
+            "oldest_sent_at": stats.oldest_sent_at,
+        }));
+    }
+    Ok(json!({ "queues": listed }))
+}
+
+fn flag(value: Option<&str>, name: &str) -> SqsResult<bool> {
+    match value {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(v) => Err(SqsError::invalid_parameter(name, v, "true or false")),
+    }
+}
+
+async fn peek(engine: &Engine, q: &Queue, params: &Params) -> SqsResult<Value> {
+    let phase = match params.state.as_deref() {
+        None | Some("all") => None,
+        Some("visible") => Some(Phase::Visible),
+        Some("inflight") => Some(Phase::InFlight),
+        Some("delayed") => Some(Phase::Delayed),
+        Some(v) => {
+            return Err(SqsError::invalid_parameter(
+                "state",
+                v,
+                "visible, inflight, delayed or all",
+            ))
+        }
+    };
+    let number = |name: &str, value: Option<&str>| -> SqsResult<Option<u64>> {
+        value
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| SqsError::invalid_parameter(name, v, "a whole number"))
+            })
+            .transpose()
+    };
+    let limit = number("limit", params.limit.as_deref())?.unwrap_or(100);
+    let req = PeekRequest {
+        phase,
+        after: number("after", params.after.as_deref())?,
+        limit: usize::try_from(limit).unwrap_or(PEEK_LIMIT),
+    };
+    let peeked = engine.peek(q, req).await?;
+    let next_after = peeked.last().map(|m| m.seq);
+    let messages: Vec<Value> = peeked.iter().map(message_json).collect();
+    Ok(json!({ "messages": messages, "next_after": next_after }))
+}
+
+fn message_json(m: &PeekedMessage) -> Value {
+    let r = &m.record;
+    let attributes: serde_json::Map<String, Value> = r
+        .attributes
+        .iter()
+        .map(|(name, v)| {
+            let mut value = json!({ "DataType": v.data_type });
+            if let Some(s) = &v.string_value {
+                value["StringValue"] = json!(s);
+            }
+            if let Some(b) = &v.binary_value {
+                value["BinaryValue"] = json!(base64::engine::general_purpose::STANDARD.encode(b));
+            }
+            (name.clone(), value)
+        })
+        .collect();
+    let phase = match m.phase {
+        Phase::Visible => "visible",
+        Phase::InFlight => "inflight",
+        Phase::Delayed => "delayed",
+    };
+    json!({
+        "seq": m.seq,
+        "message_id": r.message_id,
+        "body": r.body,
+        "message_attributes": attributes,
+        "attributes": {
+            "SenderId": r.sender_id,
+            "SentTimestamp": r.sent_at,
+            "ApproximateReceiveCount": m.state.receive_count,
+            "ApproximateFirstReceiveTimestamp": m.state.first_receive_at,
+            "MessageGroupId": r.group_id,
+            "MessageDeduplicationId": r.dedup_id,
+            "AWSTraceHeader": r.trace_header,
+            "DeadLetterQueueSourceArn": r.dlq_source_arn,
+        },
+        "receive_count": m.state.receive_count,
+        "sent_at": r.sent_at,
+        "first_receive_at": m.state.first_receive_at,
+        "visible_at": m.state.visible_at,
+        "state": phase,
+    })
+}

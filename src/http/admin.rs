@@ -25,6 +25,9 @@ pub struct AdminRequest {
     account: String,
     region: String,
     url_base: String,
+    /// Signatures are checked: a caller sees its own account's queues only, as in SQS
+    /// (another account's messages are not for it to read, whatever the queue's policy).
+    own_account_only: bool,
 }
 
 /// Authenticates `req`: a valid signature of a configured credential when signatures are
@@ -51,6 +54,7 @@ pub fn authenticate<B>(state: &AppState, req: &Request<B>) -> SqsResult<AdminReq
             .unwrap_or_else(|| state.config.account_id.clone()),
         region: request_region(&state.config, req.uri(), req.headers())?,
         url_base: url_base(&state.config, req.headers()),
+        own_account_only: state.verifier.checks_signatures(),
     })
 }
 
@@ -71,6 +75,12 @@ pub async fn answer(state: &AppState, req: AdminRequest) -> SqsResult<Response<F
     let body = match segments.as_slice() {
         ["queues"] => list_queues(state, &req, &params).await?,
         ["queues", account, name, "messages"] => {
+            if req.own_account_only && *account != req.account {
+                return Err(SqsError::new(
+                    ErrorCode::AccessDenied,
+                    format!("Access to the messages of account {account} is denied."),
+                ));
+            }
             let q = state.engine.queue(account, &req.region, name)?;
             peek(&state.engine, &q, &params).await?
         }
@@ -98,7 +108,11 @@ fn with_json_type(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
 async fn list_queues(state: &AppState, req: &AdminRequest, params: &Params) -> SqsResult<Value> {
     let all = flag(params.all.as_deref(), "all")?;
     let queues = if all {
-        state.engine.all_queues()
+        let mut queues = state.engine.all_queues();
+        if req.own_account_only {
+            queues.retain(|q| q.account == req.account);
+        }
+        queues
     } else {
         state.engine.list_queues(&req.account, &req.region, "")
     };

@@ -174,3 +174,34 @@ async fn strict_mode_peeks_only_when_signed() {
     assert!(listed.body.contains(&name), "{}", listed.body);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_caller_peeks_only_its_own_accounts_queues() {
+    let s = TestServer::start_with(&[
+        "--auth",
+        "strict",
+        "--credentials",
+        &format!("{ACCESS_KEY}:{SECRET_KEY}"),
+        "--credentials",
+        "OTHERKEY:othersecret:111111111111",
+    ])
+    .await;
+    let name = unique("peek-own");
+    let url = create(&s, &name).await;
+    send(&s, &url, "not yours", 0).await;
+    let other = Some(("OTHERKEY", "othersecret"));
+    let path = format!("/_cauda/queues/000000000000/{name}/messages");
+    let refused = s.send_as("GET", &path, &[], "", other).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(!refused.body.contains("not yours"), "{}", refused.body);
+    let all = s
+        .send_as("GET", "/_cauda/queues?all=true", &[], "", other)
+        .await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert!(!all.body.contains(&name), "{}", all.body);
+    let own = s
+        .send("GET", "/_cauda/queues?all=true", &[], "", true)
+        .await;
+    assert!(own.body.contains(&name), "{}", own.body);
+    s.stop().await;
+}

@@ -3,6 +3,7 @@
 //! messages, oldest message age, dead-letter moves and waiting long polls, read from the engine
 //! at scrape time (no cost per request).
 
+use crate::store::StoreStats;
 use std::time::Duration;
 
 use prometheus_client::encoding::text::{encode_eof, encode_registry};
@@ -136,6 +137,35 @@ fn queue_registry(queues: &[QueueSample]) -> Registry {
     registry
 }
 
+/// The store's metrics, read for one scrape.
+fn store_registry(store: &StoreStats) -> Registry {
+    let mut registry = Registry::with_prefix("cauda_store");
+    if let Some(bytes) = store.journal_bytes {
+        let journal = Gauge::<i64>::default();
+        journal.set(gauge_value(bytes));
+        registry.register(
+            "journal_bytes",
+            "Bytes of the store's on-disk journal, live records and those not compacted away yet",
+            journal,
+        );
+    }
+    let flushes = Counter::<u64>::default();
+    flushes.inc_by(store.flushes);
+    registry.register(
+        "flushes",
+        "Flushes to disk that acknowledged writes waited on (strict durability)",
+        flushes,
+    );
+    let flush_time = Counter::<f64, std::sync::atomic::AtomicU64>::default();
+    flush_time.inc_by(store.flush_time.as_secs_f64());
+    registry.register(
+        "flush_seconds",
+        "Time those flushes took, together (divide by cauda_store_flushes_total for the mean)",
+        flush_time,
+    );
+    registry
+}
+
 impl QueueSample {
     fn labels(&self) -> QueueLabels {
         QueueLabels {
@@ -202,11 +232,12 @@ impl Metrics {
             .observe(elapsed.as_secs_f64());
     }
 
-    /// The text exposition of every metric, with `queues`' metrics.
-    pub fn render(&self, queues: &[QueueSample]) -> String {
+    /// The text exposition of every metric, with `queues`' and the store's metrics.
+    pub fn render(&self, queues: &[QueueSample], store: &StoreStats) -> String {
         let mut out = String::new();
         let encoded = encode_registry(&mut out, &self.registry)
             .and_then(|()| encode_registry(&mut out, &queue_registry(queues)))
+            .and_then(|()| encode_registry(&mut out, &store_registry(store)))
             .and_then(|()| encode_eof(&mut out));
         if let Err(e) = encoded {
             tracing::error!(error = %e, "encoding metrics failed");
@@ -225,7 +256,7 @@ mod tests {
         m.observe_request("SendMessage", 200, Duration::from_micros(300));
         m.observe_request("SendMessage", 200, Duration::from_millis(2));
         m.observe_request("SendMessage", 400, Duration::from_micros(90));
-        let text = m.render(&[]);
+        let text = m.render(&[], &StoreStats::default());
         assert!(
             text.contains(r#"cauda_requests_total{action="SendMessage",status="200"} 2"#),
             "{text}"
@@ -245,5 +276,24 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn store_metrics_are_rendered_when_the_store_has_them() {
+        let m = Metrics::new();
+        let store = StoreStats {
+            journal_bytes: Some(4096),
+            flushes: 3,
+            flush_time: Duration::from_micros(750),
+        };
+        let text = m.render(&[], &store);
+        assert!(text.contains("cauda_store_journal_bytes 4096"), "{text}");
+        assert!(text.contains("cauda_store_flushes_total 3"), "{text}");
+        assert!(
+            text.contains("cauda_store_flush_seconds_total 0.00075"),
+            "{text}"
+        );
+        let memory = m.render(&[], &StoreStats::default());
+        assert!(!memory.contains("journal_bytes"), "{memory}");
     }
 }

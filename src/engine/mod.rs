@@ -190,6 +190,11 @@ impl Engine {
         self.shutdown.subscribe()
     }
 
+    /// The store's journal size and flushes, for the metrics.
+    pub fn store_stats(&self) -> crate::store::StoreStats {
+        self.local.journal().stats()
+    }
+
     /// Flushes the store (graceful shutdown).
     pub fn flush(&self) -> EngineResult<()> {
         Ok(self.local.journal().store().flush()?)

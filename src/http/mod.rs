@@ -197,7 +197,10 @@ fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Ful
 
 async fn metrics_response(state: &AppState) -> Response<Full<Bytes>> {
     let queues = metrics::queue_samples(&state.engine).await;
-    let mut r = Response::new(Full::new(Bytes::from(state.metrics.render(&queues))));
+    let store = state.engine.store_stats();
+    let mut r = Response::new(Full::new(Bytes::from(
+        state.metrics.render(&queues, &store),
+    )));
     r.headers_mut().insert(
         http::header::CONTENT_TYPE,
         http::HeaderValue::from_static(metrics::CONTENT_TYPE),

@@ -26,6 +26,9 @@ struct Shared {
     wake: Condvar,
     /// The highest write ticket known to be on disk, or an error of the last flush.
     flushed: watch::Sender<(u64, Option<String>)>,
+    /// Successful flushes, and the microseconds they took together (metrics).
+    flushes: AtomicU64,
+    flush_micros: AtomicU64,
 }
 
 pub struct GroupCommit {
@@ -42,6 +45,8 @@ impl GroupCommit {
             stop: Mutex::new(false),
             wake: Condvar::new(),
             flushed: watch::channel((0, None)).0,
+            flushes: AtomicU64::new(0),
+            flush_micros: AtomicU64::new(0),
         });
         let s = shared.clone();
         let flusher = std::thread::Builder::new()
@@ -52,6 +57,14 @@ impl GroupCommit {
             shared,
             flusher: Some(flusher),
         })
+    }
+
+    /// The flushes made since the start, and the time they took together.
+    pub fn flush_totals(&self) -> (u64, Duration) {
+        (
+            self.shared.flushes.load(Ordering::Relaxed),
+            Duration::from_micros(self.shared.flush_micros.load(Ordering::Relaxed)),
+        )
     }
 
     /// Takes a ticket for a write that has just been applied.
@@ -122,8 +135,16 @@ fn flusher(shared: &Shared, store: &dyn Store) {
             std::thread::sleep(GATHER);
         }
         let target = shared.written.load(Ordering::Acquire);
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "the flusher's own thread timing its flush, for the metrics"
+        )]
+        let started = std::time::Instant::now();
         match store.flush() {
             Ok(()) => {
+                let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                shared.flush_micros.fetch_add(micros, Ordering::Relaxed);
+                shared.flushes.fetch_add(1, Ordering::Relaxed);
                 shared.flushed.send_replace((target, None));
             }
             Err(e) => {

@@ -75,4 +75,20 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> StoreResult<()>;
     /// Whether [`Store::flush`] does real work (false for memory).
     fn is_persistent(&self) -> bool;
+    /// Bytes of its on-disk journal, live records and those not compacted away yet; `None`
+    /// for a store without one.
+    fn journal_bytes(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// What the store and its group commit tell about themselves, for the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StoreStats {
+    /// [`Store::journal_bytes`].
+    pub journal_bytes: Option<u64>,
+    /// Flushes the group commit made since the start.
+    pub flushes: u64,
+    /// The time those flushes took, together.
+    pub flush_time: std::time::Duration,
 }

@@ -542,6 +542,10 @@ impl Drop for SledStore {
 }
 
 impl Store for SledStore {
+    fn journal_bytes(&self) -> Option<u64> {
+        Some(self.inner.state().journal_bytes)
+    }
+
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         Ok(self.inner.state().map.get(key).map(|s| s.value.clone()))
     }

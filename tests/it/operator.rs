@@ -303,3 +303,41 @@ async fn queue_metrics_are_read_at_scrape_time() {
     waiting.await.unwrap().unwrap();
     s.stop().await;
 }
+
+#[tokio::test]
+async fn store_metrics_follow_durable_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = TestServer::start_with(&["--data-dir", data.to_str().unwrap()]).await;
+    let sqs = s.sdk();
+    let url = sqs
+        .create_queue()
+        .queue_name(unique("store-metrics"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let before = s.send("GET", "/metrics", &[], "", false).await.body;
+    let flushes_before = sample(&before, "cauda_store_flushes_total").unwrap_or(0.0);
+    for i in 0..3 {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let text = s.send("GET", "/metrics", &[], "", false).await.body;
+    let flushes = sample(&text, "cauda_store_flushes_total").unwrap();
+    assert!(flushes >= flushes_before + 1.0, "{text}");
+    assert!(
+        sample(&text, "cauda_store_flush_seconds_total").unwrap() > 0.0,
+        "{text}"
+    );
+    assert!(
+        sample(&text, "cauda_store_journal_bytes").unwrap() > 0.0,
+        "{text}"
+    );
+    s.stop().await;
+}

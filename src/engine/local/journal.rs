@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::engine::EngineResult;
-use crate::store::{GroupCommit, Store, WriteBatch};
+use crate::store::{GroupCommit, Store, StoreStats, WriteBatch};
 
 pub(crate) struct Journal {
     store: Arc<dyn Store>,
@@ -30,6 +30,20 @@ impl Journal {
 
     pub(crate) fn commit(&self) -> Option<Arc<GroupCommit>> {
         self.commit.clone()
+    }
+
+    /// The store's journal size and the group commit's flushes (none in relaxed durability:
+    /// sled flushes by itself then).
+    pub(crate) fn stats(&self) -> StoreStats {
+        let (flushes, flush_time) = self
+            .commit
+            .as_ref()
+            .map_or_else(Default::default, |c| c.flush_totals());
+        StoreStats {
+            journal_bytes: self.store.journal_bytes(),
+            flushes,
+            flush_time,
+        }
     }
 
     /// Applies a batch; returns the ticket to wait on for durability.

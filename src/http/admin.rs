@@ -10,7 +10,7 @@ use http_body_util::Full;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{request_region, url_base, AppState};
+use super::{operator_caller, request_region, url_base, AppState};
 use crate::engine::peek::{PeekRequest, PeekedMessage, Phase, PEEK_LIMIT};
 use crate::engine::{Engine, Queue};
 use crate::error::{ErrorCode, SqsError, SqsResult};
@@ -30,27 +30,14 @@ pub struct AdminRequest {
     own_account_only: bool,
 }
 
-/// Authenticates `req`: a valid signature of a configured credential when signatures are
-/// checked (strict, or auto with credentials), none when auth is off.
+/// Authenticates `req` as [`operator_caller`] does.
 pub fn authenticate<B>(state: &AppState, req: &Request<B>) -> SqsResult<AdminRequest> {
-    let principal = state.verifier.verify(
-        req.method(),
-        req.uri(),
-        req.headers(),
-        &Bytes::new(),
-        state.engine.clock.now_system(),
-    )?;
-    if state.verifier.checks_signatures() && principal.access_key.is_none() {
-        return Err(SqsError::new(
-            ErrorCode::MissingAuthenticationToken,
-            "Request is missing Authentication Token",
-        ));
-    }
+    let caller = operator_caller(state, req)?;
     Ok(AdminRequest {
         path: req.uri().path().to_string(),
         query: req.uri().query().unwrap_or_default().to_string(),
-        account: principal
-            .account_id
+        account: caller
+            .and_then(|p| p.account_id)
             .unwrap_or_else(|| state.config.account_id.clone()),
         region: request_region(&state.config, req.uri(), req.headers())?,
         url_base: url_base(&state.config, req.headers()),

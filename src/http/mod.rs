@@ -178,21 +178,34 @@ pub fn not_ready<B>(req: &Request<B>) -> Response<Full<Bytes>> {
     error_response(req, &error)
 }
 
-/// The refusal of an unsigned `/metrics` when `--metrics-auth` asks for a signature.
-fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
-    if !state.config.metrics_auth {
-        return None;
+/// Who calls a route for operators (`/_cauda/`, and `/metrics` with `--metrics-auth`):
+/// nobody needs to sign unless signatures are checked (strict, or auto with credentials);
+/// then the request must carry a valid signature of a configured credential.
+pub(crate) fn operator_caller<B>(
+    state: &AppState,
+    req: &Request<B>,
+) -> SqsResult<Option<crate::auth::Principal>> {
+    if !state.verifier.checks_signatures() {
+        return Ok(None);
     }
-    let verified = state.verifier.verify(
+    let principal = state.verifier.verify(
         req.method(),
         req.uri(),
         req.headers(),
         &Bytes::new(),
         state.engine.clock.now_system(),
-    );
-    verified
+    )?;
+    Ok(Some(principal))
+}
+
+/// The refusal of an unsigned `/metrics` when `--metrics-auth` asks for a signature.
+fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Full<Bytes>>> {
+    if !state.config.metrics_auth {
+        return None;
+    }
+    operator_caller(state, req)
         .err()
-        .map(|e| error_response(req, &SqsError::from(e)))
+        .map(|e| error_response(req, &e))
 }
 
 async fn metrics_response(state: &AppState) -> Response<Full<Bytes>> {

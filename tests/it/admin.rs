@@ -205,3 +205,18 @@ async fn a_caller_peeks_only_its_own_accounts_queues() {
     assert!(own.body.contains(&name), "{}", own.body);
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_default_auth_mode_answers_unsigned_peeks() {
+    // Auto mode without credentials (the default) checks no signature: the README's plain
+    // curl examples work.
+    let s = TestServer::start().await;
+    let name = unique("peek-default");
+    let url = create(&s, &name).await;
+    send(&s, &url, "plain curl", 0).await;
+    let listed = get_json(&s, "/_cauda/queues").await;
+    assert!(listed.to_string().contains(&name), "{listed}");
+    let peeked = get_json(&s, &format!("/_cauda/queues/000000000000/{name}/messages")).await;
+    assert_eq!(bodies(&peeked), ["plain curl"]);
+    s.stop().await;
+}

@@ -140,9 +140,53 @@ pub struct Config {
     #[arg(long, env = "CAUDA_METRICS_AUTH", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub metrics_auth: bool,
 
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes; a larger one gets RequestEntityTooLarge (413).
     #[arg(long, env = "CAUDA_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Largest request head (request line and headers), in bytes; a larger one gets 431 and
+    /// the connection is closed.
+    #[arg(long, env = "CAUDA_MAX_HEADER_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(1024..=16 * 1024 * 1024))]
+    pub max_header_bytes: u64,
+
+    /// Most header fields in a request; more get 431 and the connection is closed.
+    #[arg(long, env = "CAUDA_MAX_HEADERS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_headers: u64,
+
+    /// Seconds a client has to send a request's head once it has begun (or, on a new
+    /// connection, once connected); a slower one is disconnected. 0 turns it off.
+    #[arg(long, env = "CAUDA_HEADER_READ_TIMEOUT_SECS", default_value_t = 20)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a client has to send a request's body once its head arrived; a slower one gets
+    /// 408 RequestTimeout and is disconnected. 0 turns it off.
+    #[arg(long, env = "CAUDA_BODY_READ_TIMEOUT_SECS", default_value_t = 60)]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may sit idle between requests before it is closed
+    /// (longer than a 20 s long poll, which is not idle time). 0 turns it off.
+    #[arg(long, env = "CAUDA_IDLE_TIMEOUT_SECS", default_value_t = 75)]
+    pub idle_timeout_secs: u64,
+
+    /// Most open client connections; a connection beyond it is closed as soon as it is
+    /// accepted.
+    #[arg(long, env = "CAUDA_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
+
+    /// Most ReceiveMessage calls waiting at once (long polls); a receive beyond it is
+    /// answered at once, as a short poll.
+    #[arg(long, env = "CAUDA_MAX_LONG_POLLS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_long_polls: u64,
+
+    /// Most queues an account may have (all regions together); CreateQueue beyond it gets
+    /// OverLimit.
+    #[arg(long, env = "CAUDA_MAX_QUEUES_PER_ACCOUNT", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_queues_per_account: u64,
 
     /// TOML file of settings (the flags' names, e.g. `data-dir = "/var/lib/cauda"`) and
     /// `[[queue]]` tables to create or update at start.

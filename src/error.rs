@@ -91,6 +91,9 @@ error_codes! {
     ValidationError => ("ValidationError", "ValidationError", 400, Sender),
     SignatureDoesNotMatch => ("SignatureDoesNotMatch", "SignatureDoesNotMatch", 403, Sender),
     RequestEntityTooLarge => ("RequestEntityTooLarge", "RequestEntityTooLarge", 413, Sender),
+    // Not an SQS code (AWS's endpoints answer a stalled body at their own front ends): the
+    // answer to a body slower than `--body-read-timeout-secs`.
+    RequestTimeout => ("RequestTimeout", "RequestTimeout", 408, Sender),
 }
 
 /// An SQS error: a code from the table and a human message.

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod healthcheck;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod protocol;
 pub mod server;

@@ -98,6 +98,10 @@ pub struct EngineSettings {
     pub sync_writes: bool,
     /// Standard queues deliver in an order drawn from this seed instead of oldest first.
     pub shuffle_seed: Option<u64>,
+    /// Receives waiting at once; one more is answered as a short poll.
+    pub max_long_polls: usize,
+    /// Queues an account may have, all regions together; one more is OverLimit.
+    pub max_queues_per_account: usize,
 }
 
 impl Default for EngineSettings {
@@ -109,6 +113,8 @@ impl Default for EngineSettings {
             queue_deleted_cooldown_ms: 0,
             sync_writes: true,
             shuffle_seed: None,
+            max_long_polls: 1024,
+            max_queues_per_account: 10_000,
         }
     }
 }
@@ -135,6 +141,8 @@ pub struct Engine {
     deleted_at: Mutex<HashMap<QueueKey, u64>>,
     shutdown: watch::Sender<bool>,
     move_tasks: move_tasks::MoveTasks,
+    /// A permit per waiting long poll (`max_long_polls`).
+    long_polls: tokio::sync::Semaphore,
 }
 
 impl Engine {
@@ -147,6 +155,7 @@ impl Engine {
     ) -> Result<Arc<Engine>, StoreError> {
         let journal = Journal::open(store, settings.sync_writes);
         let shutdown = watch::channel(false).0;
+        let long_polls = tokio::sync::Semaphore::new(settings.max_long_polls);
         let local = Arc::new(local::Local::new(
             journal,
             clock.clone(),
@@ -163,6 +172,7 @@ impl Engine {
             deleted_at: Mutex::new(HashMap::new()),
             shutdown,
             move_tasks: move_tasks::MoveTasks::default(),
+            long_polls,
         };
         engine.recover()?;
         Ok(Arc::new(engine))

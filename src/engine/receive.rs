@@ -68,6 +68,15 @@ impl Engine {
             let wake_at = claimed
                 .next_visible_at
                 .map_or(deadline, |v| v.min(deadline));
+            // A permit per waiting receive, held only while it waits (never under a lock):
+            // beyond `max_long_polls` the receive ends now, as a short poll would.
+            let Ok(_permit) = self.long_polls.try_acquire() else {
+                crate::limits::hit(
+                    crate::limits::Limit::LongPolls,
+                    "a long poll was answered as a short poll",
+                );
+                return Ok(messages);
+            };
             let _waiting = q.wait_guard();
             tokio::select! {
                 _ = &mut notified => {}

@@ -149,6 +149,7 @@ impl Engine {
             // Lost a race with an identical CreateQueue.
             return Ok(existing.clone());
         }
+        self.check_queue_count(&record.account)?;
         self.state.create_queue(&record).await?;
         let q = Arc::new(Queue::new(record, region, |r| self.state.queue_slot(r)));
         self.queues
@@ -156,6 +157,30 @@ impl Engine {
             .expect("registry")
             .insert(key, q.clone());
         Ok(q)
+    }
+
+    /// `max_queues_per_account`: an account with that many queues (every region) may create
+    /// no more. Counted under the registry gate, so that concurrent creates cannot pass it.
+    fn check_queue_count(&self, account: &str) -> EngineResult<()> {
+        let max = self.settings.max_queues_per_account;
+        let count = self
+            .queues
+            .read()
+            .expect("registry")
+            .range(queue_key(account, "", "")..)
+            .take_while(|((a, _, _), _)| a == account)
+            .take(max)
+            .count();
+        if count < max {
+            return Ok(());
+        }
+        crate::limits::hit(
+            crate::limits::Limit::QueuesPerAccount,
+            &format!("account {account} has {max} queues; CreateQueue refused"),
+        );
+        Err(EngineError::OverLimit(
+            format!("The account has reached its maximum number of queues ({max}; cauda's --max-queues-per-account).").into(),
+        ))
     }
 
     /// Removes the queue from the registry and its record (through the backend); the backend

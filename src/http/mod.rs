@@ -15,6 +15,7 @@ use crate::auth::Verifier;
 use crate::config::{is_region_name, Config};
 use crate::engine::Engine;
 use crate::error::{ErrorCode, SqsError, SqsResult};
+use crate::limits::{self, Limit};
 use crate::metrics::{self, Metrics};
 use crate::protocol::{self, Input, Protocol};
 
@@ -84,7 +85,15 @@ where
             "request"
         ),
     }
-    response(encoded, &request_id)
+    let mut response = response(encoded, &request_id);
+    if error.is_some_and(|e| e.code == ErrorCode::RequestTimeout) {
+        // The rest of a body that came too slowly is not waited for.
+        response.headers_mut().insert(
+            http::header::CONNECTION,
+            http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// The HTTP response of an encoded answer.
@@ -251,23 +260,52 @@ where
     api::dispatch(action, &ctx, &input, protocol, request_id).await
 }
 
-/// The body, up to the configured size.
+/// The body, up to the configured size (`--max-body-bytes`), within the configured time
+/// (`--body-read-timeout-secs`).
 async fn read_body<B>(state: &AppState, body: B) -> SqsResult<Bytes>
 where
     B: hyper::body::Body<Data = Bytes> + Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match Limited::new(body, state.config.max_body_bytes)
-        .collect()
-        .await
-    {
-        Ok(b) => Ok(b.to_bytes()),
-        Err(e) => Err(SqsError::new(
+    let max = state.config.max_body_bytes;
+    let too_large = || {
+        limits::hit(
+            Limit::BodySize,
+            &format!("a request body over {max} bytes got RequestEntityTooLarge"),
+        );
+        SqsError::new(
             ErrorCode::RequestEntityTooLarge,
-            format!(
-                "The request body could not be read or is larger than {} bytes: {e}",
-                state.config.max_body_bytes
-            ),
+            format!("The request body is larger than {max} bytes."),
+        )
+    };
+    // A Content-Length over the limit is refused before any of the body is read.
+    if body.size_hint().lower() > max as u64 {
+        return Err(too_large());
+    }
+    let collect = Limited::new(body, max).collect();
+    let collected = match state.config.body_read_timeout_secs {
+        0 => collect.await,
+        secs => match tokio::time::timeout(std::time::Duration::from_secs(secs), collect).await {
+            Ok(collected) => collected,
+            Err(_) => {
+                limits::hit(
+                    Limit::BodyReadTimeout,
+                    "a client too slow to send a request body got RequestTimeout",
+                );
+                return Err(SqsError::new(
+                    ErrorCode::RequestTimeout,
+                    format!("The request body did not arrive within {secs} seconds."),
+                ));
+            }
+        },
+    };
+    match collected {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        // Cut short or badly chunked by the client.
+        Err(e) => Err(SqsError::new(
+            ErrorCode::InvalidParameterValue,
+            format!("The request body could not be read: {e}"),
         )),
     }
 }

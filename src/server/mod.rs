@@ -1,5 +1,9 @@
-//! The accept loop: hyper HTTP/1.1 connections on tokio, and graceful shutdown (stop
-//! accepting, release long polls, finish in-flight requests, flush the store).
+//! The accept loop: hyper HTTP/1.1 connections on tokio, at most `--max-connections` of them
+//! (one more is closed as soon as it is accepted), each with the limits of [`conn`]; and
+//! graceful shutdown (stop accepting, release long polls, finish in-flight requests, flush the
+//! store).
+
+mod conn;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -16,7 +20,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Backend, Config, Durability};
 use crate::engine::{Engine, EngineSettings};
 use crate::http::AppState;
+use crate::limits::{self, Limit};
 use crate::store::{MemoryStore, SledStore, Store};
+use conn::{Activity, ConnLimits, Watched};
 
 /// A running server.
 pub struct RunningServer {
@@ -94,7 +100,8 @@ pub async fn start_with_clock(
     let local_addr = listener.local_addr()?;
     let ready = Arc::new(OnceLock::new());
     let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, ready.clone(), stop_rx));
+    let limits = ConnLimits::from_config(&config);
+    let task = tokio::spawn(serve(listener, limits, ready.clone(), stop_rx));
     let engine = match open_engine(&config, clock).await {
         Ok(engine) => engine,
         Err(e) => {
@@ -133,6 +140,9 @@ async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<
         queue_deleted_cooldown_ms: config.queue_deleted_cooldown_secs * 1000,
         sync_writes: config.durability == Durability::Strict,
         shuffle_seed: config.shuffle_seed,
+        max_long_polls: usize::try_from(config.max_long_polls).unwrap_or(usize::MAX),
+        max_queues_per_account: usize::try_from(config.max_queues_per_account)
+            .unwrap_or(usize::MAX),
     };
     let opening = config.clone();
     let runtime = tokio::runtime::Handle::current();
@@ -152,8 +162,14 @@ async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<
 /// The server's state once it is ready; empty while it starts.
 type Ready = Arc<OnceLock<Arc<AppState>>>;
 
-async fn serve(listener: TcpListener, ready: Ready, mut stop: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    limits: ConnLimits,
+    ready: Ready,
+    mut stop: watch::Receiver<bool>,
+) {
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -165,6 +181,14 @@ async fn serve(listener: TcpListener, ready: Ready, mut stop: watch::Receiver<bo
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
+                };
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    limits::hit(
+                        Limit::Connections,
+                        &format!("{} connections are open; a new one was closed", limits.max_connections),
+                    );
+                    drop(stream);
+                    continue;
                 };
                 if let Err(e) = stream.set_nodelay(true) {
                     tracing::debug!(error = %e, "TCP_NODELAY not set");
@@ -180,12 +204,16 @@ async fn serve(listener: TcpListener, ready: Ready, mut stop: watch::Receiver<bo
                         Ok::<_, std::convert::Infallible>(response)
                     }
                 });
-                let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
+                let activity = Activity::new();
+                let io = TokioIo::new(Watched::new(stream, activity.clone()));
+                let conn = limits.builder(&activity).serve_connection(io, svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
+                        activity.log_end(&e);
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(permit);
                 });
             }
             _ = stop.changed() => break,

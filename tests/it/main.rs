@@ -11,6 +11,7 @@
 )]
 
 mod harness;
+mod wire;
 
 // Operators: the admin API.
 mod admin;
@@ -20,6 +21,7 @@ mod auth;
 mod bad_input;
 mod config;
 mod config_file;
+mod limits;
 mod queues;
 mod regions;
 mod restart;

@@ -226,10 +226,23 @@ fn members(node: &Node, fields: &[Field], map: &mut Map<String, Value>) -> SqsRe
     Ok(())
 }
 
+/// The most dot-separated parts a parameter name may have. The deepest member is 7 parts
+/// (`SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringListValue.1`); a name of
+/// 100,000 parts once built a tree whose recursive drop overflowed the stack and aborted the
+/// server.
+const MAX_NAME_PARTS: usize = 16;
+
 /// Turns Query parameters into the JSON input of an action with the given members.
 pub fn to_json(params: &[(String, String)], fields: &'static [Field]) -> SqsResult<Value> {
     let mut root = Node::default();
     for (k, v) in params {
+        if k.split('.').nth(MAX_NAME_PARTS).is_some() {
+            let shown: String = k.chars().take(100).collect();
+            return Err(SqsError::new(
+                ErrorCode::InvalidParameterValue,
+                format!("The parameter name {shown}... has more than {MAX_NAME_PARTS} parts."),
+            ));
+        }
         root.insert(k, v.clone());
     }
     convert(&root, &Shape::Struct(fields), "")
@@ -348,5 +361,18 @@ mod tests {
     fn bad_integers_are_rejected() {
         let e = to_json(&p(&[("MaxResults", "ten")]), FIELDS).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+    }
+
+    #[test]
+    fn a_parameter_name_of_too_many_parts_is_refused_not_built() {
+        const FIELDS: &[Field] = &[Field::Member("QueueName", "QueueName", Shape::Str)];
+        let deep = vec![("a.".repeat(200_000), "1".to_string())];
+        let e = to_json(&deep, FIELDS).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+        let ok = vec![(
+            "A.1.B.1.C.1.D.1.E.1.F.1.G.1.H.1".to_string(),
+            "1".to_string(),
+        )];
+        assert!(to_json(&ok, FIELDS).is_ok());
     }
 }

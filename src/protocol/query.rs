@@ -248,14 +248,34 @@ pub fn to_json(params: &[(String, String)], fields: &'static [Field]) -> SqsResu
     convert(&root, &Shape::Struct(fields), "")
 }
 
-/// Parses a form or query string, failing with `MalformedQueryString` on bad encoding.
+/// Parses a form or query string (`application/x-www-form-urlencoded`: `&`-separated
+/// `name=value` pairs, `+` for a space, `%XX` escapes), failing with `MalformedQueryString`
+/// when a name or value is not UTF-8 once decoded. (Decoding it lossily, as a form parser
+/// does, would store a message body other than the one sent.)
 pub fn parse_params(raw: &[u8]) -> SqsResult<Vec<(String, String)>> {
-    serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw).map_err(|e| {
-        SqsError::new(
-            ErrorCode::MalformedQueryString,
-            format!("The query string is malformed: {e}"),
-        )
-    })
+    let decode = |part: &[u8]| {
+        let spaced: Vec<u8> = part
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+        String::from_utf8(bytes).map_err(|_| {
+            SqsError::new(
+                ErrorCode::MalformedQueryString,
+                "The query string is malformed: a parameter is not valid UTF-8.",
+            )
+        })
+    };
+    raw.split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (&pair[..at], &pair[at + 1..]),
+                None => (pair, &[][..]),
+            };
+            Ok((decode(name)?, decode(value)?))
+        })
+        .collect()
 }
 
 /// Query parameters that belong to presigned-URL authentication, not to the action.
@@ -361,6 +381,21 @@ mod tests {
     fn bad_integers_are_rejected() {
         let e = to_json(&p(&[("MaxResults", "ten")]), FIELDS).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+    }
+
+    #[test]
+    fn form_decoding_is_strict_about_utf8_and_lenient_about_escapes() {
+        let params = parse_params(b"A=b+c&&D=%41%zz%&E&F=%C3%A9").unwrap();
+        let want = [("A", "b c"), ("D", "A%zz%"), ("E", ""), ("F", "\u{e9}")];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(params, want);
+        for bad in [&b"A=%FF"[..], b"A=a\xffb", b"%C3=1", b"A=%C3"] {
+            let e = parse_params(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::MalformedQueryString, "{bad:?}");
+        }
     }
 
     #[test]

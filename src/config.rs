@@ -565,6 +565,61 @@ mod tests {
     }
 
     #[test]
+    fn limits_have_safe_defaults_and_come_from_the_file_too() {
+        let c = Config::parse_from(["cauda"]);
+        assert_eq!(c.max_body_bytes, 4 * 1024 * 1024);
+        assert_eq!((c.max_header_bytes, c.max_headers), (64 * 1024, 100));
+        assert_eq!(
+            (
+                c.header_read_timeout_secs,
+                c.body_read_timeout_secs,
+                c.idle_timeout_secs
+            ),
+            (20, 60, 75)
+        );
+        assert!(c.idle_timeout_secs > 20, "longer than a long poll");
+        assert_eq!(
+            (
+                c.max_connections,
+                c.max_long_polls,
+                c.max_queues_per_account
+            ),
+            (4096, 1024, 10_000)
+        );
+        let text = "max-header-bytes = 2048\nmax-headers = 10\nheader-read-timeout-secs = 3\n\
+                    body-read-timeout-secs = 4\nidle-timeout-secs = 5\nmax-connections = 6\n\
+                    max-long-polls = 7\nmax-queues-per-account = 8\n";
+        let c = load(text, &["--max-long-polls", "9"]).unwrap();
+        assert_eq!((c.max_header_bytes, c.max_headers), (2048, 10));
+        assert_eq!(
+            (
+                c.header_read_timeout_secs,
+                c.body_read_timeout_secs,
+                c.idle_timeout_secs
+            ),
+            (3, 4, 5)
+        );
+        assert_eq!(
+            (
+                c.max_connections,
+                c.max_long_polls,
+                c.max_queues_per_account
+            ),
+            (6, 9, 8)
+        );
+        let e = load("max-connections = 0\n", &[]).unwrap_err();
+        assert!(
+            e.starts_with("cauda.toml:1: max-connections = \"0\""),
+            "{e}"
+        );
+        let e = load("max-header-bytes = 10\n", &[]).unwrap_err();
+        assert!(
+            e.starts_with("cauda.toml:1: max-header-bytes = \"10\""),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn bad_file_settings_name_the_line() {
         let e = load("\nbind = \"nonsense\"\n", &[]).unwrap_err();
         assert!(

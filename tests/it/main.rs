@@ -21,6 +21,7 @@ mod auth;
 mod bad_input;
 mod config;
 mod config_file;
+mod hostile;
 mod limits;
 mod queues;
 mod regions;

@@ -97,8 +97,20 @@ pub async fn exchange(
     want: usize,
     within: Duration,
 ) -> Exchange {
+    exchange_with(addr, parts, pause, false, want, within).await
+}
+
+/// [`exchange`], and with `half_close` our side's writing is shut down after the last part.
+pub async fn exchange_with(
+    addr: SocketAddr,
+    parts: Vec<Vec<u8>>,
+    pause: Duration,
+    half_close: bool,
+    want: usize,
+    within: Duration,
+) -> Exchange {
     let stream = TcpStream::connect(addr).await.expect("connect");
-    exchange_on(stream, parts, pause, want, within).await
+    exchange_inner(stream, parts, pause, half_close, want, within).await
 }
 
 /// [`exchange`] on a connection already open.
@@ -106,6 +118,17 @@ pub async fn exchange_on(
     stream: TcpStream,
     parts: Vec<Vec<u8>>,
     pause: Duration,
+    want: usize,
+    within: Duration,
+) -> Exchange {
+    exchange_inner(stream, parts, pause, false, want, within).await
+}
+
+async fn exchange_inner(
+    stream: TcpStream,
+    parts: Vec<Vec<u8>>,
+    pause: Duration,
+    half_close: bool,
     want: usize,
     within: Duration,
 ) -> Exchange {
@@ -120,6 +143,9 @@ pub async fn exchange_on(
             if writer.write_all(&part).await.is_err() {
                 return writer;
             }
+        }
+        if half_close {
+            let _ = writer.shutdown().await;
         }
         writer
     });

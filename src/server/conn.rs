@@ -9,7 +9,8 @@
 //!
 //! - bytes of a request have arrived: `--header-read-timeout-secs` after its first byte;
 //! - nothing since the last response: `--idle-timeout-secs` after that response;
-//! - a new connection that sent nothing: `--header-read-timeout-secs` after it was accepted.
+//! - a new connection that sent nothing: `--header-read-timeout-secs` after it was accepted
+//!   (the idle timeout when that one is off).
 //!
 //! While a request is being handled (a long poll included) hyper reads no head, so no timer runs.
 
@@ -134,7 +135,11 @@ impl Activity {
         } else if last_write != 0 {
             limits.idle.map(|i| (self.at(last_write) + i, true))
         } else {
-            limits.header_read.map(|h| (self.accepted + h, false))
+            // A new connection that sent nothing: the header-read timeout, else the idle one.
+            match (limits.header_read, limits.idle) {
+                (Some(h), _) => Some((self.accepted + h, false)),
+                (None, i) => i.map(|i| (self.accepted + i, true)),
+            }
         }
     }
 

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use crate::harness::{unique, TestServer};
-use crate::wire::{exchange_with, query_request, request, Exchange};
+use crate::wire::{self, exchange_with, query_request, request, Exchange};
 
 /// The bound on one case: a hang fails the case instead of the suite.
 const CASE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -1076,6 +1076,155 @@ fn url_cases(f: &Fixture) -> Vec<Case> {
     cases
 }
 
+/// Presigned URLs (query-string authentication) with hostile parameters, unsigned otherwise.
+fn presigned_cases() -> Vec<Case> {
+    let (date, stamp) = crate::wire::amz_now();
+    let credential = format!("AKIDTEST%2F{date}%2Fus-east-1%2Fsqs%2Faws4_request");
+    let zeros = "0".repeat(64);
+    let good = [
+        ("X-Amz-Algorithm", "AWS4-HMAC-SHA256".to_string()),
+        ("X-Amz-Credential", credential.clone()),
+        ("X-Amz-Date", stamp.clone()),
+        ("X-Amz-Expires", "300".to_string()),
+        ("X-Amz-SignedHeaders", "host".to_string()),
+        ("X-Amz-Signature", zeros.clone()),
+    ];
+    let url = |replace: &[(&str, &str)]| {
+        let mut parts = vec!["Action=ListQueues".to_string()];
+        for (k, v) in &good {
+            let v = replace
+                .iter()
+                .find(|(rk, _)| rk == k)
+                .map_or(v.as_str(), |(_, rv)| *rv);
+            if v != "<absent>" {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        for (k, v) in replace {
+            if !good.iter().any(|(gk, _)| gk == k) {
+                parts.push(format!("{k}={v}"));
+            }
+        }
+        request(
+            "GET",
+            format!("/?{}", parts.join("&")).as_bytes(),
+            &[],
+            b"",
+            false,
+        )
+    };
+    let many_headers = vec!["x"; 10_000].join("%3B");
+    let long_sig = "0".repeat(10_000);
+    let slashes = format!("AKIDTEST{}", "%2F".repeat(1000));
+    let signature = "X-Amz-Signature";
+    let mut both = url(&[]);
+    let at = both.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let header = wire::auth_headers();
+    both.splice(at..at, header.bytes());
+    let c = |name: &str, bytes: Vec<u8>, expect: Expect| {
+        case(format!("presigned: {name}"), bytes, expect)
+    };
+    let incomplete = Expect::Query(400, "IncompleteSignature");
+    vec![
+        c(
+            "well formed (auto mode takes any signature)",
+            url(&[]),
+            Expect::OkWith("<ListQueuesResponse".into()),
+        ),
+        c(
+            "credential of %FF",
+            url(&[("X-Amz-Credential", "%FF%FE")]),
+            incomplete.clone(),
+        ),
+        c(
+            "credential without a scope",
+            url(&[("X-Amz-Credential", "AKIDTEST")]),
+            incomplete.clone(),
+        ),
+        c(
+            "credential of 1000 slashes",
+            url(&[("X-Amz-Credential", &slashes)]),
+            incomplete.clone(),
+        ),
+        c(
+            "date of garbage",
+            url(&[("X-Amz-Date", "garbage")]),
+            incomplete.clone(),
+        ),
+        c(
+            "date in year 99999",
+            url(&[("X-Amz-Date", "99999101T000000Z")]),
+            incomplete.clone(),
+        ),
+        c(
+            "expires -1",
+            url(&[("X-Amz-Expires", "-1")]),
+            incomplete.clone(),
+        ),
+        c(
+            "expires 0",
+            url(&[("X-Amz-Expires", "0")]),
+            incomplete.clone(),
+        ),
+        c(
+            "expires overflowing u64",
+            url(&[("X-Amz-Expires", "99999999999999999999")]),
+            incomplete.clone(),
+        ),
+        c(
+            "expires of a week and a second",
+            url(&[("X-Amz-Expires", "604801")]),
+            incomplete.clone(),
+        ),
+        c(
+            "expires of letters",
+            url(&[("X-Amz-Expires", "abc")]),
+            incomplete.clone(),
+        ),
+        c(
+            "no expires",
+            url(&[("X-Amz-Expires", "<absent>")]),
+            incomplete.clone(),
+        ),
+        c(
+            "empty signed headers",
+            url(&[("X-Amz-SignedHeaders", "")]),
+            incomplete.clone(),
+        ),
+        c(
+            "10,000 signed headers",
+            url(&[("X-Amz-SignedHeaders", &many_headers)]),
+            Expect::Query(403, "SignatureDoesNotMatch"),
+        ),
+        c(
+            "a signature of 10,000 characters",
+            url(&[(signature, &long_sig)]),
+            incomplete.clone(),
+        ),
+        c(
+            "a signature not in hex",
+            url(&[(signature, "zz")]),
+            incomplete.clone(),
+        ),
+        c(
+            "another algorithm",
+            url(&[("X-Amz-Algorithm", "AWS4-HMAC-SHA1")]),
+            incomplete.clone(),
+        ),
+        c(
+            "the credential twice",
+            url(&[(
+                "X-Amz-Credential",
+                &format!(
+                    "{credential}&X-Amz-Credential=OTHER%2F{date}%2Fus-east-1%2Fsqs%2Faws4_request"
+                ),
+            )]),
+            incomplete.clone(),
+        ),
+        c("and an Authorization header", both, incomplete),
+    ]
+}
+
 /// A status and a Query code.
 type Refusal = (u16, &'static str);
 
@@ -1144,6 +1293,7 @@ fn all_cases(f: &Fixture) -> Vec<Case> {
     cases.extend(url_cases(f));
     cases.extend(utf8_cases(f));
     cases.extend(numeric_cases(f));
+    cases.extend(presigned_cases());
     cases
 }
 

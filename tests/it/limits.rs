@@ -468,3 +468,35 @@ async fn a_body_slower_than_the_body_timeout_gets_408_and_a_close() {
     assert_serving(&s).await;
     s.stop().await;
 }
+
+#[tokio::test]
+async fn with_the_header_timeout_off_a_silent_connection_still_meets_the_idle_timeout() {
+    let s = TestServer::start_with(&[
+        "--header-read-timeout-secs",
+        "0",
+        "--idle-timeout-secs",
+        "1",
+    ])
+    .await;
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(s.addr).await.unwrap();
+    assert!(
+        closes_within(&mut silent, SOON).await,
+        "a silent connection stays open"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // A slow head is not cut (no header-read timeout), and is answered once complete.
+    let req = wire::query_request(b"/", b"Action=ListQueues");
+    let (a, b) = req.split_at(20);
+    let e = exchange(
+        s.addr,
+        vec![a.to_vec(), b.to_vec()],
+        Duration::from_millis(1500),
+        1,
+        SOON,
+    )
+    .await;
+    assert_eq!(e.statuses(), [200], "{e:?}");
+    assert_serving(&s).await;
+    s.stop().await;
+}

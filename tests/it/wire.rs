@@ -196,6 +196,16 @@ pub async fn closes_within(stream: &mut TcpStream, within: Duration) -> bool {
 /// default `auto` mode without credentials accepts any (it has no secret to check against),
 /// so a hand-built request of any bytes reaches decoding.
 pub fn auth_headers() -> String {
+    let (date, stamp) = amz_now();
+    format!(
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/{date}/us-east-1/sqs/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature={}\r\nX-Amz-Date: {stamp}\r\n",
+        "0".repeat(64)
+    )
+}
+
+/// Now as SigV4 writes it: the date (`20261128`) and the timestamp (`20261128T093000Z`).
+pub fn amz_now() -> (String, String) {
     let now = time::OffsetDateTime::now_utc();
     let date = format!(
         "{:04}{:02}{:02}",
@@ -209,11 +219,7 @@ pub fn auth_headers() -> String {
         now.minute(),
         now.second()
     );
-    format!(
-        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDTEST/{date}/us-east-1/sqs/aws4_request, \
-         SignedHeaders=host;x-amz-date, Signature={}\r\nX-Amz-Date: {stamp}\r\n",
-        "0".repeat(64)
-    )
+    (date, stamp)
 }
 
 /// A request's bytes: `method target HTTP/1.1`, `Host`, the signature headers (unless

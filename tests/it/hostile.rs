@@ -1225,6 +1225,94 @@ fn presigned_cases() -> Vec<Case> {
     ]
 }
 
+/// The operator routes (`/_cauda/`, `/metrics`, `/health`, `/`) with hostile paths and
+/// parameters; the default mode without credentials leaves them open.
+fn operator_cases(f: &Fixture) -> Vec<Case> {
+    let get = |target: &str| request("GET", target.as_bytes(), &[], b"", false);
+    let messages = format!("/_cauda/queues/000000000000/{}/messages", f.name);
+    let c = |name: &str, target: &str, expect: Expect| {
+        case(format!("operator: {name}"), get(target), expect)
+    };
+    let invalid = Expect::Query(400, "InvalidParameterValue");
+    vec![
+        c(
+            "peek limit -1",
+            &format!("{messages}?limit=-1"),
+            invalid.clone(),
+        ),
+        c(
+            "peek limit 0",
+            &format!("{messages}?limit=0"),
+            Expect::OkWith("\"messages\"".into()),
+        ),
+        c(
+            "peek limit overflowing u64",
+            &format!("{messages}?limit=99999999999999999999"),
+            invalid.clone(),
+        ),
+        c(
+            "peek after of letters",
+            &format!("{messages}?after=abc"),
+            invalid.clone(),
+        ),
+        c(
+            "peek after -1",
+            &format!("{messages}?after=-1"),
+            invalid.clone(),
+        ),
+        c(
+            "peek state of %FF",
+            &format!("{messages}?state=%FF"),
+            invalid.clone(),
+        ),
+        c(
+            "peek a parameter twice",
+            &format!("{messages}?limit=1&limit=2"),
+            invalid.clone(),
+        ),
+        c(
+            "peek a missing queue",
+            "/_cauda/queues/000000000000/no-such-queue/messages",
+            Expect::Query(400, "AWS.SimpleQueueService.NonExistentQueue"),
+        ),
+        c(
+            "peek traversal",
+            "/_cauda/queues/../../etc/passwd/messages",
+            Expect::Status(404),
+        ),
+        c(
+            "peek a 10,000-character name",
+            &format!(
+                "/_cauda/queues/000000000000/{}/messages",
+                "a".repeat(10_000)
+            ),
+            Expect::Query(400, "AWS.SimpleQueueService.NonExistentQueue"),
+        ),
+        c(
+            "an unknown admin path",
+            "/_cauda/nothing/here",
+            Expect::Status(404),
+        ),
+        c("the admin prefix alone", "/_cauda/", Expect::Status(404)),
+        c("queues ?all of %FF", "/_cauda/queues?all=%FF", invalid),
+        c(
+            "metrics with a query of %FF",
+            "/metrics?x=%FF",
+            Expect::Statuses(vec![200]),
+        ),
+        c(
+            "health with a query",
+            "/health?x=%FF",
+            Expect::Statuses(vec![200]),
+        ),
+        c(
+            "the home page with a query",
+            "/?x=%FF",
+            Expect::Query(403, "MissingAuthenticationToken"),
+        ),
+    ]
+}
+
 /// A status and a Query code.
 type Refusal = (u16, &'static str);
 
@@ -1294,6 +1382,7 @@ fn all_cases(f: &Fixture) -> Vec<Case> {
     cases.extend(utf8_cases(f));
     cases.extend(numeric_cases(f));
     cases.extend(presigned_cases());
+    cases.extend(operator_cases(f));
     cases
 }
 
@@ -1374,7 +1463,7 @@ async fn hostile_input_with_signatures_checked_never_succeeds_nor_fails_the_serv
         if case
             .parts
             .iter()
-            .any(|p| p.windows(7).any(|w| w == b"/health"))
+            .any(|p| p.windows(7).any(|w| w == b"/health" || w == b"/metric"))
         {
             continue;
         }

@@ -100,8 +100,8 @@ pub async fn start_with_clock(
     let local_addr = listener.local_addr()?;
     let ready = Arc::new(OnceLock::new());
     let (stop, stop_rx) = watch::channel(false);
-    let limits = ConnLimits::from_config(&config);
-    let task = tokio::spawn(serve(listener, limits, ready.clone(), stop_rx));
+    let conn_limits = ConnLimits::from_config(&config);
+    let task = tokio::spawn(serve(listener, conn_limits, ready.clone(), stop_rx));
     let engine = match open_engine(&config, clock).await {
         Ok(engine) => engine,
         Err(e) => {
@@ -164,12 +164,12 @@ type Ready = Arc<OnceLock<Arc<AppState>>>;
 
 async fn serve(
     listener: TcpListener,
-    limits: ConnLimits,
+    conn_limits: ConnLimits,
     ready: Ready,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let connections = Arc::new(tokio::sync::Semaphore::new(conn_limits.max_connections));
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -185,7 +185,7 @@ async fn serve(
                 let Ok(permit) = connections.clone().try_acquire_owned() else {
                     limits::hit(
                         Limit::Connections,
-                        &format!("{} connections are open; a new one was closed", limits.max_connections),
+                        &format!("{} connections are open; a new one was closed", conn_limits.max_connections),
                     );
                     drop(stream);
                     continue;
@@ -206,7 +206,7 @@ async fn serve(
                 });
                 let activity = Activity::new();
                 let io = TokioIo::new(Watched::new(stream, activity.clone()));
-                let conn = limits.builder(&activity).serve_connection(io, svc);
+                let conn = conn_limits.builder(&activity).serve_connection(io, svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {

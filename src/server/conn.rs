@@ -284,3 +284,65 @@ impl Future for HeadSleep {
 }
 
 impl hyper::rt::Sleep for HeadSleep {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(header: Option<u64>, idle: Option<u64>) -> ConnLimits {
+        ConnLimits {
+            max_header_bytes: 1024,
+            max_headers: 100,
+            header_read: header.map(Duration::from_secs),
+            idle: idle.map(Duration::from_secs),
+            max_connections: 1,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_that_applies_follows_what_the_socket_did() {
+        let both = limits(Some(2), Some(10));
+        let a = Activity::new();
+        let accepted = a.accepted;
+        // New and silent: the header-read timeout from the accept.
+        assert_eq!(
+            a.deadline(&both),
+            Some((accepted + Duration::from_secs(2), false))
+        );
+        // The first byte of a head, later bytes do not move it.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        a.read();
+        let head_started = accepted + Duration::from_secs(1);
+        tokio::time::advance(Duration::from_millis(500)).await;
+        a.read();
+        assert_eq!(
+            a.deadline(&both),
+            Some((head_started + Duration::from_secs(2), false))
+        );
+        // A response written: idle, the idle timeout from the write.
+        a.wrote();
+        let wrote = accepted + Duration::from_millis(1500);
+        assert_eq!(
+            a.deadline(&both),
+            Some((wrote + Duration::from_secs(10), true))
+        );
+        // The next head, however late: the header-read timeout from its first byte.
+        tokio::time::advance(Duration::from_secs(7)).await;
+        a.read();
+        let next = wrote + Duration::from_secs(7);
+        assert_eq!(
+            a.deadline(&both),
+            Some((next + Duration::from_secs(2), false))
+        );
+        // A limit turned off is no deadline; a new silent connection then meets the idle one.
+        assert_eq!(a.deadline(&limits(None, Some(10))), None);
+        let fresh = Activity::new();
+        assert_eq!(
+            fresh.deadline(&limits(None, Some(10))),
+            Some((fresh.accepted + Duration::from_secs(10), true))
+        );
+        assert_eq!(fresh.deadline(&limits(None, None)), None);
+        a.wrote();
+        assert_eq!(a.deadline(&limits(Some(2), None)), None);
+    }
+}

@@ -1313,6 +1313,101 @@ fn operator_cases(f: &Fixture) -> Vec<Case> {
     ]
 }
 
+/// Encodings and sizes of members: compressed bodies, escapes, long values, many names.
+fn encoding_cases(f: &Fixture) -> Vec<Case> {
+    let u = enc(&f.url);
+    let gzip_json = request(
+        "POST",
+        b"/",
+        &[
+            b"Content-Type: application/x-amz-json-1.0",
+            b"X-Amz-Target: AmazonSQS.ListQueues",
+            b"Content-Encoding: gzip",
+        ],
+        b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\xae\x05\x00\x43\xbf\xa6\xa3\x02\x00\x00\x00",
+        true,
+    );
+    let escapes = "\\ud83d\\ude00".repeat(100_000);
+    let names_q: String = (1..=10_000)
+        .map(|i| format!("&MessageAttributeName.{i}=n{i}"))
+        .collect();
+    let names_j: Vec<String> = (0..10_000).map(|i| format!("n{i}")).collect();
+    let c = |name: &str, bytes: Vec<u8>, expect: Expect| {
+        case(format!("encoding: {name}"), bytes, expect)
+    };
+    vec![
+        c(
+            "a gzip body",
+            gzip_json,
+            Expect::Json(400, "InvalidParameterValue"),
+        ),
+        c(
+            "a JSON body with a UTF-8 BOM",
+            json("ListQueues", b"\xef\xbb\xbf{}"),
+            Expect::Json(400, "InvalidParameterValue"),
+        ),
+        c(
+            "a form body with a UTF-8 BOM",
+            query(b"\xef\xbb\xbfAction=ListQueues"),
+            Expect::Query(400, "MissingAction"),
+        ),
+        c(
+            "100,000 emoji escapes in a body",
+            json(
+                "SendMessage",
+                format!(r#"{{"QueueUrl":"{}","MessageBody":"{escapes}"}}"#, f.url),
+            ),
+            Expect::Statuses(vec![200]),
+        ),
+        c(
+            "a 1 MiB + 1 body",
+            query(format!(
+                "Action=SendMessage&QueueUrl={u}&MessageBody={}",
+                "b".repeat((1 << 20) + 1)
+            )),
+            Expect::Query(400, "InvalidParameterValue"),
+        ),
+        c(
+            "query: 10,000 message attribute names",
+            query(format!("Action=ReceiveMessage&QueueUrl={u}{names_q}")),
+            Expect::OkWith("ReceiveMessageResult".into()),
+        ),
+        c(
+            "json: 10,000 message attribute names",
+            json(
+                "ReceiveMessage",
+                serde_json::json!({"QueueUrl": f.url, "MessageAttributeNames": names_j})
+                    .to_string(),
+            ),
+            Expect::Statuses(vec![200]),
+        ),
+        c(
+            "json: a member of the wrong type in every place",
+            json(
+                "SendMessage",
+                serde_json::json!({"QueueUrl": [f.url], "MessageBody": {"a": 1}}).to_string(),
+            ),
+            Expect::Json(400, "InvalidParameterValue"),
+        ),
+        c(
+            "json: null members",
+            json(
+                "SendMessage",
+                serde_json::json!({"QueueUrl": f.url, "MessageBody": null}).to_string(),
+            ),
+            Expect::Json(400, "MissingParameter"),
+        ),
+        c(
+            "json: a 1 MB member name",
+            json(
+                "ListQueues",
+                format!(r#"{{"{}":1}}"#, "k".repeat(1_000_000)),
+            ),
+            Expect::Statuses(vec![200]),
+        ),
+    ]
+}
+
 /// A status and a Query code.
 type Refusal = (u16, &'static str);
 
@@ -1383,6 +1478,7 @@ fn all_cases(f: &Fixture) -> Vec<Case> {
     cases.extend(numeric_cases(f));
     cases.extend(presigned_cases());
     cases.extend(operator_cases(f));
+    cases.extend(encoding_cases(f));
     cases
 }
 

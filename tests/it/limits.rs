@@ -73,7 +73,7 @@ async fn a_head_over_the_size_or_count_limit_gets_431() {
 
 #[tokio::test]
 async fn a_slow_or_silent_client_is_disconnected_after_the_header_read_timeout() {
-    let s = TestServer::start_with(&["--header-read-timeout-secs", "1"]).await;
+    let s = TestServer::start_with(&["--header-read-timeout-secs", "2"]).await;
     // Silent after connecting.
     let started = Instant::now();
     let mut silent = TcpStream::connect(s.addr).await.unwrap();
@@ -81,7 +81,7 @@ async fn a_slow_or_silent_client_is_disconnected_after_the_header_read_timeout()
         closes_within(&mut silent, SOON).await,
         "a silent connection stays open"
     );
-    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(started.elapsed() >= Duration::from_millis(1900));
     // A head sent a few bytes at a time, never finished: slowloris.
     let parts: Vec<Vec<u8>> = b"POST / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n"
         .chunks(4)
@@ -117,7 +117,7 @@ async fn keep_alive_connections_close_after_the_idle_timeout_not_the_header_time
         "--header-read-timeout-secs",
         "1",
         "--idle-timeout-secs",
-        "3",
+        "5",
     ])
     .await;
     let queue = unique("idle");
@@ -128,7 +128,7 @@ async fn keep_alive_connections_close_after_the_idle_timeout_not_the_header_time
     let list = wire::query_request(b"/", b"Action=ListQueues");
     let mut stream = TcpStream::connect(s.addr).await.unwrap();
     for _ in 0..2 {
-        // Idle for longer than the header-read timeout, less than the idle timeout.
+        // Idle for longer than the header-read timeout (1 s), less than the idle one (5 s).
         let e = exchange_on(
             clone_stream(&mut stream).await,
             vec![list.clone()],
@@ -138,11 +138,11 @@ async fn keep_alive_connections_close_after_the_idle_timeout_not_the_header_time
         )
         .await;
         assert_eq!(e.statuses(), [200], "{e:?}");
-        tokio::time::sleep(Duration::from_millis(1800)).await;
+        tokio::time::sleep(Duration::from_millis(2000)).await;
     }
     // A long poll longer than both timeouts is not cut.
     let receive = format!(
-        "Action=ReceiveMessage&QueueUrl={}&WaitTimeSeconds=4",
+        "Action=ReceiveMessage&QueueUrl={}&WaitTimeSeconds=6",
         s.queue_url(&queue)
     );
     let started = Instant::now();
@@ -151,11 +151,11 @@ async fn keep_alive_connections_close_after_the_idle_timeout_not_the_header_time
         vec![wire::query_request(b"/", receive.as_bytes())],
         Duration::ZERO,
         1,
-        SOON + Duration::from_secs(4),
+        SOON + Duration::from_secs(6),
     )
     .await;
     assert_eq!(e.statuses(), [200], "{e:?}");
-    assert!(started.elapsed() >= Duration::from_millis(3900));
+    assert!(started.elapsed() >= Duration::from_millis(5900));
     // Then, idle past the idle timeout: closed.
     let started = Instant::now();
     assert!(
@@ -163,7 +163,7 @@ async fn keep_alive_connections_close_after_the_idle_timeout_not_the_header_time
         "an idle connection stays open"
     );
     assert!(
-        started.elapsed() >= Duration::from_millis(2500),
+        started.elapsed() >= Duration::from_millis(4000),
         "closed after {:?}",
         started.elapsed()
     );

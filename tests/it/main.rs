@@ -12,8 +12,9 @@
 
 mod harness;
 
-// Operators: the admin API.
+// Operators: the admin API and the web console.
 mod admin;
+mod console;
 
 // Queue management, errors, auth, restart.
 mod auth;

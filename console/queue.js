@@ -352,8 +352,11 @@ export function queuePage(main, name) {
       class: 'row', 'aria-label': 'Start a redrive',
       onsubmit: async (e) => {
         e.preventDefault();
-        const rateLimit = String(new FormData(form).get('rate') || '').trim();
+        const data = new FormData(form);
+        const rateLimit = String(data.get('rate') || '').trim();
+        const destination = String(data.get('destination') || '');
         const params = { SourceArn: attrs.QueueArn };
+        if (destination) params.DestinationArn = destination;
         if (rateLimit) params.MaxNumberOfMessagesPerSecond = Number(rateLimit);
         fill(err);
         try {
@@ -363,9 +366,13 @@ export function queuePage(main, name) {
         } catch (x) { fill(err, errorBox(x)); }
       },
     },
+    h('label', { for: 'redrive-destination' }, 'To'),
+    h('select', { id: 'redrive-destination', name: 'destination' },
+      h('option', { value: '' }, 'each message\u2019s source queue'),
+      sources.map((s) => h('option', { value: attrs.QueueArn.replace(/[^:]*$/, s) }, s))),
     h('label', { for: 'redrive-rate' }, 'Messages per second (optional)'),
     h('input', { id: 'redrive-rate', name: 'rate', type: 'number', min: 1, max: 500, inputmode: 'numeric' }),
-    h('button', { type: 'submit' }, 'Start redrive to the source queues'));
+    h('button', { type: 'submit' }, 'Start redrive'));
     return h('div', {}, form, err);
   }
 

@@ -100,7 +100,7 @@ export function queuesPage(main) {
               await poll();
             } catch (x) { notice(x.message, 'error'); }
           },
-        }, 'Delete')));
+        }, h('span', { class: 'hide-narrow' }, 'Delete'), h('span', { class: 'narrow-only', 'aria-hidden': 'true' }, '✕'))));
     });
     const table = h('table', { class: 'queues' },
       h('caption', { class: 'sr-only' }, 'Queues with their message counts and rates'),
@@ -123,10 +123,10 @@ export function queuesPage(main) {
       { label: 'sent', cls: 'send', points: history.send },
       { label: 'received', cls: 'receive', points: history.receive },
     ];
-    fill(chartBox, h('span', { class: 'axis' }, `${rate(chartMax(series))}/s`),
+    fill(chartBox, h('span', { class: 'axis' }, `scale 0 to ${rate(chartMax(series))}/s`),
       rateChart(series, { title: 'Messages per second, last two minutes' }));
     const sum = (k) => queues.reduce((a, q) => a + q[k], 0);
-    fill(totals, `${queues.length} queues · ${sum('visible')} visible · ${sum('inflight')} in flight · ${sum('delayed')} delayed · `
+    fill(totals, `${queues.length} ${queues.length === 1 ? 'queue' : 'queues'} · ${sum('visible')} visible · ${sum('inflight')} in flight · ${sum('delayed')} delayed · `
       + `${rate(history.send.at(-1) ?? 0)} sent/s · ${rate(history.receive.at(-1) ?? 0)} received/s`);
   }
 

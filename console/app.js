@@ -8,6 +8,8 @@ import { queuePage } from './queue.js';
 const main = document.getElementById('main');
 let settings = null;
 let stopPage = null;
+/** The region chosen in this tab when no credentials are kept. */
+const REGION = 'cauda-console-region';
 
 async function start() {
   try {
@@ -21,7 +23,8 @@ async function start() {
     api.useCredentials(saved);
   } else if (!settings.signatures_checked) {
     // Nothing checks the secret: any well-formed signature names the caller.
-    api.useCredentials({ accessKeyId: 'cauda-console', secretAccessKey: 'unchecked', region: settings.region });
+    const region = sessionStorage.getItem(REGION) || settings.region;
+    api.useCredentials({ accessKeyId: 'cauda-console', secretAccessKey: 'unchecked', region });
   }
   window.addEventListener('hashchange', route);
   route();
@@ -37,6 +40,7 @@ function session() {
       const next = { ...c, region: e.target.value.trim() || settings.region };
       api.useCredentials(next);
       if (api.savedCredentials()) api.saveCredentials(next);
+      else sessionStorage.setItem(REGION, next.region);
       route();
     },
   });

@@ -265,9 +265,9 @@ export function queuePage(main, name) {
         if (!Object.keys(changed).length) { notice('Nothing changed'); return; }
         try {
           await api.sqs('SetQueueAttributes', { QueueUrl: url, Attributes: changed });
-          notice(`Saved ${Object.keys(changed).join(', ')}`);
           await refreshCounts();
           attributesForm();
+          notice(`Saved ${Object.keys(changed).join(', ')}`);
           await wiring();
         } catch (x) { fill(err, errorBox(x)); }
       },
@@ -281,11 +281,9 @@ export function queuePage(main, name) {
     fill(attrsBox, form);
   }
 
-  async function tags() {
-    let listed = {};
-    try {
-      listed = (await api.sqs('ListQueueTags', { QueueUrl: url })).Tags || {};
-    } catch (x) { fill(tagsBox, errorBox(x)); return; }
+  // The add form is made once; the list above it is redrawn after each change.
+  const tagsList = h('div');
+  function tagForm() {
     const err = h('div');
     const form = h('form', {
       class: 'row', 'aria-label': 'Add a tag',
@@ -295,6 +293,8 @@ export function queuePage(main, name) {
         try {
           await api.sqs('TagQueue', { QueueUrl: url, Tags: { [String(data.get('key'))]: String(data.get('value')) } });
           notice('Tag added');
+          form.reset();
+          fill(err);
           await tags();
           document.getElementById('tag-key')?.focus();
         } catch (x) { fill(err, errorBox(x)); }
@@ -303,8 +303,16 @@ export function queuePage(main, name) {
     h('label', { for: 'tag-key' }, 'Key'), h('input', { id: 'tag-key', name: 'key', required: true, spellcheck: 'false' }),
     h('label', { for: 'tag-value' }, 'Value'), h('input', { id: 'tag-value', name: 'value', spellcheck: 'false' }),
     h('button', { type: 'submit' }, 'Add tag'));
+    fill(tagsBox, tagsList, form, err);
+  }
+
+  async function tags() {
+    let listed = {};
+    try {
+      listed = (await api.sqs('ListQueueTags', { QueueUrl: url })).Tags || {};
+    } catch (x) { fill(tagsList, errorBox(x)); return; }
     const entries = Object.entries(listed);
-    fill(tagsBox,
+    fill(tagsList,
       entries.length
         ? h('table', { class: 'tags' }, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Key'), h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
           h('tbody', {}, entries.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, v), h('td', {},
@@ -314,8 +322,7 @@ export function queuePage(main, name) {
                 try { await api.sqs('UntagQueue', { QueueUrl: url, TagKeys: [k] }); notice(`Tag ${k} removed`); await tags(); } catch (x) { notice(x.message, 'error'); }
               },
             }, 'Remove'))))))
-        : h('p', { class: 'muted' }, 'No tags.'),
-      form, err);
+        : h('p', { class: 'muted' }, 'No tags.'));
   }
 
   let sources = [];
@@ -425,6 +432,7 @@ export function queuePage(main, name) {
     }
     sendForm();
     attributesForm();
+    tagForm();
     await Promise.all([loadMessages(), tags(), wiring()]);
     if (!stopped) timer = setTimeout(poll, POLL_MS);
   })();

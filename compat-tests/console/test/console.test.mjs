@@ -105,16 +105,28 @@ describe('web console (default auth mode)', () => {
     await page.context().close();
   });
 
-  it('creates and deletes a queue', async () => {
+  it('creates and deletes a queue with the keyboard alone', async () => {
     const page = await openPage(browser);
     await page.goto(CONSOLE);
     const name = uniqueName('console-made');
-    await page.getByLabel('New queue').fill(name);
-    await page.getByRole('button', { name: 'Create queue' }).click();
+    await page.getByLabel('New queue').focus();
+    await page.keyboard.type(name);
+    await page.keyboard.press('Enter');
     const row = page.locator(`tr[data-queue="${name}"]`);
     await row.waitFor();
     const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
-    await clickAndConfirm(page, row.getByRole('button', { name: `Delete queue ${name}` }), 'Delete queue');
+    // Tab from the queue's link reaches its Delete button, with a visible focus ring.
+    await row.getByRole('link', { name, exact: true }).focus();
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => [document.activeElement.getAttribute('aria-label'),
+      getComputedStyle(document.activeElement).outlineStyle]);
+    assert.deepEqual(focused, [`Delete queue ${name}`, 'solid']);
+    await page.keyboard.press('Enter');
+    // The confirmation starts on Cancel; Tab moves to the destructive choice.
+    await page.locator('dialog[open]').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Cancel');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
     await row.waitFor({ state: 'detached' });
     await assert.rejects(sqs.send(new GetQueueAttributesCommand({ QueueUrl })), /does not exist/);
     await page.context().close();
@@ -260,6 +272,8 @@ describe('web console (default auth mode)', () => {
     await attrs.getByLabel('VisibilityTimeout').fill('45');
     await attrs.getByLabel('RedriveAllowPolicy').fill('{"redrivePermission":"denyAll"}');
     await attrs.getByRole('button', { name: 'Save attributes' }).click();
+    // The notice comes once the form shows the saved values.
+    await page.locator('#notice', { hasText: 'Saved VisibilityTimeout, RedriveAllowPolicy' }).waitFor();
     await eventually(async () => {
       const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
       assert.equal(Attributes.VisibilityTimeout, '45');
@@ -271,6 +285,7 @@ describe('web console (default auth mode)', () => {
     await attrs.getByRole('alert').filter({ hasText: 'InvalidAttributeValue' }).waitFor();
 
     await page.getByRole('button', { name: 'Remove tag stale' }).click();
+    await page.getByRole('button', { name: 'Remove tag stale' }).waitFor({ state: 'detached' });
     const tagForm = page.getByRole('form', { name: 'Add a tag' });
     await tagForm.getByLabel('Key').fill('env');
     await tagForm.getByLabel('Value').fill('test');

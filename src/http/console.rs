@@ -93,3 +93,55 @@ fn file(content_type: &str, body: Bytes) -> Response<Full<Bytes>> {
     );
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `text` loads: `/_cauda/console/…` references and `./…` module imports, as paths
+    /// under [`PATH`].
+    fn references(text: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for quote in ['"', '\''] {
+            for piece in text.split(quote).skip(1).step_by(2) {
+                if let Some(rest) = piece.strip_prefix(PATH) {
+                    found.push(rest.to_string());
+                } else if let Some(rest) = piece.strip_prefix("./") {
+                    if rest.ends_with(".js") || rest.ends_with(".mjs") {
+                        found.push(format!("/{rest}"));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn every_file_the_console_loads_is_served() {
+        let mut checked = 0;
+        for (name, _, content) in ASSETS {
+            for reference in references(content) {
+                if reference == "/settings.json" {
+                    continue;
+                }
+                assert!(
+                    ASSETS.iter().any(|(n, _, _)| *n == reference),
+                    "{name} loads {reference}, which is not served"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 6, "only {checked} references found");
+    }
+
+    #[test]
+    fn the_console_stays_small() {
+        let total: usize = ASSETS
+            .iter()
+            // "" and "/" are the same page.
+            .filter(|(name, _, _)| !name.is_empty())
+            .map(|(_, _, content)| content.len())
+            .sum();
+        assert!(total < 150_000, "{total} bytes");
+    }
+}

@@ -176,6 +176,44 @@ describe('web console (default auth mode)', () => {
     assert.deepEqual(m.MessageAttributes.source, { DataType: 'String', StringValue: 'browser' });
   });
 
+  it('sends to a FIFO queue with a group and a deduplication id', async () => {
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({
+      QueueName: `${uniqueName('console-fifo')}.fifo`, Attributes: { FifoQueue: 'true' },
+    }));
+    queues.urls.push(QueueUrl);
+    const page = await openPage(browser);
+    await openQueue(page, nameOf(QueueUrl));
+    const form = page.getByRole('form', { name: 'Send a message' });
+    await form.getByLabel('Body').fill('first in group');
+    await form.getByLabel('MessageGroupId (required)').fill('g-1');
+    await form.getByLabel('MessageDeduplicationId').fill('d-1');
+    await form.getByRole('button', { name: 'Send message' }).click();
+    await page.locator('article.msg').waitFor();
+    await page.context().close();
+    const [m] = await receiveAll(QueueUrl, { MessageSystemAttributeNames: ['All'] });
+    assert.equal(m?.Body, 'first in group');
+    assert.equal(m.Attributes.MessageGroupId, 'g-1');
+    assert.equal(m.Attributes.MessageDeduplicationId, 'd-1');
+  });
+
+  it('pages through the messages', async () => {
+    const url = await queues.create('console-pages');
+    for (let i = 0; i < 12; i++) await send(url, `m${i}`);
+    const page = await openPage(browser);
+    await openQueue(page, nameOf(url));
+    await page.getByLabel('Per page').selectOption('10');
+    const bodies = () => page.locator('article.msg pre.body').allInnerTexts();
+    await eventually(async () => assert.deepEqual(await bodies(), Array.from({ length: 10 }, (_, i) => `m${i}`)));
+    await page.getByRole('button', { name: 'Next page →' }).click();
+    await eventually(async () => assert.deepEqual(await bodies(), ['m10', 'm11']));
+    assert.equal(await page.getByRole('button', { name: 'Next page →' }).isDisabled(), true);
+    await page.getByRole('button', { name: '← Previous page' }).click();
+    await eventually(async () => assert.equal((await bodies()).length, 10));
+    await page.getByLabel('State').selectOption('inflight');
+    await page.getByText('No messages in this state.').waitFor();
+    await page.context().close();
+  });
+
   it('deletes a message by its id', async () => {
     const url = await queues.create('console-delete');
     const gone = await send(url, 'delete me');

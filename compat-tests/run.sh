@@ -11,12 +11,15 @@
 #   go       aws-sdk-go-v2, Debian's golang-github-aws-aws-sdk-go-v2-dev
 #            (service/sqs 1.19.x, Query), `go test` in GOPATH mode       go/
 #   jsv2     aws-sdk (JS v2) 2.1490.0, the last Query release            js-v2/test
-# awscli2 and go need Debian packages (awscli; golang-go +
-# golang-github-aws-aws-sdk-go-v2-dev): if they are missing, this script installs them with
+#   console  the web console in Debian's `chromium` (playwright-core), checked with
+#            @aws-sdk/client-sqs v3 under `node --test`; screenshots go to
+#            target/console-screenshots/ (CONSOLE_SCREENSHOTS)              console/test
+# awscli2, go and console need Debian packages (awscli; golang-go +
+# golang-github-aws-aws-sdk-go-v2-dev; chromium): if they are missing, this script installs them with
 # apt-get (sudo when not root). A suite whose setup fails counts as failed.
 #
 # Environment knobs (all optional):
-#   COMPAT_SUITES="json query js awscli2 go jsv2"   which suites to run
+#   COMPAT_SUITES="json query js awscli2 go jsv2 console"   which suites to run
 #   COMPAT_SKIP_BUILD=1             do not run cargo build (use the existing binary)
 #   CAUDA_BIN=/path/to/cauda        binary to test (default target/release/cauda)
 #   COMPAT_PYTEST_ARGS="-k purge"   extra pytest arguments (json and query suites)
@@ -30,7 +33,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
-SUITES="${COMPAT_SUITES:-json query js awscli2 go jsv2}"
+SUITES="${COMPAT_SUITES:-json query js awscli2 go jsv2 console}"
 SUITE_TIMEOUT="${COMPAT_SUITE_TIMEOUT:-420}"
 BIN="${CAUDA_BIN:-$ROOT/target/release/cauda}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cauda-compat.XXXXXX")"
@@ -129,6 +132,7 @@ if want go; then
   done
   [[ -x /usr/bin/go && -d "$GO_SQS" ]] || DEBS+=(golang-go golang-github-aws-aws-sdk-go-v2-dev)
 fi
+if want console && [[ ! -x /usr/bin/chromium ]]; then DEBS+=(chromium); fi
 if (( ${#DEBS[@]} > 0 )); then
   SUDO=()
   [[ "$(id -u)" == 0 ]] || SUDO=(sudo)
@@ -168,6 +172,16 @@ if want go; then
 fi
 
 if want jsv2; then setup_node js-v2 || setup_failed jsv2 "npm ci in js-v2 failed"; fi
+
+if want console; then
+  if [[ ! -x /usr/bin/chromium ]]; then
+    setup_failed console "/usr/bin/chromium is missing (Debian package chromium)"
+  elif ! setup_node console; then
+    setup_failed console "npm ci in console failed"
+  else
+    log "console: $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium (version unknown)')"
+  fi
+fi
 
 # ------------------------------------------------------------------ servers
 free_port() {
@@ -255,6 +269,10 @@ run_suite() { # name
         timeout -k 10 "$SUITE_TIMEOUT" node --test --test-reporter=tap test/*.test.mjs) \
         >"$WORK/jsv2.log" 2>&1 || rc=$?
       ;;
+    console)
+      (cd "$HERE/console" && timeout -k 10 "$SUITE_TIMEOUT" node --test --test-reporter=tap test/*.test.mjs) \
+        >"$WORK/console.log" 2>&1 || rc=$?
+      ;;
   esac
   echo "$((SECONDS - start))" >"$WORK/$name.secs"
   echo "$rc" >"$WORK/$name.rc"
@@ -262,7 +280,7 @@ run_suite() { # name
 
 SUITE_PIDS=()
 for s in $SUITES; do
-  case "$s" in json|query|js|awscli2|go|jsv2) ;; *) die "unknown suite '$s'";; esac
+  case "$s" in json|query|js|awscli2|go|jsv2|console) ;; *) die "unknown suite '$s'";; esac
   if [[ -n "${SETUP_FAILED[$s]:-}" ]]; then
     echo "setup failed: ${SETUP_FAILED[$s]}" >"$WORK/$s.log"
     echo 1 >"$WORK/$s.rc"
@@ -299,7 +317,7 @@ for su in suites:
 print(t - f - e - s, f + e, s)
 PY
       ;;
-    js|jsv2)
+    js|jsv2|console)
       local p f c k
       p="$(grep -E '^# pass [0-9]+' "$WORK/$name.log" | tail -n1 | awk '{print $3}')"
       f="$(grep -E '^# fail [0-9]+' "$WORK/$name.log" | tail -n1 | awk '{print $3}')"

@@ -34,6 +34,7 @@
 //! | `redrive.rs` | the dead-letter target; what a moved message becomes | `redrive.rs`: the atomic move |
 //! | `visibility.rs` | ChangeMessageVisibility(Batch); the visibility rule | `visibility.rs` |
 //! | `delete.rs` | DeleteMessage(Batch) | `delete.rs` |
+//! | `admin_delete.rs` | an operator's delete of a message by its id | `admin_delete.rs` |
 //! | `purge.rs` | PurgeQueue | `purge.rs` |
 //! | `peek.rs` | an operator's read-only look at messages | `peek.rs` |
 //! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, task progress | `move_tasks.rs`: the next message, the move |
@@ -44,6 +45,7 @@
 //! | `attributes.rs`, `message.rs`, `receipt.rs` | queue attributes, message rules, receipt handles | |
 //! | `error.rs` | [`EngineError`]: what went wrong, in SQS terms | |
 
+mod admin_delete;
 pub mod attributes;
 mod delete;
 mod error;

@@ -125,6 +125,10 @@ pub struct Queue {
     dead_letter_moves: AtomicU64,
     /// Long-poll receives waiting now.
     waiting_receives: AtomicUsize,
+    /// Messages sent to the queue since the server started (the console's send rate).
+    sent: AtomicU64,
+    /// Messages delivered by ReceiveMessage since the server started (its receive rate).
+    received: AtomicU64,
 }
 
 /// What a [`MessageState`](super::state::MessageState) backend keeps per queue beside the
@@ -155,6 +159,8 @@ impl Queue {
             slot: slot(record),
             dead_letter_moves: AtomicU64::new(0),
             waiting_receives: AtomicUsize::new(0),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
         }
     }
 
@@ -171,6 +177,26 @@ impl Queue {
     pub(crate) fn count_dead_letter_moves(&self, moved: usize) {
         self.dead_letter_moves
             .fetch_add(u64::try_from(moved).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// Messages sent to the queue since the server started.
+    pub fn messages_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Messages ReceiveMessage delivered from the queue since the server started.
+    pub fn messages_received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_sent(&self, n: usize) {
+        self.sent
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_received(&self, n: usize) {
+        self.received
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
     }
 
     /// Long-poll receives waiting now.

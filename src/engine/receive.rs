@@ -58,6 +58,7 @@ impl Engine {
                 .iter()
                 .map(|d| render(q, d, req))
                 .collect();
+            q.count_received(messages.len());
             if !messages.is_empty() || claimed.deleted {
                 return Ok(messages);
             }

@@ -102,6 +102,7 @@ impl Engine {
             now: self.now(),
         };
         let results = self.state.enqueue(&sending, entries).await?;
+        q.count_sent(results.iter().filter(|r| r.is_ok()).count());
         q.notify.notify_waiters();
         Ok(results)
     }

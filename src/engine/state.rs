@@ -106,6 +106,10 @@ pub(crate) trait MessageState: Send + Sync {
         now: u64,
     ) -> StateFuture<'a, Vec<EngineResult<()>>>;
 
+    /// An operator's delete by MessageId (no receipt handle): removes `q`'s message with that
+    /// id, whatever its state, as durably as DeleteMessage; `false` when there is none.
+    fn delete_by_id<'a>(&'a self, q: &'a Queue, message_id: &'a str) -> StateFuture<'a, bool>;
+
     /// ChangeMessageVisibility(Batch): each (receipt handle, timeout in seconds) as
     /// [`visibility_change`](super::visibility::visibility_change) allows; one result per entry.
     fn change_visibility<'a>(

@@ -1,7 +1,10 @@
-//! The operators' read-only API under `/_cauda/`, answered in JSON: `GET /_cauda/queues`
-//! (the caller's account and region, every queue with `?all=true`) and
+//! The operators' API under `/_cauda/`, answered in JSON: `GET /_cauda/queues` (the caller's
+//! account and region, every queue with `?all=true`), with counts and the messages sent and
+//! received since the server started (the console's rates);
 //! `GET /_cauda/queues/{account}/{name}/messages?state=&limit=&after=`, a peek that changes no
-//! message. Signed like an SQS request whenever signatures are checked.
+//! message; and `DELETE /_cauda/queues/{account}/{name}/messages/{message-id}`, a message
+//! deleted by its id (SQS has no action for these three). Signed like an SQS request whenever
+//! signatures are checked.
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -20,6 +23,7 @@ pub const PREFIX: &str = "/_cauda/";
 
 /// An admin request, authenticated: what to answer once the engine is read.
 pub struct AdminRequest {
+    method: http::Method,
     path: String,
     query: String,
     account: String,
@@ -34,6 +38,7 @@ pub struct AdminRequest {
 pub fn authenticate<B>(state: &AppState, req: &Request<B>) -> SqsResult<AdminRequest> {
     let caller = operator_caller(state, req)?;
     Ok(AdminRequest {
+        method: req.method().clone(),
         path: req.uri().path().to_string(),
         query: req.uri().query().unwrap_or_default().to_string(),
         account: caller
@@ -59,29 +64,59 @@ pub async fn answer(state: &AppState, req: AdminRequest) -> SqsResult<Response<F
         .map_err(|e| SqsError::new(ErrorCode::InvalidParameterValue, e.to_string()))?;
     let rest = req.path.strip_prefix(PREFIX).unwrap_or_default();
     let segments: Vec<&str> = rest.split('/').collect();
-    let body = match segments.as_slice() {
-        ["queues"] => list_queues(state, &req, &params).await?,
-        ["queues", account, name, "messages"] => {
-            if req.own_account_only && *account != req.account {
-                return Err(SqsError::new(
-                    ErrorCode::AccessDenied,
-                    format!("Access to the messages of account {account} is denied."),
-                ));
-            }
-            let q = state.engine.queue(account, &req.region, name)?;
+    let deleting = req.method == http::Method::DELETE;
+    let body = match (deleting, segments.as_slice()) {
+        (false, ["queues"]) => list_queues(state, &req, &params).await?,
+        (false, ["queues", account, name, "messages"]) => {
+            let q = own_queue(state, &req, account, name)?;
             peek(&state.engine, &q, &params).await?
         }
-        _ => {
-            let mut r = Response::new(Full::new(Bytes::from(
-                json!({"error": "no such admin route"}).to_string(),
-            )));
-            *r.status_mut() = StatusCode::NOT_FOUND;
-            return Ok(with_json_type(r));
+        (true, ["queues", account, name, "messages", message_id]) => {
+            let q = own_queue(state, &req, account, name)?;
+            let message_id = percent_decoded(message_id);
+            if !state.engine.delete_message_by_id(&q, &message_id).await? {
+                return Ok(not_found(&format!(
+                    "queue {name} has no message {message_id}"
+                )));
+            }
+            json!({ "deleted": message_id })
         }
+        _ => return Ok(not_found("no such admin route")),
     };
     Ok(with_json_type(Response::new(Full::new(Bytes::from(
         body.to_string(),
     )))))
+}
+
+/// The queue `account`/`name` in the request's region, if the caller may see its messages.
+fn own_queue(
+    state: &AppState,
+    req: &AdminRequest,
+    account: &str,
+    name: &str,
+) -> SqsResult<std::sync::Arc<Queue>> {
+    if req.own_account_only && account != req.account {
+        return Err(SqsError::new(
+            ErrorCode::AccessDenied,
+            format!("Access to the messages of account {account} is denied."),
+        ));
+    }
+    Ok(state.engine.queue(account, &req.region, name)?)
+}
+
+/// A path segment, percent-decoded (a message id is a UUID, but a client may encode it).
+fn percent_decoded(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn not_found(error: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(
+        json!({ "error": error }).to_string(),
+    )));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    with_json_type(r)
 }
 
 fn with_json_type(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
@@ -108,6 +143,9 @@ async fn list_queues(state: &AppState, req: &AdminRequest, params: &Params) -> S
         let Ok(stats) = state.engine.queue_stats(&q).await else {
             continue;
         };
+        let redrive = state
+            .engine
+            .record_of(&q, |r| r.attributes.redrive_policy.clone());
         listed.push(json!({
             "account": q.account,
             "region": q.region,
@@ -119,6 +157,10 @@ async fn list_queues(state: &AppState, req: &AdminRequest, params: &Params) -> S
             "inflight": stats.counts.in_flight,
             "delayed": stats.counts.delayed,
             "oldest_sent_at": stats.oldest_sent_at,
+            "sent": q.messages_sent(),
+            "received": q.messages_received(),
+            "dead_letter_target_arn": redrive.as_ref().map(|p| &p.dead_letter_target_arn),
+            "max_receive_count": redrive.as_ref().map(|p| p.max_receive_count),
         }));
     }
     Ok(json!({ "queues": listed }))

@@ -2,6 +2,7 @@
 //! encode. One log line per request. Errors at any step are answered in the client's protocol.
 
 mod admin;
+mod console;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -127,8 +128,9 @@ fn plain(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
 const HOME_PAGE: &str = "<!doctype html><meta charset=utf-8><title>cauda</title>\
 <h1>cauda</h1><p>An SQS-compatible queue server: point an AWS SDK or the AWS CLI at this URL as \
 its SQS endpoint. <a href=/health>/health</a> answers 200 when the server is up; \
-<a href=/metrics>/metrics</a> has its Prometheus metrics; <code>cauda --help</code> and the \
-README that comes with cauda tell the rest.</p>";
+<a href=/metrics>/metrics</a> has its Prometheus metrics; the <a href=/_cauda/console>web \
+console</a> shows the queues and their messages; <code>cauda --help</code> and the README that \
+comes with cauda tell the rest.</p>";
 
 /// An operator route's answer: at once, or one to read from the engine first.
 enum Operator {
@@ -141,11 +143,17 @@ enum Operator {
 
 /// The routes that answer without an SQS request, for people and probes: `GET`/`HEAD` of
 /// `/health`, of `/metrics` (signed with a configured credential when `--metrics-auth` is
-/// set), `GET` of the admin API under `/_cauda/` and, unsigned and without parameters, of `/`
-/// (a short page). `None`: an SQS request.
+/// set), of the web console (`/_cauda/console`, unsigned), `GET` and `DELETE` of the admin API
+/// under `/_cauda/` and, unsigned and without parameters, `GET` of `/` (a short page).
+/// `None`: an SQS request.
 fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Operator> {
-    if req.method() != Method::GET && req.method() != Method::HEAD {
+    let admin_delete =
+        req.method() == Method::DELETE && req.uri().path().starts_with(admin::PREFIX);
+    if req.method() != Method::GET && req.method() != Method::HEAD && !admin_delete {
         return None;
+    }
+    if let Some(page) = console::route(state, req) {
+        return Some(Operator::Answer(page));
     }
     if req.uri().path().starts_with(admin::PREFIX) {
         return Some(match admin::authenticate(state, req) {

@@ -13,8 +13,9 @@
 mod harness;
 mod wire;
 
-// Operators: the admin API.
+// Operators: the admin API and the web console.
 mod admin;
+mod console;
 
 // Queue management, errors, auth, restart.
 mod auth;

@@ -4,6 +4,7 @@
 //! (`--backend memory`). Every mutation follows the engine's order: lock the queue → build a
 //! `WriteBatch` → apply it → only on success change memory → unlock → await durability.
 
+mod admin_delete;
 mod delete;
 mod delete_queue;
 pub(crate) mod journal;
@@ -183,6 +184,10 @@ impl MessageState for Local {
         now: u64,
     ) -> StateFuture<'a, Vec<EngineResult<()>>> {
         Box::pin(self.delete(q, handles, now))
+    }
+
+    fn delete_by_id<'a>(&'a self, q: &'a Queue, message_id: &'a str) -> StateFuture<'a, bool> {
+        Box::pin(self.delete_by_id(q, message_id))
     }
 
     fn change_visibility<'a>(

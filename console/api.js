@@ -40,8 +40,7 @@ export function saveCredentials(c) { sessionStorage.setItem(STORE, JSON.stringif
 export function forgetCredentials() { sessionStorage.removeItem(STORE); current = null; client = null; }
 
 async function decoded(r) {
-  // Sequence numbers (a peek's `seq` and `next_after`) are above 2^53: kept exact as strings.
-  const text = (await r.text()).replace(/"(seq|next_after)":(\d{16,})/g, '"$1":"$2"');
+  const text = await r.text();
   let data = {};
   if (text) {
     try { data = JSON.parse(text); } catch { data = { raw: text }; }

@@ -203,7 +203,9 @@ async fn peek(engine: &Engine, q: &Queue, params: &Params) -> SqsResult<Value> {
         limit: usize::try_from(limit).unwrap_or(PEEK_LIMIT),
     };
     let peeked = engine.peek(q, req).await?;
-    let next_after = peeked.last().map(|m| m.seq);
+    // Sequence numbers exceed 2^53, beyond what a JSON number keeps exact in JavaScript (and
+    // jq): they travel as decimal strings.
+    let next_after = peeked.last().map(|m| m.seq.to_string());
     let messages: Vec<Value> = peeked.iter().map(message_json).collect();
     Ok(json!({ "messages": messages, "next_after": next_after }))
 }
@@ -230,7 +232,7 @@ fn message_json(m: &PeekedMessage) -> Value {
         Phase::Delayed => "delayed",
     };
     json!({
-        "seq": m.seq,
+        "seq": m.seq.to_string(),
         "message_id": r.message_id,
         "body": r.body,
         "message_attributes": attributes,

@@ -131,7 +131,8 @@ async fn peeking_pages_by_sequence_number() {
         .await;
         assert_eq!(bodies(&page).len(), expected, "{page}");
         seen.extend(bodies(&page));
-        if let Some(next) = page["next_after"].as_u64() {
+        if let Some(next) = page["next_after"].as_str() {
+            assert!(next.parse::<u64>().is_ok(), "{page}");
             after = format!("&after={next}");
         }
     }

@@ -149,13 +149,20 @@ impl Engine {
             // Lost a race with an identical CreateQueue.
             return Ok(existing.clone());
         }
-        self.state.create_queue(&record).await?;
+        // A write that was not made durable is in the store all the same: the queue is
+        // registered, so that memory and the store agree, and the request still fails.
+        let written = self.state.create_queue(&record).await;
+        if let Err(e) = &written {
+            if *e != EngineError::Unflushed {
+                return Err(e.clone());
+            }
+        }
         let q = Arc::new(Queue::new(record, region, |r| self.state.queue_slot(r)));
         self.queues
             .write()
             .expect("registry")
             .insert(key, q.clone());
-        Ok(q)
+        written.map(|()| q)
     }
 
     /// Removes the queue from the registry and its record (through the backend); the backend
@@ -167,7 +174,11 @@ impl Engine {
             Some(current) if Arc::ptr_eq(current, q) => {}
             _ => return Err(EngineError::QueueDoesNotExist),
         }
-        self.state.delete_queue(q).await?;
+        // As in `register`: a removal not made durable is in the store all the same.
+        let written = self.state.delete_queue(q).await;
+        if matches!(written, Err(ref e) if *e != EngineError::Unflushed) {
+            return written;
+        }
         self.queues.write().expect("registry").remove(&key);
         self.state.queue_deleted(q);
         q.notify.notify_waiters();
@@ -177,7 +188,7 @@ impl Engine {
                 .expect("deleted_at")
                 .insert(key, self.now());
         }
-        Ok(())
+        written
     }
 }
 

@@ -24,8 +24,9 @@ struct Shared {
     /// Set when the owner is dropped.
     stop: Mutex<bool>,
     wake: Condvar,
-    /// The highest write ticket known to be on disk, or an error of the last flush.
-    flushed: watch::Sender<(u64, Option<String>)>,
+    /// The highest write ticket known to be on disk, and the error of the last flush if it
+    /// failed, with the highest ticket that flush was for.
+    flushed: watch::Sender<(u64, Option<(u64, String)>)>,
     /// Successful flushes, and the microseconds they took together (metrics).
     flushes: AtomicU64,
     flush_micros: AtomicU64,
@@ -89,8 +90,12 @@ impl GroupCommit {
                 if *done >= ticket {
                     return Ok(());
                 }
-                if let Some(e) = error {
-                    return Err(StoreError(e.clone()));
+                // A failed flush fails the writes it was for; a later write waits for the
+                // next flush (a stale error must not fail a write no flush has tried yet).
+                if let Some((failed_upto, e)) = error {
+                    if ticket <= *failed_upto {
+                        return Err(StoreError(e.clone()));
+                    }
                 }
             }
             if rx.changed().await.is_err() {
@@ -148,9 +153,9 @@ fn flusher(shared: &Shared, store: &dyn Store) {
                 shared.flushed.send_replace((target, None));
             }
             Err(e) => {
-                tracing::error!(error = %e, "store flush failed");
+                super::log_failure("store flush failed", &e);
                 let done = shared.flushed.borrow().0;
-                shared.flushed.send_replace((done, Some(e.0)));
+                shared.flushed.send_replace((done, Some((target, e.0))));
                 // A failing disk fails every waiter; do not spin on it.
                 #[allow(clippy::disallowed_methods, reason = "the flusher's own thread")]
                 std::thread::sleep(Duration::from_millis(100));

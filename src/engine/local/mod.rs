@@ -6,6 +6,8 @@
 
 mod delete;
 mod delete_queue;
+#[cfg(test)]
+mod fault_tests;
 pub(crate) mod journal;
 mod move_tasks;
 mod peek;

@@ -133,6 +133,16 @@ impl QueueState {
         Some(self.take_indexes())
     }
 
+    /// When the last purge started.
+    pub fn last_purge_at(&self) -> Option<u64> {
+        self.last_purge_at
+    }
+
+    /// A purge whose write failed: the cooldown runs from the purge before it again.
+    pub fn cancel_purge(&mut self, previous: Option<u64>) {
+        self.last_purge_at = previous;
+    }
+
     /// Moves every message index and deduplication entry out, keeping the queue's record,
     /// purge time and deleted mark.
     fn take_indexes(&mut self) -> QueueState {
@@ -179,6 +189,11 @@ impl QueueState {
         self.group_cursor = Some(group);
     }
 
+    /// Puts back the group cursor a receive found (its write failed).
+    pub fn restore_group_cursor(&mut self, cursor: Option<Arc<str>>) {
+        self.group_cursor = cursor;
+    }
+
     /// The live deduplication entry of `key`, if one has not expired by `now`.
     pub fn dedup_entry(&self, key: &str, now: u64) -> Option<&DedupRecord> {
         self.dedup.get(key).filter(|d| d.expires_at > now)
@@ -192,6 +207,14 @@ impl QueueState {
     /// Keys of every deduplication entry, in no order.
     pub fn dedup_keys(&self) -> impl Iterator<Item = &String> + '_ {
         self.dedup.keys()
+    }
+
+    /// Removes and returns the deduplication entry of `key`.
+    pub fn take_dedup(&mut self, key: &str) -> Option<DedupRecord> {
+        let entry = self.dedup.remove(key)?;
+        self.dedup_expiry
+            .remove(&(entry.expires_at, entry.key.clone()));
+        Some(entry)
     }
 
     /// Adds (or replaces) a deduplication entry.

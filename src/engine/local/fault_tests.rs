@@ -641,3 +641,27 @@ async fn a_move_task_whose_writes_fail_moves_nothing() {
     assert!(after["move tasks"].contains("Cancelled"));
     assert_eq!(snapshot(&w.recovered()).await, after);
 }
+
+/// A stored record that does not decode refuses the open, saying what to do; the engine
+/// never starts on part of its data.
+#[tokio::test]
+async fn a_record_that_does_not_decode_refuses_the_open() {
+    let w = World::populated(false).await;
+    let q = w.q("src");
+    let key = {
+        let st = q.lock();
+        let seq = st.seqs().next().unwrap();
+        keys::message(q.id, seq)
+    };
+    let mut batch = WriteBatch::new();
+    batch.put(key, vec![2, 0xc1, 0xff, 0x00]);
+    w.store.apply(batch).unwrap();
+    let refused = Engine::open(w.store.clone(), w.clock.clone(), w.settings.clone());
+    let message = refused.err().expect("a damaged record opened").to_string();
+    assert!(
+        message.contains("corrupt record")
+            && message.contains("restore a backup")
+            && message.contains("move it away"),
+        "{message}"
+    );
+}

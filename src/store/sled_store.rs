@@ -1178,6 +1178,8 @@ mod tests {
     impl Drop for SmallDisk {
         fn drop(&mut self) {
             let _ = std::process::Command::new("umount")
+                // Lazily: sled may close its files a moment after the store dropped.
+                .arg("-l")
                 .arg(self.dir.path())
                 .status();
         }

@@ -37,3 +37,4 @@ mod operator;
 mod policies;
 mod process;
 mod readiness;
+mod store_faults;

@@ -107,12 +107,13 @@ impl Engine {
     }
 
     /// Changes a task: its record is written under the task table's lock (as a move's
-    /// progress is), and memory changed only once that succeeded.
+    /// progress is), and memory changed only once that succeeded. Returns the changed task and
+    /// the ticket to wait on for durability.
     fn update_task<F: FnOnce(&mut MoveTaskInfo)>(
         &self,
         task_id: &str,
         change: F,
-    ) -> EngineResult<MoveTaskInfo> {
+    ) -> EngineResult<(MoveTaskInfo, Option<u64>)> {
         let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
         let task = tasks
             .iter_mut()
@@ -120,9 +121,9 @@ impl Engine {
             .ok_or(EngineError::ResourceNotFound(Param::TaskHandle))?;
         let mut changed = task.clone();
         change(&mut changed);
-        self.save_task(&changed)?;
+        let ticket = self.save_task(&changed)?;
         *task = changed.clone();
-        Ok(changed)
+        Ok((changed, ticket))
     }
 
     pub async fn start_move_task(
@@ -185,7 +186,8 @@ impl Engine {
         Ok(task.handle())
     }
 
-    pub fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
+    /// Answered once the cancel is durable, like every mutation.
+    pub async fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
         let (task_id, source_arn) =
             decode_task_handle(handle).ok_or(EngineError::MalformedParameter(Param::TaskHandle))?;
         let (task_id, source_arn) = (task_id.as_str(), source_arn.as_str());
@@ -205,7 +207,8 @@ impl Engine {
                 .into(),
             ));
         }
-        let task = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
+        let (task, ticket) = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
+        self.local.journal().durable(ticket).await?;
         Ok(task.moved)
     }
 

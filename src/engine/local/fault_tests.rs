@@ -638,12 +638,12 @@ async fn a_move_task_whose_writes_fail_moves_nothing() {
     );
     assert_eq!(snapshot(&w.recovered()).await, before);
     assert_eq!(
-        w.engine.cancel_move_task(&handle).err(),
+        w.engine.cancel_move_task(&handle).await.err(),
         Some(EngineError::Internal)
     );
     assert_eq!(snapshot(&w.engine).await, before);
     w.store.heal();
-    assert_eq!(w.engine.cancel_move_task(&handle), Ok(0));
+    assert_eq!(w.engine.cancel_move_task(&handle).await, Ok(0));
     let after = snapshot(&w.engine).await;
     assert!(after["move tasks"].contains("Cancelled"));
     assert_eq!(snapshot(&w.recovered()).await, after);
@@ -671,4 +671,58 @@ async fn a_record_that_does_not_decode_refuses_the_open() {
             && message.contains("move it away"),
         "{message}"
     );
+}
+
+/// With strict durability, a cancel whose flush fails is not acknowledged either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_whose_flush_fails_is_not_acknowledged() {
+    let w = World::populated(true).await;
+    let (dlq, t) = (w.q("dlq"), w.q("t"));
+    let handle = w
+        .engine
+        .start_move_task(&dlq.arn, Some(&t.arn), Some(1))
+        .await
+        .unwrap();
+    w.store.fail_flushes();
+    let cancelled = w.engine.cancel_move_task(&handle).await;
+    assert_eq!(cancelled.err(), Some(EngineError::Unflushed));
+    w.store.heal();
+    let after = w.engine.list_move_tasks(&dlq.arn, Some(1)).unwrap();
+    assert_eq!(after[0].status.as_str(), "CANCELLED");
+}
+
+/// The janitor's expiry whose write fails is tried again a second later, and succeeds once
+/// the store heals (before, the queue's deadline was dropped until some later change).
+#[tokio::test(start_paused = true)]
+async fn a_failed_expiry_is_retried_by_the_janitor() {
+    let clock = Arc::new(crate::clock::TokioClock::new(T0));
+    let store = Arc::new(FaultyStore::new(Arc::new(MemoryStore::new())));
+    let e = Engine::open(store.clone(), clock, EngineSettings::default()).unwrap();
+    e.start();
+    let retention = pairs(&[("MessageRetentionPeriod", "60")]);
+    let q = e
+        .create_queue(ACCOUNT, REGION, "ret", &retention, &[])
+        .await
+        .unwrap();
+    let sent = e.send_messages(&q, vec![entry("a", None)], "tester", false);
+    sent.await.unwrap();
+    store.fail_every_write();
+    let settle_at = |ms| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        settle().await;
+    };
+    settle_at(60_000).await;
+    assert_eq!(
+        q.lock().message_count(),
+        1,
+        "expired despite the failed write"
+    );
+    assert!(store.failed_writes() >= 1);
+    let failed = store.failed_writes();
+    settle_at(1_000).await;
+    assert!(store.failed_writes() > failed, "the expiry was not retried");
+    store.heal();
+    settle_at(1_000).await;
+    assert_eq!(q.lock().message_count(), 0);
+    e.shutdown();
 }

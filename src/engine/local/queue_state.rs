@@ -305,6 +305,16 @@ impl QueueState {
         Some(at)
     }
 
+    /// A failed expiry is retried at `at`: the deadline to hand the janitor, as
+    /// [`janitor_due`](QueueState::janitor_due) would, unless an earlier one is scheduled.
+    pub fn janitor_retry(&mut self, at: u64) -> Option<u64> {
+        if self.deleted || self.janitor_at.is_some_and(|scheduled| scheduled <= at) {
+            return None;
+        }
+        self.janitor_at = Some(at);
+        Some(at)
+    }
+
     /// The janitor took this queue's deadline: nothing is scheduled until the next
     /// [`janitor_due`](QueueState::janitor_due).
     pub fn janitor_fired(&mut self) {

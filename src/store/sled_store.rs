@@ -357,13 +357,15 @@ impl Inner {
 
     /// Whether the data directory's disk has room for `bytes` more and [`MIN_FREE_SPACE`]; a
     /// full disk is an error saying so.
+    /// A disk whose free space cannot be read is assumed to have room.
     fn has_room(&self, bytes: u64) -> StoreResult<()> {
-        let available = fs2::available_space(&self.dir).map_err(|e| {
-            StoreError(format!(
-                "cannot read the free space of {}: {e}",
-                self.dir.display()
-            ))
-        })?;
+        let available = match fs2::available_space(&self.dir) {
+            Ok(available) => available,
+            Err(e) => {
+                tracing::debug!(error = %e, "the free space of the data directory is unknown");
+                return Ok(());
+            }
+        };
         if available < bytes.saturating_add(MIN_FREE_SPACE) {
             return Err(StoreError(format!(
                 "the disk is full: {available} bytes free where the store in {} keeps at \

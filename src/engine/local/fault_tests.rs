@@ -509,12 +509,31 @@ async fn a_failed_write_leaves_memory_and_store_as_before_every_action() {
         } else {
             assert_ne!(snapshot(&w.engine).await, before, "{what} changed nothing");
         }
+        let recovered = w.recovered();
         assert_eq!(
             snapshot(&w.engine).await,
-            snapshot(&w.recovered()).await,
+            snapshot(&recovered).await,
             "{what}: after a successful retry, memory and the store disagree"
         );
+        // And both deliver the same messages.
+        assert_eq!(
+            receive_everything(&w.engine).await,
+            receive_everything(&recovered).await,
+            "{what}: a receive delivers other messages after a restart"
+        );
     }
+}
+
+/// What a receive of 10 delivers from each of `src` and `f.fifo`: ids, bodies, handles.
+async fn receive_everything(e: &Engine) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for name in ["src", "f.fifo"] {
+        let q = e.queue(ACCOUNT, REGION, name).unwrap();
+        for m in e.receive(&q, &receive_req(10, None)).await.unwrap() {
+            out.push((m.message_id, m.body, m.receipt_handle));
+        }
+    }
+    out
 }
 
 /// The nth write failing, for n = 1.., in a receive that both delivers and moves messages

@@ -27,7 +27,7 @@ pub async fn cancel_message_move_task(
     if let Some((_, source)) = decode_task_handle(handle) {
         ctx.authorize_arn(&source)?;
     }
-    let moved = ctx.engine.cancel_move_task(handle)?;
+    let moved = ctx.engine.cancel_move_task(handle).await?;
     Ok(CancelMessageMoveTaskOutput {
         approximate_number_of_messages_moved: moved,
     })

@@ -109,6 +109,9 @@ impl From<EngineError> for SqsError {
                 SqsError::new(ErrorCode::ResourceNotFoundException, "Task does not exist.")
             }
             EngineError::Internal => SqsError::internal("Internal error."),
+            EngineError::Unflushed => SqsError::internal(
+                "Internal error: the change could not be made durable; its outcome is unknown.",
+            ),
         }
     }
 }
@@ -147,6 +150,7 @@ mod tests {
             (EngineError::ResourceNotFound(Param::DestinationArn), ErrorCode::ResourceNotFoundException, "The resource that you specified for the DestinationArn parameter doesn't exist."),
             (EngineError::MoveTaskNotFound, ErrorCode::ResourceNotFoundException, "Task does not exist."),
             (EngineError::Internal, ErrorCode::InternalFailure, "Internal error."),
+            (EngineError::Unflushed, ErrorCode::InternalFailure, "Internal error: the change could not be made durable; its outcome is unknown."),
         ];
         for (kind, code, message) in rows {
             let e = SqsError::from(kind.clone());

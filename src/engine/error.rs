@@ -98,6 +98,10 @@ pub enum EngineError {
     MoveTaskNotFound,
     /// A failure of the server, logged where it happened.
     Internal,
+    /// The request's change was written (memory and the store hold it) but the flush that
+    /// would make it durable failed: the request is not acknowledged, and its change reaches
+    /// the disk only if the store recovers before it stops.
+    Unflushed,
 }
 
 impl EngineError {
@@ -125,7 +129,7 @@ impl EngineError {
 
 impl From<StoreError> for EngineError {
     fn from(e: StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
+        crate::store::log_failure("store failure", &e);
         EngineError::Internal
     }
 }

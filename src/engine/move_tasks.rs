@@ -99,27 +99,31 @@ pub(crate) fn resume(engine: &Arc<Engine>) {
 }
 
 impl Engine {
-    fn save_task(&self, task: &MoveTaskInfo) -> EngineResult<()> {
+    /// Writes a task's record; returns the ticket to wait on for durability.
+    fn save_task(&self, task: &MoveTaskInfo) -> EngineResult<Option<u64>> {
         let mut wb = WriteBatch::new();
         wb.put(keys::move_task(&task.task_id), records::encode(task));
-        self.apply(wb).map(|_| ())
+        self.apply(wb)
     }
 
+    /// Changes a task: its record is written under the task table's lock (as a move's
+    /// progress is), and memory changed only once that succeeded. Returns the changed task and
+    /// the ticket to wait on for durability.
     fn update_task<F: FnOnce(&mut MoveTaskInfo)>(
         &self,
         task_id: &str,
         change: F,
-    ) -> EngineResult<MoveTaskInfo> {
+    ) -> EngineResult<(MoveTaskInfo, Option<u64>)> {
         let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
         let task = tasks
             .iter_mut()
             .find(|t| t.task_id == task_id)
             .ok_or(EngineError::ResourceNotFound(Param::TaskHandle))?;
-        change(task);
-        let snapshot = task.clone();
-        drop(tasks);
-        self.save_task(&snapshot)?;
-        Ok(snapshot)
+        let mut changed = task.clone();
+        change(&mut changed);
+        let ticket = self.save_task(&changed)?;
+        *task = changed.clone();
+        Ok((changed, ticket))
     }
 
     pub async fn start_move_task(
@@ -163,7 +167,7 @@ impl Engine {
             failure_reason: None,
             started_at: self.now(),
         };
-        {
+        let ticket = {
             let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
             if tasks
                 .iter()
@@ -171,14 +175,19 @@ impl Engine {
             {
                 return Err(EngineError::InvalidRequest("There is already a task running. Only one active task is allowed for a source queue arn at a given time.".into()));
             }
+            // Written under the table's lock, and kept only once written.
+            let ticket = self.save_task(&task)?;
             tasks.push(task.clone());
-        }
-        self.save_task(&task)?;
+            ticket
+        };
+        // Runs even if the flush fails: the task is in memory and in the store.
         spawn_runner(self, task.task_id.clone());
+        self.local.journal().durable(ticket).await?;
         Ok(task.handle())
     }
 
-    pub fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
+    /// Answered once the cancel is durable, like every mutation.
+    pub async fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
         let (task_id, source_arn) =
             decode_task_handle(handle).ok_or(EngineError::MalformedParameter(Param::TaskHandle))?;
         let (task_id, source_arn) = (task_id.as_str(), source_arn.as_str());
@@ -198,7 +207,8 @@ impl Engine {
                 .into(),
             ));
         }
-        let task = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
+        let (task, ticket) = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
+        self.local.journal().durable(ticket).await?;
         Ok(task.moved)
     }
 

@@ -10,7 +10,21 @@ use crate::store::keys;
 use crate::store::StoreError;
 
 impl Engine {
+    /// Refuses to open on data it cannot read whole (a record that does not decode): the
+    /// error says what the operator can do.
     pub(super) fn recover(&self) -> Result<(), StoreError> {
+        self.recover_all().map_err(|e| {
+            StoreError(format!(
+                "{}: the stored data cannot be read whole (a damaged data directory, or one \
+                 written by an incompatible cauda). cauda does not start on part of it: \
+                 restore a backup of the data directory, or move it away to start with an \
+                 empty store",
+                e.0
+            ))
+        })
+    }
+
+    fn recover_all(&self) -> Result<(), StoreError> {
         let by_id = self.recover_queues()?;
         let recovered = self.local.recover(&by_id, self.clock.now_ms())?;
         self.move_tasks.recover(self.store())?;

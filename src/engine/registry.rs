@@ -150,13 +150,20 @@ impl Engine {
             return Ok(existing.clone());
         }
         self.check_queue_count(&record.account)?;
-        self.state.create_queue(&record).await?;
+        // A write that was not made durable is in the store all the same: the queue is
+        // registered, so that memory and the store agree, and the request still fails.
+        let written = self.state.create_queue(&record).await;
+        if let Err(e) = &written {
+            if *e != EngineError::Unflushed {
+                return Err(e.clone());
+            }
+        }
         let q = Arc::new(Queue::new(record, region, |r| self.state.queue_slot(r)));
         self.queues
             .write()
             .expect("registry")
             .insert(key, q.clone());
-        Ok(q)
+        written.map(|()| q)
     }
 
     /// `max_queues_per_account`: an account with that many queues (every region) may create
@@ -192,7 +199,11 @@ impl Engine {
             Some(current) if Arc::ptr_eq(current, q) => {}
             _ => return Err(EngineError::QueueDoesNotExist),
         }
-        self.state.delete_queue(q).await?;
+        // As in `register`: a removal not made durable is in the store all the same.
+        let written = self.state.delete_queue(q).await;
+        if matches!(written, Err(ref e) if *e != EngineError::Unflushed) {
+            return written;
+        }
         self.queues.write().expect("registry").remove(&key);
         self.state.queue_deleted(q);
         q.notify.notify_waiters();
@@ -202,7 +213,7 @@ impl Engine {
                 .expect("deleted_at")
                 .insert(key, self.now());
         }
-        Ok(())
+        written
     }
 }
 

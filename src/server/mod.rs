@@ -93,6 +93,23 @@ pub async fn start_with_clock(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> std::io::Result<RunningServer> {
+    start_over(config, clock, None).await
+}
+
+/// Starts a server over `store` instead of the one the configuration names (tests: a store
+/// that fails on purpose, `store::FaultyStore`).
+pub async fn start_with_store(
+    config: Config,
+    store: Arc<dyn Store>,
+) -> std::io::Result<RunningServer> {
+    start_over(config, Arc::new(SystemClock), Some(store)).await
+}
+
+async fn start_over(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn Store>>,
+) -> std::io::Result<RunningServer> {
     let credentials =
         Credentials::from_specs(&config.credentials).map_err(std::io::Error::other)?;
     let verifier = Verifier::new(config.auth, credentials);
@@ -102,7 +119,7 @@ pub async fn start_with_clock(
     let (stop, stop_rx) = watch::channel(false);
     let conn_limits = ConnLimits::from_config(&config);
     let task = tokio::spawn(serve(listener, conn_limits, ready.clone(), stop_rx));
-    let engine = match open_engine(&config, clock).await {
+    let engine = match open_engine(&config, clock, store).await {
         Ok(engine) => engine,
         Err(e) => {
             stop.send_replace(true);
@@ -132,7 +149,11 @@ pub async fn start_with_clock(
 
 /// Opens the store and recovers the engine (on a blocking thread: it reads the whole store),
 /// then applies the declared queues and starts the engine's background work.
-async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<Arc<Engine>> {
+async fn open_engine(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn Store>>,
+) -> std::io::Result<Arc<Engine>> {
     let settings = EngineSettings {
         region: config.region.clone(),
         max_inflight: config.max_inflight,
@@ -148,7 +169,10 @@ async fn open_engine(config: &Config, clock: Arc<dyn Clock>) -> std::io::Result<
     let runtime = tokio::runtime::Handle::current();
     let engine = tokio::task::spawn_blocking(move || {
         let _guard = runtime.enter();
-        let store = open_store(&opening)?;
+        let store = match store {
+            Some(store) => store,
+            None => open_store(&opening)?,
+        };
         Engine::open(store, clock, settings)
             .map_err(|e| std::io::Error::other(format!("cannot recover the store: {e}")))
     })

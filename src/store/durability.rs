@@ -15,6 +15,9 @@ use super::{Store, StoreError};
 /// A flush costs the same for one write or a hundred, so under load a short wait buys
 /// throughput; a lone request never waits for it.
 const GATHER: Duration = Duration::from_micros(200);
+/// How long a request waits for the flush of its write before it fails: a disk that stops
+/// completing flushes (sled after ENOSPC, a hung device) answers InternalFailure, not a hang.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
 struct Shared {
     /// Bumped by every writer after its `apply`.
@@ -24,8 +27,9 @@ struct Shared {
     /// Set when the owner is dropped.
     stop: Mutex<bool>,
     wake: Condvar,
-    /// The highest write ticket known to be on disk, or an error of the last flush.
-    flushed: watch::Sender<(u64, Option<String>)>,
+    /// The highest write ticket known to be on disk, and the error of the last flush if it
+    /// failed, with the highest ticket that flush was for.
+    flushed: watch::Sender<(u64, Option<(u64, String)>)>,
     /// Successful flushes, and the microseconds they took together (metrics).
     flushes: AtomicU64,
     flush_micros: AtomicU64,
@@ -33,12 +37,19 @@ struct Shared {
 
 pub struct GroupCommit {
     shared: Arc<Shared>,
+    /// See [`FLUSH_TIMEOUT`].
+    flush_timeout: Duration,
     flusher: Option<JoinHandle<()>>,
 }
 
 impl GroupCommit {
     /// Starts the flusher thread for `store`.
     pub fn start(store: Arc<dyn Store>) -> Arc<Self> {
+        Self::start_with_timeout(store, FLUSH_TIMEOUT)
+    }
+
+    /// [`GroupCommit::start`], with waits failing after `flush_timeout`.
+    pub fn start_with_timeout(store: Arc<dyn Store>, flush_timeout: Duration) -> Arc<Self> {
         let shared = Arc::new(Shared {
             written: AtomicU64::new(0),
             waiting: AtomicUsize::new(0),
@@ -55,6 +66,7 @@ impl GroupCommit {
             .expect("spawn the flusher thread");
         Arc::new(GroupCommit {
             shared,
+            flush_timeout,
             flusher: Some(flusher),
         })
     }
@@ -72,8 +84,21 @@ impl GroupCommit {
         self.shared.written.fetch_add(1, Ordering::AcqRel) + 1
     }
 
-    /// Waits until the write with `ticket` is on disk.
+    /// Waits until the write with `ticket` is on disk; fails if its flush fails or does not
+    /// complete within the flush timeout.
     pub async fn wait(&self, ticket: u64) -> Result<(), StoreError> {
+        let timeout = self.flush_timeout;
+        tokio::time::timeout(timeout, self.wait_flushed(ticket))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError(format!(
+                    "no flush completed within {} s: the disk may be full, failing or hung",
+                    timeout.as_secs_f64()
+                )))
+            })
+    }
+
+    async fn wait_flushed(&self, ticket: u64) -> Result<(), StoreError> {
         let mut rx = self.shared.flushed.subscribe();
         if rx.borrow().0 >= ticket {
             return Ok(());
@@ -89,8 +114,12 @@ impl GroupCommit {
                 if *done >= ticket {
                     return Ok(());
                 }
-                if let Some(e) = error {
-                    return Err(StoreError(e.clone()));
+                // A failed flush fails the writes it was for; a later write waits for the
+                // next flush (a stale error must not fail a write no flush has tried yet).
+                if let Some((failed_upto, e)) = error {
+                    if ticket <= *failed_upto {
+                        return Err(StoreError(e.clone()));
+                    }
                 }
             }
             if rx.changed().await.is_err() {
@@ -148,9 +177,9 @@ fn flusher(shared: &Shared, store: &dyn Store) {
                 shared.flushed.send_replace((target, None));
             }
             Err(e) => {
-                tracing::error!(error = %e, "store flush failed");
+                super::log_failure("store flush failed", &e);
                 let done = shared.flushed.borrow().0;
-                shared.flushed.send_replace((done, Some(e.0)));
+                shared.flushed.send_replace((done, Some((target, e.0))));
                 // A failing disk fails every waiter; do not spin on it.
                 #[allow(clippy::disallowed_methods, reason = "the flusher's own thread")]
                 std::thread::sleep(Duration::from_millis(100));
@@ -168,5 +197,66 @@ impl Drop for GroupCommit {
                 tracing::error!("the group-commit flusher thread panicked");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{MemoryStore, StoreResult, WriteBatch};
+
+    /// A store whose flush never returns until released.
+    struct HangingFlush {
+        inner: MemoryStore,
+        release: Mutex<bool>,
+        released: Condvar,
+    }
+
+    impl Store for HangingFlush {
+        fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+            self.inner.get(key)
+        }
+        fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+            self.inner.scan_prefix(prefix)
+        }
+        fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
+            self.inner.keys_with_prefix(prefix, limit)
+        }
+        fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+            self.inner.apply(batch)
+        }
+        fn flush(&self) -> StoreResult<()> {
+            let mut released = self.release.lock().unwrap();
+            while !*released {
+                released = self.released.wait(released).unwrap();
+            }
+            Ok(())
+        }
+        fn is_persistent(&self) -> bool {
+            true
+        }
+    }
+
+    /// A flush that never completes fails the waiting write after the timeout, instead of
+    /// holding the request forever.
+    #[tokio::test]
+    async fn a_hung_flush_fails_the_wait_after_the_timeout() {
+        let store = Arc::new(HangingFlush {
+            inner: MemoryStore::new(),
+            release: Mutex::new(false),
+            released: Condvar::new(),
+        });
+        let commit = GroupCommit::start_with_timeout(store.clone(), Duration::from_millis(300));
+        let ticket = commit.ticket();
+        let failed = commit.wait(ticket).await;
+        assert!(
+            failed
+                .as_ref()
+                .is_err_and(|e| e.0.contains("no flush completed")),
+            "{failed:?}"
+        );
+        *store.release.lock().unwrap() = true;
+        store.released.notify_all();
+        commit.wait(commit.ticket()).await.unwrap();
     }
 }

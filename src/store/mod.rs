@@ -4,6 +4,7 @@
 //! Must not depend on hyper, http, quick-xml or the engine.
 
 pub mod durability;
+pub mod faulty;
 pub mod keys;
 pub mod memory;
 pub mod records;
@@ -16,6 +17,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 
 pub use durability::GroupCommit;
+pub use faulty::FaultyStore;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 
@@ -35,6 +37,35 @@ fn with_prefix<'a, V>(
 pub struct StoreError(pub String);
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The shortest time between two log lines of store failures.
+const FAILURE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Logs a store failure at error level, with its cause; at most one line per
+/// [`FAILURE_LOG_INTERVAL`] (a broken disk fails every request, and a line each would flood
+/// the log): the failures in between are counted, and the next line says how many.
+pub fn log_failure(what: &str, e: &StoreError) {
+    static LAST: std::sync::Mutex<Option<(std::time::Instant, u64)>> = std::sync::Mutex::new(None);
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "pacing log lines in real time, not queue time"
+    )]
+    let now = std::time::Instant::now();
+    let mut last = LAST
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match &mut *last {
+        Some((at, suppressed)) if now.duration_since(*at) < FAILURE_LOG_INTERVAL => {
+            *suppressed += 1;
+        }
+        _ => {
+            let suppressed = last.map_or(0, |(_, n)| n);
+            *last = Some((now, 0));
+            drop(last);
+            tracing::error!(error = %e, suppressed, "{what}");
+        }
+    }
+}
 
 /// One write: a key and its new value, or `None` to delete it.
 pub type Op = (Vec<u8>, Option<Vec<u8>>);

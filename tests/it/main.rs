@@ -41,3 +41,4 @@ mod operator;
 mod policies;
 mod process;
 mod readiness;
+mod store_faults;

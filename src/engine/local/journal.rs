@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::engine::EngineResult;
+use crate::engine::{EngineError, EngineResult};
 use crate::store::{GroupCommit, Store, StoreStats, WriteBatch};
 
 pub(crate) struct Journal {
@@ -55,10 +55,14 @@ impl Journal {
         Ok(self.commit.as_ref().map(|c| c.ticket()))
     }
 
-    /// Waits until the write of `ticket` is durable (strict durability only).
+    /// Waits until the write of `ticket` is durable (strict durability only). A failed flush
+    /// is [`EngineError::Unflushed`]: the write is in memory and in the store already.
     pub(crate) async fn durable(&self, ticket: Option<u64>) -> EngineResult<()> {
         match (ticket, &self.commit) {
-            (Some(t), Some(c)) => Ok(c.wait(t).await?),
+            (Some(t), Some(c)) => c.wait(t).await.map_err(|e| {
+                crate::store::log_failure("a write was not made durable", &e);
+                EngineError::Unflushed
+            }),
             _ => Ok(()),
         }
     }

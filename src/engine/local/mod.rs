@@ -7,6 +7,8 @@
 mod admin_delete;
 mod delete;
 mod delete_queue;
+#[cfg(test)]
+mod fault_tests;
 pub(crate) mod journal;
 mod move_tasks;
 mod peek;

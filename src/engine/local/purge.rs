@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
+use super::queue_state::QueueState;
 use crate::engine::queue::Queue;
 use crate::engine::{EngineError, EngineResult};
-use crate::store::{keys, WriteBatch};
+use crate::store::{keys, StoreError, WriteBatch};
 
 use super::Local;
 use super::LocalQueue;
@@ -18,7 +19,11 @@ impl Local {
         now: u64,
         cooldown_ms: u64,
     ) -> EngineResult<bool> {
-        let Some(purged) = q.lock().try_start_purge(now, cooldown_ms) else {
+        let (previous, purged) = {
+            let mut st = q.lock();
+            (st.last_purge_at(), st.try_start_purge(now, cooldown_ms))
+        };
+        let Some(purged) = purged else {
             return Ok(false);
         };
         // The store's lock is held ~1.5 µs per removed record: a large queue is purged in
@@ -33,43 +38,105 @@ impl Local {
         let removal = tokio::spawn(async move {
             let queue_id = queue.id;
             let seqs: Vec<u64> = purged.seqs().collect();
+            let dedup_keys: Vec<String> = purged.dedup_keys().cloned().collect();
             let mut ticket = None;
-            for chunk in seqs.chunks(PURGE_CHUNK) {
+            for (i, chunk) in seqs.chunks(PURGE_CHUNK).enumerate() {
                 let mut wb = WriteBatch::new();
                 for &seq in chunk {
                     wb.delete(keys::message(queue_id, seq));
                     wb.delete(keys::message_state(queue_id, seq));
                 }
-                store.apply(wb)?;
+                if let Err(error) = store.apply(wb) {
+                    return Err(Unwritten {
+                        error,
+                        purged,
+                        seqs: seqs[i * PURGE_CHUNK..].to_vec(),
+                        dedup_keys,
+                    });
+                }
                 ticket = commit.as_ref().map(|c| c.ticket());
                 tokio::task::yield_now().await;
             }
-            let dedup_keys: Vec<&String> = purged.dedup_keys().collect();
-            for chunk in dedup_keys.chunks(PURGE_CHUNK) {
+            for (i, chunk) in dedup_keys.chunks(PURGE_CHUNK).enumerate() {
                 // A send after the purge may have stored the same key again: under the
                 // queue's lock, only the records it has not replaced are removed.
-                {
+                let written = {
                     let st = queue.lock();
                     let mut wb = WriteBatch::new();
                     for key in chunk.iter().filter(|k| !st.holds_dedup_key(k)) {
                         wb.delete(keys::dedup(queue_id, key));
                     }
-                    if !wb.is_empty() {
-                        store.apply(wb)?;
-                        ticket = commit.as_ref().map(|c| c.ticket());
+                    if wb.is_empty() {
+                        Ok(false)
+                    } else {
+                        store.apply(wb).map(|()| true)
+                    }
+                };
+                match written {
+                    Ok(true) => ticket = commit.as_ref().map(|c| c.ticket()),
+                    Ok(false) => {}
+                    Err(error) => {
+                        return Err(Unwritten {
+                            error,
+                            purged,
+                            seqs: Vec::new(),
+                            dedup_keys: dedup_keys[i * PURGE_CHUNK..].to_vec(),
+                        });
                     }
                 }
                 tokio::task::yield_now().await;
             }
             tokio::task::spawn_blocking(move || purged.free_gradually(&shutdown));
-            Ok::<_, EngineError>(ticket)
+            Ok(ticket)
         });
-        let ticket = removal.await.map_err(|e| {
-            tracing::error!(error = %e, "purge task failed");
-            EngineError::Internal
-        })??;
+        let ticket = match removal.await {
+            Ok(Ok(ticket)) => ticket,
+            Ok(Err(unwritten)) => {
+                let error = unwritten.restore(q, previous, now);
+                self.schedule_expiry(q);
+                return Err(error.into());
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "purge task failed");
+                return Err(EngineError::Internal);
+            }
+        };
         self.journal.durable(ticket).await?;
         Ok(true)
+    }
+}
+
+/// What a purge could not remove from the store when a batch failed: the messages and
+/// deduplication entries of that batch and those after it.
+struct Unwritten {
+    error: StoreError,
+    purged: QueueState,
+    seqs: Vec<u64>,
+    dedup_keys: Vec<String>,
+}
+
+impl Unwritten {
+    /// Puts what is still stored back in the queue's memory (a send since the purge may have
+    /// stored a deduplication key again: that entry stays), and the purge cooldown as it was;
+    /// memory and the store then agree. If the first batch failed, the queue is as before.
+    fn restore(mut self, q: &Queue, previous: Option<u64>, now: u64) -> StoreError {
+        let mut st = q.lock();
+        if !st.is_deleted() {
+            for seq in self.seqs {
+                if let Some(meta) = self.purged.remove(seq) {
+                    st.insert(seq, meta, now);
+                }
+            }
+            for key in self.dedup_keys {
+                if !st.holds_dedup_key(&key) {
+                    if let Some(entry) = self.purged.take_dedup(&key) {
+                        st.record_dedup(entry);
+                    }
+                }
+            }
+            st.cancel_purge(previous);
+        }
+        self.error
     }
 }
 

@@ -133,6 +133,16 @@ impl QueueState {
         Some(self.take_indexes())
     }
 
+    /// When the last purge started.
+    pub fn last_purge_at(&self) -> Option<u64> {
+        self.last_purge_at
+    }
+
+    /// A purge whose write failed: the cooldown runs from the purge before it again.
+    pub fn cancel_purge(&mut self, previous: Option<u64>) {
+        self.last_purge_at = previous;
+    }
+
     /// Moves every message index and deduplication entry out, keeping the queue's record,
     /// purge time and deleted mark.
     fn take_indexes(&mut self) -> QueueState {
@@ -179,6 +189,11 @@ impl QueueState {
         self.group_cursor = Some(group);
     }
 
+    /// Puts back the group cursor a receive found (its write failed).
+    pub fn restore_group_cursor(&mut self, cursor: Option<Arc<str>>) {
+        self.group_cursor = cursor;
+    }
+
     /// The live deduplication entry of `key`, if one has not expired by `now`.
     pub fn dedup_entry(&self, key: &str, now: u64) -> Option<&DedupRecord> {
         self.dedup.get(key).filter(|d| d.expires_at > now)
@@ -192,6 +207,14 @@ impl QueueState {
     /// Keys of every deduplication entry, in no order.
     pub fn dedup_keys(&self) -> impl Iterator<Item = &String> + '_ {
         self.dedup.keys()
+    }
+
+    /// Removes and returns the deduplication entry of `key`.
+    pub fn take_dedup(&mut self, key: &str) -> Option<DedupRecord> {
+        let entry = self.dedup.remove(key)?;
+        self.dedup_expiry
+            .remove(&(entry.expires_at, entry.key.clone()));
+        Some(entry)
     }
 
     /// Adds (or replaces) a deduplication entry.
@@ -276,6 +299,16 @@ impl QueueState {
         }
         let at = self.next_deadline()?;
         if self.janitor_at.is_some_and(|scheduled| scheduled <= at) {
+            return None;
+        }
+        self.janitor_at = Some(at);
+        Some(at)
+    }
+
+    /// A failed expiry is retried at `at`: the deadline to hand the janitor, as
+    /// [`janitor_due`](QueueState::janitor_due) would, unless an earlier one is scheduled.
+    pub fn janitor_retry(&mut self, at: u64) -> Option<u64> {
+        if self.deleted || self.janitor_at.is_some_and(|scheduled| scheduled <= at) {
             return None;
         }
         self.janitor_at = Some(at);

@@ -60,39 +60,59 @@ impl Local {
         };
         let mut wb = WriteBatch::new();
         let expired = expire_messages(q.id, &st, now, &mut wb);
-        if let Some(replayed) = self.replay_attempt(&round, &mut st, &mut wb)? {
+        if let Some(replayed) = self.replay_attempt(&round, &st, &mut wb)? {
             let ticket = self.journal.apply(wb)?;
             for seq in expired {
                 st.remove(seq);
             }
             deliver(&round, &mut st, &replayed);
+            // The replay resets the visibility: a later retry compares against the new one.
+            if let (Some(id), Some(d)) = (&req.attempt_id, replayed.first()) {
+                st.renew_attempt(id, d.state.visible_at);
+            }
             return Ok(Some(Outcome::delivered(replayed, None, ticket)));
         }
-        for seq in expired {
-            st.remove(seq);
+        // Expired messages leave memory before the selection (it must not deliver them), and
+        // their removal is written with the receive's batch: if nothing is written, they and
+        // the FIFO group cursor go back as they were.
+        let expired: Vec<_> = expired
+            .into_iter()
+            .filter_map(|seq| st.remove(seq).map(|meta| (seq, meta)))
+            .collect();
+        let cursor = st.group_cursor().cloned();
+        let result = self.claim_visible(c, &round, &mut st, wb);
+        // Every error but TooManyInFlight (refused after its write) comes before the write.
+        if matches!(&result, Err(e) if *e != EngineError::TooManyInFlight) {
+            for (seq, meta) in expired {
+                st.insert(seq, meta, now);
+            }
+            st.restore_group_cursor(cursor);
         }
+        result.map(Some)
+    }
+
+    /// The claim once expired messages are gone from memory: select, take, redrive, commit.
+    fn claim_visible(
+        &self,
+        c: &Claim<'_>,
+        round: &Round<'_>,
+        st: &mut QueueState,
+        mut wb: WriteBatch,
+    ) -> EngineResult<Outcome> {
+        let (q, now) = (c.q, c.now);
         if !q.fifo && st.counts(now).in_flight >= c.max_inflight {
-            return self
-                .over_in_flight_limit(&st, wb, c.long_poll, now)
-                .map(Some);
+            return self.over_in_flight_limit(st, wb, c.long_poll, now);
         }
         let redrive = c.dead_letter.active();
         let max_receives = redrive.map(|(_, n)| n);
-        let candidates = select::candidates(
-            &mut st,
-            q.fifo,
-            now,
-            round.max,
-            max_receives,
-            self.shuffle_seed,
-        );
-        let taken = self.take(&round, &st, candidates, max_receives, &mut wb)?;
+        let candidates =
+            select::candidates(st, q.fifo, now, round.max, max_receives, self.shuffle_seed);
+        let taken = self.take(round, st, candidates, max_receives, &mut wb)?;
         let moves = match redrive {
-            Some((dlq, _)) => self.dead_letter_moves(q, &st, dlq, taken.due_for_dlq, now, &mut wb),
+            Some((dlq, _)) => self.dead_letter_moves(q, st, dlq, taken.due_for_dlq, now, &mut wb),
             None => None,
         };
-        self.commit(&round, &mut st, wb, taken.delivered, moves)
-            .map(Some)
+        self.commit(round, st, wb, taken.delivered, moves)
     }
 
     /// A standard queue at its in-flight limit: nothing is delivered. A long poll gets no
@@ -196,11 +216,12 @@ impl Local {
     }
 
     /// FIFO `ReceiveRequestAttemptId`: the same messages and handles again, if none changed
-    /// since; their new states are written to `wb`.
+    /// since; their new states are written to `wb` (memory is changed by the caller, once
+    /// `wb` is written).
     fn replay_attempt(
         &self,
         round: &Round<'_>,
-        st: &mut QueueState,
+        st: &QueueState,
         wb: &mut WriteBatch,
     ) -> EngineResult<Option<Vec<Delivery>>> {
         let (q, req, now) = (round.q, round.req, round.now);
@@ -246,10 +267,6 @@ impl Local {
                 record,
                 state,
             });
-        }
-        // The replay resets the visibility: a later retry compares against the new one.
-        if let Some(id) = &req.attempt_id {
-            st.renew_attempt(id, visible_at);
         }
         Ok(Some(out))
     }

@@ -45,6 +45,9 @@ impl Hash for Due {
     }
 }
 
+/// How long after a failed expiry the janitor tries the queue again.
+const EXPIRY_RETRY_MS: u64 = 1_000;
+
 impl Local {
     /// Runs the janitor until shutdown: each due queue forgets its scheduled deadline and is
     /// expired, which schedules its next one.
@@ -62,7 +65,10 @@ impl Local {
                         q.lock().janitor_fired();
                         let now = local.clock.now_ms();
                         if let Err(e) = local.expire(&q, now).await {
-                            tracing::warn!(queue = %q.name, error = %e, "expiry failed");
+                            // The store failure is logged (rate-limited) where it happened;
+                            // the queue's expiry is tried again a little later.
+                            tracing::debug!(queue = %q.name, error = %e, "expiry failed");
+                            local.retry_expiry(&q, now + EXPIRY_RETRY_MS);
                         }
                     }
                 })
@@ -82,6 +88,13 @@ impl Local {
     /// that do not hold the queue's lock already.
     pub(super) fn schedule_expiry(&self, q: &Arc<Queue>) {
         let at = q.lock().janitor_due();
+        self.schedule_janitor(q, at);
+    }
+
+    /// Expiry failed (the store refused its write): `q` is due again at `at`, unless an
+    /// earlier deadline is scheduled meanwhile.
+    fn retry_expiry(&self, q: &Arc<Queue>, at: u64) {
+        let at = q.lock().janitor_retry(at);
         self.schedule_janitor(q, at);
     }
 

@@ -27,6 +27,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod http;
 pub mod limits;
+pub mod log_throttle;
 pub mod metrics;
 pub mod protocol;
 pub mod server;

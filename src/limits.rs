@@ -1,14 +1,9 @@
 //! The resource limits' one warning: each time a limit is hit the server answers (an error in
 //! the client's protocol, a short poll, a closed connection), and logs it at most once per
-//! [`LOG_INTERVAL`] per limit, with the number of hits since the last line, so that a client
+//! [`LOG_INTERVAL`](crate::log_throttle::LOG_INTERVAL) per limit, with the number of hits since the last line, so that a client
 //! hammering a limit cannot flood the log.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
-use std::time::Duration;
-
-/// At most one log line per limit in this interval.
-pub const LOG_INTERVAL: Duration = Duration::from_secs(10);
+use crate::log_throttle::{LogThrottle, LOG_INTERVAL};
 
 /// The limits a client can hit, each logged on its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,41 +49,12 @@ impl Limit {
     }
 }
 
-/// Per limit: when it was last logged and how many hits went unlogged since.
-#[derive(Default)]
-pub struct RateLimitedLog {
-    /// Milliseconds since the log's epoch of the last line, plus one (0: never logged).
-    last: [AtomicU64; Limit::COUNT],
-    suppressed: [AtomicU64; Limit::COUNT],
-}
-
-impl RateLimitedLog {
-    /// Records a hit of `limit` at `now_ms`; `Some(hits)` (this one included) when a line is
-    /// due, `None` when one was logged less than [`LOG_INTERVAL`] ago.
-    pub fn hit(&self, limit: Limit, now_ms: u64) -> Option<u64> {
-        let i = limit.index();
-        let last = self.last[i].load(Ordering::Relaxed);
-        let due = last == 0 || now_ms + 1 >= last + LOG_INTERVAL.as_millis() as u64;
-        if due
-            && self.last[i]
-                .compare_exchange(last, now_ms + 1, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
-            return Some(self.suppressed[i].swap(0, Ordering::Relaxed) + 1);
-        }
-        self.suppressed[i].fetch_add(1, Ordering::Relaxed);
-        None
-    }
-}
-
-static LOG: OnceLock<(tokio::time::Instant, RateLimitedLog)> = OnceLock::new();
+static THROTTLES: [LogThrottle; Limit::COUNT] = [const { LogThrottle::new() }; Limit::COUNT];
 
 /// Records that `limit` was hit (`detail` says how), logging a warning unless one was logged
 /// for this limit less than [`LOG_INTERVAL`] ago.
 pub fn hit(limit: Limit, detail: &str) {
-    let (epoch, log) = LOG.get_or_init(|| (tokio::time::Instant::now(), RateLimitedLog::default()));
-    let now_ms = epoch.elapsed().as_millis() as u64;
-    if let Some(hits) = log.hit(limit, now_ms) {
+    if let Some(hits) = THROTTLES[limit.index()].hit() {
         if limit == Limit::IdleTimeout {
             tracing::debug!(limit = limit.flag(), hits, "{detail}");
         } else {
@@ -99,23 +65,5 @@ pub fn hit(limit: Limit, detail: &str) {
                 LOG_INTERVAL.as_secs()
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_line_per_interval_per_limit_counting_the_hits_between() {
-        let log = RateLimitedLog::default();
-        assert_eq!(log.hit(Limit::Connections, 0), Some(1));
-        assert_eq!(log.hit(Limit::Connections, 5), None);
-        assert_eq!(log.hit(Limit::Connections, 9_998), None);
-        // Another limit has its own interval.
-        assert_eq!(log.hit(Limit::LongPolls, 100), Some(1));
-        assert_eq!(log.hit(Limit::Connections, 10_000), Some(3));
-        assert_eq!(log.hit(Limit::Connections, 10_001), None);
-        assert_eq!(log.hit(Limit::Connections, 25_000), Some(2));
     }
 }

@@ -38,32 +38,13 @@ pub struct StoreError(pub String);
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// The shortest time between two log lines of store failures.
-const FAILURE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Logs a store failure at error level, with its cause; at most one line per
-/// [`FAILURE_LOG_INTERVAL`] (a broken disk fails every request, and a line each would flood
-/// the log): the failures in between are counted, and the next line says how many.
+/// [`LOG_INTERVAL`](crate::log_throttle::LOG_INTERVAL) (a broken disk fails every request, and
+/// a line each would flood the log): the line says how many failures it stands for.
 pub fn log_failure(what: &str, e: &StoreError) {
-    static LAST: std::sync::Mutex<Option<(std::time::Instant, u64)>> = std::sync::Mutex::new(None);
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "pacing log lines in real time, not queue time"
-    )]
-    let now = std::time::Instant::now();
-    let mut last = LAST
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    match &mut *last {
-        Some((at, suppressed)) if now.duration_since(*at) < FAILURE_LOG_INTERVAL => {
-            *suppressed += 1;
-        }
-        _ => {
-            let suppressed = last.map_or(0, |(_, n)| n);
-            *last = Some((now, 0));
-            drop(last);
-            tracing::error!(error = %e, suppressed, "{what}");
-        }
+    static THROTTLE: crate::log_throttle::LogThrottle = crate::log_throttle::LogThrottle::new();
+    if let Some(failures) = THROTTLE.hit() {
+        tracing::error!(error = %e, failures, "{what}");
     }
 }
 

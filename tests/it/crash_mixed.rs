@@ -168,7 +168,13 @@ async fn delete(
             l.deleted.insert(body.into());
             true
         }
-        Err(e) if e.code() == Some("ReceiptHandleIsInvalid") => {
+        // Expired (FIFO: InvalidParameterValue) or unknown: the message stays.
+        Err(e)
+            if matches!(
+                e.code(),
+                Some("ReceiptHandleIsInvalid" | "InvalidParameterValue")
+            ) =>
+        {
             l.delete_uncertain.remove(body);
             true
         }

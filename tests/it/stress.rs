@@ -1,10 +1,11 @@
-//! Concurrency stress with a watchdog, against a real server process (sled, strict
-//! durability): many SDK clients over standard and FIFO queues doing everything at once —
-//! sends, batch sends, short and long polls, deletes, visibility changes (single and batch),
-//! RedrivePolicy changes in both directions between two queues and onto queues that are being
-//! deleted, dead-letter moves (maxReceiveCount 1–3, visibility timeouts of 1 s), message move
-//! tasks started and cancelled, purges, deletes and re-creations of queues in use, ListQueues,
-//! GetQueueAttributes, ListDeadLetterSourceQueues and ListMessageMoveTasks.
+//! Concurrency stress with a watchdog, against a real server process (sled, strict durability):
+//! many SDK clients over standard and FIFO queues doing everything at once — sends, batch sends,
+//! short and long polls, deletes, visibility changes (single and batch), RedrivePolicy changes in
+//! both directions between two queues and onto queues that are being deleted or whose
+//! RedriveAllowPolicy flips between denyAll and allowAll, dead-letter moves (maxReceiveCount 1–3,
+//! visibility timeouts of 1 s), message move tasks started and cancelled, purges, deletes and
+//! re-creations of queues in use, ListQueues, GetQueueAttributes, ListDeadLetterSourceQueues and
+//! ListMessageMoveTasks.
 //!
 //! The watchdog: every request is bounded (10 s; a long poll its wait plus 10 s) and a probe
 //! (ListQueues and GetQueueAttributes of a queue nobody deletes) runs every 500 ms under the
@@ -364,8 +365,28 @@ async fn worker(ctx: Arc<Ctx>, sdk: aws_sdk_sqs::Client, w: usize) {
                     }
                 }
             }
+            // RedriveAllowPolicy of db flips between denyAll and allowAll: sources pointing
+            // at it meanwhile keep moving messages there or are refused.
+            50..70 if k % 13 == 0 => {
+                let policy = if k % 2 == 0 {
+                    r#"{"redrivePermission":"denyAll"}"#
+                } else {
+                    r#"{"redrivePermission":"allowAll"}"#
+                };
+                let req = sdk
+                    .set_queue_attributes()
+                    .queue_url(ctx.url("db"))
+                    .attributes(QueueAttributeName::RedriveAllowPolicy, policy);
+                w_.call(
+                    "SetQueueAttributes (RedriveAllowPolicy)",
+                    BOUND,
+                    &[],
+                    req.send(),
+                )
+                .await;
+            }
             // RedrivePolicy: set (either direction between ra and rb, or onto a DLQ that may
-            // be gone) or removed.
+            // be gone or deny it) or removed.
             50..70 => {
                 let (src, dlqs) = {
                     let mut rng = rand::thread_rng();
@@ -395,9 +416,9 @@ async fn worker(ctx: Arc<Ctx>, sdk: aws_sdk_sqs::Client, w: usize) {
                     .set_queue_attributes()
                     .queue_url(ctx.url(src))
                     .attributes(QueueAttributeName::RedrivePolicy, policy);
-                // A DLQ being deleted is "does not exist" (InvalidParameterValue).
+                // A DLQ being deleted is "does not exist", db may deny it: InvalidParameterValue.
                 let mut allowed = ctx.on(src, &[]);
-                if ctx.layout.is_victim(dlq) {
+                if ctx.layout.is_victim(dlq) || dlq == "db" {
                     allowed.push(INVALID);
                 }
                 w_.call("SetQueueAttributes", BOUND, &allowed, req.send())
@@ -593,6 +614,7 @@ async fn everything_at_once_never_hangs_or_fails() {
         "ChangeMessageVisibility",
         "ChangeMessageVisibilityBatch",
         "SetQueueAttributes",
+        "SetQueueAttributes (RedriveAllowPolicy)",
         "PurgeQueue",
         "DeleteQueue",
         "CreateQueue",

@@ -559,16 +559,28 @@ async fn repeated_sigkill_under_mixed_load_loses_nothing() {
         ..Ledger::default()
     }));
     let mut rng = rand::thread_rng();
-    let mut tasks_started = 0;
+    let (mut tasks_started, mut tasks_running_at_kill) = (0, 0);
     for round in 0..rounds {
         let s = proc.client();
         let q = Arc::new(Queues::lookup(&s, &names).await);
         let ks = Arc::new(KillSwitch::default());
         let stop = Arc::new(AtomicBool::new(false));
         let acks = Arc::new(AtomicUsize::new(0));
+        // 100 messages straight into the DLQ, so that the move task below (20/s) has more to
+        // move than the round lasts.
+        let dlq_bodies: Vec<String> = (0..100).map(|i| format!("r{round}-dlq-{i}")).collect();
+        ledger
+            .lock()
+            .unwrap()
+            .attempted
+            .extend(dlq_bodies.iter().cloned());
+        let items: Vec<(String, Option<String>)> =
+            dlq_bodies.iter().map(|b| (b.clone(), None)).collect();
+        crate::concurrency::send_batches(&s.sdk(), &q.dlq, &items).await;
+        ledger.lock().unwrap().acked.extend(dlq_bodies);
         let tasks = spawn_load(&s, &q, round, &ledger, &ks, &stop, &acks);
-        // A move task from the DLQ to the destination, slow enough to be in flight at the
-        // kill; one resumed after the restart may still be running.
+        // A move task from the DLQ to the destination, in flight at the kill; one resumed
+        // after the restart may still be running (then this one is refused).
         tokio::time::sleep(Duration::from_millis(rng.gen_range(200..800))).await;
         let r = no_retry(&s)
             .start_message_move_task()
@@ -583,6 +595,18 @@ async fn repeated_sigkill_under_mixed_load_loses_nothing() {
             Err(e) => ks.request_failed("StartMessageMoveTask", &e),
         }
         tokio::time::sleep(Duration::from_millis(rng.gen_range(1_000..3_000))).await;
+        let running = no_retry(&s)
+            .list_message_move_tasks()
+            .source_arn(&q.dlq_arn)
+            .send()
+            .await;
+        match running {
+            Ok(out) if out.results().iter().any(|t| t.status() == Some("RUNNING")) => {
+                tasks_running_at_kill += 1;
+            }
+            Ok(_) => {}
+            Err(e) => ks.request_failed("ListMessageMoveTasks", &e),
+        }
         ks.kill(&mut proc);
         stop.store(true, Ordering::SeqCst);
         for t in tasks {
@@ -696,7 +720,7 @@ async fn repeated_sigkill_under_mixed_load_loses_nothing() {
 
     let fifo_acked: usize = l.fifo_acked.iter().sum();
     eprintln!(
-        "mixed SIGKILL: {rounds} rounds in {:?}; standard: {} sends acknowledged ({} attempted); {} deletes acknowledged during the rounds (standard and FIFO), {} cut off; FIFO: {fifo_acked} sends acknowledged over {GROUPS} groups; {} receives, {} visibility changes, {} seen in the DLQ; {tasks_started} move tasks started; final drain {} standard by queue {by_queue:?}, {} FIFO; lost 0, deleted back 0",
+        "mixed SIGKILL: {rounds} rounds in {:?}; standard: {} sends acknowledged ({} attempted); {} deletes acknowledged during the rounds (standard and FIFO), {} cut off; FIFO: {fifo_acked} sends acknowledged over {GROUPS} groups; {} receives, {} visibility changes, {} seen in the DLQ; {tasks_started} move tasks started, one running at {tasks_running_at_kill} of the {rounds} kills; final drain {} standard by queue {by_queue:?}, {} FIFO; lost 0, deleted back 0",
         started.elapsed(),
         l.acked.len(),
         l.attempted.len(),
@@ -709,5 +733,9 @@ async fn repeated_sigkill_under_mixed_load_loses_nothing() {
         fifo_got.len()
     );
     assert!(l.moved_to_dlq_seen > 0, "no message reached the DLQ");
+    assert!(
+        tasks_running_at_kill > 0,
+        "no move task was running at any kill"
+    );
     proc.stop_gracefully().await;
 }

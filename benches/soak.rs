@@ -14,10 +14,9 @@
 //!    `--peak-secs` (skipped with `--rate`).
 //! 3. Runs the mixed load at half that rate (in iterations/s) for `--duration-secs`. An
 //!    iteration picks a random queue and does one of: SendMessage (30 %), SendMessageBatch of 10
-//!    (10 %), ReceiveMessage of up to 10 (55 %) followed by
-//!    DeleteMessageBatch / DeleteMessage of most, ChangeMessageVisibility to 0 of about 10 %
-//!    (released, received again later) and to 30 s then DeleteMessage of another 10 %, or
-//!    GetQueueAttributes (5 %). Beside them, 4 tasks long-poll (1 s) random queues and treat
+//!    (10 %), ReceiveMessage of up to 10 (55 %) followed by DeleteMessageBatch of most,
+//!    ChangeMessageVisibility to 0 of about 10 % (released, received again later) and to 30 s
+//!    then DeleteMessage of another 10 %, or GetQueueAttributes (5 %). Beside them, 4 tasks long-poll (1 s) random queues and treat
 //!    what they get the same way. Every body carries a unique id.
 //! 4. Drains: no more sends; receives and deletes until every acknowledged send is deleted.
 //! 5. Stops the server with SIGTERM (it must exit 0 within 20 s).
@@ -34,8 +33,8 @@
 //! percent (and 2 MiB, the allocator's granularity at this size). The warm-up defaults to 330 s,
 //! the 5-minute FIFO deduplication window and half a minute: until the window is full, each
 //! FIFO send adds an entry that stays for 5 minutes, so memory grows by design (a run too short
-//! for it, where the warm-up would exceed two thirds of the phase, uses the first third). Only loopback is used; every phase is
-//! bounded in time, so it always stops by itself.
+//! for it, where the warm-up would exceed two thirds of the phase, uses the first third). Only
+//! loopback is used; every phase is bounded in time, so it always stops by itself.
 
 #![allow(
     clippy::print_stdout,

@@ -27,7 +27,8 @@
 //! It fails (exit status 1, and a `test result: FAILED` line) on any request error (non-200,
 //! transport, or a batch entry failure), a message received while another receive holds it or
 //! after its delete was acknowledged, a message never sent, an acknowledged send not deleted
-//! exactly once by the end of the drain, an unclean server exit, or RSS growth after warm-up:
+//! exactly once by the end of the drain, an unclean server exit, any server log line (it runs
+//! with `RUST_LOG=warn`: a 5xx, a failed accept or flush, a panic), or RSS growth after warm-up:
 //! after `--warmup-secs` of the steady phase the rest is cut in halves, and the mean RSS of the
 //! second half must not exceed the mean of the first half by more than `--rss-tolerance-pct`
 //! percent (and 2 MiB, the allocator's granularity at this size). The warm-up defaults to 330 s,
@@ -948,6 +949,16 @@ async fn run(args: &Args) -> Vec<String> {
     let final_rss = rss_kib(pid);
     if let Err(e) = server.stop(Duration::from_secs(20)).await {
         failures.push(format!("server stop: {e}"));
+    }
+    // The server runs with RUST_LOG=warn: any line is a 5xx answer, a failed accept or
+    // flush, or a panic.
+    let log_lines = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    if log_lines > 0 {
+        failures.push(format!("{log_lines} server log lines at WARN or ERROR"));
     }
 
     // Verdicts.

@@ -13,7 +13,7 @@
 //! return in such a race fails the test; the errors a race explains are allowed per action
 //! (e.g. QueueDoesNotExist on a queue being deleted, PurgeQueueInProgress, a stale receipt
 //! handle, a move task on a queue that is no longer a dead-letter queue) and counted. The
-//! server's log must show no panic.
+//! server's log must show no panic and no line at WARN or ERROR (a 5xx is logged at WARN).
 //!
 //! 20 s of load in CI; `CAUDA_LONG_TESTS=1` runs it for 120 s.
 
@@ -603,6 +603,17 @@ async fn everything_at_once_never_hangs_or_fails() {
         );
     }
     assert!(!log.contains("panicked"), "the server panicked:\n{log}");
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    // The server logs a 5xx answer, a failed accept or flush at WARN or ERROR.
+    assert!(
+        warnings.is_empty(),
+        "{} server log lines at WARN or ERROR, e.g. {:#?}",
+        warnings.len(),
+        &warnings[..warnings.len().min(10)]
+    );
     // The test did what it says.
     for action in [
         "SendMessage",

@@ -732,6 +732,8 @@ async fn repeated_sigkill_under_mixed_load_loses_nothing() {
         std_got.len(),
         fifo_got.len()
     );
+    let log = std::fs::read_to_string(&d.log).unwrap_or_default();
+    assert!(!log.contains("panicked"), "a server panicked:\n{log}");
     assert!(l.moved_to_dlq_seen > 0, "no message reached the DLQ");
     assert!(
         tasks_running_at_kill > 0,

@@ -5,8 +5,9 @@
 //! graceful restart keeps in-flight visibility and receive counts.
 //!
 //! A request that fails before the kill fails the test ([`KillSwitch`]): only requests cut off
-//! by the kill are uncertain. `Proc` (the child process) is shared with `process.rs` and
-//! `concurrency.rs`.
+//! by the kill are uncertain. `Proc` (the child process), `KillSwitch` and the helpers below
+//! are shared with `process.rs`, `concurrency.rs`, `stress.rs` and `crash_mixed.rs` (repeated
+//! SIGKILL under mixed load).
 
 use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener};

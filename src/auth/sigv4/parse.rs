@@ -30,11 +30,14 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError
         )));
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for token in rest
-        .split([',', ' ', '\t', '\n', '\r', '\x0c'])
-        .filter(|t| !t.is_empty())
-    {
-        let Some((key, val)) = token.split_once('=') else {
+    // A predicate, not a `[char; 6]` pattern, which tests every char against each of its six.
+    let separator = |c: char| c == ',' || c.is_ascii_whitespace();
+    for token in rest.split(separator).filter(|t| !t.is_empty()) {
+        let Some((key, val)) = token
+            .bytes()
+            .position(|b| b == b'=')
+            .map(|i| (&token[..i], &token[i + 1..]))
+        else {
             return Err(incomplete(format!(
                 "Invalid key=value pair (missing equal-sign) in Authorization header: '{}'. Authorization={}",
                 echo(token),

@@ -125,10 +125,12 @@ pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
         matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&'
             | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
     };
-    if value
-        .split(';')
-        .any(|n| n.is_empty() || !n.bytes().all(is_tchar))
-    {
+    let well_formed = value.bytes().all(|b| b == b';' || is_tchar(b))
+        && !value.is_empty()
+        && !value.starts_with(';')
+        && !value.ends_with(';')
+        && !value.contains(";;");
+    if !well_formed {
         return Err(incomplete(format!(
             "SignedHeaders must be a ';'-separated list of header names, got '{}'.",
             echo(value)

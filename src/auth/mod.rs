@@ -208,8 +208,23 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Principal, AuthError> {
+        self.verify_scoped(method, uri, headers, body, now)
+            .map(|(principal, _)| principal)
+    }
+
+    /// [`Verifier::verify`], with the region of the credential scope it read (`None` when
+    /// auth is off), so that the request pipeline does not parse the signature a second time
+    /// for it; it is the region [`sigv4::scope_region`] reads.
+    pub fn verify_scoped(
+        &self,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<(Principal, Option<String>), AuthError> {
         if self.mode == AuthMode::Off {
-            return Ok(Principal::anonymous());
+            return Ok((Principal::anonymous(), None));
         }
         let request = sigv4::RequestParts {
             method,
@@ -224,10 +239,11 @@ impl Verifier {
             // Auto mode without credentials: no secret to check against, the key names the caller.
             // A body that does not match its own signed hash is still caught.
             sigv4::signed_content_hash(&auth, &request)?;
-            return Ok(Principal {
-                access_key: Some(auth.credential.access_key.clone()),
+            let principal = Principal {
+                access_key: Some(auth.credential.access_key),
                 account_id: None,
-            });
+            };
+            return Ok((principal, Some(auth.credential.region)));
         }
         let payload_hash = sigv4::payload_hash(&auth, &request)?;
         let Some(secret) = self.credentials.get(&auth.credential.access_key) else {
@@ -240,9 +256,10 @@ impl Verifier {
             .signing_keys
             .get_or_derive(&auth, &secret.secret_access_key);
         sigv4::check_signature(&auth, &request, &payload_hash, &signing_key)?;
-        Ok(Principal {
-            access_key: Some(auth.credential.access_key.clone()),
+        let principal = Principal {
+            access_key: Some(auth.credential.access_key),
             account_id: secret.account_id.clone(),
-        })
+        };
+        Ok((principal, Some(auth.credential.region)))
     }
 }

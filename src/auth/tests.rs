@@ -1648,3 +1648,24 @@ fn remembered_signing_keys_change_no_answer() {
     });
     assert_eq!(err_now(&v, &swapped).code, ErrorCode::SignatureDoesNotMatch);
 }
+
+/// The region `verify_scoped` hands the request pipeline is the one `scope_region` reads, for
+/// a header-signed and a presigned request, in strict and in open auto mode; none when off.
+#[test]
+fn verify_scoped_returns_the_scope_region() {
+    for r in [json_send(), presigned_get(300)] {
+        let expected = sigv4::scope_region(&r.uri, &r.headers);
+        assert!(expected.is_some(), "{r:?}");
+        for v in [strict(), auto_open()] {
+            let (_, region) = v
+                .verify_scoped(&r.method, &r.uri, &r.headers, &r.body, at(SIGNED_AT))
+                .unwrap_or_else(|e| panic!("{e}\n{r:?}"));
+            assert_eq!(region, expected);
+        }
+        let off = Verifier::new(AuthMode::Off, Credentials::default());
+        let (_, region) = off
+            .verify_scoped(&r.method, &r.uri, &r.headers, &r.body, at(SIGNED_AT))
+            .unwrap();
+        assert_eq!(region, None);
+    }
+}

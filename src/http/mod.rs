@@ -253,14 +253,16 @@ where
 {
     let (parts, body) = req.into_parts();
     let body = read_body(state, body).await?;
-    let principal = state.verifier.verify(
+    let (principal, scope_region) = state.verifier.verify_scoped(
         &parts.method,
         &parts.uri,
         &parts.headers,
         &body,
         state.engine.clock.now_system(),
     )?;
-    let region = request_region(&state.config, &parts.uri, &parts.headers)?;
+    let scope_region =
+        scope_region.or_else(|| crate::auth::sigv4::scope_region(&parts.uri, &parts.headers));
+    let region = region_of(&state.config, scope_region, &parts.headers)?;
     let (action, input) = decode(protocol, &parts, body)?;
     named.action = Some(action);
     named.queue = input.queue_name();
@@ -384,7 +386,20 @@ fn request_region(
     uri: &http::Uri,
     headers: &http::HeaderMap,
 ) -> SqsResult<String> {
-    if let Some(region) = crate::auth::sigv4::scope_region(uri, headers) {
+    region_of(
+        config,
+        crate::auth::sigv4::scope_region(uri, headers),
+        headers,
+    )
+}
+
+/// [`request_region`], given the region of the request's credential scope.
+fn region_of(
+    config: &Config,
+    scope_region: Option<String>,
+    headers: &http::HeaderMap,
+) -> SqsResult<String> {
+    if let Some(region) = scope_region {
         if !is_region_name(&region) {
             return Err(SqsError::new(
                 ErrorCode::SignatureDoesNotMatch,

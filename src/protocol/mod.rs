@@ -350,10 +350,10 @@ pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
         None => url,
     };
     let path = path.split(['?', '#']).next().unwrap_or("");
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    match parts.as_slice() {
-        [name] => Some((None, name)),
-        [account, name] => Some((Some(account), name)),
+    let mut parts = path.split('/').filter(|p| !p.is_empty());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(name), None, _) => Some((None, name)),
+        (Some(account), Some(name), None) => Some((Some(account), name)),
         _ => None,
     }
 }

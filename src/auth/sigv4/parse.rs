@@ -30,11 +30,14 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError
         )));
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    for token in rest
-        .split([',', ' ', '\t', '\n', '\r', '\x0c'])
-        .filter(|t| !t.is_empty())
-    {
-        let Some((key, val)) = token.split_once('=') else {
+    // A predicate, not a `[char; 6]` pattern, which tests every char against each of its six.
+    let separator = |c: char| c == ',' || c.is_ascii_whitespace();
+    for token in rest.split(separator).filter(|t| !t.is_empty()) {
+        let Some((key, val)) = token
+            .bytes()
+            .position(|b| b == b'=')
+            .map(|i| (&token[..i], &token[i + 1..]))
+        else {
             return Err(incomplete(format!(
                 "Invalid key=value pair (missing equal-sign) in Authorization header: '{}'. Authorization={}",
                 echo(token),
@@ -122,10 +125,12 @@ pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
         matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&'
             | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
     };
-    if value
-        .split(';')
-        .any(|n| n.is_empty() || !n.bytes().all(is_tchar))
-    {
+    let well_formed = value.bytes().all(|b| b == b';' || is_tchar(b))
+        && !value.is_empty()
+        && !value.starts_with(';')
+        && !value.ends_with(';')
+        && !value.contains(";;");
+    if !well_formed {
         return Err(incomplete(format!(
             "SignedHeaders must be a ';'-separated list of header names, got '{}'.",
             echo(value)

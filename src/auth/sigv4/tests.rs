@@ -348,3 +348,24 @@ fn echo_is_bounded_and_char_safe() {
     assert!(shown.len() < 300);
     assert!(shown.ends_with("..."));
 }
+
+#[test]
+fn signed_headers_are_names_separated_by_single_semicolons() {
+    assert_eq!(
+        parse_signed_headers("Content-Type;host;X-Amz-Date").unwrap(),
+        ["content-type", "host", "x-amz-date"]
+    );
+    assert_eq!(parse_signed_headers("host").unwrap(), ["host"]);
+    for bad in [
+        "",
+        ";",
+        "host;",
+        ";host",
+        "host;;x-amz-date",
+        "host x",
+        "host;a:b",
+        "hé",
+    ] {
+        assert!(parse_signed_headers(bad).is_err(), "{bad:?}");
+    }
+}

@@ -1,7 +1,7 @@
 //! The resource limits' one warning: each time a limit is hit the server answers (an error in
 //! the client's protocol, a short poll, a closed connection), and logs it at most once per
-//! [`LOG_INTERVAL`](crate::log_throttle::LOG_INTERVAL) per limit, with the number of hits since
-//! the last line, so that a client hammering a limit cannot flood the log.
+//! [`LOG_INTERVAL`] per limit, with the number of hits since the last line, so that a client
+//! hammering a limit cannot flood the log.
 
 use crate::log_throttle::{LogThrottle, LOG_INTERVAL};
 

@@ -1,5 +1,5 @@
 //! The accept loop: hyper HTTP/1.1 connections on tokio, at most `--max-connections` of them
-//! (one more is closed as soon as it is accepted), each with the limits of [`conn`]; and
+//! (one more is closed as soon as it is accepted), each with the limits of `conn`; and
 //! graceful shutdown (stop accepting, release long polls, finish in-flight requests, flush the
 //! store).
 

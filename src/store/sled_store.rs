@@ -38,7 +38,7 @@
 //! **Other failures.** After any other failed sled call (an IO error, a failed fsync) sled
 //! refuses every later write until it is reopened. So the store is then *failed*: reads keep
 //! being answered from memory, writes keep being applied there, but no flush reports success.
-//! Every flush and background round then tries (at most every [`RECOVERY_INTERVAL`]) to
+//! Every flush and background round then tries (at most every `RECOVERY_INTERVAL`) to
 //! recover in place: sled is reopened, and since it may have lost any write not yet flushed,
 //! the journal is rewritten from memory, the whole live map as one entry replacing every old
 //! one in a single atomic batch, and flushed. Once that succeeds the store works again.
@@ -61,7 +61,7 @@ use super::{with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
 
 /// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
 const ENTRY_V1: u8 = 1;
-/// The data directory's format version, kept in the `meta` tree under [`FORMAT_KEY`]: raised
+/// The data directory's format version, kept in the `meta` tree under `FORMAT_KEY`: raised
 /// when a cauda writes what an older one cannot read. Directories without it are version 1.
 pub const STORE_FORMAT: u32 = 1;
 const FORMAT_KEY: &[u8] = b"format";

@@ -37,6 +37,8 @@ pub enum Backend {
     Memory,
     /// In memory, journalled to the sled store under `--data-dir`.
     Sled,
+    /// In a PostgreSQL database (`--database-url`), shared by every cauda node over it.
+    Postgres,
 }
 
 /// Printed after the flags by `--help`.
@@ -71,9 +73,15 @@ pub struct Config {
     #[arg(long, env = "CAUDA_IN_MEMORY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub in_memory: bool,
 
-    /// Where message state lives: memory, or sled (journalled under `--data-dir`).
+    /// Where message state lives: memory, sled (journalled under `--data-dir`), or postgres
+    /// (the database `--database-url` names, shared by every node over it).
     #[arg(long, env = "CAUDA_BACKEND", value_enum, default_value = "sled")]
     pub backend: Backend,
+
+    /// The PostgreSQL database of `--backend postgres`: a `postgres://user:password@host:port/db`
+    /// URL or a libpq `key=value` string. Its password is never logged.
+    #[arg(long, env = "CAUDA_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 
     /// The account id of callers that no credential maps to an account.
     #[arg(long, env = "CAUDA_ACCOUNT_ID", default_value = "000000000000")]
@@ -429,7 +437,20 @@ impl Config {
         }
         config.declared = config_file::resolve(specs, &config.account_id, &config.region)
             .map_err(LoadError::Invalid)?;
+        config.check_backend().map_err(LoadError::Invalid)?;
         Ok(config)
+    }
+
+    /// `--backend postgres` needs a database to connect to.
+    fn check_backend(&self) -> Result<(), String> {
+        if self.backend() == Backend::Postgres && self.database_url.is_none() {
+            return Err(
+                "--backend postgres needs --database-url (or CAUDA_DATABASE_URL, or \
+                 database-url in the config file): the PostgreSQL database to keep queues in"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     /// A configuration for tests: loopback port 0, in memory.
@@ -532,6 +553,27 @@ mod tests {
             LoadError::Invalid(m) => m.replace(path, "cauda.toml"),
             LoadError::Clap(e) => e.to_string(),
         })
+    }
+
+    #[test]
+    fn postgres_needs_a_database_url_from_a_flag_or_the_file() {
+        let e = load("", &["--backend", "postgres"]).unwrap_err();
+        assert!(e.contains("--backend postgres needs --database-url"), "{e}");
+        let url = "postgres://cauda@127.0.0.1:5432/cauda";
+        let c = load("", &["--backend", "postgres", "--database-url", url]).unwrap();
+        assert_eq!(c.backend(), Backend::Postgres);
+        assert_eq!(c.database_url.as_deref(), Some(url));
+        let c = load(
+            &format!("backend = \"postgres\"\ndatabase-url = \"{url}\"\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.backend(), Backend::Postgres);
+        assert_eq!(c.database_url.as_deref(), Some(url));
+        assert_eq!(
+            load("", &["--database-url", url]).unwrap().backend(),
+            Backend::Sled
+        );
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub mod move_tasks;
 pub mod peek;
 mod permissions;
 pub mod policy;
+mod postgres;
 mod purge;
 pub mod queue;
 mod queue_attributes;

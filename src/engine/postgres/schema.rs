@@ -1,0 +1,132 @@
+//! The `cauda` schema: created on start and migrated in order, versioned in
+//! `cauda.schema_version`. Nodes starting together migrate one at a time (a transaction-scoped
+//! advisory lock); a database whose schema is newer than this cauda knows is refused.
+
+use tokio_postgres::GenericClient;
+
+/// The schema's name.
+pub(crate) const SCHEMA: &str = "cauda";
+
+/// Each migration takes the schema from the version before it (its index) to the next.
+const MIGRATIONS: &[&str] = &[
+    // 1: queues, messages, FIFO deduplication and groups, receive attempts, move tasks.
+    r"
+    CREATE SEQUENCE cauda.ids;
+    CREATE SEQUENCE cauda.message_seq;
+    CREATE TABLE cauda.queues (
+        id bigint PRIMARY KEY,
+        account text NOT NULL,
+        region text NOT NULL,
+        name text NOT NULL,
+        record bytea NOT NULL,
+        version bigint NOT NULL DEFAULT 1,
+        last_purge_at bigint,
+        UNIQUE (account, region, name)
+    );
+    CREATE TABLE cauda.messages (
+        queue_id bigint NOT NULL REFERENCES cauda.queues (id) ON DELETE CASCADE,
+        seq bigint NOT NULL,
+        message_id text NOT NULL,
+        record bytea NOT NULL,
+        group_id text,
+        sent_at bigint NOT NULL,
+        visible_at bigint NOT NULL,
+        receive_count integer NOT NULL DEFAULT 0,
+        first_receive_at bigint,
+        received_at bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (queue_id, seq)
+    );
+    CREATE INDEX messages_by_visibility ON cauda.messages (queue_id, visible_at, seq);
+    CREATE INDEX messages_by_sent_at ON cauda.messages (queue_id, sent_at);
+    CREATE INDEX messages_by_group ON cauda.messages (queue_id, group_id, seq)
+        WHERE group_id IS NOT NULL;
+    CREATE UNIQUE INDEX messages_by_id ON cauda.messages (queue_id, message_id);
+    CREATE TABLE cauda.dedup (
+        queue_id bigint NOT NULL REFERENCES cauda.queues (id) ON DELETE CASCADE,
+        key text NOT NULL,
+        expires_at bigint NOT NULL,
+        message_id text NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (queue_id, key)
+    );
+    CREATE TABLE cauda.fifo_groups (
+        queue_id bigint NOT NULL REFERENCES cauda.queues (id) ON DELETE CASCADE,
+        group_id text NOT NULL,
+        PRIMARY KEY (queue_id, group_id)
+    );
+    CREATE TABLE cauda.receive_attempts (
+        queue_id bigint NOT NULL REFERENCES cauda.queues (id) ON DELETE CASCADE,
+        attempt_id text NOT NULL,
+        expires_at bigint NOT NULL,
+        seqs bigint[] NOT NULL,
+        generations integer[] NOT NULL,
+        PRIMARY KEY (queue_id, attempt_id)
+    );
+    CREATE TABLE cauda.move_tasks (
+        handle text PRIMARY KEY,
+        source_arn text NOT NULL,
+        record bytea NOT NULL,
+        owner uuid,
+        lease_until bigint NOT NULL DEFAULT 0
+    );
+    ",
+];
+
+/// The schema version this cauda writes and reads.
+pub(crate) const VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// Why the schema could not be made current.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SchemaError {
+    #[error("the database's cauda schema is version {found}, newer than this cauda knows ({VERSION}): upgrade cauda, or use another database or schema")]
+    Newer { found: i32 },
+    #[error("cannot migrate the cauda schema: {0}")]
+    Database(#[from] tokio_postgres::Error),
+}
+
+/// Creates the schema or migrates it to [`VERSION`], in one transaction; returns the version
+/// found before. Concurrent callers (nodes starting together) run one after the other.
+pub(crate) async fn migrate(client: &mut tokio_postgres::Client) -> Result<i32, SchemaError> {
+    let tx = client.transaction().await?;
+    // Any constant key: only cauda's migrations take it.
+    tx.execute("SELECT pg_advisory_xact_lock(4242015)", &[])
+        .await?;
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+         CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_version (
+             version integer NOT NULL,
+             cauda_version text NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now()
+         );"
+    ))
+    .await?;
+    let found = current_version(&tx).await?;
+    if found > VERSION {
+        return Err(SchemaError::Newer { found });
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.batch_execute(migration).await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO {SCHEMA}.schema_version (version, cauda_version) VALUES ($1, $2)"
+            ),
+            &[&(i as i32 + 1), &env!("CARGO_PKG_VERSION")],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// The highest version applied, 0 for none.
+pub(crate) async fn current_version(
+    client: &impl GenericClient,
+) -> Result<i32, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            &format!("SELECT coalesce(max(version), 0) FROM {SCHEMA}.schema_version"),
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}

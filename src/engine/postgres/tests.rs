@@ -1,0 +1,81 @@
+//! The postgres backend against a real cluster (`CAUDA_TEST_DATABASE_URL`; skipped without).
+
+use super::schema::{self, SchemaError, VERSION};
+use super::testdb::TestDb;
+
+#[tokio::test]
+async fn the_schema_is_created_then_left_as_it_is() {
+    let Some(db) = TestDb::create("the_schema_is_created_then_left_as_it_is").await else {
+        return;
+    };
+    let mut client = db.client().await;
+    assert_eq!(schema::migrate(&mut client).await.unwrap(), 0);
+    assert_eq!(schema::current_version(&client).await.unwrap(), VERSION);
+    let tables: i64 = client
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'cauda'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    // queues, messages, dedup, fifo_groups, receive_attempts, move_tasks, schema_version
+    assert_eq!(tables, 7);
+    assert_eq!(schema::migrate(&mut client).await.unwrap(), VERSION);
+    let rows: i64 = client
+        .query_one("SELECT count(*) FROM cauda.schema_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        rows,
+        i64::from(VERSION),
+        "one row per migration, applied once"
+    );
+    drop(client);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_schema_newer_than_this_cauda_is_refused() {
+    let Some(db) = TestDb::create("a_schema_newer_than_this_cauda_is_refused").await else {
+        return;
+    };
+    let mut client = db.client().await;
+    schema::migrate(&mut client).await.unwrap();
+    client
+        .execute(
+            "INSERT INTO cauda.schema_version (version, cauda_version) VALUES ($1, 'future')",
+            &[&(VERSION + 1)],
+        )
+        .await
+        .unwrap();
+    let e = schema::migrate(&mut client).await.unwrap_err();
+    assert!(
+        matches!(e, SchemaError::Newer { found } if found == VERSION + 1),
+        "{e}"
+    );
+    assert!(e.to_string().contains("newer than this cauda knows"), "{e}");
+    drop(client);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn nodes_starting_together_migrate_once() {
+    let Some(db) = TestDb::create("nodes_starting_together_migrate_once").await else {
+        return;
+    };
+    let (mut a, mut b) = (db.client().await, db.client().await);
+    let (ra, rb) = tokio::join!(schema::migrate(&mut a), schema::migrate(&mut b));
+    let mut found = [ra.unwrap(), rb.unwrap()];
+    found.sort_unstable();
+    assert_eq!(found, [0, VERSION], "one migrated, the other found it done");
+    let rows: i64 = a
+        .query_one("SELECT count(*) FROM cauda.schema_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, i64::from(VERSION));
+    drop((a, b));
+    db.drop_db().await;
+}

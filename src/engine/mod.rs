@@ -78,7 +78,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::store::{Store, StoreError, WriteBatch};
+use crate::store::{MemoryStore, Store, StoreError, WriteBatch};
 use local::journal::Journal;
 use state::MessageState;
 
@@ -132,8 +132,9 @@ fn queue_key(account: &str, region: &str, name: &str) -> QueueKey {
 pub struct Engine {
     /// Where message state lives.
     state: Arc<dyn MessageState>,
-    /// The local backend (the same object as `state`), for what is not behind
-    /// [`MessageState`]: move-task records, queue ids, the final flush and recovery.
+    /// The local backend (the same object as `state`, or over a node-local memory store when
+    /// `state` is postgres), for what is not behind [`MessageState`]: move-task records, the
+    /// final flush and recovery.
     local: Arc<local::Local>,
     pub clock: Arc<dyn Clock>,
     pub settings: EngineSettings,
@@ -156,6 +157,42 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, StoreError> {
+        let engine = Engine::new(store, None, clock, settings);
+        engine.recover()?;
+        Ok(Arc::new(engine))
+    }
+
+    /// Opens the engine over the PostgreSQL database `url` names (`--backend postgres`):
+    /// connects, makes the schema current, registers the stored queues. Queues are shared with
+    /// every node over the database (phase 1 of issue 15: see `postgres`'s module doc for
+    /// what is built).
+    pub async fn open_postgres(
+        url: &str,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+    ) -> Result<Arc<Engine>, String> {
+        let pool = postgres::open_pool(url).await.map_err(|e| e.to_string())?;
+        let pg = Arc::new(postgres::Postgres::new(pool, settings.region.clone()));
+        let records = pg
+            .stored_queues()
+            .await
+            .map_err(|_| "cannot read the queues from the database (see the log)".to_string())?;
+        // What is not behind the seam yet (move-task records, store statistics) stays on a
+        // node-local memory store; move tasks are refused by the backend meanwhile.
+        let engine = Engine::new(Arc::new(MemoryStore::new()), Some(pg), clock, settings);
+        let count = engine.register_stored(records).len();
+        tracing::info!(queues = count, "postgres backend opened");
+        Ok(Arc::new(engine))
+    }
+
+    /// An engine whose message state is `state`, or the local backend over `store`; with
+    /// `state`, `store` keeps only what is not behind [`MessageState`] yet.
+    fn new(
+        store: Arc<dyn Store>,
+        state: Option<Arc<dyn MessageState>>,
+        clock: Arc<dyn Clock>,
+        settings: EngineSettings,
+    ) -> Engine {
         let journal = Journal::open(store, settings.sync_writes);
         let shutdown = watch::channel(false).0;
         let long_polls = tokio::sync::Semaphore::new(settings.max_long_polls);
@@ -165,8 +202,8 @@ impl Engine {
             shutdown.subscribe(),
             settings.shuffle_seed,
         ));
-        let engine = Engine {
-            state: local.clone(),
+        Engine {
+            state: state.unwrap_or_else(|| local.clone()),
             local,
             clock,
             settings,
@@ -176,9 +213,7 @@ impl Engine {
             shutdown,
             move_tasks: move_tasks::MoveTasks::default(),
             long_polls,
-        };
-        engine.recover()?;
-        Ok(Arc::new(engine))
+        }
     }
 
     /// Starts the background work: the janitor and any message move task left running.
@@ -211,10 +246,6 @@ impl Engine {
     /// Flushes the store (graceful shutdown).
     pub fn flush(&self) -> EngineResult<()> {
         Ok(self.local.journal().store().flush()?)
-    }
-
-    pub(crate) fn next_seq(&self) -> u64 {
-        self.local.next_seq()
     }
 
     pub(crate) fn now(&self) -> u64 {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::queue::Queue;
+use super::queue::{Queue, QueueRecord};
 use super::{queue_key, Engine};
 use crate::store::keys;
 use crate::store::StoreError;
@@ -38,8 +38,13 @@ impl Engine {
 
     /// Registers every stored queue; every queue by id, served or not.
     fn recover_queues(&self) -> Result<HashMap<u64, Arc<Queue>>, StoreError> {
+        Ok(self.register_stored(self.local.stored_queues()?))
+    }
+
+    /// Registers the backend's stored queues; every queue by id, served or not.
+    pub(super) fn register_stored(&self, records: Vec<QueueRecord>) -> HashMap<u64, Arc<Queue>> {
         let mut by_id: HashMap<u64, Arc<Queue>> = HashMap::new();
-        for record in self.local.stored_queues()? {
+        for record in records {
             let q = Arc::new(Queue::new(record, &self.settings.region, |r| {
                 self.state.queue_slot(r)
             }));
@@ -58,6 +63,6 @@ impl Engine {
             }
             queues.insert(key, q);
         }
-        Ok(by_id)
+        by_id
     }
 }

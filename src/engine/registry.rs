@@ -126,7 +126,7 @@ impl Engine {
         attributes.apply(attrs, &ctx)?;
         let creation_deduplication_scope = fifo.then(|| attributes.deduplication_scope.clone());
         let record = QueueRecord {
-            id: self.next_seq(),
+            id: self.state.queue_id().await?,
             account: account.to_string(),
             region: Some(region.to_string()),
             name: name.to_string(),

@@ -158,6 +158,11 @@ pub(crate) struct Accepted {
 
 impl NewMessage {
     /// FIFO: the key deduplication looks up.
+    /// The MessageGroupId sent, if any.
+    pub(crate) fn group_id(&self) -> Option<&str> {
+        self.entry.group_id.as_deref()
+    }
+
     pub(crate) fn dedup_key(&self) -> Option<&str> {
         self.dedup.as_ref().map(|(key, _)| key.as_str())
     }

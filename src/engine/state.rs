@@ -16,7 +16,8 @@
 //! durable as the configured durability asks; the engine wakes long polls after that.
 //!
 //! Implementations: [`local`](super::local) (memory indexes over the store's journal; the
-//! store is sled or memory, `--backend`).
+//! store is sled or memory, `--backend`), and `postgres` (phase 1 of issue 15: one database
+//! shared by every node; its module doc holds the design).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -139,6 +140,10 @@ pub(crate) trait MessageState: Send + Sync {
     /// DeleteQueue: removes `q`'s record, before [`MessageState::queue_deleted`] forgets its
     /// messages. One at a time, as [`MessageState::create_queue`].
     fn delete_queue<'a>(&'a self, q: &'a Queue) -> StateFuture<'a, ()>;
+
+    /// A new queue's id, unique among every queue the backend stores (and every node over
+    /// it): the receipt handles' queue id.
+    fn queue_id(&self) -> StateFuture<'_, u64>;
 
     /// What this backend keeps for a queue beside its shared handle, made from its record
     /// when the queue is created or recovered.

@@ -58,10 +58,10 @@ fn open_store(config: &Config) -> std::io::Result<Arc<dyn Store>> {
     match config.backend() {
         Backend::Memory => return Ok(Arc::new(MemoryStore::new())),
         Backend::Sled => {}
+        // open_engine opens the postgres backend itself; it has no store.
         Backend::Postgres => {
             return Err(std::io::Error::other(
-                "--backend postgres: the PostgreSQL backend cannot serve queues yet (issue 15 \
-                 is under way: its schema exists, its MessageState does not); use sled or memory",
+                "the postgres backend has no local store",
             ))
         }
     }
@@ -172,9 +172,31 @@ async fn open_engine(
         max_queues_per_account: usize::try_from(config.max_queues_per_account)
             .unwrap_or(usize::MAX),
     };
+    let engine = match (config.backend(), store) {
+        (Backend::Postgres, None) => {
+            let url = config.database_url.as_deref().unwrap_or_default();
+            Engine::open_postgres(url, clock, settings)
+                .await
+                .map_err(|e| std::io::Error::other(format!("--backend postgres: {e}")))?
+        }
+        (_, store) => open_local(config, clock, store, settings).await?,
+    };
+    crate::declare::apply(&engine, config).await?;
+    engine.start();
+    Ok(engine)
+}
+
+/// Opens the store (the given one, else the configuration's) and recovers the local backend
+/// from it, on a blocking thread: it reads the whole store.
+async fn open_local(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn Store>>,
+    settings: EngineSettings,
+) -> std::io::Result<Arc<Engine>> {
     let opening = config.clone();
     let runtime = tokio::runtime::Handle::current();
-    let engine = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let _guard = runtime.enter();
         let store = match store {
             Some(store) => store,
@@ -184,10 +206,7 @@ async fn open_engine(
             .map_err(|e| std::io::Error::other(format!("cannot recover the store: {e}")))
     })
     .await
-    .map_err(std::io::Error::other)??;
-    crate::declare::apply(&engine, config).await?;
-    engine.start();
-    Ok(engine)
+    .map_err(std::io::Error::other)?
 }
 
 /// The server's state once it is ready; empty while it starts.

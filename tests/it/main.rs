@@ -40,6 +40,7 @@ mod fifo;
 mod messages;
 mod operator;
 mod policies;
+mod postgres;
 mod process;
 mod readiness;
 mod store_faults;

@@ -115,6 +115,10 @@ impl MessageState for Local {
         Box::pin(self.remove_queue(q))
     }
 
+    fn queue_id(&self) -> StateFuture<'_, u64> {
+        Box::pin(std::future::ready(Ok(self.next_seq())))
+    }
+
     fn queue_slot(&self, record: QueueRecord) -> QueueSlot {
         Box::new(Mutex::new(QueueState::new(record)))
     }

@@ -122,12 +122,10 @@
 //! counts); DeleteMessage(Batch) and ChangeMessageVisibility(Batch) with the shared handle
 //! rules; counts; purge. Everything else answers an error saying it is not built yet.
 
-#![allow(
-    dead_code,
-    reason = "not yet reached from --backend postgres (the next commit wires it)"
-)]
-
+mod backend;
 pub(crate) mod schema;
+
+pub(crate) use backend::Postgres;
 #[cfg(test)]
 pub(crate) mod testdb;
 #[cfg(test)]

@@ -1,0 +1,285 @@
+//! The postgres backend (issue 15, phase 1) driven by the Rust SDK: queues, send, receive,
+//! change visibility and delete of standard queues, on one node and on two nodes over one
+//! database. Each test has a database of its own on the cluster `CAUDA_TEST_DATABASE_URL`
+//! names (`.ci/postgres start` prints one); without it every test here says it is skipped.
+
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use tokio_postgres::NoTls;
+
+use crate::harness::{unique, TestServer};
+use crate::messages::expect_sdk_err;
+
+const VAR: &str = "CAUDA_TEST_DATABASE_URL";
+
+/// A fresh database's URL, or `None` after saying why the test is skipped.
+async fn fresh_database(test: &str) -> Option<String> {
+    let Ok(url) = std::env::var(VAR) else {
+        eprintln!(
+            "SKIPPED postgres::{test}: {VAR} is unset (run `.ci/postgres start` and export the \
+             URL it prints to test the postgres backend)"
+        );
+        return None;
+    };
+    let admin: tokio_postgres::Config = url.parse().expect("CAUDA_TEST_DATABASE_URL parses");
+    let (client, conn) = admin
+        .connect(NoTls)
+        .await
+        .expect("the test cluster answers");
+    let conn = tokio::spawn(conn);
+    let name = format!("cauda_it_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create the test database");
+    drop(client);
+    let _ = conn.await;
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    Some(format!("{base}/{name}"))
+}
+
+async fn start(url: &str) -> TestServer {
+    TestServer::start_with(&["--backend", "postgres", "--database-url", url]).await
+}
+
+async fn counts(sdk: &aws_sdk_sqs::Client, url: &str) -> (String, String) {
+    let attrs = sdk
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    (
+        attrs[&QueueAttributeName::ApproximateNumberOfMessages].clone(),
+        attrs[&QueueAttributeName::ApproximateNumberOfMessagesNotVisible].clone(),
+    )
+}
+
+#[tokio::test]
+async fn a_standard_queue_sends_receives_and_deletes() {
+    let Some(db) = fresh_database("a_standard_queue_sends_receives_and_deletes").await else {
+        return;
+    };
+    let s = start(&db).await;
+    let sdk = s.sdk();
+    let name = unique("pg");
+    let url = sdk
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    assert_eq!(
+        sdk.get_queue_url()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap(),
+        url
+    );
+    let listed = sdk
+        .list_queues()
+        .queue_name_prefix("pg")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.queue_urls(), std::slice::from_ref(&url));
+
+    let sent = sdk
+        .send_message()
+        .queue_url(&url)
+        .message_body("hello postgres")
+        .send()
+        .await
+        .unwrap();
+    for i in 0..3 {
+        sdk.send_message()
+            .queue_url(&url)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(counts(&sdk, &url).await, ("4".into(), "0".into()));
+
+    let got = sdk
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let msgs = got.messages();
+    assert_eq!(msgs.len(), 4, "every visible message in one receive");
+    let first = msgs
+        .iter()
+        .find(|m| m.message_id() == sent.message_id())
+        .expect("the first message is delivered");
+    assert_eq!(first.body(), Some("hello postgres"));
+    assert_eq!(first.md5_of_body(), sent.md5_of_message_body());
+    assert_eq!(counts(&sdk, &url).await, ("0".into(), "4".into()));
+
+    // In flight: nothing more to receive.
+    let again = sdk.receive_message().queue_url(&url).send().await.unwrap();
+    assert!(again.messages().is_empty());
+
+    // Visibility 0 makes one visible again; its old handle stays good for a standard queue.
+    let handle = first.receipt_handle().unwrap();
+    sdk.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(handle)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let back = sdk.receive_message().queue_url(&url).send().await.unwrap();
+    assert_eq!(back.messages().len(), 1);
+    assert_eq!(back.messages()[0].message_id(), sent.message_id());
+    let attrs = sdk.receive_message().queue_url(&url).send().await.unwrap();
+    assert!(attrs.messages().is_empty());
+
+    // A handle of another queue is refused; a malformed one too.
+    expect_sdk_err(
+        sdk.delete_message()
+            .queue_url(&url)
+            .receipt_handle("not-a-handle")
+            .send()
+            .await,
+        "ReceiptHandleIsInvalid",
+        404,
+    );
+    sdk.delete_message()
+        .queue_url(&url)
+        .receipt_handle(back.messages()[0].receipt_handle().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let entries: Vec<_> = msgs
+        .iter()
+        .filter(|m| m.message_id() != sent.message_id())
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(format!("e{i}"))
+                .receipt_handle(m.receipt_handle().unwrap())
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let deleted = sdk
+        .delete_message_batch()
+        .queue_url(&url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.successful().len(), 3);
+    assert!(deleted.failed().is_empty());
+    assert_eq!(counts(&sdk, &url).await, ("0".into(), "0".into()));
+
+    sdk.delete_queue().queue_url(&url).send().await.unwrap();
+    expect_sdk_err(
+        sdk.get_queue_url().queue_name(&name).send().await,
+        "AWS.SimpleQueueService.NonExistentQueue",
+        400,
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn queues_and_messages_outlive_a_node_and_are_shared_by_two() {
+    let Some(db) = fresh_database("queues_and_messages_outlive_a_node_and_are_shared_by_two").await
+    else {
+        return;
+    };
+    let a = start(&db).await;
+    let name = unique("pg-shared");
+    let url_a = a
+        .sdk()
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for i in 0..20 {
+        a.sdk()
+            .send_message()
+            .queue_url(&url_a)
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Node B opens over the same database after the queue exists: it serves it too.
+    let b = start(&db).await;
+    let url_b = b.queue_url(&name);
+    let (sa, sb) = (a.sdk(), b.sdk());
+    let mut seen = std::collections::HashSet::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while seen.len() < 20 && tokio::time::Instant::now() < deadline {
+        let (ra, rb) = tokio::join!(
+            sa.receive_message()
+                .queue_url(&url_a)
+                .max_number_of_messages(3)
+                .send(),
+            sb.receive_message()
+                .queue_url(&url_b)
+                .max_number_of_messages(3)
+                .send(),
+        );
+        for m in ra.unwrap().messages().iter().chain(rb.unwrap().messages()) {
+            assert!(
+                seen.insert(m.body().unwrap().to_string()),
+                "{:?} delivered twice while in flight",
+                m.body()
+            );
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        20,
+        "every message received once, across both nodes"
+    );
+    assert_eq!(counts(&sb, &url_b).await, ("0".into(), "20".into()));
+    a.stop().await;
+    b.stop().await;
+
+    // A restarted node finds the queue and its messages in the database.
+    let c = start(&db).await;
+    assert_eq!(
+        counts(&c.sdk(), &c.queue_url(&name)).await,
+        ("0".into(), "20".into())
+    );
+    c.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_database_url_stops_the_start_with_a_clear_error() {
+    let e = cauda::start(<cauda::Config as clap::Parser>::parse_from([
+        "cauda",
+        "--bind",
+        "127.0.0.1:0",
+        "--backend",
+        "postgres",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+    ]))
+    .await
+    .err()
+    .expect("no database at port 1");
+    let text = e.to_string();
+    assert!(
+        text.contains("--backend postgres: cannot connect to the database"),
+        "{text}"
+    );
+}

@@ -283,3 +283,124 @@ async fn a_bad_database_url_stops_the_start_with_a_clear_error() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn fifo_groups_deliver_in_order_across_two_nodes_with_deduplication() {
+    let Some(db) =
+        fresh_database("fifo_groups_deliver_in_order_across_two_nodes_with_deduplication").await
+    else {
+        return;
+    };
+    let a = start(&db).await;
+    let name = format!("{}.fifo", unique("pg-fifo"));
+    let url = a
+        .sdk()
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let sa = a.sdk();
+    let send = |group: String, i: usize| {
+        let sdk = sa.clone();
+        let url = url.clone();
+        async move {
+            sdk.send_message()
+                .queue_url(&url)
+                .message_group_id(&group)
+                .message_deduplication_id(format!("{group}-{i}"))
+                .message_body(format!("{group}:{i}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = send("g0".into(), 0).await;
+    for g in 1..3 {
+        send(format!("g{g}"), 0).await;
+    }
+    for i in 1..10 {
+        for g in 0..3 {
+            send(format!("g{g}"), i).await;
+        }
+    }
+    // A resend of g0's first deduplication id is the first message again, not a new one.
+    let again = send("g0".into(), 0).await;
+    assert_eq!(again.message_id(), first.message_id());
+    assert_eq!(again.sequence_number(), first.sequence_number());
+    assert_eq!(counts(&sa, &url).await, ("30".into(), "0".into()));
+
+    // While g0's head is in flight, nothing behind it in g0 is delivered.
+    let head = sa
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.messages()[0].body(), Some("g0:0"));
+    sa.change_message_visibility()
+        .queue_url(&url)
+        .receipt_handle(head.messages()[0].receipt_handle().unwrap())
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+
+    // Consumers on both nodes: each group's messages arrive in order, each once.
+    let b = start(&db).await;
+    let (sb, url_b) = (b.sdk(), b.queue_url(&name));
+    let mut next = [0usize; 3];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while next.iter().sum::<usize>() < 30 && tokio::time::Instant::now() < deadline {
+        let (ra, rb) = tokio::join!(
+            sa.receive_message()
+                .queue_url(&url)
+                .max_number_of_messages(4)
+                .send(),
+            sb.receive_message()
+                .queue_url(&url_b)
+                .max_number_of_messages(4)
+                .send(),
+        );
+        for (sdk, u, got) in [(&sa, &url, ra.unwrap()), (&sb, &url_b, rb.unwrap())] {
+            for m in got.messages() {
+                let (g, i) = m.body().unwrap().split_once(':').unwrap();
+                let g: usize = g[1..].parse().unwrap();
+                assert_eq!(
+                    i.parse::<usize>().unwrap(),
+                    next[g],
+                    "group g{g} out of order"
+                );
+                next[g] += 1;
+                sdk.delete_message()
+                    .queue_url(u)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        next,
+        [10, 10, 10],
+        "every message delivered once, in its group's order"
+    );
+    // The first receive's handle of g0:0 is stale now (received again since): refused.
+    expect_sdk_err(
+        sa.change_message_visibility()
+            .queue_url(&url)
+            .receipt_handle(head.messages()[0].receipt_handle().unwrap())
+            .visibility_timeout(10)
+            .send()
+            .await,
+        "InvalidParameterValue",
+        400,
+    );
+    a.stop().await;
+    b.stop().await;
+}

@@ -229,8 +229,8 @@ impl Postgres {
     /// another claim holds, made in flight in the same statement.
     async fn claim(&self, c: &Claim<'_>) -> EngineResult<Option<Claimed>> {
         let (q, now) = (c.q, c.now);
-        if q.fifo {
-            return Err(not_built("ReceiveMessage on a FIFO queue"));
+        if q.fifo && c.req.attempt_id.is_some() {
+            return Err(not_built("ReceiveRequestAttemptId"));
         }
         let record = record_of(q);
         if !c.dead_letter.matches(&record.attributes) {
@@ -247,8 +247,13 @@ impl Postgres {
         let retained_after =
             now.saturating_sub(u64::from(record.attributes.message_retention_period) * 1000);
         let (id, now_i) = (to_i64(q.id), to_i64(now));
+        let visible_at = to_i64(now + u64::from(visibility) * 1000);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        if q.fifo {
+            let rows = claim_fifo(&tx, id, now_i, to_i64(retained_after), max, visible_at).await?;
+            return finish_claim(tx, id, now_i, &rows).await;
+        }
         let in_flight: i64 = tx
             .query_one(
                 "SELECT count(*) FROM (SELECT 1 FROM cauda.messages WHERE queue_id = $1 \
@@ -267,51 +272,16 @@ impl Postgres {
         }
         let rows = tx
             .query(
-                "WITH c AS (SELECT seq FROM cauda.messages \
-                   WHERE queue_id = $1 AND visible_at <= $2 AND sent_at > $3 \
-                   ORDER BY visible_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED) \
-                 UPDATE cauda.messages m SET visible_at = $5, receive_count = m.receive_count + 1, \
-                   first_receive_at = coalesce(m.first_receive_at, $2), received_at = $2 \
-                 FROM c WHERE m.queue_id = $1 AND m.seq = c.seq \
-                 RETURNING m.seq, m.record, m.visible_at, m.receive_count, m.first_receive_at, \
-                   m.received_at",
-                &[
-                    &id,
-                    &now_i,
-                    &to_i64(retained_after),
-                    &max,
-                    &to_i64(now + u64::from(visibility) * 1000),
-                ],
+                &format!(
+                    "WITH c AS (SELECT seq FROM cauda.messages \
+                       WHERE queue_id = $1 AND visible_at <= $2 AND sent_at > $3 \
+                       ORDER BY visible_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED) {TAKE}"
+                ),
+                &[&id, &now_i, &to_i64(retained_after), &max, &visible_at],
             )
             .await
             .map_err(db)?;
-        let mut delivered = Vec::with_capacity(rows.len());
-        for row in &rows {
-            delivered.push(Delivery {
-                seq: to_u64(row.get(0)),
-                record: records::decode::<MessageRecord>(row.get::<_, &[u8]>(1))
-                    .map_err(|e| failed(&e))?,
-                state: state_of(row, 2),
-            });
-        }
-        delivered.sort_by_key(|d| d.seq);
-        if delivered.is_empty() {
-            let exists = tx
-                .query_opt("SELECT 1 FROM cauda.queues WHERE id = $1", &[&id])
-                .await
-                .map_err(db)?
-                .is_some();
-            let next = next_visible_at(&tx, id, now_i).await?;
-            tx.commit().await.map_err(db)?;
-            return Ok(Some(nothing(next, !exists)));
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(Some(Claimed {
-            delivered,
-            next_visible_at: None,
-            deleted: false,
-            moved_to_dead_letter: 0,
-        }))
+        finish_claim(tx, id, now_i, &rows).await
     }
 
     /// Each handle's message, locked, checked by the shared rule, then deleted.
@@ -481,6 +451,107 @@ impl Postgres {
         tx.commit().await.map_err(db)
     }
 }
+
+/// The claimed rows delivered in send order, or (none claimed) whether the queue is gone and
+/// when its next message becomes visible; commits the claim.
+async fn finish_claim(
+    tx: Transaction<'_>,
+    id: i64,
+    now: i64,
+    rows: &[Row],
+) -> EngineResult<Option<Claimed>> {
+    let mut delivered = Vec::with_capacity(rows.len());
+    for row in rows {
+        delivered.push(Delivery {
+            seq: to_u64(row.get(0)),
+            record: records::decode::<MessageRecord>(row.get::<_, &[u8]>(1))
+                .map_err(|e| failed(&e))?,
+            state: state_of(row, 2),
+        });
+    }
+    delivered.sort_by_key(|d| d.seq);
+    if delivered.is_empty() {
+        let exists = tx
+            .query_opt("SELECT 1 FROM cauda.queues WHERE id = $1", &[&id])
+            .await
+            .map_err(db)?
+            .is_some();
+        let next = next_visible_at(&tx, id, now).await?;
+        tx.commit().await.map_err(db)?;
+        return Ok(Some(nothing(next, !exists)));
+    }
+    tx.commit().await.map_err(db)?;
+    Ok(Some(Claimed {
+        delivered,
+        next_visible_at: None,
+        deleted: false,
+        moved_to_dead_letter: 0,
+    }))
+}
+
+/// The FIFO rule as a condition on message `m`: visible, and no earlier message of its group
+/// is not (in flight or delayed), so a group delivers from its head up to its first
+/// in-flight message.
+const FIFO_RECEIVABLE: &str = "m.queue_id = $1 AND m.visible_at <= $2 AND m.sent_at > $3 \
+     AND NOT EXISTS (SELECT 1 FROM cauda.messages b WHERE b.queue_id = $1 \
+       AND b.group_id = m.group_id AND b.seq < m.seq AND b.visible_at > $2)";
+
+/// A FIFO claim: the groups of the oldest receivable messages are locked (`fifo_groups`,
+/// `SKIP LOCKED`: a group another claim holds is left to it), then the receivable messages of
+/// the groups held, oldest first, are made in flight. Holding the group rows keeps the rule's
+/// view current until the commit: sends to the group and other claims of it wait.
+async fn claim_fifo(
+    tx: &Transaction<'_>,
+    id: i64,
+    now: i64,
+    retained_after: i64,
+    max: i64,
+    visible_at: i64,
+) -> EngineResult<Vec<Row>> {
+    let candidates = tx
+        .query(
+            &format!(
+                "SELECT DISTINCT group_id FROM (SELECT m.group_id FROM cauda.messages m \
+                 WHERE {FIFO_RECEIVABLE} ORDER BY m.seq LIMIT $4) c"
+            ),
+            &[&id, &now, &retained_after, &(max * 4)],
+        )
+        .await
+        .map_err(db)?;
+    let groups: Vec<String> = candidates.iter().map(|r| r.get(0)).collect();
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = tx
+        .query(
+            "SELECT group_id FROM cauda.fifo_groups WHERE queue_id = $1 AND group_id = ANY($2) \
+             ORDER BY group_id FOR UPDATE SKIP LOCKED",
+            &[&id, &groups],
+        )
+        .await
+        .map_err(db)?;
+    let held: Vec<String> = held.iter().map(|r| r.get(0)).collect();
+    if held.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.query(
+        &format!(
+            "WITH c AS (SELECT m.seq FROM cauda.messages m \
+               WHERE {FIFO_RECEIVABLE} AND m.group_id = ANY($6) ORDER BY m.seq LIMIT $4) \
+             {TAKE}"
+        ),
+        &[&id, &now, &retained_after, &max, &visible_at, &held],
+    )
+    .await
+    .map_err(db)
+}
+
+/// Makes the messages of CTE `c` in flight until `$5` at `$2`, returning what a delivery needs.
+const TAKE: &str = "UPDATE cauda.messages m SET visible_at = $5, \
+     receive_count = m.receive_count + 1, first_receive_at = coalesce(m.first_receive_at, $2), \
+     received_at = $2 \
+     FROM c WHERE m.queue_id = $1 AND m.seq = c.seq \
+     RETURNING m.seq, m.record, m.visible_at, m.receive_count, m.first_receive_at, m.received_at";
 
 fn nothing(next_visible_at: Option<u64>, deleted: bool) -> Claimed {
     Claimed {

@@ -171,7 +171,7 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, String> {
-        let pool = postgres::open_pool(url).await.map_err(|e| e.to_string())?;
+        let (pool, config) = postgres::open_pool(url).await.map_err(|e| e.to_string())?;
         let pg = Arc::new(postgres::Postgres::new(pool, settings.region.clone()));
         let records = pg
             .stored_queues()
@@ -182,7 +182,9 @@ impl Engine {
         let engine = Engine::new(Arc::new(MemoryStore::new()), Some(pg), clock, settings);
         let count = engine.register_stored(records).len();
         tracing::info!(queues = count, "postgres backend opened");
-        Ok(Arc::new(engine))
+        let engine = Arc::new(engine);
+        postgres::listen::spawn(config, Arc::downgrade(&engine));
+        Ok(engine)
     }
 
     /// An engine whose message state is `state`, or the local backend over `store`; with

@@ -404,3 +404,59 @@ async fn fifo_groups_deliver_in_order_across_two_nodes_with_deduplication() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_long_poll_on_one_node_wakes_at_a_send_on_the_other() {
+    let Some(db) = fresh_database("a_long_poll_on_one_node_wakes_at_a_send_on_the_other").await
+    else {
+        return;
+    };
+    let (a, b) = (start(&db).await, start(&db).await);
+    let name = unique("pg-wake");
+    let url_a = a
+        .sdk()
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    // Node B registered its queues at start, before this one existed; phase 1 has no
+    // cross-node registry yet, so B is started again to know it.
+    b.stop().await;
+    let b = start(&db).await;
+    let (sa, sb, url_b) = (a.sdk(), b.sdk(), b.queue_url(&name));
+    let waiting = tokio::spawn(async move {
+        let got = sb
+            .receive_message()
+            .queue_url(&url_b)
+            .wait_time_seconds(20)
+            .send()
+            .await
+            .unwrap();
+        (std::time::Instant::now(), got)
+    });
+    // Let the receive reach its wait first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = sa
+        .send_message()
+        .queue_url(&url_a)
+        .message_body("wake up")
+        .send()
+        .await
+        .unwrap();
+    let acked = std::time::Instant::now();
+    let (woke, got) = waiting.await.unwrap();
+    assert_eq!(got.messages().len(), 1);
+    assert_eq!(got.messages()[0].message_id(), sent.message_id());
+    let latency = woke.saturating_duration_since(acked);
+    eprintln!(
+        "postgres: a long poll on node B woke {latency:?} after node A acknowledged the send"
+    );
+    // The fallback poll comes 2 s after the receive's last claim (at least 1.5 s after the
+    // send): within 1 s, only the notification can have woken it.
+    assert!(latency < Duration::from_secs(1), "woke after {latency:?}");
+    a.stop().await;
+    b.stop().await;
+}

@@ -23,6 +23,8 @@ use crate::engine::visibility::visibility_change;
 use crate::engine::{EngineError, EngineResult};
 use crate::store::records;
 
+use super::listen::{CHANNEL, FALLBACK_POLL_MS};
+
 /// The PostgreSQL backend of one node.
 pub(crate) struct Postgres {
     pool: Pool,
@@ -180,6 +182,7 @@ impl Postgres {
         let tx = client.transaction().await.map_err(db)?;
         let mut results = Vec::with_capacity(entries.len());
         let mut new_dedup: Vec<DedupRecord> = Vec::new();
+        let mut receivable = false;
         for e in entries {
             let m = match sending.prepare(&record, e) {
                 Ok(m) => m,
@@ -209,11 +212,15 @@ impl Postgres {
                 outcome,
             } = m.accept(sending, seq);
             insert_message(&tx, q.id, seq, &message, &state).await?;
+            receivable |= state.visible_at <= now;
             if let Some(d) = dedup {
                 store_dedup(&tx, q.id, &d).await?;
                 new_dedup.push(d);
             }
             results.push(Ok(outcome));
+        }
+        if receivable {
+            notify_ready(&tx, q.id).await?;
         }
         tx.commit().await.map_err(|e| {
             if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
@@ -268,7 +275,7 @@ impl Postgres {
                 return Err(EngineError::TooManyInFlight);
             }
             let next = next_visible_at(&tx, id, now_i).await?;
-            return Ok(Some(nothing(next, false)));
+            return Ok(Some(nothing(with_fallback(next, now_i), false)));
         }
         let rows = tx
             .query(
@@ -343,6 +350,9 @@ impl Postgres {
             let meta = locked_meta(&tx, q.id, h.seq).await?;
             match visibility_change(q.fifo, meta.as_ref(), h, handle, timeout, now) {
                 Ok(state) => {
+                    if timeout == 0 {
+                        notify_ready(&tx, q.id).await?;
+                    }
                     tx.execute(
                         "UPDATE cauda.messages SET visible_at = $3 WHERE queue_id = $1 AND seq = $2",
                         &[&to_i64(q.id), &to_i64(h.seq), &to_i64(state.visible_at)],
@@ -478,7 +488,7 @@ async fn finish_claim(
             .is_some();
         let next = next_visible_at(&tx, id, now).await?;
         tx.commit().await.map_err(db)?;
-        return Ok(Some(nothing(next, !exists)));
+        return Ok(Some(nothing(with_fallback(next, now), !exists)));
     }
     tx.commit().await.map_err(db)?;
     Ok(Some(Claimed {
@@ -552,6 +562,21 @@ const TAKE: &str = "UPDATE cauda.messages m SET visible_at = $5, \
      received_at = $2 \
      FROM c WHERE m.queue_id = $1 AND m.seq = c.seq \
      RETURNING m.seq, m.record, m.visible_at, m.receive_count, m.first_receive_at, m.received_at";
+
+/// When a waiting receive claims again: at the next visibility, and within the fallback poll
+/// whatever happens (a notification from another node may be lost).
+fn with_fallback(next_visible_at: Option<u64>, now: i64) -> Option<u64> {
+    let poll = to_u64(now) + FALLBACK_POLL_MS;
+    Some(next_visible_at.map_or(poll, |v| v.min(poll)))
+}
+
+/// Wakes the long polls of queue `id` on every node when the transaction commits.
+async fn notify_ready(tx: &Transaction<'_>, id: u64) -> EngineResult<()> {
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &id.to_string()])
+        .await
+        .map_err(db)?;
+    Ok(())
+}
 
 fn nothing(next_visible_at: Option<u64>, deleted: bool) -> Claimed {
     Claimed {

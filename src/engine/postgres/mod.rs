@@ -123,6 +123,7 @@
 //! rules; counts; purge. Everything else answers an error saying it is not built yet.
 
 mod backend;
+pub(crate) mod listen;
 pub(crate) mod schema;
 
 pub(crate) use backend::Postgres;
@@ -149,11 +150,11 @@ pub(crate) enum OpenError {
 }
 
 /// Connects to the database `url` names and makes its schema current; the pool of
-/// connections the backend then uses.
-pub(crate) async fn open_pool(url: &str) -> Result<Pool, OpenError> {
+/// connections the backend then uses, and the configuration (for the LISTEN connection).
+pub(crate) async fn open_pool(url: &str) -> Result<(Pool, tokio_postgres::Config), OpenError> {
     let config: tokio_postgres::Config = url.parse().map_err(OpenError::Url)?;
     let manager = Manager::from_config(
-        config,
+        config.clone(),
         NoTls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
@@ -175,5 +176,5 @@ pub(crate) async fn open_pool(url: &str) -> Result<Pool, OpenError> {
             "migrated the cauda schema"
         );
     }
-    Ok(pool)
+    Ok((pool, config))
 }

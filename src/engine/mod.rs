@@ -179,11 +179,16 @@ impl Engine {
             .map_err(|_| "cannot read the queues from the database (see the log)".to_string())?;
         // What is not behind the seam yet (move-task records, store statistics) stays on a
         // node-local memory store; move tasks are refused by the backend meanwhile.
-        let engine = Engine::new(Arc::new(MemoryStore::new()), Some(pg), clock, settings);
+        let engine = Engine::new(
+            Arc::new(MemoryStore::new()),
+            Some(pg.clone()),
+            clock,
+            settings,
+        );
         let count = engine.register_stored(records).len();
         tracing::info!(queues = count, "postgres backend opened");
         let engine = Arc::new(engine);
-        postgres::listen::spawn(config, Arc::downgrade(&engine));
+        postgres::listen::spawn(config, Arc::downgrade(&engine), pg);
         Ok(engine)
     }
 

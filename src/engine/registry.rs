@@ -217,6 +217,49 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// The registry follows queue `id`'s stored record (`None`: deleted), which another node
+    /// (or this one) created, changed or deleted: a backend shared by several nodes calls it
+    /// when told so. `refresh` makes a registered queue use the stored record. Under the
+    /// registry gate, so that it follows this node's own CreateQueue and DeleteQueue.
+    pub(crate) async fn follow_stored(
+        &self,
+        id: u64,
+        record: Option<QueueRecord>,
+        refresh: impl FnOnce(&Queue, QueueRecord),
+    ) {
+        let _gate = self.registry_gate.lock().await;
+        let existing = self.all_queues().into_iter().find(|q| q.id == id);
+        match (existing, record) {
+            (Some(q), Some(record)) => refresh(&q, record),
+            (Some(q), None) => {
+                let key = queue_key(&q.account, &q.region, &q.name);
+                let mut queues = self.queues.write().expect("registry");
+                if queues.get(&key).is_some_and(|c| Arc::ptr_eq(c, &q)) {
+                    queues.remove(&key);
+                }
+                drop(queues);
+                self.state.queue_deleted(&q);
+                q.notify.notify_waiters();
+            }
+            (None, Some(record)) => {
+                let region = record
+                    .region
+                    .clone()
+                    .unwrap_or_else(|| self.settings.region.clone());
+                let q = Arc::new(Queue::new(record, &region, |r| self.state.queue_slot(r)));
+                let key = queue_key(&q.account, &q.region, &q.name);
+                // A queue of the name registered here is one deleted elsewhere meanwhile.
+                let replaced = self.queues.write().expect("registry").insert(key, q);
+                if let Some(old) = replaced {
+                    old.notify.notify_waiters();
+                }
+            }
+            (None, None) => {}
+        }
+    }
+}
+
 /// The queue type CreateQueue asks for: `FifoQueue=true`, or a standard queue.
 fn fifo_flag(name: &str, attrs: &[(String, String)]) -> EngineResult<bool> {
     match attrs.iter().find(|(k, _)| k == "FifoQueue") {

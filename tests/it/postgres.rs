@@ -422,11 +422,8 @@ async fn a_long_poll_on_one_node_wakes_at_a_send_on_the_other() {
         .unwrap()
         .queue_url
         .unwrap();
-    // Node B registered its queues at start, before this one existed; phase 1 has no
-    // cross-node registry yet, so B is started again to know it.
-    b.stop().await;
-    let b = start(&db).await;
     let (sa, sb, url_b) = (a.sdk(), b.sdk(), b.queue_url(&name));
+    wait_for_queue(&sb, &name, true).await;
     let waiting = tokio::spawn(async move {
         let got = sb
             .receive_message()
@@ -457,6 +454,94 @@ async fn a_long_poll_on_one_node_wakes_at_a_send_on_the_other() {
     // The fallback poll comes 2 s after the receive's last claim (at least 1.5 s after the
     // send): within 1 s, only the notification can have woken it.
     assert!(latency < Duration::from_secs(1), "woke after {latency:?}");
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Waits (up to 20 s) until `sdk`'s node knows queue `name` (`exists`) or no longer does;
+/// how long it took.
+async fn wait_for_queue(sdk: &aws_sdk_sqs::Client, name: &str, exists: bool) -> Duration {
+    let start = std::time::Instant::now();
+    while sdk.get_queue_url().queue_name(name).send().await.is_ok() != exists {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "queue {name} exists={exists} never seen"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn a_queue_created_changed_or_deleted_on_one_node_is_so_on_the_other() {
+    let Some(db) =
+        fresh_database("a_queue_created_changed_or_deleted_on_one_node_is_so_on_the_other").await
+    else {
+        return;
+    };
+    let (a, b) = (start(&db).await, start(&db).await);
+    let (sa, sb) = (a.sdk(), b.sdk());
+    let name = unique("pg-registry");
+    let url_a = sa
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let created = wait_for_queue(&sb, &name, true).await;
+    let url_b = b.queue_url(&name);
+    sa.set_queue_attributes()
+        .queue_url(&url_a)
+        .attributes(QueueAttributeName::VisibilityTimeout, "77")
+        .send()
+        .await
+        .unwrap();
+    let start_change = std::time::Instant::now();
+    loop {
+        let attrs = sb
+            .get_queue_attributes()
+            .queue_url(&url_b)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await
+            .unwrap();
+        if attrs.attributes().unwrap()[&QueueAttributeName::VisibilityTimeout] == "77" {
+            break;
+        }
+        assert!(
+            start_change.elapsed() < Duration::from_secs(20),
+            "the change never reached B"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let changed = start_change.elapsed();
+    // A change made on B to the record A changed keeps A's change (the stored record is the
+    // one edited, not B's copy).
+    sb.tag_queue()
+        .queue_url(&url_b)
+        .tags("team", "b")
+        .send()
+        .await
+        .unwrap();
+    let attrs = sa
+        .get_queue_attributes()
+        .queue_url(&url_a)
+        .attribute_names(QueueAttributeName::VisibilityTimeout)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs.attributes().unwrap()[&QueueAttributeName::VisibilityTimeout],
+        "77"
+    );
+    sa.delete_queue().queue_url(&url_a).send().await.unwrap();
+    let deleted = wait_for_queue(&sb, &name, false).await;
+    eprintln!(
+        "postgres: node B saw node A's CreateQueue after {created:?}, SetQueueAttributes after \
+         {changed:?}, DeleteQueue after {deleted:?}"
+    );
     a.stop().await;
     b.stop().await;
 }

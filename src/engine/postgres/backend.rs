@@ -23,7 +23,7 @@ use crate::engine::visibility::visibility_change;
 use crate::engine::{EngineError, EngineResult};
 use crate::store::records;
 
-use super::listen::{CHANNEL, FALLBACK_POLL_MS};
+use super::listen::{CHANNEL, FALLBACK_POLL_MS, REGISTRY_CHANNEL};
 
 /// The PostgreSQL backend of one node.
 pub(crate) struct Postgres {
@@ -120,12 +120,13 @@ impl Postgres {
     }
 
     async fn store_queue(&self, record: &QueueRecord) -> EngineResult<()> {
-        let client = self.client().await?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
         let region = record.region.as_deref().unwrap_or(&self.default_region);
-        client
+        let inserted = tx
             .execute(
                 "INSERT INTO cauda.queues (id, account, region, name, record) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account, region, name) DO NOTHING",
                 &[
                     &to_i64(record.id),
                     &record.account,
@@ -136,38 +137,86 @@ impl Postgres {
             )
             .await
             .map_err(db)?;
-        Ok(())
+        if inserted == 0 {
+            // Another node created the name first; its CreateQueue answers for it.
+            return Err(EngineError::InvalidRequest(
+                "Another CreateQueue of this name is in progress; try again.".into(),
+            ));
+        }
+        notify_registry(&tx, record.id).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn remove_queue(&self, q: &Queue) -> EngineResult<()> {
-        let client = self.client().await?;
-        client
-            .execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
             .await
             .map_err(db)?;
+        notify_registry(&tx, q.id).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// The stored record, locked, is the one changed (not this node's copy, which another
+    /// node's change may have outdated); every node then reloads it.
+    async fn update_record(&self, q: &Queue, change: &mut RecordChange<'_>) -> EngineResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let id = to_i64(q.id);
+        let row = tx
+            .query_opt(
+                "SELECT record FROM cauda.queues WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(db)?
+            .ok_or(EngineError::QueueDoesNotExist)?;
+        let mut next: QueueRecord =
+            records::decode(row.get::<_, &[u8]>(0)).map_err(|e| failed(&e))?;
+        change(&mut next)?;
+        tx.execute(
+            "UPDATE cauda.queues SET record = $2, version = version + 1 WHERE id = $1",
+            &[&id, &records::encode(&next)],
+        )
+        .await
+        .map_err(db)?;
+        notify_registry(&tx, q.id).await?;
+        tx.commit().await.map_err(db)?;
+        Postgres::refresh(q, next);
         Ok(())
     }
 
-    async fn update_record(&self, q: &Queue, change: &mut RecordChange<'_>) -> EngineResult<()> {
-        let mut next = record_of(q);
-        change(&mut next)?;
-        let client = self.client().await?;
-        let updated = client
-            .execute(
-                "UPDATE cauda.queues SET record = $2, version = version + 1 WHERE id = $1",
-                &[&to_i64(q.id), &records::encode(&next)],
-            )
-            .await
-            .map_err(db)?;
-        if updated == 0 {
-            return Err(EngineError::QueueDoesNotExist);
-        }
-        q.refresh_policy(&next);
+    /// `q`'s record as stored now (another node changed it): the one this node uses.
+    pub(crate) fn refresh(q: &Queue, record: QueueRecord) {
+        q.refresh_policy(&record);
         *slot(q)
             .record
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = next;
-        Ok(())
+            .unwrap_or_else(PoisonError::into_inner) = record;
+    }
+
+    /// Queue `id`'s stored record; `None` when it is deleted.
+    pub(crate) async fn stored_queue(&self, id: u64) -> EngineResult<Option<QueueRecord>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT record FROM cauda.queues WHERE id = $1",
+                &[&to_i64(id)],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| records::decode(r.get::<_, &[u8]>(0)).map_err(|e| failed(&e)))
+            .transpose()
+    }
+
+    /// Every stored queue's id and record version, for the registry's periodic check.
+    pub(crate) async fn queue_versions(&self) -> EngineResult<Vec<(u64, i64)>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT id, version FROM cauda.queues", &[])
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| (to_u64(r.get(0)), r.get(1))).collect())
     }
 
     /// The batch's messages (and FIFO deduplication entries) in one transaction.
@@ -568,6 +617,18 @@ const TAKE: &str = "UPDATE cauda.messages m SET visible_at = $5, \
 fn with_fallback(next_visible_at: Option<u64>, now: i64) -> Option<u64> {
     let poll = to_u64(now) + FALLBACK_POLL_MS;
     Some(next_visible_at.map_or(poll, |v| v.min(poll)))
+}
+
+/// Tells every node, when the transaction commits, that queue `id` was created, changed or
+/// deleted.
+async fn notify_registry(tx: &Transaction<'_>, id: u64) -> EngineResult<()> {
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&REGISTRY_CHANNEL, &id.to_string()],
+    )
+    .await
+    .map_err(db)?;
+    Ok(())
 }
 
 /// Wakes the long polls of queue `id` on every node when the transaction commits.

@@ -101,26 +101,42 @@
 //!
 //! The registry (`Engine::queues`) is a per-process map of `Arc<Queue>` handles, and queue
 //! lookups are synchronous. Over postgres it stays, as a *cache* of handles (a handle
-//! carries node-local things: long-poll waiters, rate counters), the database being the
-//! truth: (1) a lookup that misses reads `queues` through the backend before answering
-//! QueueDoesNotExist (lookups become async); (2) CreateQueue/DeleteQueue/attribute changes
-//! `pg_notify('cauda_registry', id:version)` and every node drops or reloads that entry;
-//! (3) a bounded poll of `max(version)` covers a missed notification. A queue record in a
-//! handle's slot is thus at most a notification (or one poll period) old, within SQS's own
-//! "up to 60 seconds" for attribute changes to propagate; statements that depend on the
-//! record (the claim's RedrivePolicy, a FIFO queue's dedup scope) re-read it in their
-//! transaction. The registry gate and `deleted_at` (queue-deleted cooldown) move to the
-//! database (the unique key; a `deleted_queues` row). Queue ids come from the backend
-//! ([`MessageState::queue_id`](super::state::MessageState::queue_id)). The engine's
-//! `local` field (move-task records, store stats, flush) becomes backend-neutral.
+//! carries node-local things: long-poll waiters, rate counters), the `queues` table being
+//! the truth. Done: CreateQueue, DeleteQueue and record changes `pg_notify('cauda_registry',
+//! id)`; every node's listener makes its registry follow the stored record
+//! (`Engine::follow_stored`), every stored queue is followed once the listener listens, and
+//! a check every 5 s compares stored versions with those last seen, so a lost notification
+//! delays a change (within SQS's own "up to 60 seconds" for attribute changes), never loses
+//! it. SetQueueAttributes edits the stored record locked `FOR UPDATE`, not the node's copy.
+//! Queue ids come from the backend
+//! ([`MessageState::queue_id`](super::state::MessageState::queue_id)).
+//! To do: a lookup that misses could read `queues` before answering QueueDoesNotExist (it
+//! needs async lookups; today a queue created on node A is unknown to node B for the few
+//! milliseconds until B hears of it); a CreateQueue that loses the unique key to another
+//! node should answer with the winner's queue (today: "try again"); the queue-deleted
+//! cooldown (`deleted_at`) and the purge cooldown's clock move to the database; statements
+//! that depend on the record (the claim's RedrivePolicy, the dedup scope) re-read it in
+//! their transaction; the engine's `local` field (move-task records, store stats, flush)
+//! becomes backend-neutral; an index of queues by id replaces the listener's registry scan.
 //!
 //! # Built so far (phase 1)
 //!
-//! [`schema`]: the schema, created and migrated at start, versioned, refused when newer.
-//! [`Postgres`]: queue create/get/list/delete and attributes on one node; SendMessage(Batch)
-//! to standard queues; ReceiveMessage of standard queues (SKIP LOCKED, visibility, receive
-//! counts); DeleteMessage(Batch) and ChangeMessageVisibility(Batch) with the shared handle
-//! rules; counts; purge. Everything else answers an error saying it is not built yet.
+//! - [`schema`]: created and migrated at start, versioned, refused when newer.
+//! - [`Postgres`]: queue create/get/list/delete, attributes, tags and policies (shared
+//!   across nodes, [`listen`]); SendMessage(Batch) to standard and FIFO queues (FIFO
+//!   deduplication, sequence numbers, per-group commit order); ReceiveMessage of standard
+//!   queues (SKIP LOCKED) and FIFO queues (group rows locked, head up to the first in-flight
+//!   message); visibility, receive counts, retention at receive; DeleteMessage(Batch) and
+//!   ChangeMessageVisibility(Batch) with the shared handle rules; counts and the oldest
+//!   message's age; purge with its cooldown; an operator's delete by message id;
+//!   `Engine::expire`; long polls woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
+//! - Refused with InvalidRequest ("not supported by cauda's postgres backend yet"):
+//!   receives on a queue with a RedrivePolicy (dead-letter moves), ReceiveRequestAttemptId,
+//!   message move tasks, the console's peek. Not started: the janitor (expired rows are deleted
+//!   only when a queue's retention period changes, `Engine::expire`; they are never
+//!   delivered, but stay counted until then), fair-queue order
+//!   on standard queues (plain oldest-visible order), `--durability relaxed` as
+//!   `synchronous_commit=off`, readiness following the database, TLS to the database.
 
 mod backend;
 pub(crate) mod listen;

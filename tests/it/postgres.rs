@@ -545,3 +545,109 @@ async fn a_queue_created_changed_or_deleted_on_one_node_is_so_on_the_other() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Ends every session of database `url`'s database but the caller's: the database seen as
+/// lost by each node, which must reconnect.
+async fn terminate_sessions(url: &str) -> u64 {
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let name = config.get_dbname().unwrap().to_string();
+    let admin: tokio_postgres::Config = std::env::var(VAR).unwrap().parse().unwrap();
+    let (client, conn) = admin.connect(NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let rows = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&name],
+        )
+        .await
+        .unwrap();
+    rows.len() as u64
+}
+
+#[tokio::test]
+async fn nodes_recover_without_restart_when_their_database_sessions_are_lost() {
+    let Some(db) =
+        fresh_database("nodes_recover_without_restart_when_their_database_sessions_are_lost").await
+    else {
+        return;
+    };
+    let (a, b) = (start(&db).await, start(&db).await);
+    let name = unique("pg-lost");
+    let url_a = a
+        .sdk()
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let (sa, sb, url_b) = (a.sdk(), b.sdk(), b.queue_url(&name));
+    wait_for_queue(&sb, &name, true).await;
+    sa.send_message()
+        .queue_url(&url_a)
+        .message_body("before")
+        .send()
+        .await
+        .unwrap();
+    let ended = terminate_sessions(&db).await;
+    assert!(
+        ended >= 4,
+        "both nodes' pooled and LISTEN sessions ended ({ended})"
+    );
+
+    // Raw requests (no SDK retries): each is answered 200 or 500 InternalFailure, and the
+    // node is back within a few.
+    let body = format!(r#"{{"QueueUrl":"{url_a}","MessageBody":"after"}}"#);
+    let mut statuses = Vec::new();
+    loop {
+        let r = a.json("SendMessage", &body).await;
+        statuses.push(r.status);
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 500, "{}", r.body);
+        assert!(r.body.contains("InternalFailure"), "{}", r.body);
+        assert!(statuses.len() < 20, "node A never recovered: {statuses:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!("postgres: after the sessions ended, node A answered SendMessage with {statuses:?}");
+    let got = sb
+        .receive_message()
+        .queue_url(&url_b)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let mut bodies: Vec<_> = got.messages().iter().filter_map(|m| m.body()).collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, ["after", "before"], "nothing acknowledged was lost");
+
+    // B's LISTEN connection is back (it reconnects after 1 s): a send on A wakes B's poll.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let waiting = tokio::spawn(async move {
+        let got = sb
+            .receive_message()
+            .queue_url(&url_b)
+            .wait_time_seconds(20)
+            .send()
+            .await
+            .unwrap();
+        (std::time::Instant::now(), got.messages().len())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sa.send_message()
+        .queue_url(&url_a)
+        .message_body("wake")
+        .send()
+        .await
+        .unwrap();
+    let acked = std::time::Instant::now();
+    let (woke, n) = waiting.await.unwrap();
+    assert_eq!(n, 1);
+    let latency = woke.saturating_duration_since(acked);
+    assert!(latency < Duration::from_secs(1), "woke after {latency:?}");
+    a.stop().await;
+    b.stop().await;
+}

@@ -651,3 +651,90 @@ async fn nodes_recover_without_restart_when_their_database_sessions_are_lost() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn a_message_received_max_receive_count_times_moves_to_the_dead_letter_queue() {
+    let Some(db) =
+        fresh_database("a_message_received_max_receive_count_times_moves_to_the_dead_letter_queue")
+            .await
+    else {
+        return;
+    };
+    let s = start(&db).await;
+    let sdk = s.sdk();
+    let dlq_url = sdk
+        .create_queue()
+        .queue_name(unique("pg-dlq"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let dlq_arn = sdk
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone();
+    let url = sdk
+        .create_queue()
+        .queue_name(unique("pg-src"))
+        .attributes(
+            QueueAttributeName::RedrivePolicy,
+            format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"2"}}"#),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let sent = sdk
+        .send_message()
+        .queue_url(&url)
+        .message_body("poison")
+        .send()
+        .await
+        .unwrap();
+    for n in 1..=2 {
+        let got = sdk
+            .receive_message()
+            .queue_url(&url)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(got.messages().len(), 1, "receive {n}");
+        assert_eq!(got.messages()[0].message_id(), sent.message_id());
+    }
+    // The third receive finds it received twice: it moves instead of being delivered.
+    let third = sdk.receive_message().queue_url(&url).send().await.unwrap();
+    assert!(third.messages().is_empty());
+    assert_eq!(counts(&sdk, &url).await, ("0".into(), "0".into()));
+    assert_eq!(counts(&sdk, &dlq_url).await, ("1".into(), "0".into()));
+    let moved = sdk
+        .receive_message()
+        .queue_url(&dlq_url)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let m = &moved.messages()[0];
+    assert_eq!(m.message_id(), sent.message_id(), "the same message");
+    assert_eq!(m.body(), Some("poison"));
+    let attrs = m.attributes().unwrap();
+    assert_eq!(
+        attrs[&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount],
+        "3",
+        "its receive count goes on"
+    );
+    assert!(
+        attrs[&aws_sdk_sqs::types::MessageSystemAttributeName::DeadLetterQueueSourceArn]
+            .ends_with(url.rsplit('/').next().unwrap()),
+        "{attrs:?}"
+    );
+    s.stop().await;
+}

@@ -17,6 +17,7 @@ use crate::engine::queue::{
 };
 use crate::engine::receipt::ReceiptHandle;
 use crate::engine::receive::{Claim, Claimed, Delivery};
+use crate::engine::redrive::MoveKind;
 use crate::engine::send::{Accepted, SendEntry, SendOutcome, Sending};
 use crate::engine::state::{MessageState, RecordChange, StateFuture};
 use crate::engine::visibility::visibility_change;
@@ -292,8 +293,10 @@ impl Postgres {
         if !c.dead_letter.matches(&record.attributes) {
             return Ok(None);
         }
-        if c.dead_letter.active().is_some() {
-            return Err(not_built("ReceiveMessage on a queue with a RedrivePolicy"));
+        if q.fifo && c.dead_letter.active().is_some() {
+            return Err(not_built(
+                "ReceiveMessage on a FIFO queue with a RedrivePolicy",
+            ));
         }
         let visibility = c
             .req
@@ -325,6 +328,21 @@ impl Postgres {
             }
             let next = next_visible_at(&tx, id, now_i).await?;
             return Ok(Some(nothing(with_fallback(next, now_i), false)));
+        }
+        if let Some((dlq, max_receives)) = c.dead_letter.active() {
+            let (rows, moved) = claim_with_redrive(
+                &tx,
+                q,
+                dlq,
+                max_receives,
+                [now_i, to_i64(retained_after), max, visible_at],
+            )
+            .await?;
+            let mut claimed = finish_claim(tx, id, now_i, &rows).await?;
+            if let Some(claimed) = claimed.as_mut() {
+                claimed.moved_to_dead_letter = moved;
+            }
+            return Ok(claimed);
         }
         let rows = tx
             .query(
@@ -548,6 +566,75 @@ async fn finish_claim(
     }))
 }
 
+/// A standard claim of a queue with a dead-letter queue: the oldest visible messages are
+/// locked (`SKIP LOCKED`); those already received `max_receives` times move to `dlq` in this
+/// transaction (as [`MoveKind::DeadLetter`] rewrites them) and do not count against the
+/// maximum; up to the maximum of the others are made in flight. `[now, retained_after, max,
+/// visible_at]`; returns the rows delivered and the number moved.
+async fn claim_with_redrive(
+    tx: &Transaction<'_>,
+    q: &Queue,
+    dlq: &Queue,
+    max_receives: u32,
+    [now, retained_after, max, visible_at]: [i64; 4],
+) -> EngineResult<(Vec<Row>, usize)> {
+    let id = to_i64(q.id);
+    // Extra rows, so that messages moved instead of delivered leave room for others.
+    let window = max + 20;
+    let candidates = tx
+        .query(
+            "SELECT seq, record, group_id, sent_at, visible_at, receive_count, first_receive_at, \
+               received_at FROM cauda.messages \
+             WHERE queue_id = $1 AND visible_at <= $2 AND sent_at > $3 \
+             ORDER BY visible_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED",
+            &[&id, &now, &retained_after, &window],
+        )
+        .await
+        .map_err(db)?;
+    let mut take: Vec<i64> = Vec::new();
+    let mut moved = 0;
+    for row in &candidates {
+        let meta = MessageMeta {
+            sent_at: to_u64(row.get(3)),
+            group: row.get::<_, Option<&str>>(2).map(Arc::from),
+            state: state_of(row, 4),
+        };
+        if meta.state.receive_count < max_receives {
+            if take.len() < usize::try_from(max).unwrap_or(10) {
+                take.push(row.get(0));
+            }
+            continue;
+        }
+        let record: MessageRecord =
+            records::decode(row.get::<_, &[u8]>(1)).map_err(|e| failed(&e))?;
+        let (record, meta) = MoveKind::DeadLetter.rewrite(q, dlq, &meta, record, to_u64(now));
+        let seq = next_message_seq(tx).await?;
+        insert_message(tx, dlq.id, seq, &record, &meta.state).await?;
+        tx.execute(
+            "DELETE FROM cauda.messages WHERE queue_id = $1 AND seq = $2",
+            &[&id, &row.get::<_, i64>(0)],
+        )
+        .await
+        .map_err(db)?;
+        moved += 1;
+    }
+    if moved > 0 {
+        notify_ready(tx, dlq.id).await?;
+    }
+    let rows = tx
+        .query(
+            "UPDATE cauda.messages m SET visible_at = $3, receive_count = m.receive_count + 1, \
+               first_receive_at = coalesce(m.first_receive_at, $2), received_at = $2 \
+             WHERE m.queue_id = $1 AND m.seq = ANY($4) \
+             RETURNING m.seq, m.record, m.visible_at, m.receive_count, m.first_receive_at, \
+               m.received_at",
+            &[&id, &now, &visible_at, &take],
+        )
+        .await
+        .map_err(db)?;
+    Ok((rows, moved))
+}
+
 /// The FIFO rule as a condition on message `m`: visible, and no earlier message of its group
 /// is not (in flight or delayed), so a group delivers from its head up to its first
 /// in-flight message.
@@ -750,8 +837,9 @@ async fn insert_message(
     state: &MessageStateRecord,
 ) -> EngineResult<()> {
     tx.execute(
-        "INSERT INTO cauda.messages (queue_id, seq, message_id, record, group_id, sent_at, visible_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO cauda.messages (queue_id, seq, message_id, record, group_id, sent_at, \
+           visible_at, receive_count, first_receive_at, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         &[
             &to_i64(queue_id),
             &to_i64(seq),
@@ -760,6 +848,9 @@ async fn insert_message(
             &m.group_id,
             &to_i64(m.sent_at),
             &to_i64(state.visible_at),
+            &i32::try_from(state.receive_count).unwrap_or(i32::MAX),
+            &state.first_receive_at.map(to_i64),
+            &to_i64(state.received_at),
         ],
     )
     .await

@@ -126,12 +126,13 @@
 //!   across nodes, [`listen`]); SendMessage(Batch) to standard and FIFO queues (FIFO
 //!   deduplication, sequence numbers, per-group commit order); ReceiveMessage of standard
 //!   queues (SKIP LOCKED) and FIFO queues (group rows locked, head up to the first in-flight
-//!   message); visibility, receive counts, retention at receive; DeleteMessage(Batch) and
+//!   message); dead-letter moves at a standard queue's receive, in the claim's
+//!   transaction; visibility, receive counts, retention at receive; DeleteMessage(Batch) and
 //!   ChangeMessageVisibility(Batch) with the shared handle rules; counts and the oldest
 //!   message's age; purge with its cooldown; an operator's delete by message id;
 //!   `Engine::expire`; long polls woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
 //! - Refused with InvalidRequest ("not supported by cauda's postgres backend yet"):
-//!   receives on a queue with a RedrivePolicy (dead-letter moves), ReceiveRequestAttemptId,
+//!   receives on a FIFO queue with a RedrivePolicy, ReceiveRequestAttemptId,
 //!   message move tasks, the console's peek. Not started: the janitor (expired rows are deleted
 //!   only when a queue's retention period changes, `Engine::expire`; they are never
 //!   delivered, but stay counted until then), fair-queue order

@@ -171,7 +171,9 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, String> {
-        let (pool, config) = postgres::open_pool(url).await.map_err(|e| e.to_string())?;
+        let (pool, config) = postgres::open_pool(url, settings.sync_writes)
+            .await
+            .map_err(|e| e.to_string())?;
         let pg = Arc::new(postgres::Postgres::new(pool, settings.region.clone()));
         let records = pg
             .stored_queues()

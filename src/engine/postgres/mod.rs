@@ -136,8 +136,7 @@
 //!   message move tasks, the console's peek. Not started: the janitor (expired rows are deleted
 //!   only when a queue's retention period changes, `Engine::expire`; they are never
 //!   delivered, but stay counted until then), fair-queue order
-//!   on standard queues (plain oldest-visible order), `--durability relaxed` as
-//!   `synchronous_commit=off`, readiness following the database, TLS to the database.
+//!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.
 
 mod backend;
 pub(crate) mod listen;
@@ -168,8 +167,21 @@ pub(crate) enum OpenError {
 
 /// Connects to the database `url` names and makes its schema current; the pool of
 /// connections the backend then uses, and the configuration (for the LISTEN connection).
-pub(crate) async fn open_pool(url: &str) -> Result<(Pool, tokio_postgres::Config), OpenError> {
-    let config: tokio_postgres::Config = url.parse().map_err(OpenError::Url)?;
+/// `sync_writes` false (`--durability relaxed`): cauda's sessions commit with
+/// `synchronous_commit=off` (a database crash may lose the last acknowledged commits, never
+/// part of one); otherwise the database's own setting applies.
+pub(crate) async fn open_pool(
+    url: &str,
+    sync_writes: bool,
+) -> Result<(Pool, tokio_postgres::Config), OpenError> {
+    let mut config: tokio_postgres::Config = url.parse().map_err(OpenError::Url)?;
+    if !sync_writes {
+        let options = match config.get_options() {
+            Some(o) => format!("{o} -c synchronous_commit=off"),
+            None => "-c synchronous_commit=off".to_string(),
+        };
+        config.options(&options);
+    }
     let manager = Manager::from_config(
         config.clone(),
         NoTls,

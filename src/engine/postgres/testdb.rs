@@ -40,6 +40,18 @@ impl TestDb {
         })
     }
 
+    /// The database's URL.
+    pub(crate) fn url(&self) -> String {
+        let host = match &self.config.get_hosts()[0] {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let user = self.config.get_user().unwrap_or("postgres");
+        format!("postgres://{user}@{host}:{port}/{}", self.name)
+    }
+
     pub(crate) async fn client(&self) -> tokio_postgres::Client {
         connect(&self.config).await
     }

@@ -79,3 +79,33 @@ async fn nodes_starting_together_migrate_once() {
     drop((a, b));
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn relaxed_durability_commits_asynchronously_strict_keeps_the_database_setting() {
+    let test = "relaxed_durability_commits_asynchronously_strict_keeps_the_database_setting";
+    let Some(db) = TestDb::create(test).await else {
+        return;
+    };
+    let client = db.client().await;
+    // The test cluster runs with synchronous_commit=off: this database says on.
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE {} SET synchronous_commit = on",
+            db.name
+        ))
+        .await
+        .unwrap();
+    drop(client);
+    let url = db.url();
+    for (sync_writes, expected) in [(true, "on"), (false, "off")] {
+        let (pool, _) = super::open_pool(&url, sync_writes).await.unwrap();
+        let client = pool.get().await.unwrap();
+        let setting: String = client
+            .query_one("SHOW synchronous_commit", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(setting, expected, "sync_writes {sync_writes}");
+    }
+    db.drop_db().await;
+}

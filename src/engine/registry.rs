@@ -218,17 +218,22 @@ impl Engine {
 }
 
 impl Engine {
-    /// The registry follows queue `id`'s stored record (`None`: deleted), which another node
-    /// (or this one) created, changed or deleted: a backend shared by several nodes calls it
-    /// when told so. `refresh` makes a registered queue use the stored record. Under the
-    /// registry gate, so that it follows this node's own CreateQueue and DeleteQueue.
+    /// The registry follows queue `id`'s stored record as `load` reads it (`Some(None)`:
+    /// deleted; `None`: unread, nothing changes), which another node (or this one) created,
+    /// changed or deleted: a backend shared by several nodes calls it when told so. `refresh`
+    /// makes a registered queue use the stored record. The record is read under the registry
+    /// gate, after this node's own CreateQueue or DeleteQueue in progress: read before, it
+    /// could bring back a queue this node just deleted.
     pub(crate) async fn follow_stored(
         &self,
         id: u64,
-        record: Option<QueueRecord>,
+        load: impl std::future::Future<Output = Option<Option<QueueRecord>>>,
         refresh: impl FnOnce(&Queue, QueueRecord),
     ) {
         let _gate = self.registry_gate.lock().await;
+        let Some(record) = load.await else {
+            return;
+        };
         let existing = self.all_queues().into_iter().find(|q| q.id == id);
         match (existing, record) {
             (Some(q), Some(record)) => refresh(&q, record),

@@ -480,7 +480,7 @@ impl Postgres {
         let started = tx
             .execute(
                 "UPDATE cauda.queues SET last_purge_at = $2 WHERE id = $1 \
-                 AND (last_purge_at IS NULL OR last_purge_at <= $2 - $3)",
+                 AND (last_purge_at IS NULL OR last_purge_at <= $2 - $3::bigint)",
                 &[&id, &to_i64(now), &to_i64(cooldown_ms)],
             )
             .await
@@ -778,7 +778,7 @@ async fn live_dedup(
         .query_opt(
             "SELECT expires_at, message_id, seq FROM cauda.dedup \
              WHERE queue_id = $1 AND key = $2 AND expires_at > $3 FOR UPDATE",
-            &[&to_i64(queue_id), &key, &to_i64(now)],
+            &[&to_i64(queue_id), &key.as_bytes(), &to_i64(now)],
         )
         .await
         .map_err(db)?;
@@ -797,7 +797,7 @@ async fn store_dedup(tx: &Transaction<'_>, queue_id: u64, d: &DedupRecord) -> En
          SET expires_at = excluded.expires_at, message_id = excluded.message_id, seq = excluded.seq",
         &[
             &to_i64(queue_id),
-            &d.key,
+            &d.key.as_bytes(),
             &to_i64(d.expires_at),
             &d.message_id,
             &to_i64(d.seq),

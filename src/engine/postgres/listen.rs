@@ -129,9 +129,8 @@ async fn listen(
 /// The registry follows queue `id`'s stored record (a failed read is logged by the backend
 /// and left to the next check).
 async fn follow(engine: &Engine, pg: &Postgres, id: u64) {
-    if let Ok(record) = pg.stored_queue(id).await {
-        engine.follow_stored(id, record, Postgres::refresh).await;
-    }
+    let load = async { pg.stored_queue(id).await.ok() };
+    engine.follow_stored(id, load, Postgres::refresh).await;
 }
 
 /// Follows every queue created, changed or deleted since the last check (`seen`: the

@@ -10,6 +10,7 @@ pub(crate) const SCHEMA: &str = "cauda";
 /// Each migration takes the schema from the version before it (its index) to the next.
 const MIGRATIONS: &[&str] = &[
     // 1: queues, messages, FIFO deduplication and groups, receive attempts, move tasks.
+    // Deduplication keys are bytea: a per-group key holds a NUL between group and id.
     r"
     CREATE SEQUENCE cauda.ids;
     CREATE SEQUENCE cauda.message_seq;
@@ -43,7 +44,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX messages_by_id ON cauda.messages (queue_id, message_id);
     CREATE TABLE cauda.dedup (
         queue_id bigint NOT NULL REFERENCES cauda.queues (id) ON DELETE CASCADE,
-        key text NOT NULL,
+        key bytea NOT NULL,
         expires_at bigint NOT NULL,
         message_id text NOT NULL,
         seq bigint NOT NULL,

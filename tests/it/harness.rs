@@ -95,15 +95,16 @@ pub fn xml_all(body: &str, tag: &str) -> Vec<String> {
 }
 
 /// The switch: which backend a test server uses unless its test names one (`--data-dir`,
-/// `--in-memory` or `--backend`). `CAUDA_TEST_BACKEND=memory` (the default) or `sled` (a
-/// fresh temporary data directory per server).
+/// `--in-memory` or `--backend`). `CAUDA_TEST_BACKEND=memory` (the default), `sled` (a
+/// fresh temporary data directory per server) or `postgres` (a fresh database per server on
+/// the cluster `CAUDA_TEST_DATABASE_URL` names).
 pub fn test_backend() -> String {
     std::env::var("CAUDA_TEST_BACKEND").unwrap_or_else(|_| "memory".into())
 }
 
 /// A test server's configuration: `args` on an ephemeral port, on the switch's backend; and
 /// the temporary data directory to keep while the server runs.
-fn server_config(args: &[&str]) -> (cauda::Config, Option<tempfile::TempDir>) {
+async fn server_config(args: &[&str]) -> (cauda::Config, Option<tempfile::TempDir>) {
     let mut argv: Vec<String> = vec!["cauda".into(), "--bind".into(), "127.0.0.1:0".into()];
     let chosen = ["--data-dir", "--in-memory", "--backend"];
     let mut data = None;
@@ -116,11 +117,41 @@ fn server_config(args: &[&str]) -> (cauda::Config, Option<tempfile::TempDir>) {
                 argv.extend(["--backend".into(), "sled".into(), "--data-dir".into(), path]);
                 data = Some(dir);
             }
-            other => panic!("CAUDA_TEST_BACKEND={other}: expected memory or sled"),
+            "postgres" => {
+                let url = fresh_postgres_database().await;
+                argv.extend([
+                    "--backend".into(),
+                    "postgres".into(),
+                    "--database-url".into(),
+                    url,
+                ]);
+            }
+            other => panic!("CAUDA_TEST_BACKEND={other}: expected memory, sled or postgres"),
         }
     }
     argv.extend(args.iter().map(std::string::ToString::to_string));
     (cauda::Config::parse_from(argv), data)
+}
+
+/// A new empty database on the cluster `CAUDA_TEST_DATABASE_URL` names; its URL.
+pub async fn fresh_postgres_database() -> String {
+    let url = std::env::var("CAUDA_TEST_DATABASE_URL")
+        .expect("CAUDA_TEST_DATABASE_URL names the test cluster (`.ci/postgres start`)");
+    let admin: tokio_postgres::Config = url.parse().expect("CAUDA_TEST_DATABASE_URL parses");
+    let (client, conn) = admin
+        .connect(tokio_postgres::NoTls)
+        .await
+        .expect("the test cluster answers");
+    let conn = tokio::spawn(conn);
+    let name = format!("cauda_it_{}", uuid::Uuid::new_v4().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create the test database");
+    drop(client);
+    let _ = conn.await;
+    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
+    format!("{base}/{name}")
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -139,7 +170,7 @@ impl TestServer {
 
     /// A server with extra command-line flags (e.g. `["--auth", "strict"]`).
     pub async fn start_with(args: &[&str]) -> TestServer {
-        let (config, data) = server_config(args);
+        let (config, data) = server_config(args).await;
         let server = cauda::start(config).await.expect("server starts");
         let addr = server.local_addr;
         TestServer {
@@ -418,7 +449,7 @@ impl TestServer {
         args: &[&str],
         clock: std::sync::Arc<C>,
     ) -> (TestServer, std::sync::Arc<C>) {
-        let (config, data) = server_config(args);
+        let (config, data) = server_config(args).await;
         let server = cauda::start_with_clock(config, clock.clone())
             .await
             .expect("server starts");

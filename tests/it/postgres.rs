@@ -15,28 +15,14 @@ const VAR: &str = "CAUDA_TEST_DATABASE_URL";
 
 /// A fresh database's URL, or `None` after saying why the test is skipped.
 async fn fresh_database(test: &str) -> Option<String> {
-    let Ok(url) = std::env::var(VAR) else {
+    if std::env::var(VAR).is_err() {
         eprintln!(
             "SKIPPED postgres::{test}: {VAR} is unset (run `.ci/postgres start` and export the \
              URL it prints to test the postgres backend)"
         );
         return None;
-    };
-    let admin: tokio_postgres::Config = url.parse().expect("CAUDA_TEST_DATABASE_URL parses");
-    let (client, conn) = admin
-        .connect(NoTls)
-        .await
-        .expect("the test cluster answers");
-    let conn = tokio::spawn(conn);
-    let name = format!("cauda_it_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create the test database");
-    drop(client);
-    let _ = conn.await;
-    let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    Some(format!("{base}/{name}"))
+    }
+    Some(crate::harness::fresh_postgres_database().await)
 }
 
 async fn start(url: &str) -> TestServer {

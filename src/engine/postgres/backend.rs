@@ -10,7 +10,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
 
 use crate::engine::move_tasks::{MoveStep, NextMove, TaskMove};
-use crate::engine::peek::{PeekRequest, PeekedMessage};
+use crate::engine::peek::{PeekRequest, PeekedMessage, Phase};
 use crate::engine::queue::{
     Counts, DedupRecord, MessageMeta, MessageRecord, MessageStateRecord, Queue, QueueRecord,
     QueueSlot, QueueStats,
@@ -457,6 +457,53 @@ impl Postgres {
             },
             oldest_sent_at: row.get::<_, Option<i64>>(3).map(to_u64),
         })
+    }
+
+    /// The messages `req` selects, oldest first, by the primary key; nothing is written.
+    async fn peek(
+        &self,
+        q: &Queue,
+        req: PeekRequest,
+        now: u64,
+    ) -> EngineResult<Vec<PeekedMessage>> {
+        // The phase as SQL: 0 any, 1 visible, 2 in flight, 3 delayed (Phase::of).
+        let phase: i32 = match req.phase {
+            None => 0,
+            Some(Phase::Visible) => 1,
+            Some(Phase::InFlight) => 2,
+            Some(Phase::Delayed) => 3,
+        };
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT seq, record, visible_at, receive_count, first_receive_at, received_at \
+                 FROM cauda.messages WHERE queue_id = $1 AND seq > $2 AND ( \
+                   $3::integer = 0 \
+                   OR ($3 = 1 AND visible_at <= $4) \
+                   OR ($3 = 2 AND visible_at > $4 AND receive_count > 0) \
+                   OR ($3 = 3 AND visible_at > $4 AND receive_count = 0)) \
+                 ORDER BY seq LIMIT $5",
+                &[
+                    &to_i64(q.id),
+                    &req.after.map_or(-1, to_i64),
+                    &phase,
+                    &to_i64(now),
+                    &to_i64(req.limit as u64),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let state = state_of(row, 2);
+                Ok(PeekedMessage {
+                    seq: to_u64(row.get(0)),
+                    record: records::decode(row.get::<_, &[u8]>(1)).map_err(|e| failed(&e))?,
+                    state,
+                    phase: Phase::of(&state, now),
+                })
+            })
+            .collect()
     }
 
     async fn delete_by_id(&self, q: &Queue, message_id: &str) -> EngineResult<bool> {
@@ -912,11 +959,11 @@ impl MessageState for Postgres {
 
     fn peek<'a>(
         &'a self,
-        _q: &'a Queue,
-        _req: PeekRequest,
-        _now: u64,
+        q: &'a Queue,
+        req: PeekRequest,
+        now: u64,
     ) -> StateFuture<'a, Vec<PeekedMessage>> {
-        Box::pin(std::future::ready(Err(not_built("Peeking at messages"))))
+        Box::pin(self.peek(q, req, now))
     }
 
     /// Nothing to forget: the queue's rows went with its record (`ON DELETE CASCADE`).

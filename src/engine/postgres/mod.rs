@@ -129,11 +129,11 @@
 //!   message); dead-letter moves at a standard queue's receive, in the claim's
 //!   transaction; visibility, receive counts, retention at receive; DeleteMessage(Batch) and
 //!   ChangeMessageVisibility(Batch) with the shared handle rules; counts and the oldest
-//!   message's age; purge with its cooldown; an operator's delete by message id;
+//!   message's age; purge with its cooldown; an operator's peek and delete by message id;
 //!   `Engine::expire`; long polls woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
 //! - Refused with InvalidRequest ("not supported by cauda's postgres backend yet"):
 //!   receives on a FIFO queue with a RedrivePolicy, ReceiveRequestAttemptId,
-//!   message move tasks, the console's peek. Not started: the janitor (expired rows are deleted
+//!   message move tasks. Not started: the janitor (expired rows are deleted
 //!   only when a queue's retention period changes, `Engine::expire`; they are never
 //!   delivered, but stay counted until then), fair-queue order
 //!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.

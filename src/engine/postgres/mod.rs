@@ -40,7 +40,8 @@
 //!   locks its group's row before taking its `seq`, so that within a group `seq` order is
 //!   commit order (a sequence alone is not: two sends may commit in the other order, and a
 //!   receive could deliver 11 before 10 commits).
-//! - `receive_attempts(queue_id, attempt_id, expires_at, seqs, generations)`: a FIFO
+//! - `receive_attempts(queue_id, attempt_id, expires_at, seqs, generations, visible_ats,
+//!   visibility_timeout)`: a FIFO
 //!   ReceiveRequestAttemptId replayed within 5 minutes while its messages are unchanged.
 //! - `move_tasks(handle, source_arn, destination_arn, record, owner, lease_until)`.
 //! - `schema_version(version, cauda_version, applied_at)`.
@@ -126,14 +127,14 @@
 //!   across nodes, [`listen`]); SendMessage(Batch) to standard and FIFO queues (FIFO
 //!   deduplication, sequence numbers, per-group commit order); ReceiveMessage of standard
 //!   queues (SKIP LOCKED) and FIFO queues (group rows locked, head up to the first in-flight
-//!   message); dead-letter moves at a standard queue's receive, in the claim's
+//!   message; ReceiveRequestAttemptId replayed within 5 minutes while its messages are
+//!   unchanged); dead-letter moves at a standard queue's receive, in the claim's
 //!   transaction; visibility, receive counts, retention at receive; DeleteMessage(Batch) and
 //!   ChangeMessageVisibility(Batch) with the shared handle rules; counts and the oldest
 //!   message's age; purge with its cooldown; an operator's peek and delete by message id;
 //!   `Engine::expire`; long polls woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
 //! - Refused with InvalidRequest ("not supported by cauda's postgres backend yet"):
-//!   receives on a FIFO queue with a RedrivePolicy, ReceiveRequestAttemptId,
-//!   message move tasks. Not started: the janitor (expired rows are deleted
+//!   receives on a FIFO queue with a RedrivePolicy, message move tasks. Not started: the janitor (expired rows are deleted
 //!   only when a queue's retention period changes, `Engine::expire`; they are never
 //!   delivered, but stay counted until then), fair-queue order
 //!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.

@@ -61,6 +61,8 @@ const MIGRATIONS: &[&str] = &[
         expires_at bigint NOT NULL,
         seqs bigint[] NOT NULL,
         generations integer[] NOT NULL,
+        visible_ats bigint[] NOT NULL,
+        visibility_timeout integer NOT NULL,
         PRIMARY KEY (queue_id, attempt_id)
     );
     CREATE TABLE cauda.move_tasks (

@@ -306,6 +306,14 @@ impl Postgres {
         let visible_at = to_i64(now + u64::from(visibility) * 1000);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
+        // Messages past their retention go first, as on the local backend (a range of the
+        // sent_at index: nothing to read when none has expired).
+        tx.execute(
+            "DELETE FROM cauda.messages WHERE queue_id = $1 AND sent_at <= $2",
+            &[&id, &to_i64(retained_after)],
+        )
+        .await
+        .map_err(db)?;
         if q.fifo {
             if let Some(attempt) = &c.req.attempt_id {
                 let vt = c.req.visibility_timeout;
@@ -382,7 +390,7 @@ impl Postgres {
                     continue;
                 }
             };
-            let Some(meta) = locked_meta(&tx, q.id, h.seq).await? else {
+            let Some(meta) = locked_meta(&tx, q, h.seq, now).await? else {
                 results.push(Ok(()));
                 continue;
             };
@@ -420,7 +428,7 @@ impl Postgres {
                     continue;
                 }
             };
-            let meta = locked_meta(&tx, q.id, h.seq).await?;
+            let meta = locked_meta(&tx, q, h.seq, now).await?;
             match visibility_change(q.fifo, meta.as_ref(), h, handle, timeout, now) {
                 Ok(state) => {
                     if timeout == 0 {
@@ -441,7 +449,11 @@ impl Postgres {
         Ok(results)
     }
 
+    /// Messages past their retention are not counted (nor delivered) even while their rows
+    /// wait for deletion.
     async fn stats(&self, q: &Queue, now: u64) -> EngineResult<QueueStats> {
+        let retention_ms = u64::from(record_of(q).attributes.message_retention_period) * 1000;
+        let retained_after = to_i64(now.saturating_sub(retention_ms));
         let client = self.client().await?;
         let row = client
             .query_one(
@@ -449,8 +461,8 @@ impl Postgres {
                    count(*) FILTER (WHERE visible_at > $2 AND receive_count > 0), \
                    count(*) FILTER (WHERE visible_at > $2 AND receive_count = 0), \
                    min(sent_at) \
-                 FROM cauda.messages WHERE queue_id = $1",
-                &[&to_i64(q.id), &to_i64(now)],
+                 FROM cauda.messages WHERE queue_id = $1 AND sent_at > $3",
+                &[&to_i64(q.id), &to_i64(now), &retained_after],
             )
             .await
             .map_err(db)?;
@@ -911,14 +923,21 @@ async fn next_visible_at(tx: &Transaction<'_>, id: i64, now: i64) -> EngineResul
 /// Message `seq`'s state, locked until the transaction ends; `None` when it is gone.
 async fn locked_meta(
     tx: &Transaction<'_>,
-    queue_id: u64,
+    q: &Queue,
     seq: u64,
+    now: u64,
 ) -> EngineResult<Option<MessageMeta>> {
+    // A message past its retention is gone, whether or not its row is deleted yet.
+    let retention_ms = u64::from(record_of(q).attributes.message_retention_period) * 1000;
     let row = tx
         .query_opt(
             "SELECT sent_at, group_id, visible_at, receive_count, first_receive_at, received_at \
-             FROM cauda.messages WHERE queue_id = $1 AND seq = $2 FOR UPDATE",
-            &[&to_i64(queue_id), &to_i64(seq)],
+             FROM cauda.messages WHERE queue_id = $1 AND seq = $2 AND sent_at > $3 FOR UPDATE",
+            &[
+                &to_i64(q.id),
+                &to_i64(seq),
+                &to_i64(now.saturating_sub(retention_ms)),
+            ],
         )
         .await
         .map_err(db)?;

@@ -134,9 +134,9 @@
 //!   message's age; purge with its cooldown; an operator's peek and delete by message id;
 //!   `Engine::expire`; long polls woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
 //! - Refused with InvalidRequest ("not supported by cauda's postgres backend yet"):
-//!   receives on a FIFO queue with a RedrivePolicy, message move tasks. Not started: the janitor (expired rows are deleted
-//!   only when a queue's retention period changes, `Engine::expire`; they are never
-//!   delivered, but stay counted until then), fair-queue order
+//!   receives on a FIFO queue with a RedrivePolicy, message move tasks. Not started: a janitor (messages past their retention are
+//!   never delivered, counted or acted on by a handle; their rows are deleted at the
+//!   queue's next receive or retention change, not before), fair-queue order
 //!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.
 
 mod backend;

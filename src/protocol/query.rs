@@ -226,11 +226,19 @@ fn members(node: &Node, fields: &[Field], map: &mut Map<String, Value>) -> SqsRe
     Ok(())
 }
 
+/// More dot-separated segments than any input member has (the deepest,
+/// `Entry.N.MessageAttribute.N.Value.BinaryValue`, has 6). A longer name can match no member;
+/// it is ignored like any unknown parameter rather than built into a tree whose recursive drop
+/// could overflow the stack.
+const MAX_SEGMENTS: usize = 32;
+
 /// Turns Query parameters into the JSON input of an action with the given members.
 pub fn to_json(params: &[(String, String)], fields: &'static [Field]) -> SqsResult<Value> {
     let mut root = Node::default();
     for (k, v) in params {
-        root.insert(k, v.clone());
+        if k.split('.').nth(MAX_SEGMENTS).is_none() {
+            root.insert(k, v.clone());
+        }
     }
     convert(&root, &Shape::Struct(fields), "")
 }
@@ -348,5 +356,18 @@ mod tests {
     fn bad_integers_are_rejected() {
         let e = to_json(&p(&[("MaxResults", "ten")]), FIELDS).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidParameterValue);
+    }
+
+    /// A parameter name of a million dots (a 4 MiB body allows it) once built a node per
+    /// segment, and dropping that tree recursed once per level: a stack overflow that aborted
+    /// the whole server. Run on a thread with a tokio worker's 2 MiB stack.
+    #[test]
+    fn very_deep_parameter_names_do_not_overflow_the_stack() {
+        let name = "A.".repeat(1_000_000) + "A";
+        let handle = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || to_json(&p(&[(&name, "x"), ("QueueName", "q")]), FIELDS).unwrap())
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), json!({"QueueName": "q"}));
     }
 }

@@ -36,7 +36,7 @@ use serde_bytes::Bytes;
 use super::{with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
 
 /// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
-const ENTRY_V1: u8 = 1;
+pub(crate) const ENTRY_V1: u8 = 1;
 /// How often the background writer moves pending writes to sled (relaxed durability) and
 /// reclaims space.
 const WRITE_INTERVAL: Duration = Duration::from_millis(10);
@@ -223,13 +223,13 @@ impl State {
     }
 }
 
-fn encode_op(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+pub(crate) fn encode_op(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
     let op = (Bytes::new(key), value.map(Bytes::new));
     postcard::to_io(&op, &mut *out).expect("a (bytes, bytes) pair encodes into a Vec");
 }
 
 /// The ops of one journal entry, in order.
-fn decode_entry(bytes: &[u8]) -> StoreResult<Vec<Op>> {
+pub(crate) fn decode_entry(bytes: &[u8]) -> StoreResult<Vec<Op>> {
     let Some((&ENTRY_V1, mut rest)) = bytes.split_first() else {
         return Err(StoreError("unknown journal entry format".into()));
     };

@@ -1,0 +1,32 @@
+//! JSON 1.0 decoding: the first line is the `X-Amz-Target` header value, the rest the body.
+//! Decoding must not panic; a body it accepts must be blank or one JSON object, and decoding
+//! into a structure with every member kind (lists, maps, nested structures) must not panic.
+#![no_main]
+
+use bytes::Bytes;
+use cauda::fuzzing::Input as EveryShape;
+use cauda::protocol::decode_json;
+use http::{HeaderMap, HeaderValue};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let (target, body) = match data.iter().position(|&b| b == b'\n') {
+        Some(i) => (&data[..i], &data[i + 1..]),
+        None => (data, &[][..]),
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_bytes(target) {
+        headers.insert("x-amz-target", value);
+    }
+    let body = Bytes::copy_from_slice(body);
+    if let Ok(decoded) = decode_json(&headers, body.clone()) {
+        assert!(!decoded.operation.is_empty() || target == b"AmazonSQS.");
+        if body.iter().any(|b| !b.is_ascii_whitespace()) {
+            let value: serde_json::Value =
+                serde_json::from_slice(&body).expect("an accepted body is JSON");
+            assert!(value.is_object(), "an accepted body is an object");
+        }
+        let _ = decoded.input.queue_name();
+        let _ = decoded.input.decode::<EveryShape>();
+    }
+});

@@ -51,8 +51,8 @@ for t in "${targets[@]}"; do
   "${FUZZ[@]}" run -s none "$t" "work/$t" "corpus/$t" -- \
     -max_total_time="$SECONDS_EACH" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$LOGS/$t.log" 2>&1 || rc=$?
-  runs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$LOGS/$t.log" | grep -o '[0-9]*$' || true)"
-  status="$(grep -E '^#[0-9]+' "$LOGS/$t.log" | tail -n 1 || true)"
+  runs="$(grep -ao 'stat::number_of_executed_units: [0-9]*' "$LOGS/$t.log" | grep -o '[0-9]*$' || true)"
+  status="$(grep -aE '^#[0-9]+' "$LOGS/$t.log" | tail -n 1 || true)"
   cov="$(grep -o 'cov: [0-9]*' <<<"$status" | grep -o '[0-9]*$' || true)"
   ft="$(grep -o 'ft: [0-9]*' <<<"$status" | grep -o '[0-9]*$' || true)"
   corp="$(grep -o 'corp: [0-9]*' <<<"$status" | grep -o '[0-9]*$' || true)"
@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
   line="$t: ${SECONDS_EACH}s, ${runs:-?} runs, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}, crashes $crashes"
   if ((crashes > 0)); then
     crashed=1
-    grep -E 'panicked at|SUMMARY|Test unit written to' "$LOGS/$t.log" | head -n 5 | sed 's/^/    /' >&2 || true
+    grep -aE 'panicked at|SUMMARY|Test unit written to' "$LOGS/$t.log" | head -n 5 | sed 's/^/    /' >&2 || true
   fi
   if [[ -n "${MERGE:-}" ]]; then
     "${FUZZ[@]}" run -s none "$t" "corpus/$t" "work/$t" -- -merge=1 -max_len=8192 \

@@ -26,10 +26,16 @@ fuzz_target!(|data: &[u8]| {
             // serde_json skips the members nobody reads without checking their UTF-8, so bad
             // bytes there pass (as they do on their way to the action's input); the structure
             // around them must be one JSON object.
+            // Nor does it read the numbers it skips, so an exponent too large for an f64 passes
+            // too: valid JSON, which serde_json's own value type cannot hold.
             let text = String::from_utf8_lossy(&body);
-            let value: serde_json::Value =
-                serde_json::from_str(&text).expect("an accepted body is JSON");
-            assert!(value.is_object(), "an accepted body is an object");
+            match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(value) => assert!(value.is_object(), "an accepted body is an object"),
+                Err(e) => {
+                    assert!(e.to_string().starts_with("number out of range"), "{e}");
+                    assert!(text.trim_start().starts_with('{'));
+                }
+            }
         }
         let _ = decoded.input.queue_name();
         let _ = decoded.input.decode::<EveryShape>();

@@ -37,7 +37,7 @@ impl Local {
         for q in by_id.values() {
             self.schedule_expiry(q);
         }
-        self.seq_at_least(max_seq + 1);
+        self.seq_at_least(max_seq.saturating_add(1));
         if !garbage.is_empty() {
             self.journal.store().apply(garbage)?;
         }

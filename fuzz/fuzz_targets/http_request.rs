@@ -175,24 +175,13 @@ fn expected<B>(req: &Request<B>) -> Expect {
     {
         return Expect::Operator;
     }
-    let headers = req.headers();
-    let json_type = headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-amz-json")
-        });
-    if headers.contains_key("x-amz-target") || json_type {
-        return Expect::Json;
+    // The server's own detection, from the headers alone: the oracle checks that the answer
+    // is well formed in the protocol chosen, not the choice.
+    match cauda::protocol::detect(req.headers()) {
+        cauda::protocol::Protocol::Json => Expect::Json,
+        cauda::protocol::Protocol::QueryJson => Expect::Query(true),
+        cauda::protocol::Protocol::Query => Expect::Query(false),
     }
-    let accept_json = headers.get_all(http::header::ACCEPT).iter().any(|v| {
-        String::from_utf8_lossy(v.as_bytes())
-            .to_ascii_lowercase()
-            .contains("json")
-    });
-    Expect::Query(accept_json)
 }
 
 /// A character XML 1.0 allows in a document.

@@ -24,6 +24,8 @@ pub mod declare;
 pub mod embed;
 pub mod engine;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod healthcheck;
 pub mod http;
 pub mod limits;

@@ -475,3 +475,236 @@ mod tests {
         assert!(!valid_batch_entry_id(&"a".repeat(81)));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use md5::{Digest, Md5};
+    use proptest::collection::{btree_map, vec};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// `MD5OfMessageAttributes` written again from SQS-REFERENCE.md §5.3, independently of
+    /// [`md5_of_attributes`]: sorted by name, per attribute the name, the DataType, one
+    /// transport byte (1 for String and Number, which travel in StringValue; 2 for Binary) and
+    /// the value, each string a 4-byte big-endian length then its bytes; the lower-case hex MD5
+    /// of it all.
+    fn reference_md5(attrs: &[(String, AttributeValue)]) -> Option<String> {
+        fn with_length(md5: &mut Md5, bytes: &[u8]) {
+            md5.update(u32::try_from(bytes.len()).unwrap().to_be_bytes());
+            md5.update(bytes);
+        }
+        let mut sorted: Vec<&(String, AttributeValue)> = attrs.iter().collect();
+        sorted.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        let mut md5 = Md5::new();
+        for (name, value) in &sorted {
+            with_length(&mut md5, name.as_bytes());
+            with_length(&mut md5, value.data_type.as_bytes());
+            if value.data_type.starts_with("Binary") {
+                md5.update([2u8]);
+                with_length(&mut md5, value.binary_value.as_deref().unwrap());
+            } else {
+                md5.update([1u8]);
+                with_length(&mut md5, value.string_value.as_deref().unwrap().as_bytes());
+            }
+        }
+        (!sorted.is_empty()).then(|| format!("{:032x}", md5.finalize()))
+    }
+
+    /// A valid attribute name: 1 to 256 of `A-Z a-z 0-9 _ -` with single dots inside.
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9_-]{1,40}(\\.[A-Za-z0-9_-]{1,20}){0,3}".prop_filter("reserved prefix", |n| {
+            let lower = n.to_ascii_lowercase();
+            !lower.starts_with("aws.") && !lower.starts_with("amazon.")
+        })
+    }
+
+    /// A valid value of any of the three types, with or without a custom type label.
+    fn value() -> impl Strategy<Value = AttributeValue> {
+        let custom = prop::option::of("[A-Za-z0-9_.]{1,20}");
+        let string = ("\\PC{1,50}", custom.clone()).prop_map(|(s, c)| AttributeValue {
+            data_type: c.map_or("String".into(), |c| format!("String.{c}")),
+            string_value: Some(s),
+            binary_value: None,
+        });
+        let number = (
+            "-?[0-9]{1,20}(\\.[0-9]{1,10})?(e-?[0-9]{1,3})?",
+            custom.clone(),
+        )
+            .prop_map(|(s, c)| AttributeValue {
+                data_type: c.map_or("Number".into(), |c| format!("Number.{c}")),
+                string_value: Some(s),
+                binary_value: None,
+            });
+        let binary = (vec(any::<u8>(), 1..64), custom).prop_map(|(b, c)| AttributeValue {
+            data_type: c.map_or("Binary".into(), |c| format!("Binary.{c}")),
+            string_value: None,
+            binary_value: Some(b),
+        });
+        prop_oneof![string, number, binary]
+    }
+
+    fn attributes() -> impl Strategy<Value = MessageAttributes> {
+        btree_map(name(), value(), 0..=10)
+    }
+
+    /// Names whose validity is decided by one rule: `len` characters, `c` at `at`.
+    fn named(len: usize, c: char, at: usize) -> String {
+        (0..len).map(|i| if i == at { c } else { 'a' }).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn attribute_md5_matches_the_reference_algorithm(attrs in attributes()) {
+            let listed: Vec<(String, AttributeValue)> =
+                attrs.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            prop_assert_eq!(md5_of_attributes(&attrs), reference_md5(&listed));
+            prop_assert!(validate_message_attributes(&attrs).is_ok());
+        }
+
+        /// Whatever order the attributes come in, and for any filtered subset (what a receive
+        /// returns), the digest is the reference's over exactly those attributes.
+        #[test]
+        fn attribute_md5_of_any_subset_in_any_order(
+            attrs in attributes(),
+            keep in vec(any::<bool>(), 10),
+            rotate in 0usize..10,
+        ) {
+            let mut picked: Vec<(&String, &AttributeValue)> = attrs
+                .iter()
+                .zip(keep.iter().cycle())
+                .filter(|(_, &k)| k)
+                .map(|(a, _)| a)
+                .collect();
+            if !picked.is_empty() {
+                let by = rotate % picked.len();
+                picked.rotate_left(by);
+            }
+            let listed: Vec<(String, AttributeValue)> =
+                picked.iter().map(|(k, v)| ((*k).clone(), (*v).clone())).collect();
+            let names: Vec<String> = listed.iter().map(|(k, _)| k.clone()).collect();
+            prop_assert_eq!(md5_of_attributes(picked), reference_md5(&listed));
+            let selected = select_attributes(&attrs, &names);
+            prop_assert_eq!(md5_of_attributes(selected), reference_md5(&listed));
+        }
+
+        /// Name length: up to 256 characters (counted as characters, not bytes), not one more.
+        #[test]
+        fn attribute_name_length_limit(len in 250usize..=262, wide in any::<bool>()) {
+            let c = if wide { 'ø' } else { 'a' };
+            let name: String = std::iter::repeat_n(c, len).collect();
+            prop_assert_eq!(validate_attribute_name(&name).is_ok(), len <= 256);
+        }
+
+        /// Any character outside `A-Z a-z 0-9 _ - .` (and non-ASCII letters and digits), at any
+        /// position, makes a name invalid.
+        #[test]
+        fn attribute_name_characters(c in any::<char>(), len in 1usize..=256, at in 0usize..256) {
+            let at = at % len;
+            let allowed = c.is_alphanumeric() || c == '_' || c == '-' || c == '.';
+            let dot_ok = c != '.' || (at != 0 && at != len - 1);
+            let name = named(len, c, at);
+            prop_assert_eq!(validate_attribute_name(&name).is_ok(), allowed && dot_ok, "{:?}", name);
+        }
+
+        /// The reserved prefixes in any casing, a leading or trailing dot and two dots in a
+        /// row are refused; a dot alone between other characters is fine.
+        #[test]
+        fn attribute_name_dots_and_reserved_prefixes(
+            prefix in prop_oneof!["[aA][wW][sS]", "[aA][mM][aA][zZ][oO][nN]"],
+            rest in "[a-z]{1,10}",
+        ) {
+            let n = format!("{prefix}.{rest}");
+            prop_assert!(validate_attribute_name(&n).is_err(), "{}", n);
+            let n = format!("{prefix}{rest}");
+            prop_assert!(validate_attribute_name(&n).is_ok(), "{}", n);
+            let n = format!("{prefix}-.{rest}");
+            prop_assert!(validate_attribute_name(&n).is_ok(), "{}", n);
+            let n = format!(".{rest}");
+            prop_assert!(validate_attribute_name(&n).is_err(), "{}", n);
+            let n = format!("{rest}.");
+            prop_assert!(validate_attribute_name(&n).is_err(), "{}", n);
+            let n = format!("{rest}..{rest}");
+            prop_assert!(validate_attribute_name(&n).is_err(), "{}", n);
+            let n = format!("{rest}.{rest}");
+            prop_assert!(validate_attribute_name(&n).is_ok(), "{}", n);
+        }
+
+        /// At most 10 attributes per message.
+        #[test]
+        fn attribute_count_limit(n in 0usize..=13) {
+            let attrs: MessageAttributes = (0..n)
+                .map(|i| (format!("a{i}"), AttributeValue {
+                    data_type: "String".into(),
+                    string_value: Some("v".into()),
+                    binary_value: None,
+                }))
+                .collect();
+            prop_assert_eq!(validate_message_attributes(&attrs).is_ok(), n <= 10);
+        }
+
+        /// DataType: `String`, `Number` or `Binary` exactly (case matters), optionally with a
+        /// non-empty custom label, at most 256 characters in all.
+        #[test]
+        fn attribute_data_type_rules(
+            base in prop_oneof!["String", "Number", "Binary", "string", "NUMBER", "Str", "Integer", ""],
+            label_len in prop::option::of(prop_oneof![0usize..=3, 245usize..=252]),
+        ) {
+            let data_type = match label_len {
+                Some(n) => format!("{base}.{}", "x".repeat(n)),
+                None => base.clone(),
+            };
+            let value = AttributeValue {
+                data_type: data_type.clone(),
+                string_value: (base != "Binary").then(|| "1".to_string()),
+                binary_value: (base == "Binary").then(|| vec![1]),
+            };
+            let attrs: MessageAttributes = [("a".to_string(), value)].into();
+            let ok = matches!(base.as_str(), "String" | "Number" | "Binary")
+                && label_len != Some(0)
+                && data_type.chars().count() <= 256;
+            prop_assert_eq!(validate_message_attributes(&attrs).is_ok(), ok, "{}", data_type);
+        }
+
+        /// Values: non-empty; Binary in BinaryValue; String values only of the characters a
+        /// message body may hold; Numbers of at most 38 significant digits and an exponent of
+        /// at most 4 digits.
+        #[test]
+        fn attribute_value_rules(
+            digits in 1usize..=45,
+            zeros in 0usize..=5,
+            exponent in prop::option::of(1usize..=6),
+            c in any::<char>(),
+        ) {
+            let number = format!(
+                "{}{}{}",
+                "0".repeat(zeros),
+                "7".repeat(digits),
+                exponent.map_or(String::new(), |e| format!("E-{}", "1".repeat(e)))
+            );
+            let attr = |data_type: &str, s: Option<String>, b: Option<Vec<u8>>| -> MessageAttributes {
+                [("a".to_string(), AttributeValue {
+                    data_type: data_type.into(),
+                    string_value: s,
+                    binary_value: b,
+                })].into()
+            };
+            let number_ok = digits <= 38 && exponent.is_none_or(|e| e <= 4);
+            prop_assert_eq!(
+                validate_message_attributes(&attr("Number", Some(number), None)).is_ok(),
+                number_ok
+            );
+            let text = format!("x{c}y");
+            let allowed = matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}');
+            prop_assert_eq!(
+                validate_message_attributes(&attr("String", Some(text), None)).is_ok(),
+                allowed
+            );
+            prop_assert!(validate_message_attributes(&attr("String", Some(String::new()), None)).is_err());
+            prop_assert!(validate_message_attributes(&attr("String", None, Some(vec![1]))).is_err());
+            prop_assert!(validate_message_attributes(&attr("Binary", None, Some(Vec::new()))).is_err());
+            prop_assert!(validate_message_attributes(&attr("Binary", Some("AA==".into()), None)).is_err());
+            prop_assert!(validate_message_attributes(&attr("Binary", None, Some(vec![c as u8]))).is_ok());
+        }
+    }
+}

@@ -103,3 +103,78 @@ mod tests {
         assert_ne!(other, s);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    fn handle() -> impl Strategy<Value = ReceiptHandle> {
+        (any::<u64>(), any::<u64>(), any::<u32>()).prop_map(|(queue_id, seq, generation)| {
+            ReceiptHandle {
+                queue_id,
+                seq,
+                generation,
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(h in handle()) {
+            let s = h.encode();
+            prop_assert_eq!(ReceiptHandle::decode(&s), Some(h));
+            prop_assert_eq!(ReceiptHandle::for_queue(&s, h.queue_id), Ok(h));
+            prop_assert!(ReceiptHandle::for_queue(&s, h.queue_id ^ 1).is_err());
+        }
+
+        /// Any one character replaced, by another of the alphabet or by anything else: the
+        /// handle is refused (the check bytes, the version or base64's own rules catch it).
+        #[test]
+        fn any_changed_character_is_rejected(h in handle(), at in any::<prop::sample::Index>(), by in any::<char>(), pick in any::<prop::sample::Index>(), from_alphabet in any::<bool>()) {
+            let s = h.encode();
+            let mut chars: Vec<char> = s.chars().collect();
+            let at = at.index(chars.len());
+            let by = if from_alphabet { char::from(*pick.get(ALPHABET)) } else { by };
+            prop_assume!(chars[at] != by);
+            chars[at] = by;
+            let changed: String = chars.into_iter().collect();
+            prop_assert_eq!(ReceiptHandle::decode(&changed), None, "{}", changed);
+        }
+
+        /// Any one byte of the decoded handle changed, re-encoded as valid base64: refused.
+        #[test]
+        fn any_changed_byte_is_rejected(h in handle(), at in any::<prop::sample::Index>(), flip in 1u8..=255) {
+            let mut bytes = URL_SAFE_NO_PAD.decode(h.encode()).unwrap();
+            let at = at.index(bytes.len());
+            bytes[at] ^= flip;
+            let changed = URL_SAFE_NO_PAD.encode(&bytes);
+            prop_assert_eq!(ReceiptHandle::decode(&changed), None, "{}", changed);
+        }
+
+        /// Characters added or removed anywhere, or padding appended: refused.
+        #[test]
+        fn inserted_or_removed_characters_are_rejected(h in handle(), at in any::<prop::sample::Index>(), c in any::<prop::sample::Index>(), remove in any::<bool>()) {
+            let mut s = h.encode();
+            let at = at.index(s.len());
+            if remove {
+                s.remove(at);
+            } else {
+                s.insert(at, char::from(*c.get(ALPHABET)));
+            }
+            prop_assert_eq!(ReceiptHandle::decode(&s), None);
+            prop_assert_eq!(ReceiptHandle::decode(&format!("{}=", h.encode())), None);
+        }
+
+        /// Whatever string decodes is the one encoding of its handle.
+        #[test]
+        fn arbitrary_strings_decode_only_to_their_own_encoding(s in "[A-Za-z0-9_=-]{0,40}|\\PC{0,40}") {
+            if let Some(h) = ReceiptHandle::decode(&s) {
+                prop_assert_eq!(h.encode(), s);
+            }
+        }
+    }
+}

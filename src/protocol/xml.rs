@@ -2,14 +2,31 @@
 //! ([`super::value::to_value`], left-out members `null`); the SQS-specific element names
 //! (flattened maps and lists) are applied here.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::XML_NAMESPACE;
 
+/// A character XML 1.0 allows in a document.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
 fn escape(s: &str) -> String {
+    // A character XML 1.0 does not allow (a control character, U+FFFE, U+FFFF), which only an
+    // echoed input can hold, becomes U+FFFD: not even a character reference may name it, and
+    // a client's parser refuses the whole document over it.
+    let s: Cow<'_, str> = if s.chars().all(xml_char) {
+        Cow::Borrowed(s)
+    } else {
+        s.chars()
+            .map(|c| if xml_char(c) { c } else { '\u{FFFD}' })
+            .collect()
+    };
     // quick-xml escapes markup characters; a carriage return must be a character reference
     // too, or the client's XML parser normalises it away.
-    quick_xml::escape::escape(s).replace('\r', "&#xD;")
+    quick_xml::escape::escape(s.as_ref()).replace('\r', "&#xD;")
 }
 
 fn scalar(v: &Value) -> String {
@@ -202,5 +219,27 @@ mod tests {
         assert!(x.contains(
             "<ListQueueTagsResult><Tag><Key>a</Key><Value>1</Value></Tag></ListQueueTagsResult>"
         ));
+    }
+
+    /// An action name or parameter echoed in an error may hold any character; the document
+    /// must stay XML 1.0 (found by the http_request fuzz target: NULs in an action name).
+    #[test]
+    fn characters_xml_does_not_allow_are_replaced() {
+        let doc = error(
+            "Sender",
+            "InvalidAction",
+            "The action Set\0Queue\u{1}\u{FFFE} is not valid\r\n\t\u{10000}",
+            "id",
+        );
+        assert!(doc.contains("Set\u{FFFD}Queue\u{FFFD}\u{FFFD} is not valid&#xD;\n\t\u{10000}"));
+        assert!(doc.chars().all(xml_char));
+        let mut reader = quick_xml::Reader::from_str(&doc);
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Eof => break,
+                quick_xml::events::Event::Text(t) => drop(t.unescape().unwrap()),
+                _ => {}
+            }
+        }
     }
 }

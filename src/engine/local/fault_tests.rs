@@ -692,6 +692,25 @@ async fn a_record_that_does_not_decode_refuses_the_open() {
     );
 }
 
+/// A stored message under sequence number u64::MAX (no cauda writes one: only a damaged journal
+/// holds it) refuses the open instead of leaving the sequence counter with nowhere to go.
+#[tokio::test]
+async fn a_record_at_the_last_sequence_number_refuses_the_open() {
+    let w = World::populated(false).await;
+    let q = w.q("src");
+    let seq = q.lock().seqs().next().unwrap();
+    let record = w.store.get(&keys::message(q.id, seq)).unwrap().unwrap();
+    let mut batch = WriteBatch::new();
+    batch.put(keys::message(q.id, u64::MAX), record);
+    w.store.apply(batch).unwrap();
+    let refused = Engine::open(w.store.clone(), w.clock.clone(), w.settings.clone());
+    let message = refused.err().expect("a damaged journal opened").to_string();
+    assert!(
+        message.contains("sequence number 18446744073709551615") && message.contains("restore a"),
+        "{message}"
+    );
+}
+
 /// With strict durability, a cancel whose flush fails is not acknowledged either.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancel_whose_flush_fails_is_not_acknowledged() {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 use super::queue_state::QueueState;
 use crate::engine::queue::Queue;
 use crate::engine::{EngineError, EngineResult};
-use crate::store::{keys, StoreError, WriteBatch};
+use tokio::sync::watch;
+
+use crate::store::durability::GroupCommit;
+use crate::store::{keys, Store, StoreError, WriteBatch};
 
 use super::Local;
 use super::LocalQueue;
@@ -33,62 +36,8 @@ impl Local {
         // PurgeQueue may be.
         let store = self.journal.store_arc();
         let commit = self.journal.commit();
-        let queue = q.clone();
         let shutdown = self.shutdown.clone();
-        let removal = tokio::spawn(async move {
-            let queue_id = queue.id;
-            let seqs: Vec<u64> = purged.seqs().collect();
-            let dedup_keys: Vec<String> = purged.dedup_keys().cloned().collect();
-            let mut ticket = None;
-            for (i, chunk) in seqs.chunks(PURGE_CHUNK).enumerate() {
-                let mut wb = WriteBatch::new();
-                for &seq in chunk {
-                    wb.delete(keys::message(queue_id, seq));
-                    wb.delete(keys::message_state(queue_id, seq));
-                }
-                if let Err(error) = store.apply(wb) {
-                    return Err(Unwritten {
-                        error,
-                        purged,
-                        seqs: seqs[i * PURGE_CHUNK..].to_vec(),
-                        dedup_keys,
-                    });
-                }
-                ticket = commit.as_ref().map(|c| c.ticket());
-                tokio::task::yield_now().await;
-            }
-            for (i, chunk) in dedup_keys.chunks(PURGE_CHUNK).enumerate() {
-                // A send after the purge may have stored the same key again: under the
-                // queue's lock, only the records it has not replaced are removed.
-                let written = {
-                    let st = queue.lock();
-                    let mut wb = WriteBatch::new();
-                    for key in chunk.iter().filter(|k| !st.holds_dedup_key(k)) {
-                        wb.delete(keys::dedup(queue_id, key));
-                    }
-                    if wb.is_empty() {
-                        Ok(false)
-                    } else {
-                        store.apply(wb).map(|()| true)
-                    }
-                };
-                match written {
-                    Ok(true) => ticket = commit.as_ref().map(|c| c.ticket()),
-                    Ok(false) => {}
-                    Err(error) => {
-                        return Err(Unwritten {
-                            error,
-                            purged,
-                            seqs: Vec::new(),
-                            dedup_keys: dedup_keys[i * PURGE_CHUNK..].to_vec(),
-                        });
-                    }
-                }
-                tokio::task::yield_now().await;
-            }
-            tokio::task::spawn_blocking(move || purged.free_gradually(&shutdown));
-            Ok(ticket)
-        });
+        let removal = tokio::spawn(remove_purged(store, commit, q.clone(), purged, shutdown));
         let ticket = match removal.await {
             Ok(Ok(ticket)) => ticket,
             Ok(Err(unwritten)) => {
@@ -104,6 +53,70 @@ impl Local {
         self.journal.durable(ticket).await?;
         Ok(true)
     }
+}
+
+/// Removes a purge's records from the store in batches (then, once every batch is written,
+/// frees the purged memory on a blocking thread): the last write's ticket, or what could not
+/// be removed when a batch failed.
+async fn remove_purged(
+    store: Arc<dyn Store>,
+    commit: Option<Arc<GroupCommit>>,
+    queue: Arc<Queue>,
+    purged: QueueState,
+    shutdown: watch::Receiver<bool>,
+) -> Result<Option<u64>, Unwritten> {
+    let queue_id = queue.id;
+    let seqs: Vec<u64> = purged.seqs().collect();
+    let dedup_keys: Vec<String> = purged.dedup_keys().cloned().collect();
+    let mut ticket = None;
+    for (i, chunk) in seqs.chunks(PURGE_CHUNK).enumerate() {
+        let mut wb = WriteBatch::new();
+        for &seq in chunk {
+            wb.delete(keys::message(queue_id, seq));
+            wb.delete(keys::message_state(queue_id, seq));
+        }
+        if let Err(error) = store.apply(wb) {
+            return Err(Unwritten {
+                error,
+                purged,
+                seqs: seqs[i * PURGE_CHUNK..].to_vec(),
+                dedup_keys,
+            });
+        }
+        ticket = commit.as_ref().map(|c| c.ticket());
+        tokio::task::yield_now().await;
+    }
+    for (i, chunk) in dedup_keys.chunks(PURGE_CHUNK).enumerate() {
+        // A send after the purge may have stored the same key again: under the
+        // queue's lock, only the records it has not replaced are removed.
+        let written = {
+            let st = queue.lock();
+            let mut wb = WriteBatch::new();
+            for key in chunk.iter().filter(|k| !st.holds_dedup_key(k)) {
+                wb.delete(keys::dedup(queue_id, key));
+            }
+            if wb.is_empty() {
+                Ok(false)
+            } else {
+                store.apply(wb).map(|()| true)
+            }
+        };
+        match written {
+            Ok(true) => ticket = commit.as_ref().map(|c| c.ticket()),
+            Ok(false) => {}
+            Err(error) => {
+                return Err(Unwritten {
+                    error,
+                    purged,
+                    seqs: Vec::new(),
+                    dedup_keys: dedup_keys[i * PURGE_CHUNK..].to_vec(),
+                });
+            }
+        }
+        tokio::task::yield_now().await;
+    }
+    tokio::task::spawn_blocking(move || purged.free_gradually(&shutdown));
+    Ok(ticket)
 }
 
 /// What a purge could not remove from the store when a batch failed: the messages and

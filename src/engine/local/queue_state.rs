@@ -282,7 +282,10 @@ impl QueueState {
     /// the first deduplication entry's or receive attempt's expiry.
     pub fn next_deadline(&self) -> Option<u64> {
         let retention_ms = self.record.attributes.message_retention_period as u64 * 1000;
-        let retention = self.by_sent.first().map(|&(sent, _)| sent + retention_ms);
+        let retention = self
+            .by_sent
+            .first()
+            .map(|&(sent, _)| sent.saturating_add(retention_ms));
         let dedup = self.dedup_expiry.first().map(|&(at, _)| at);
         let attempt = self.attempt_expiry.first().map(|&(at, _)| at);
         [retention, dedup, attempt].into_iter().flatten().min()
@@ -492,7 +495,7 @@ impl QueueState {
         let retention_ms = self.record.attributes.message_retention_period as u64 * 1000;
         self.by_sent
             .iter()
-            .take_while(|(sent, _)| sent + retention_ms <= now)
+            .take_while(|(sent, _)| sent.saturating_add(retention_ms) <= now)
             .map(|&(_, seq)| seq)
             .collect()
     }

@@ -37,7 +37,17 @@ impl Local {
         for q in by_id.values() {
             self.schedule_expiry(q);
         }
-        self.seq_at_least(max_seq + 1);
+        // No cauda writes sequence number u64::MAX (they start near clock ms × 10^6); a record
+        // that carries it is damaged, and the start is refused rather than half loaded.
+        let next_seq = max_seq.checked_add(1).ok_or_else(|| {
+            StoreError(
+                "the store is damaged: a record carries sequence number 18446744073709551615, \
+                 which no cauda writes; cauda does not start on part of a journal: restore a \
+                 backup of the data directory, or move it away to start with an empty store"
+                    .into(),
+            )
+        })?;
+        self.seq_at_least(next_seq);
         if !garbage.is_empty() {
             self.journal.store().apply(garbage)?;
         }

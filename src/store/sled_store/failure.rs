@@ -1,0 +1,186 @@
+//! When sled fails: a full disk (checked before sled meets one), any other failed call (the
+//! store is *failed* until it recovers in place), and how each is told to the operator.
+
+use super::*;
+
+/// Whether `e` says the disk (or the user's quota on it) is full.
+pub(super) fn is_disk_full(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            ) || io.raw_os_error() == Some(28)
+                || io.to_string().contains("No space left on device")
+        }
+        _ => false,
+    }
+}
+
+/// A failed sled call, as the log and the operator should read it.
+pub(super) fn describe(dir: &Path, e: &sled::Error) -> StoreError {
+    let dir = dir.display();
+    if is_disk_full(e) {
+        StoreError(format!(
+            "the disk is full: no space left for the store in {dir} ({e}); writes fail with \
+             InternalFailure until space is freed there, then the store recovers by itself"
+        ))
+    } else {
+        StoreError(format!("the store in {dir} failed: {e}"))
+    }
+}
+
+/// The message of an open refused because the journal is damaged.
+pub(super) fn damaged(dir: &Path, what: &str) -> StoreError {
+    let dir = dir.display();
+    StoreError(format!(
+        "the store in {dir} is damaged: {what}. cauda does not start on part of a journal: \
+         restore a backup of {dir}, or move it away (e.g. `mv {dir} {dir}.damaged`) to start \
+         with an empty store"
+    ))
+}
+
+impl Inner {
+    /// Marks the store failed by `e` (see [`State::failed`]) and says what happened.
+    pub(super) fn failed(&self, e: &sled::Error) -> StoreError {
+        let e = describe(&self.dir, e);
+        self.state().failed.get_or_insert_with(|| e.0.clone());
+        e
+    }
+
+    /// Whether the data directory's disk has room for `bytes` more and [`MIN_FREE_SPACE`]; a
+    /// full disk is an error saying so.
+    /// A disk whose free space cannot be read is assumed to have room.
+    pub(super) fn has_room(&self, bytes: u64) -> StoreResult<()> {
+        let available = match fs2::available_space(&self.dir) {
+            Ok(available) => available,
+            Err(e) => {
+                tracing::debug!(error = %e, "the free space of the data directory is unknown");
+                return Ok(());
+            }
+        };
+        if available < bytes.saturating_add(MIN_FREE_SPACE) {
+            return Err(StoreError(format!(
+                "the disk is full: {available} bytes free where the store in {} keeps at \
+                 least {MIN_FREE_SPACE} free; writes fail with InternalFailure until space is \
+                 freed there, then the store catches up by itself",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Recovers a failed store in place: reopens sled (which refuses every write after an IO
+    /// error) and replaces the whole journal with one entry holding every live record, in one
+    /// atomic batch, then flushes. Tried at most every [`RECOVERY_INTERVAL`]; until it
+    /// succeeds, the failure stands.
+    pub(super) fn recover(&self) -> StoreResult<()> {
+        let still_failed = |state: &State| {
+            StoreError(format!(
+                "{} (recovery is retried; if this lasts once the disk is healthy, restart \
+                 cauda: nothing acknowledged is lost)",
+                state.failed.as_deref().unwrap_or("the store failed")
+            ))
+        };
+        {
+            let mut last = self
+                .last_recovery
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            #[allow(
+                clippy::disallowed_methods,
+                reason = "pacing recovery attempts of a broken disk in real time"
+            )]
+            let now = std::time::Instant::now();
+            if last.is_some_and(|at| now.duration_since(at) < RECOVERY_INTERVAL) {
+                return Err(still_failed(&self.state()));
+            }
+            *last = Some(now);
+        }
+        let _reclaim = self.reclaim.lock().expect("store reclaim lock");
+        let _writer = self.writer.lock().expect("store writer lock");
+        if self.state().failed.is_none() {
+            return Ok(());
+        }
+        self.has_room(self.state().live_bytes.saturating_mul(2))?;
+        // Every handle goes before the reopen: sled locks its directory until it is closed.
+        // Closing flushes, which may never return on a broken sled: it closes on a thread of
+        // its own (if it hangs there, the reopen below keeps failing on sled's lock, and the
+        // failure says to restart).
+        let old = self
+            .sled
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let closing = std::thread::Builder::new()
+            .name("cauda-store-close".into())
+            .spawn(move || drop(old));
+        if let Err(e) = closing {
+            tracing::warn!(error = %e, "closing the failed store on a thread failed");
+        }
+        let sled = match open_sled(&self.dir) {
+            Ok(sled) => sled,
+            Err(e) => {
+                tracing::debug!(error = %e, "reopening the store failed");
+                return Err(still_failed(&self.state()));
+            }
+        };
+        let rewritten = self.rewrite_journal(&sled);
+        *self.sled.write().unwrap_or_else(PoisonError::into_inner) = Some(sled);
+        match rewritten {
+            Ok(records) => {
+                let failure = self.state().failed.take();
+                tracing::warn!(
+                    dir = %self.dir.display(),
+                    records,
+                    failure = failure.as_deref().unwrap_or(""),
+                    "the store recovered: sled reopened and the journal rewritten from memory"
+                );
+                Ok(())
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "rewriting the journal failed");
+                Err(still_failed(&self.state()))
+            }
+        }
+    }
+
+    /// Replaces every journal entry in `sled` by one holding the whole live map, and flushes.
+    /// The count of records written. The caller holds the reclaim and writer locks.
+    pub(super) fn rewrite_journal(&self, sled: &Sled) -> Result<usize, sled::Error> {
+        let old: Vec<sled::IVec> = sled.journal.iter().keys().collect::<Result<_, _>>()?;
+        let on_disk = old
+            .last()
+            .and_then(|k| <[u8; 8]>::try_from(k.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes);
+        let (seq, entry, records) = {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            let seq = state.pending_seq.max(on_disk + 1);
+            let mut entry = vec![ENTRY_V1];
+            for (k, slot) in state.map.iter_mut() {
+                encode_op(&mut entry, k, Some(&slot.value));
+                slot.entry = seq;
+            }
+            // The pending ops are in the map, hence in this entry.
+            state.pending.clear();
+            state.pending.push(ENTRY_V1);
+            state.pending_seq = seq + 1;
+            state.dead.clear();
+            state.entries.clear();
+            let bytes = entry.len() as u64;
+            let live = state.map.len() as u64;
+            state.entries.insert(seq, EntryStat { bytes, live });
+            state.journal_bytes = bytes;
+            (seq, entry, state.map.len())
+        };
+        let mut batch = sled::Batch::default();
+        for k in old {
+            batch.remove(k);
+        }
+        batch.insert(&entry_key(seq), entry);
+        sled.journal.apply_batch(batch)?;
+        sled.db.flush()?;
+        Ok(records)
+    }
+}

@@ -1,0 +1,622 @@
+//! The default [`Store`]: every record in memory, made durable by a journal in sled.
+//!
+//! sled 0.34 costs about 10 µs per key written (a leaf splits every few inserts), so writing
+//! one key per message capped throughput far below what a queue needs. Here each batch of
+//! writes that reaches disk together — everything applied since the last write-out, i.e. all
+//! the requests that share one group-commit flush — is **one** sled value in the `journal`
+//! tree, keyed by a big-endian sequence number. The live records are kept in memory (a
+//! `BTreeMap`), which answers every read; the journal is only read when the store opens.
+//!
+//! Space is reclaimed from the head of the journal only, so replaying the remaining entries
+//! in order always rebuilds the same map:
+//! - an entry none of whose puts is still the latest value of its key is removed, oldest
+//!   first, by the background thread beside the writers (in a queue most messages are
+//!   deleted soon after they are sent, so this is the common case; a flush never waits for
+//!   removals, which cost sled tens of microseconds each);
+//! - when the journal outgrows twice the live data (plus a slack), the oldest entries'
+//!   still-live records are copied into a new entry, and the old entries are removed in the
+//!   same atomic sled batch (the old entries are read without holding up writers).
+//!
+//! Entries are inserted in sequence order by one writer at a time, and a head entry is removed
+//! only after the entry that made it dead has been inserted; since sled recovers a prefix of
+//! its operations after a crash, the journal never has a gap that replay could misread.
+//!
+//! A store opened over a data directory written by the earlier one-key-per-record layout (the
+//! default sled tree) is migrated on open: its records become one journal entry.
+//!
+//! **A full disk.** sled 0.34 does not survive one: a log write that fails with ENOSPC is never
+//! retried, and every later flush waits for it forever (even once space is back), as does
+//! closing the database (observed; see the full-disk test). So sled must never meet a full
+//! disk: before moving writes to sled the store checks the free space of the data directory's
+//! disk, and below [`MIN_FREE_SPACE`] (plus what it is about to write) it writes nothing, and
+//! every flush fails, saying the disk is full and where. Reads and writes to memory go on;
+//! the pending writes stay pending, and the first flush after space was freed writes them: the
+//! store recovers by itself. (Only a disk filled by someone else faster than that margin
+//! between the check and sled's write can still wedge sled; then flushes hang, and cauda must
+//! be restarted once space is freed: nothing acknowledged is lost.)
+//!
+//! **Other failures.** After any other failed sled call (an IO error, a failed fsync) sled
+//! refuses every later write until it is reopened. So the store is then *failed*: reads keep
+//! being answered from memory, writes keep being applied there, but no flush reports success.
+//! Every flush and background round then tries (at most every `RECOVERY_INTERVAL`) to
+//! recover in place: sled is reopened, and since it may have lost any write not yet flushed,
+//! the journal is rewritten from memory, the whole live map as one entry replacing every old
+//! one in a single atomic batch, and flushed. Once that succeeds the store works again.
+//!
+//! **Opening.** The `meta` tree holds the data directory's format version ([`STORE_FORMAT`]); a
+//! directory without one is of the current format and gets it. A newer version, or a journal
+//! entry that does not decode, refuses the open with a message saying what the operator can
+//! do: the store never serves part of a journal.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_bytes::Bytes;
+
+use super::{with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
+
+/// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
+pub(crate) const ENTRY_V1: u8 = 1;
+/// The data directory's format version, kept in the `meta` tree under `FORMAT_KEY`: raised
+/// when a cauda writes what an older one cannot read. Directories without it are version 1.
+pub const STORE_FORMAT: u32 = 1;
+const FORMAT_KEY: &[u8] = b"format";
+/// The shortest time between two attempts to recover a failed store.
+const RECOVERY_INTERVAL: Duration = Duration::from_millis(500);
+/// Free space the data directory's disk keeps beyond what a write-out adds: below it, nothing
+/// is written to sled (which never recovers from a full disk, see the module doc).
+pub const MIN_FREE_SPACE: u64 = 16 * 1024 * 1024;
+/// How often the background writer moves pending writes to sled (relaxed durability) and
+/// reclaims space.
+const WRITE_INTERVAL: Duration = Duration::from_millis(10);
+/// Every this many background rounds (500 ms) sled is flushed too, so that with relaxed
+/// durability (nobody waits for flushes) writes still reach the disk soon.
+const FLUSH_EVERY_ROUNDS: u32 = 50;
+/// Journal bytes allowed beyond twice the live bytes before live records are copied forward.
+const COMPACTION_SLACK: u64 = 32 * 1024 * 1024;
+/// How many bytes of old entries one compaction step rewrites at most (bounds the pause).
+const COMPACTION_STEP: u64 = 512 * 1024;
+/// A compaction step runs every this many background rounds (up to ~10 MiB/s reclaimed), or
+/// every round (~50 MiB/s) when the journal is far over its bound: each step holds the store
+/// locks for a few milliseconds, which requests feel.
+const COMPACT_EVERY_ROUNDS: u32 = 5;
+/// Dead entries removed from sled per background round (removal runs beside the writers).
+const BACKGROUND_REMOVALS: usize = 128;
+/// The largest write-out buffer kept for reuse.
+const MAX_SPARE: usize = 4 * 1024 * 1024;
+/// Bookkeeping bytes counted per live record on top of its key and value.
+const RECORD_OVERHEAD: u64 = 16;
+
+fn err(e: sled::Error) -> StoreError {
+    StoreError(e.to_string())
+}
+
+fn entry_key(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+/// One live record: its value and the journal entry holding its latest put.
+struct Slot {
+    value: Vec<u8>,
+    entry: u64,
+}
+
+#[derive(Default)]
+struct EntryStat {
+    /// Encoded size in sled.
+    bytes: u64,
+    /// Puts in this entry that are still the latest value of their key.
+    live: u64,
+}
+
+struct State {
+    map: BTreeMap<Vec<u8>, Slot>,
+    /// Ops applied to `map` but not yet in sled, encoded after the format byte; they become
+    /// entry `pending_seq`.
+    pending: Vec<u8>,
+    /// The buffer of the last entry written, kept to be the next `pending` (its pages are warm).
+    spare: Vec<u8>,
+    pending_seq: u64,
+    /// Dead entries still in sled whose killing entries are in sled too, oldest first, to be
+    /// removed in this order.
+    dead: VecDeque<u64>,
+    /// Every entry in sled, oldest first, and the pending one once it has a live put.
+    entries: BTreeMap<u64, EntryStat>,
+    journal_bytes: u64,
+    live_bytes: u64,
+    /// Set when a sled call failed: sled may have lost writes it had taken, so no flush may
+    /// report success until [`Inner::recover`] has rewritten the journal from memory.
+    failed: Option<String>,
+}
+
+impl State {
+    fn record_bytes(key: &[u8], value: &[u8]) -> u64 {
+        (key.len() + value.len()) as u64 + RECORD_OVERHEAD
+    }
+
+    /// Forgets that `entry` holds the latest put of a key.
+    fn unlink(&mut self, entry: u64, bytes: u64) {
+        if let Some(stat) = self.entries.get_mut(&entry) {
+            stat.live = stat.live.saturating_sub(1);
+        }
+        self.live_bytes = self.live_bytes.saturating_sub(bytes);
+    }
+
+    /// Applies one op to the map, as the latest write of entry `entry`.
+    fn apply_op(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, entry: u64) {
+        match value {
+            Some(value) => {
+                let bytes = Self::record_bytes(&key, &value);
+                let old = self.map.insert(key.clone(), Slot { value, entry });
+                if let Some(old) = old {
+                    let old_bytes = Self::record_bytes(&key, &old.value);
+                    self.unlink(old.entry, old_bytes);
+                }
+                self.entries.entry(entry).or_default().live += 1;
+                self.live_bytes += bytes;
+            }
+            None => {
+                if let Some(old) = self.map.remove(&key) {
+                    let old_bytes = Self::record_bytes(&key, &old.value);
+                    self.unlink(old.entry, old_bytes);
+                }
+            }
+        }
+    }
+
+    /// Takes the pending ops as the next entry, and the dead entries at the head of the
+    /// journal (they may be removed from sled once that entry is in it).
+    fn take_pending(&mut self) -> (Option<(u64, Vec<u8>)>, Vec<u64>) {
+        let written = if self.pending.len() <= 1 {
+            None
+        } else {
+            let seq = self.pending_seq;
+            self.pending_seq += 1;
+            let mut next = std::mem::take(&mut self.spare);
+            next.clear();
+            next.push(ENTRY_V1);
+            let bytes = std::mem::replace(&mut self.pending, next);
+            let stat = self.entries.entry(seq).or_default();
+            stat.bytes = bytes.len() as u64;
+            self.journal_bytes += stat.bytes;
+            Some((seq, bytes))
+        };
+        let mut dead = Vec::new();
+        while let Some((&seq, stat)) = self.entries.first_key_value() {
+            if stat.live > 0 || seq >= self.pending_seq {
+                break;
+            }
+            self.journal_bytes = self.journal_bytes.saturating_sub(stat.bytes);
+            self.entries.remove(&seq);
+            dead.push(seq);
+        }
+        (written, dead)
+    }
+
+    fn keep_spare(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() <= MAX_SPARE {
+            self.spare = buffer;
+        }
+    }
+
+    /// The oldest entries to compact in one step (about [`COMPACTION_STEP`] bytes); none when
+    /// no compaction is due.
+    fn compaction_step(&self) -> Vec<u64> {
+        // Dead entries older than the ones copied here must go first (their puts may be
+        // hidden only by tombstones in the entries this step removes).
+        if !self.wants_compaction() || !self.dead.is_empty() {
+            return Vec::new();
+        }
+        let mut old = Vec::new();
+        let mut step = 0;
+        for (&seq, stat) in &self.entries {
+            if seq >= self.pending_seq || (step >= COMPACTION_STEP && !old.is_empty()) {
+                break;
+            }
+            step += stat.bytes;
+            old.push(seq);
+        }
+        old
+    }
+
+    /// Encodes the records whose latest put is in one of the `decoded` entries into a new
+    /// entry `copy_seq`, which they now belong to; returns it and its number of records.
+    fn copy_live(&mut self, decoded: Vec<(u64, Vec<Op>)>, copy_seq: u64) -> (Vec<u8>, u64) {
+        let mut copy = vec![ENTRY_V1];
+        let mut live = 0u64;
+        for (seq, ops) in decoded {
+            for (key, value) in ops {
+                if value.is_none() {
+                    continue;
+                }
+                if let Some(slot) = self.map.get_mut(&key) {
+                    if slot.entry == seq {
+                        encode_op(&mut copy, &key, Some(&slot.value));
+                        slot.entry = copy_seq;
+                        live += 1;
+                    }
+                }
+            }
+        }
+        (copy, live)
+    }
+
+    fn wants_compaction(&self) -> bool {
+        self.journal_bytes > 2 * self.live_bytes + COMPACTION_SLACK
+    }
+
+    /// Far over the bound: compact every round rather than every few.
+    fn needs_urgent_compaction(&self) -> bool {
+        self.journal_bytes > 4 * self.live_bytes + 4 * COMPACTION_SLACK
+    }
+}
+
+pub(crate) fn encode_op(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+    let op = (Bytes::new(key), value.map(Bytes::new));
+    postcard::to_io(&op, &mut *out).expect("a (bytes, bytes) pair encodes into a Vec");
+}
+
+/// The ops of one journal entry, in order.
+pub(crate) fn decode_entry(bytes: &[u8]) -> StoreResult<Vec<Op>> {
+    let Some((&ENTRY_V1, mut rest)) = bytes.split_first() else {
+        return Err(StoreError("unknown journal entry format".into()));
+    };
+    let mut ops = Vec::new();
+    while !rest.is_empty() {
+        type OpRef<'a> = (&'a [u8], Option<&'a [u8]>);
+        let ((key, value), tail) = postcard::take_from_bytes::<OpRef>(rest)
+            .map_err(|e| StoreError(format!("corrupt journal entry: {e}")))?;
+        ops.push((key.to_vec(), value.map(<[u8]>::to_vec)));
+        rest = tail;
+    }
+    Ok(ops)
+}
+
+/// The sled database and its journal tree; replaced when a failed store reopens sled.
+#[derive(Clone)]
+struct Sled {
+    db: sled::Db,
+    journal: sled::Tree,
+}
+
+struct Inner {
+    dir: PathBuf,
+    /// `None` while a failed store reopens sled.
+    sled: RwLock<Option<Sled>>,
+    /// When the last recovery was tried (see [`RECOVERY_INTERVAL`]).
+    last_recovery: Mutex<Option<std::time::Instant>>,
+    state: Mutex<State>,
+    /// Serialises writers, so entries reach sled in sequence order.
+    writer: Mutex<()>,
+    /// Serialises the removal of dead entries (oldest first) with compaction, which must not
+    /// remove an entry whose tombstones still hide an older dead entry's puts.
+    reclaim: Mutex<()>,
+}
+
+impl Inner {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().expect("store state lock")
+    }
+
+    /// The sled handles, unless a recovery is reopening sled.
+    fn sled(&self) -> StoreResult<Sled> {
+        self.sled
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| StoreError(format!("the store in {} is reopening", self.dir.display())))
+    }
+
+    /// Moves the pending ops into sled as one entry. Does not fsync. A failed store recovers
+    /// first (or fails again); on a full disk nothing is written (the ops stay pending).
+    fn write_pending(&self) -> StoreResult<()> {
+        if self.state().failed.is_some() {
+            return self.recover();
+        }
+        let pending = self.state().pending.len() as u64;
+        self.has_room(pending.saturating_mul(2))?;
+        let sled = self.sled()?;
+        let writer = self.writer.lock().expect("store writer lock");
+        let written = self.state().take_pending();
+        self.insert_entry(&sled, &writer, written)
+    }
+
+    /// Inserts an entry taken by [`State::take_pending`]; then the entries it made dead may go.
+    /// `_writer` proves the caller holds the writer lock.
+    fn insert_entry(
+        &self,
+        sled: &Sled,
+        _writer: &MutexGuard<'_, ()>,
+        (written, dead): (Option<(u64, Vec<u8>)>, Vec<u64>),
+    ) -> StoreResult<()> {
+        if let Some((seq, bytes)) = written {
+            // On failure the entries it killed are left in sled (the recovery rewrites the
+            // whole journal anyway); removing them without their killer on disk could
+            // resurrect puts.
+            if let Err(e) = sled.journal.insert(entry_key(seq), bytes.as_slice()) {
+                return Err(self.failed(&e));
+            }
+            self.state().keep_spare(bytes);
+        }
+        self.state().dead.extend(dead);
+        Ok(())
+    }
+
+    /// Removes at most `max` dead head entries from sled, oldest first (a newer dead entry may
+    /// hold the tombstone that hides an older one's put). Runs beside writers: a mass delete
+    /// kills thousands of entries at once, and sled takes tens of microseconds per removal,
+    /// which no flush should wait for.
+    fn remove_dead(&self, max: usize) -> StoreResult<()> {
+        let _reclaim = self.reclaim.lock().expect("store reclaim lock");
+        if self.state().dead.is_empty() {
+            return Ok(());
+        }
+        self.has_room(0)?;
+        let sled = self.sled()?;
+        let dead: Vec<u64> = {
+            let mut state = self.state();
+            let n = state.dead.len().min(max);
+            state.dead.drain(..n).collect()
+        };
+        for (i, &seq) in dead.iter().enumerate() {
+            if let Err(e) = sled.journal.remove(entry_key(seq)) {
+                {
+                    let mut state = self.state();
+                    for &seq in dead[i..].iter().rev() {
+                        state.dead.push_front(seq);
+                    }
+                }
+                return Err(self.failed(&e));
+            }
+        }
+        Ok(())
+    }
+
+    /// The decoded ops of the entries `seqs` still in sled, with their sequence numbers.
+    fn read_entries(&self, sled: &Sled, seqs: &[u64]) -> StoreResult<Vec<(u64, Vec<Op>)>> {
+        let mut decoded = Vec::with_capacity(seqs.len());
+        for &seq in seqs {
+            let read = sled.journal.get(entry_key(seq));
+            if let Some(bytes) = read.map_err(|e| self.failed(&e))? {
+                decoded.push((seq, decode_entry(&bytes)?));
+            }
+        }
+        Ok(decoded)
+    }
+
+    /// When the journal is too large: copies the live records of the oldest entries into a new
+    /// entry and removes the old ones, in one atomic sled batch. One step per call.
+    ///
+    /// The old entries are read and decoded holding only the reclaim lock (nothing else
+    /// removes or changes them); the writer and state locks are taken only to pick the records
+    /// still live and to write the batch, so flushes and requests wait for neither the reads
+    /// nor the decoding.
+    fn compact(&self) -> StoreResult<()> {
+        let _reclaim = self.reclaim.lock().expect("store reclaim lock");
+        let old = self.state().compaction_step();
+        if old.is_empty() {
+            return Ok(());
+        }
+        self.has_room(COMPACTION_STEP.saturating_mul(2))?;
+        let sled = self.sled()?;
+        let decoded = self.read_entries(&sled, &old)?;
+
+        let writer = self.writer.lock().expect("store writer lock");
+        let mut state = self.state();
+        if state.failed.is_some() {
+            // The recovery rewrites the journal whole.
+            return Ok(());
+        }
+        // The ops applied since the last write-out become entry P and the copy entry P + 1:
+        // the copy holds only keys whose latest write is in an old entry, so P touches none
+        // of them and their order does not matter; later writes go to P + 2 and after.
+        let (written, dead) = state.take_pending();
+        let copy_seq = state.pending_seq;
+        state.pending_seq += 1;
+        let (copy, live) = state.copy_live(decoded, copy_seq);
+        let mut batch = sled::Batch::default();
+        if let Some((seq, bytes)) = &written {
+            batch.insert(&entry_key(*seq), bytes.as_slice());
+        }
+        for &seq in &old {
+            batch.remove(&entry_key(seq));
+            if let Some(stat) = state.entries.remove(&seq) {
+                state.journal_bytes = state.journal_bytes.saturating_sub(stat.bytes);
+            }
+        }
+        if live > 0 {
+            let bytes = copy.len() as u64;
+            state.entries.insert(copy_seq, EntryStat { bytes, live });
+            state.journal_bytes += bytes;
+            batch.insert(&entry_key(copy_seq), copy);
+        }
+        // From here on requests may change the map again: their writes go to later entries,
+        // and one that overwrites a copied record unlinks it from the copy entry.
+        drop(state);
+        if let Err(e) = sled.journal.apply_batch(batch) {
+            return Err(self.failed(&e));
+        }
+        drop(writer);
+        let mut state = self.state();
+        if let Some((_, bytes)) = written {
+            state.keep_spare(bytes);
+        }
+        state.dead.extend(dead);
+        Ok(())
+    }
+
+    /// One round of the background writer.
+    fn background_round(&self, round: u32) -> StoreResult<()> {
+        self.write_pending()?;
+        self.remove_dead(BACKGROUND_REMOVALS)?;
+        let urgent = self.state().needs_urgent_compaction();
+        if urgent || round % COMPACT_EVERY_ROUNDS == 0 {
+            self.compact()?;
+        }
+        if round % FLUSH_EVERY_ROUNDS == 0 {
+            self.has_room(0)?;
+            self.sled()?.db.flush().map_err(|e| self.failed(&e))?;
+        }
+        Ok(())
+    }
+}
+
+pub struct SledStore {
+    inner: Arc<Inner>,
+    stop: Option<mpsc::Sender<()>>,
+    background: Option<JoinHandle<()>>,
+}
+
+impl SledStore {
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        let Sled { db, journal } = open_sled(dir)?;
+        check_format(&db, dir)?;
+        let mut state = State {
+            map: BTreeMap::new(),
+            pending: vec![ENTRY_V1],
+            spare: Vec::new(),
+            pending_seq: 1,
+            dead: VecDeque::new(),
+            entries: BTreeMap::new(),
+            journal_bytes: 0,
+            live_bytes: 0,
+            failed: None,
+        };
+        // Records of the earlier one-key-per-record layout come first: the journal is newer.
+        let legacy = !db.is_empty();
+        for pair in db.iter() {
+            let (k, v) = pair.map_err(err)?;
+            state.apply_op(k.to_vec(), Some(v.to_vec()), 0);
+        }
+        for pair in journal.iter() {
+            let (k, v) = pair.map_err(err)?;
+            let seq = u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
+                damaged(dir, &format!("a journal key is {} bytes, not 8", k.len()))
+            })?);
+            let ops = decode_entry(&v).map_err(|e| {
+                damaged(
+                    dir,
+                    &format!("journal entry {seq} does not decode: {}", e.0),
+                )
+            })?;
+            for (key, value) in ops {
+                state.apply_op(key, value, seq);
+            }
+            let stat = state.entries.entry(seq).or_default();
+            stat.bytes = v.len() as u64;
+            state.journal_bytes += stat.bytes;
+            state.pending_seq = seq + 1;
+        }
+        let inner = Arc::new(Inner {
+            dir: dir.to_path_buf(),
+            sled: RwLock::new(Some(Sled { db, journal })),
+            last_recovery: Mutex::new(None),
+            state: Mutex::new(state),
+            writer: Mutex::new(()),
+            reclaim: Mutex::new(()),
+        });
+        if legacy {
+            inner.migrate_legacy()?;
+        }
+        let (stop, stopped) = mpsc::channel::<()>();
+        let worker = inner.clone();
+        let background = std::thread::Builder::new()
+            .name("cauda-store".into())
+            .spawn(move || {
+                let mut round: u32 = 0;
+                while let Err(mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(WRITE_INTERVAL)
+                {
+                    round = round.wrapping_add(1);
+                    if let Err(e) = worker.background_round(round) {
+                        super::log_failure("store background write failed", &e);
+                    }
+                }
+            })
+            .map_err(|e| StoreError(e.to_string()))?;
+        Ok(SledStore {
+            inner,
+            stop: Some(stop),
+            background: Some(background),
+        })
+    }
+}
+
+impl Drop for SledStore {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(handle) = self.background.take() {
+            if handle.join().is_err() {
+                tracing::error!("the store's background thread panicked");
+            }
+        }
+        if let Err(e) = self.flush() {
+            tracing::error!(error = %e, "store flush on close failed");
+        }
+    }
+}
+
+impl Store for SledStore {
+    fn journal_bytes(&self) -> Option<u64> {
+        Some(self.inner.state().journal_bytes)
+    }
+
+    fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.inner.state().map.get(key).map(|s| s.value.clone()))
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let state = self.inner.state();
+        Ok(with_prefix(&state.map, prefix)
+            .map(|(k, s)| (k.clone(), s.value.clone()))
+            .collect())
+    }
+
+    fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
+        let state = self.inner.state();
+        Ok(with_prefix(&state.map, prefix)
+            .take(limit)
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+
+    fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
+        let mut guard = self.inner.state();
+        let state = &mut *guard;
+        let seq = state.pending_seq;
+        for (key, value) in batch.ops {
+            if value.is_none() && !state.map.contains_key(&key) {
+                continue;
+            }
+            encode_op(&mut state.pending, &key, value.as_deref());
+            state.apply_op(key, value, seq);
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> StoreResult<()> {
+        self.inner.write_pending()?;
+        self.inner.has_room(0)?;
+        let sled = self.inner.sled()?;
+        sled.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| self.inner.failed(&e))
+    }
+
+    fn is_persistent(&self) -> bool {
+        true
+    }
+}
+
+mod failure;
+mod open;
+
+use failure::{damaged, describe};
+use open::{check_format, open_sled};
+#[cfg(test)]
+mod tests;

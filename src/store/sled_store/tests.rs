@@ -1,0 +1,478 @@
+//! The sled store's tests: unit tests and property tests of the journal.
+
+use super::open::open_db;
+use super::*;
+
+mod unit {
+    use super::*;
+
+    fn put(store: &SledStore, key: &[u8], value: &[u8]) {
+        let mut b = WriteBatch::new();
+        b.put(key.to_vec(), value.to_vec());
+        store.apply(b).unwrap();
+    }
+
+    fn journal_len(store: &SledStore) -> usize {
+        store.inner.sled().unwrap().journal.len()
+    }
+
+    #[test]
+    fn a_directory_reopens_at_once_but_not_while_held() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..10u8 {
+            let store = SledStore::open(dir.path()).unwrap();
+            put(&store, &[b'k', i], b"v");
+            drop(store);
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.scan_prefix(b"k").unwrap().len(), 10);
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "measures the open's real retry time"
+        )]
+        let started = std::time::Instant::now();
+        let second = SledStore::open(dir.path());
+        assert!(
+            second
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.to_string().contains("could not acquire lock")),
+            "a held directory must not open twice"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn dead_head_entries_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        put(&store, b"keep", b"1");
+        store.flush().unwrap();
+        for i in 0..20u8 {
+            put(&store, &[b'm', i], b"body");
+            store.flush().unwrap();
+            let mut b = WriteBatch::new();
+            b.delete(vec![b'm', i]);
+            store.apply(b).unwrap();
+            store.flush().unwrap();
+        }
+        // The first entry holds a live record, so every later entry stays (head-only reclaim).
+        assert!(journal_len(&store) > 20);
+        let mut b = WriteBatch::new();
+        b.delete(b"keep".to_vec());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        // A background round removes the dead entries, oldest first (the store's own
+        // background thread may get there first).
+        store.inner.background_round(1).unwrap();
+        assert!(journal_len(&store) <= 1, "{}", journal_len(&store));
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert!(store.scan_prefix(b"").unwrap().is_empty());
+    }
+
+    #[test]
+    fn compaction_keeps_live_records_and_bounds_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        put(&store, b"q-long-lived", b"queue record");
+        let body = vec![7u8; 64 * 1024];
+        // 64 MiB written through one short-lived key, overwritten again and again.
+        for i in 0..1024u32 {
+            put(&store, b"s-hot", &body);
+            put(&store, format!("m{i:05}").as_bytes(), b"small");
+            if i % 2 == 0 {
+                let mut b = WriteBatch::new();
+                b.delete(format!("m{i:05}").into_bytes());
+                store.apply(b).unwrap();
+            }
+            store.inner.background_round(i).unwrap();
+        }
+        store.flush().unwrap();
+        let journal_bytes = store.inner.state().journal_bytes;
+        assert!(
+            journal_bytes < 2 * 1024 * 1024 + COMPACTION_SLACK + COMPACTION_STEP + 128 * 1024,
+            "journal not compacted: {journal_bytes} bytes"
+        );
+        let expect = store.scan_prefix(b"").unwrap();
+        assert_eq!(expect.len(), 2 + 512);
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.scan_prefix(b"").unwrap(), expect);
+        assert_eq!(
+            store.get(b"q-long-lived").unwrap().as_deref(),
+            Some(&b"queue record"[..])
+        );
+    }
+
+    #[test]
+    fn compaction_beside_concurrent_writers_keeps_the_latest_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SledStore::open(dir.path()).unwrap());
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let big = vec![3u8; 64 * 1024];
+                for i in 0..1200u32 {
+                    // Hot keys rewritten with large values push the journal over its bound;
+                    // small keys are overwritten and deleted while compaction copies them.
+                    put(&store, format!("h{}", i % 4).as_bytes(), &big);
+                    put(
+                        &store,
+                        format!("k{:03}", i % 300).as_bytes(),
+                        &i.to_be_bytes(),
+                    );
+                    if i % 7 == 0 {
+                        let mut b = WriteBatch::new();
+                        b.delete(format!("k{:03}", (i * 13) % 300).into_bytes());
+                        store.apply(b).unwrap();
+                    }
+                    if i % 3 == 0 {
+                        store.flush().unwrap();
+                    }
+                }
+            })
+        };
+        let mut round = 0;
+        while !writer.is_finished() {
+            round += 1;
+            store.inner.background_round(round).unwrap();
+            store.inner.compact().unwrap();
+        }
+        writer.join().unwrap();
+        store.flush().unwrap();
+        let expect = store.scan_prefix(b"").unwrap();
+        let journal_bytes = store.inner.state().journal_bytes;
+        assert!(
+            journal_bytes < 2 * 1024 * 1024 + COMPACTION_SLACK + 4 * COMPACTION_STEP,
+            "journal not compacted: {journal_bytes} bytes"
+        );
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.scan_prefix(b"").unwrap(), expect);
+    }
+
+    #[test]
+    fn records_of_the_one_key_per_record_layout_are_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.insert(b"q1", b"queue".to_vec()).unwrap();
+            db.insert(b"m1", b"message".to_vec()).unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.get(b"m1").unwrap().as_deref(), Some(&b"message"[..]));
+        assert!(store.inner.sled().unwrap().db.is_empty());
+        let mut b = WriteBatch::new();
+        b.delete(b"m1".to_vec());
+        store.apply(b).unwrap();
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.get(b"m1").unwrap(), None);
+        assert_eq!(store.get(b"q1").unwrap().as_deref(), Some(&b"queue"[..]));
+    }
+
+    /// A failed store (any failed sled call) recovers in place at its next flush: sled is
+    /// reopened and the journal rewritten from memory as one entry; nothing is lost, and the
+    /// store goes on working.
+    #[test]
+    fn a_failed_store_reopens_sled_and_rewrites_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        for i in 0..50u8 {
+            put(&store, &[b'k', i], &[i; 100]);
+            store.flush().unwrap();
+        }
+        let mut b = WriteBatch::new();
+        b.delete(vec![b'k', 7]);
+        store.apply(b).unwrap();
+        store.inner.state().failed = Some("a test failure".into());
+        put(&store, b"while-failed", b"x");
+        store.flush().unwrap();
+        assert!(store.inner.state().failed.is_none());
+        assert_eq!(journal_len(&store), 1, "the journal is one entry");
+        put(&store, b"after", b"y");
+        store.flush().unwrap();
+        let expect = store.scan_prefix(b"").unwrap();
+        assert_eq!(expect.len(), 49 + 2);
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.scan_prefix(b"").unwrap(), expect);
+    }
+
+    /// A format record above [`STORE_FORMAT`] refuses the open, naming both versions; a
+    /// directory without one opens as the current format and gets it.
+    #[test]
+    fn a_newer_format_is_refused_and_a_missing_one_is_the_current() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SledStore::open(dir.path()).unwrap());
+        {
+            let db = open_db(dir.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            assert_eq!(
+                meta.get(FORMAT_KEY).unwrap().as_deref(),
+                Some(&STORE_FORMAT.to_be_bytes()[..])
+            );
+            meta.remove(FORMAT_KEY).unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        put(&store, b"k", b"v");
+        drop(store);
+        {
+            let db = open_db(dir.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            assert!(meta.get(FORMAT_KEY).unwrap().is_some());
+            meta.insert(FORMAT_KEY, &(STORE_FORMAT + 1).to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let refused = SledStore::open(dir.path())
+            .err()
+            .expect("a newer format opened");
+        let message = refused.to_string();
+        assert!(
+            message.contains(&format!("format version {}", STORE_FORMAT + 1))
+                && message.contains("newer cauda")
+                && message.contains(&dir.path().display().to_string()),
+            "{message}"
+        );
+    }
+
+    /// A journal entry that does not decode (bad bytes, or a value cut short) refuses the
+    /// open, saying which entry and what the operator can do; nothing is half-loaded.
+    #[test]
+    fn a_corrupted_journal_refuses_the_open() {
+        for damage in ["garbage", "truncated"] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = SledStore::open(dir.path()).unwrap();
+                put(&store, b"first", b"one");
+                store.flush().unwrap();
+                put(&store, b"second-key", &[9u8; 300]);
+                store.flush().unwrap();
+            }
+            {
+                let db = open_db(dir.path()).unwrap();
+                let journal = db.open_tree("journal").unwrap();
+                let (k, v) = journal.last().unwrap().unwrap();
+                let bad = match damage {
+                    "garbage" => vec![ENTRY_V1, 0xff, 0xff, 0xff, 0xff, 0xff],
+                    _ => v[..v.len() / 2].to_vec(),
+                };
+                journal.insert(k, bad).unwrap();
+                db.flush().unwrap();
+            }
+            let refused = SledStore::open(dir.path())
+                .err()
+                .expect("a damaged journal opened");
+            let message = refused.to_string();
+            assert!(
+                message.contains("is damaged")
+                    && message.contains("journal entry")
+                    && message.contains("restore a backup")
+                    && message.contains(".damaged"),
+                "{damage}: {message}"
+            );
+        }
+    }
+
+    /// A tmpfs of `size` mounted on a temporary directory (we run as root in CI), unmounted
+    /// on drop; `None` (and a message) where mounting is not permitted.
+    pub(crate) struct SmallDisk {
+        dir: tempfile::TempDir,
+    }
+
+    impl SmallDisk {
+        #[allow(
+            clippy::print_stderr,
+            reason = "a skipped test says why, where the test runner shows it"
+        )]
+        pub(crate) fn mount(size: &str) -> Option<SmallDisk> {
+            let dir = tempfile::tempdir().ok()?;
+            let mounted = std::process::Command::new("mount")
+                .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+                .arg(dir.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !mounted {
+                eprintln!("skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+                return None;
+            }
+            Some(SmallDisk { dir })
+        }
+
+        pub(crate) fn path(&self) -> &Path {
+            self.dir.path()
+        }
+
+        /// Fills the disk with a ballast file until no space is left.
+        pub(crate) fn fill(&self) {
+            use std::io::Write;
+            let mut f = std::fs::File::create(self.path().join("ballast")).unwrap();
+            let chunk = vec![1u8; 64 * 1024];
+            while f.write_all(&chunk).is_ok() {}
+            let _ = f.sync_all();
+        }
+
+        /// Frees the space the ballast took.
+        pub(crate) fn free(&self) {
+            std::fs::remove_file(self.path().join("ballast")).unwrap();
+        }
+    }
+
+    impl Drop for SmallDisk {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                // Lazily: sled may close its files a moment after the store dropped.
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+
+    /// A real full disk: flushes fail with a message saying so and where, reads and writes to
+    /// memory go on, and once space is freed the store recovers by itself (sled reopened, the
+    /// journal rewritten); everything applied before, during and after is there after a
+    /// restart.
+    #[test]
+    fn a_full_disk_fails_flushes_then_the_store_recovers_by_itself() {
+        let Some(disk) = SmallDisk::mount("40m") else {
+            return;
+        };
+        let data = disk.path().join("data");
+        let store = SledStore::open(&data).unwrap();
+        put(&store, b"before", b"1");
+        store.flush().unwrap();
+        disk.fill();
+        let value = vec![5u8; 256 * 1024];
+        let mut failure = None;
+        for i in 0..64u32 {
+            put(&store, format!("full-{i:02}").as_bytes(), &value);
+            if let Err(e) = store.flush() {
+                failure = Some(e);
+                break;
+            }
+        }
+        let failure = failure.expect("no flush failed on a full disk");
+        assert!(
+            failure.0.contains("the disk is full")
+                && failure.0.contains(&data.display().to_string()),
+            "{failure}"
+        );
+        // Still failed: reads and applies are served from memory; flushes keep failing.
+        put(&store, b"during", b"2");
+        assert_eq!(store.get(b"during").unwrap().as_deref(), Some(&b"2"[..]));
+        assert!(store.flush().is_err());
+        disk.free();
+        #[allow(clippy::disallowed_methods, reason = "a bounded wait in a test")]
+        let started = std::time::Instant::now();
+        while let Err(e) = store.flush() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the store did not recover: {e}"
+            );
+            #[allow(clippy::disallowed_methods, reason = "polling in a test")]
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        put(&store, b"after", b"3");
+        store.flush().unwrap();
+        let expect = store.scan_prefix(b"").unwrap();
+        assert!(expect.len() >= 4, "{}", expect.len());
+        drop(store);
+        let store = SledStore::open(&data).unwrap();
+        assert_eq!(store.scan_prefix(b"").unwrap(), expect);
+    }
+}
+
+mod proptests {
+    use proptest::collection::vec;
+    use proptest::option;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn ops() -> impl Strategy<Value = Vec<Op>> {
+        vec(
+            (
+                vec(any::<u8>(), 0..40),
+                option::of(vec(any::<u8>(), 0..300)),
+            ),
+            0..20,
+        )
+    }
+
+    fn entry(ops: &[Op]) -> Vec<u8> {
+        let mut out = vec![ENTRY_V1];
+        for (key, value) in ops {
+            encode_op(&mut out, key, value.as_deref());
+        }
+        out
+    }
+
+    proptest! {
+        /// A journal entry decodes to exactly the ops written, in order.
+        #[test]
+        fn journal_entries_round_trip(ops in ops()) {
+            prop_assert_eq!(decode_entry(&entry(&ops)).unwrap(), ops);
+        }
+
+        /// A cut entry (a crash mid-write that sled did not catch) decodes to an error or to
+        /// a prefix of the ops written, never to anything else; a changed byte never panics.
+        #[test]
+        fn damaged_journal_entries_are_refused_or_a_prefix(
+            ops in ops(),
+            cut in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            flip in 1u8..=255,
+        ) {
+            let bytes = entry(&ops);
+            let cut = cut.index(bytes.len());
+            if let Ok(decoded) = decode_entry(&bytes[..cut]) {
+                prop_assert!(decoded.len() <= ops.len());
+                prop_assert_eq!(&ops[..decoded.len()], &decoded[..]);
+            }
+            let mut changed = bytes;
+            let at = at.index(changed.len());
+            changed[at] ^= flip;
+            let _ = decode_entry(&changed);
+        }
+    }
+
+    proptest! {
+        // Each case opens sled twice.
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// A journal written by the store and opened again holds the same records.
+        #[test]
+        fn journal_replays_to_the_same_records(batches in vec(ops(), 1..4)) {
+            let dir = tempfile::tempdir().unwrap();
+            let mut want = BTreeMap::new();
+            {
+                let store = SledStore::open(dir.path()).unwrap();
+                for ops in &batches {
+                    let mut batch = WriteBatch::new();
+                    for (k, v) in ops {
+                        match v {
+                            Some(v) => {
+                                want.insert(k.clone(), v.clone());
+                                batch.put(k.clone(), v.clone());
+                            }
+                            None => {
+                                want.remove(k);
+                                batch.delete(k.clone());
+                            }
+                        }
+                    }
+                    store.apply(batch).unwrap();
+                    store.flush().unwrap();
+                }
+            }
+            let store = SledStore::open(dir.path()).unwrap();
+            let got: BTreeMap<Vec<u8>, Vec<u8>> = store.scan_prefix(&[]).unwrap().into_iter().collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}

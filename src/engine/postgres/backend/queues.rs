@@ -1,0 +1,116 @@
+//! Queue records in the `queues` table: create, delete, change, read back.
+
+use std::sync::PoisonError;
+
+use crate::engine::queue::{Queue, QueueRecord};
+use crate::engine::state::RecordChange;
+use crate::engine::{EngineError, EngineResult};
+use crate::store::records;
+
+use super::{db, failed, notify_registry, slot, to_i64, to_u64, Postgres};
+
+impl Postgres {
+    pub(super) async fn store_queue(&self, record: &QueueRecord) -> EngineResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let region = record.region.as_deref().unwrap_or(&self.default_region);
+        let inserted = tx
+            .execute(
+                "INSERT INTO cauda.queues (id, account, region, name, record) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account, region, name) DO NOTHING",
+                &[
+                    &to_i64(record.id),
+                    &record.account,
+                    &region,
+                    &record.name,
+                    &records::encode(record),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        if inserted == 0 {
+            // Another node created the name first; its CreateQueue answers for it.
+            return Err(EngineError::InvalidRequest(
+                "Another CreateQueue of this name is in progress; try again.".into(),
+            ));
+        }
+        notify_registry(&tx, record.id).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    pub(super) async fn remove_queue(&self, q: &Queue) -> EngineResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
+            .await
+            .map_err(db)?;
+        notify_registry(&tx, q.id).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// The stored record, locked, is the one changed (not this node's copy, which another
+    /// node's change may have outdated); every node then reloads it.
+    pub(super) async fn update_record(
+        &self,
+        q: &Queue,
+        change: &mut RecordChange<'_>,
+    ) -> EngineResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let id = to_i64(q.id);
+        let row = tx
+            .query_opt(
+                "SELECT record FROM cauda.queues WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(db)?
+            .ok_or(EngineError::QueueDoesNotExist)?;
+        let mut next: QueueRecord =
+            records::decode(row.get::<_, &[u8]>(0)).map_err(|e| failed(&e))?;
+        change(&mut next)?;
+        tx.execute(
+            "UPDATE cauda.queues SET record = $2, version = version + 1 WHERE id = $1",
+            &[&id, &records::encode(&next)],
+        )
+        .await
+        .map_err(db)?;
+        notify_registry(&tx, q.id).await?;
+        tx.commit().await.map_err(db)?;
+        Postgres::refresh(q, next);
+        Ok(())
+    }
+
+    /// `q`'s record as stored now (another node changed it): the one this node uses.
+    pub(crate) fn refresh(q: &Queue, record: QueueRecord) {
+        q.refresh_policy(&record);
+        *slot(q)
+            .record
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = record;
+    }
+
+    /// Queue `id`'s stored record; `None` when it is deleted.
+    pub(crate) async fn stored_queue(&self, id: u64) -> EngineResult<Option<QueueRecord>> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT record FROM cauda.queues WHERE id = $1",
+                &[&to_i64(id)],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| records::decode(r.get::<_, &[u8]>(0)).map_err(|e| failed(&e)))
+            .transpose()
+    }
+
+    /// Every stored queue's id and record version, for the registry's periodic check.
+    pub(crate) async fn queue_versions(&self) -> EngineResult<Vec<(u64, i64)>> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT id, version FROM cauda.queues", &[])
+            .await
+            .map_err(db)?;
+        Ok(rows.iter().map(|r| (to_u64(r.get(0)), r.get(1))).collect())
+    }
+}

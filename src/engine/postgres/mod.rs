@@ -34,8 +34,9 @@
 //!   group_id, seq)` (FIFO and fair groups). `seq` is `nextval('message_seq')`, the FIFO
 //!   SequenceNumber. Messages of a deleted queue go with it (`ON DELETE CASCADE`).
 //! - `dedup(queue_id, key, expires_at, message_id, seq)`, primary key `(queue_id, key)`: a
-//!   FIFO send inserts `ON CONFLICT DO NOTHING`; a conflict with a live entry is a duplicate
-//!   (its outcome is the first message's), an expired one is replaced.
+//!   FIFO send first takes a transaction advisory lock on the key's hash, so that a second
+//!   send of the key (on any node) waits for the first to commit and then finds its live
+//!   entry: a duplicate, whose outcome is the first message's. An expired entry is replaced.
 //! - `fifo_groups(queue_id, group_id)`: one row per FIFO group with messages. A FIFO send
 //!   locks its group's row before taking its `seq`, so that within a group `seq` order is
 //!   commit order (a sequence alone is not: two sends may commit in the other order, and a

@@ -83,6 +83,13 @@ pub struct Config {
     #[arg(long, env = "CAUDA_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Seconds a node's lease of a running message move task lasts (`--backend postgres`): the
+    /// node renews it every third of it; if the node dies, another takes the task over once
+    /// the lease has expired.
+    #[arg(long, env = "CAUDA_MOVE_TASK_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub move_task_lease_secs: u64,
+
     /// The account id of callers that no credential maps to an account.
     #[arg(long, env = "CAUDA_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,

@@ -584,6 +584,21 @@ mod tests {
     }
 
     #[test]
+    fn the_move_task_lease_comes_from_a_flag_or_the_file_and_is_bounded() {
+        assert_eq!(load("", &[]).unwrap().move_task_lease_secs, 30);
+        let c = load("move-task-lease-secs = 5\n", &[]).unwrap();
+        assert_eq!(c.move_task_lease_secs, 5);
+        let c = load(
+            "move-task-lease-secs = 5\n",
+            &["--move-task-lease-secs", "2"],
+        )
+        .unwrap();
+        assert_eq!(c.move_task_lease_secs, 2);
+        let e = load("", &["--move-task-lease-secs", "0"]).unwrap_err();
+        assert!(e.contains("--move-task-lease-secs"), "{e}");
+    }
+
+    #[test]
     fn file_settings_are_defaults_that_flags_override() {
         let text = "bind = \"9400\"\nin-memory = true\ncredentials = [\"A:B\", \"C:D\"]\n\
                     durability = \"relaxed\"\nmax-inflight = 7\nregion = \"eu-west-1\"\n";

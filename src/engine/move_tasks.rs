@@ -1,13 +1,13 @@
 //! Message move tasks (StartMessageMoveTask and friends): move messages out of a dead-letter
 //! queue, back to their original sources or to a chosen destination, at a bounded rate.
 //!
-//! Task records live behind the seam ([`MoveTaskRecords`](super::state::MoveTaskRecords)): in the embedded journal on the
-//! local backend, in the `move_tasks` table on postgres, where every node sees them. A task
-//! that was RUNNING when its runner stopped resumes with what it still had to move: on the
-//! local backend at the next start, on postgres on whichever node first finds its lease
-//! expired. Nothing acknowledged is lost or moved twice: each move (out of the source, into
-//! the destination, the task's progress) is one atomic write, so a crash leaves every
-//! message either in the source or in the destination.
+//! Task records live behind the seam (`MoveTaskRecords` in `state.rs`): in the embedded
+//! journal on the local backend, in the `move_tasks` table on postgres, where every node sees
+//! them. A task that was RUNNING when its runner stopped resumes with what it still had to
+//! move: on the local backend at the next start, on postgres on whichever node first finds
+//! its lease expired. Nothing acknowledged is lost or moved twice: each move (out of the
+//! source, into the destination, the task's progress) is one atomic write, so a crash leaves
+//! every message either in the source or in the destination.
 
 pub use super::policy::decode_task_handle;
 use std::sync::Arc;
@@ -72,7 +72,7 @@ pub(crate) struct TaskEnd {
 }
 
 impl TaskEnd {
-    fn cancel() -> Self {
+    pub(crate) fn cancel() -> Self {
         TaskEnd {
             status: MoveTaskStatus::Cancelled,
             failure_reason: None,
@@ -80,7 +80,7 @@ impl TaskEnd {
         }
     }
 
-    fn runner(status: MoveTaskStatus, failure_reason: Option<String>) -> Self {
+    pub(crate) fn runner(status: MoveTaskStatus, failure_reason: Option<String>) -> Self {
         TaskEnd {
             status,
             failure_reason,
@@ -395,7 +395,7 @@ fn spawn_runner(engine: &Arc<Engine>, handle: String) {
                         .end_task(&handle, TaskEnd::runner(status, reason))
                         .await;
                     if let Err(err) = ended {
-                        tracing::warn!(task = %handle, error = ?err, "a move task's end was not stored; it resumes after a restart");
+                        tracing::warn!(task = %handle, error = ?err, "a move task's end was not stored; it resumes after a restart, or where its lease expires");
                     }
                 }
             };

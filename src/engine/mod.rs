@@ -148,6 +148,8 @@ pub struct Engine {
     registry_gate: tokio::sync::Mutex<()>,
     deleted_at: Mutex<HashMap<QueueKey, u64>>,
     shutdown: watch::Sender<bool>,
+    /// The message move tasks whose runner runs on this node.
+    runners: move_tasks::Runners,
     /// A permit per waiting long poll (`max_long_polls`).
     long_polls: tokio::sync::Semaphore,
 }
@@ -227,6 +229,7 @@ impl Engine {
             registry_gate: tokio::sync::Mutex::new(()),
             deleted_at: Mutex::new(HashMap::new()),
             shutdown,
+            runners: move_tasks::Runners::default(),
             long_polls,
         }
     }

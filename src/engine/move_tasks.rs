@@ -10,7 +10,8 @@
 //! every message either in the source or in the destination.
 
 pub use super::policy::decode_task_handle;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -336,13 +337,46 @@ fn failure_reason(err: &EngineError) -> &'static str {
     }
 }
 
+/// The tasks (by handle) whose runner runs on this node: one runner per task, even if a
+/// late renewal let this node take its own task over again.
+#[derive(Default)]
+pub(crate) struct Runners(Mutex<HashSet<String>>);
+
+impl Runners {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A runner's place in [`Runners`], given up when the runner ends.
+struct Running {
+    engine: Weak<Engine>,
+    handle: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(e) = self.engine.upgrade() {
+            e.runners.set().remove(&self.handle);
+        }
+    }
+}
+
 /// Runs the task `handle` names on this node until it ends, stops running here, or the
-/// engine shuts down. With leases, the lease is renewed every third of its length; a runner
-/// that cannot renew it (taken over) or read its task stops, and the task is resumed where
-/// its lease expires.
+/// engine shuts down, unless a runner of it runs here already. With leases, the lease is
+/// renewed every third of its length; a runner that cannot renew it (taken over) or read its
+/// task stops, and the task is resumed where its lease expires.
 fn spawn_runner(engine: &Arc<Engine>, handle: String) {
+    if !engine.runners.set().insert(handle.clone()) {
+        return;
+    }
+    let running = Running {
+        engine: Arc::downgrade(engine),
+        handle: handle.clone(),
+    };
     let engine = Arc::downgrade(engine);
     tokio::spawn(async move {
+        let _running = running;
         let mut pace = Pace::default();
         let mut next_move_at = 0;
         let mut renew_at: Option<u64> = None;

@@ -40,6 +40,7 @@ mod fifo;
 mod messages;
 mod operator;
 mod pg_dedup;
+mod pg_move_tasks;
 mod policies;
 mod postgres;
 mod process;

@@ -1,10 +1,12 @@
 //! Recovery on the local backend: every in-memory index rebuilt from the store when the
-//! engine opens.
+//! engine opens. It reads the small records only (queues, message index records, states,
+//! deduplication entries), never a message's (cold) record: with the bodies on disk, the
+//! time to readiness follows the number of messages, not their size.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::engine::queue::{DedupRecord, MessageMeta, MessageRecord, MessageStateRecord};
+use crate::engine::queue::{DedupRecord, MessageIndexRecord, MessageMeta, MessageStateRecord};
 use crate::engine::queue::{Queue, QueueRecord};
 use crate::store::StoreError;
 use crate::store::{keys, records, WriteBatch};
@@ -54,8 +56,9 @@ impl Local {
         Ok(recovered)
     }
 
-    /// Puts every stored message in its queue's indexes; the records of a queue that no
-    /// longer exists, and states without a message, go to `garbage`. The count recovered.
+    /// Puts every stored message (by its index record) in its queue's indexes; the records of
+    /// a queue that no longer exists, and states without a message, go to `garbage`. The
+    /// count recovered.
     fn recover_messages(
         &self,
         by_id: &HashMap<u64, Arc<Queue>>,
@@ -70,17 +73,16 @@ impl Local {
             }
         }
         let mut recovered = 0usize;
-        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE])? {
+        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE_INDEX])? {
             let Some((queue_id, seq)) = keys::split_id_key(&k) else {
                 continue;
             };
             *max_seq = (*max_seq).max(seq);
             let Some(q) = by_id.get(&queue_id) else {
-                garbage.delete(k);
-                garbage.delete(keys::message_state(queue_id, seq));
+                super::journal::delete_message(garbage, queue_id, seq);
                 continue;
             };
-            let record: MessageRecord = records::decode(&v)?;
+            let record: MessageIndexRecord = records::decode(&v)?;
             let state = states
                 .remove(&(queue_id, seq))
                 .unwrap_or(MessageStateRecord {

@@ -27,7 +27,7 @@ impl Local {
                     let Some(meta) = st.message(h.seq) else {
                         return Ok(());
                     };
-                    h.check_current(q.fifo, meta, now, handle)?;
+                    h.check_current(q.fifo, &meta, now, handle)?;
                     if !removed.contains(&h.seq) {
                         journal::delete_message(&mut wb, q.id, h.seq);
                         removed.push(h.seq);

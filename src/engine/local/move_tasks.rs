@@ -59,7 +59,7 @@ impl Local {
             let written = progress.advance(|task| {
                 let mut wb = WriteBatch::new();
                 wb.put(keys::move_task(&task.task_id), records::encode(task));
-                let m = self.move_message(&mv, meta, record, &mut wb);
+                let m = self.move_message(&mv, &meta, record, &mut wb);
                 self.journal.apply(wb)?;
                 moved = Some(m);
                 Ok(())

@@ -120,7 +120,7 @@ impl Local {
                 kind: MoveKind::DeadLetter,
                 now,
             };
-            moved.push(self.move_message(&m, from, record, wb));
+            moved.push(self.move_message(&m, &from, record, wb));
         }
         Some(Arrivals {
             dest: dlq.clone(),

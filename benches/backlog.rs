@@ -167,6 +167,12 @@ async fn run(args: &Args) -> Result<(), String> {
     server.wait_ready(Duration::from_secs(600)).await?;
     let recovery = started.elapsed();
     let recovered_kib = rss_kib(server.pid()).unwrap_or(0);
+    // With CAUDA_BENCH_RUST_LOG=info: where the recovery's time went.
+    for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
+        if line.contains("store opened") || line.contains("store recovered") {
+            println!("  server: {line}");
+        }
+    }
     let ctx = context(&server, args)?;
     let depth = depth(&ctx, &url).await?;
     println!(
@@ -442,7 +448,10 @@ impl Server {
             .args(["--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
             .args(extra.split_whitespace())
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("CAUDA_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::from(logfile.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(logfile))
             .spawn()

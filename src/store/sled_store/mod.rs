@@ -1,4 +1,7 @@
-//! The default [`Store`]: every record in memory, made durable by a journal in sled.
+//! The default [`Store`]: every record in memory, made durable by a journal in sled — except
+//! cold records (message bodies, [`keys::is_cold`]), which are in sled only, one key each in
+//! the `messages` tree, so that a backlog is bounded by the disk and recovery reads only the
+//! journal (see `cold.rs` for how their writes are ordered against the journal's).
 //!
 //! sled 0.34 costs about 10 µs per key written (a leaf splits every few inserts), so writing
 //! one key per message capped throughput far below what a queue needs. Here each batch of
@@ -44,7 +47,8 @@
 //! one in a single atomic batch, and flushed. Once that succeeds the store works again.
 //!
 //! **Opening.** The `meta` tree holds the data directory's format version ([`STORE_FORMAT`]); a
-//! directory without one is of the current format and gets it. A newer version, or a journal
+//! new directory gets the current one, and a directory with records but no version is version 1.
+//! A version 1 directory (bodies in the journal) is migrated on open (`migrate_cold`). A newer version, or a journal
 //! entry that does not decode, refuses the open with a message saying what the operator can
 //! do: the store never serves part of a journal.
 
@@ -164,9 +168,10 @@ impl State {
         match value {
             Some(value) => {
                 let bytes = Self::record_bytes(&key, &value);
-                let old = self.map.insert(key.clone(), Slot { value, entry });
+                let key_len = key.len();
+                let old = self.map.insert(key, Slot { value, entry });
                 if let Some(old) = old {
-                    let old_bytes = Self::record_bytes(&key, &old.value);
+                    let old_bytes = (key_len + old.value.len()) as u64 + RECORD_OVERHEAD;
                     self.unlink(old.entry, old_bytes);
                 }
                 self.entries.entry(entry).or_default().live += 1;
@@ -598,12 +603,18 @@ impl SledStore {
     /// Opens the store in `dir`; migrating a format 1 directory, `index_of` gives each cold
     /// record's index record, written in the same write-out.
     pub fn open_with_index(dir: &Path, index_of: Option<IndexOf>) -> StoreResult<Self> {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "timing the open for the log (recovery time)"
+        )]
+        let started = std::time::Instant::now();
         let Sled {
             db,
             journal,
             messages,
         } = open_sled(dir)?;
         let format = check_format(&db, &journal, dir)?;
+        let sled_opened = started.elapsed();
         let mut state = State {
             map: BTreeMap::new(),
             pending: vec![ENTRY_V1],
@@ -645,6 +656,13 @@ impl SledStore {
             state.journal_bytes += stat.bytes;
             state.pending_seq = seq + 1;
         }
+        tracing::info!(
+            sled_open_ms = sled_opened.as_millis() as u64,
+            replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
+            records = state.map.len(),
+            journal_entries = state.entries.len(),
+            "store opened"
+        );
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
             sled: RwLock::new(Some(Sled {
@@ -714,10 +732,13 @@ impl Store for SledStore {
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut found: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
-        if keys::may_be_cold(prefix) {
-            found = self.inner.scan_cold(prefix, usize::MAX)?;
+        if !keys::may_be_cold(prefix) {
+            let state = self.inner.state();
+            return Ok(with_prefix(&state.map, prefix)
+                .map(|(k, s)| (k.clone(), s.value.clone()))
+                .collect());
         }
+        let mut found = self.inner.scan_cold(prefix, usize::MAX)?;
         let state = self.inner.state();
         found.extend(with_prefix(&state.map, prefix).map(|(k, s)| (k.clone(), s.value.clone())));
         Ok(found.into_iter().collect())

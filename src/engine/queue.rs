@@ -70,6 +70,46 @@ pub struct MessageRecord {
     pub dlq_source_arn: Option<String>,
 }
 
+/// What recovery needs of a message (`i` records), so that it never reads the message's
+/// (cold) record: written and removed with it. Short field names: one is held per queued
+/// message in the store's memory.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageIndexRecord {
+    #[serde(rename = "t")]
+    pub sent_at: u64,
+    #[serde(rename = "v")]
+    pub first_visible_at: u64,
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+}
+
+impl MessageIndexRecord {
+    pub fn of(record: &MessageRecord) -> Self {
+        MessageIndexRecord {
+            sent_at: record.sent_at,
+            first_visible_at: record.first_visible_at,
+            group_id: record.group_id.clone(),
+        }
+    }
+
+    /// The index record (key, value) of a stored message record (key, value): the sled
+    /// store's migration to format 2 writes one for every message stored before them (see
+    /// [`crate::store::sled_store::IndexOf`]).
+    pub fn of_stored(
+        key: &[u8],
+        value: &[u8],
+    ) -> crate::store::StoreResult<Option<crate::store::sled_store::Record>> {
+        let Some((queue_id, seq)) = keys::split_id_key(key) else {
+            return Ok(None);
+        };
+        let record: MessageRecord = crate::store::records::decode(value)?;
+        Ok(Some((
+            keys::message_index(queue_id, seq),
+            crate::store::records::encode(&MessageIndexRecord::of(&record)),
+        )))
+    }
+}
+
 /// What a receive changes (`s` records).
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct MessageStateRecord {

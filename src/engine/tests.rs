@@ -495,6 +495,10 @@ async fn a_legacy_queue_record_opens_in_the_configured_region() {
     let mut batch = WriteBatch::new();
     batch.put(legacy_key.clone(), bytes);
     batch.put(keys::message(7, 1), records::encode(&message));
+    batch.put(
+        keys::message_index(7, 1),
+        records::encode(&super::queue::MessageIndexRecord::of(&message)),
+    );
     store.apply(batch).unwrap();
 
     let settings = |region: &str| EngineSettings {

@@ -72,8 +72,11 @@ fn open_store(config: &Config) -> std::io::Result<Arc<dyn Store>> {
             format!("cannot create the data directory {dir}: {e} (choose another with --data-dir or CAUDA_DATA_DIR, or run with --in-memory)"),
         )
     })?;
-    let store = SledStore::open(&config.data_dir)
-        .map_err(|e| std::io::Error::other(format!("cannot open the store in {dir}: {e}")))?;
+    let store = SledStore::open_with_index(
+        &config.data_dir,
+        Some(crate::engine::queue::MessageIndexRecord::of_stored),
+    )
+    .map_err(|e| std::io::Error::other(format!("cannot open the store in {dir}: {e}")))?;
     Ok(Arc::new(store))
 }
 

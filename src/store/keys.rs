@@ -4,8 +4,12 @@
 /// `q` + account + 0x00 + region + 0x00 + name → `QueueRecord`. Records
 /// written before queues had regions sit at `q` + account + 0x00 + name and keep that key.
 pub const QUEUE: u8 = b'q';
-/// `m` + queue id + seq → `MessageRecord` (immutable part).
+/// `m` + queue id + seq → `MessageRecord` (immutable part: body, attributes, ids). A *cold*
+/// record (see [`is_cold`]): the sled store keeps it on disk only, and recovery never reads it.
 pub const MESSAGE: u8 = b'm';
+/// `i` + queue id + seq → `MessageIndexRecord`: what recovery needs of a message (when it was
+/// sent and first visible, its group), written and removed with its `m` record.
+pub const MESSAGE_INDEX: u8 = b'i';
 /// `s` + queue id + seq → `MessageStateRecord` (what a receive changes).
 pub const MESSAGE_STATE: u8 = b's';
 /// `d` + queue id + dedup key → `DedupRecord`.
@@ -39,6 +43,21 @@ fn id_key(prefix: u8, queue_id: u64, seq: u64) -> Vec<u8> {
 
 pub fn message(queue_id: u64, seq: u64) -> Vec<u8> {
     id_key(MESSAGE, queue_id, seq)
+}
+
+pub fn message_index(queue_id: u64, seq: u64) -> Vec<u8> {
+    id_key(MESSAGE_INDEX, queue_id, seq)
+}
+
+/// Whether `key` is a cold record: a message record (`m` + queue id + seq). A store may keep
+/// cold records out of memory and read them back on demand; other records are few or small.
+pub fn is_cold(key: &[u8]) -> bool {
+    key.len() == 17 && key[0] == MESSAGE
+}
+
+/// Whether a key starting with `prefix` may be cold.
+pub fn may_be_cold(prefix: &[u8]) -> bool {
+    prefix.first().is_none_or(|&p| p == MESSAGE) && prefix.len() <= 17
 }
 
 pub fn message_state(queue_id: u64, seq: u64) -> Vec<u8> {

@@ -4,6 +4,7 @@
 //! (if it is still there) as DeleteMessage removes it: one store batch, then memory, then the
 //! durability wait.
 
+use super::journal;
 use crate::engine::queue::{MessageRecord, Queue};
 use crate::engine::EngineResult;
 use crate::store::{keys, records, WriteBatch};
@@ -25,8 +26,7 @@ impl Local {
                 return Ok(false);
             }
             let mut wb = WriteBatch::new();
-            wb.delete(keys::message(q.id, seq));
-            wb.delete(keys::message_state(q.id, seq));
+            journal::delete_message(&mut wb, q.id, seq);
             let ticket = self.journal.apply(wb)?;
             st.remove(seq);
             ticket

@@ -1,9 +1,10 @@
 //! DeleteMessage(Batch) on the local backend.
 
+use super::journal;
 use crate::engine::queue::Queue;
 use crate::engine::receipt::ReceiptHandle;
 use crate::engine::EngineResult;
-use crate::store::{keys, WriteBatch};
+use crate::store::WriteBatch;
 
 use super::Local;
 use super::LocalQueue;
@@ -26,10 +27,9 @@ impl Local {
                     let Some(meta) = st.message(h.seq) else {
                         return Ok(());
                     };
-                    h.check_current(q.fifo, meta, now, handle)?;
+                    h.check_current(q.fifo, &meta, now, handle)?;
                     if !removed.contains(&h.seq) {
-                        wb.delete(keys::message(q.id, h.seq));
-                        wb.delete(keys::message_state(q.id, h.seq));
+                        journal::delete_message(&mut wb, q.id, h.seq);
                         removed.push(h.seq);
                     }
                     Ok(())

@@ -42,7 +42,14 @@ fn remove_queue_records(
     queue_id: u64,
     shutdown: &watch::Receiver<bool>,
 ) -> Result<(), StoreError> {
-    for prefix in [keys::MESSAGE, keys::MESSAGE_STATE, keys::DEDUP] {
+    // Bodies before their index records: what an interrupted cleanup leaves is indexed, and
+    // recovery removes it.
+    for prefix in [
+        keys::MESSAGE,
+        keys::MESSAGE_INDEX,
+        keys::MESSAGE_STATE,
+        keys::DEDUP,
+    ] {
         let prefix = keys::queue_prefix(prefix, queue_id);
         loop {
             if *shutdown.borrow() {

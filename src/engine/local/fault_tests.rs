@@ -677,7 +677,7 @@ async fn a_record_that_does_not_decode_refuses_the_open() {
     let key = {
         let st = q.lock();
         let seq = st.seqs().next().unwrap();
-        keys::message(q.id, seq)
+        keys::message_index(q.id, seq)
     };
     let mut batch = WriteBatch::new();
     batch.put(key, vec![2, 0xc1, 0xff, 0x00]);
@@ -699,9 +699,11 @@ async fn a_record_at_the_last_sequence_number_refuses_the_open() {
     let w = World::populated(false).await;
     let q = w.q("src");
     let seq = q.lock().seqs().next().unwrap();
-    let record = w.store.get(&keys::message(q.id, seq)).unwrap().unwrap();
     let mut batch = WriteBatch::new();
-    batch.put(keys::message(q.id, u64::MAX), record);
+    for key in [keys::message, keys::message_index] {
+        let record = w.store.get(&key(q.id, seq)).unwrap().unwrap();
+        batch.put(key(q.id, u64::MAX), record);
+    }
     w.store.apply(batch).unwrap();
     let refused = Engine::open(w.store.clone(), w.clock.clone(), w.settings.clone());
     let message = refused.err().expect("a damaged journal opened").to_string();

@@ -3,8 +3,25 @@
 
 use std::sync::Arc;
 
+use crate::engine::queue::{MessageIndexRecord, MessageRecord};
 use crate::engine::{EngineError, EngineResult};
-use crate::store::{GroupCommit, Store, StoreStats, WriteBatch};
+use crate::store::{keys, records, GroupCommit, Store, StoreStats, WriteBatch};
+
+/// Adds a message's records to `wb`: its (cold) record and its index record.
+pub(crate) fn put_message(wb: &mut WriteBatch, queue_id: u64, seq: u64, record: &MessageRecord) {
+    wb.put(keys::message(queue_id, seq), records::encode(record));
+    wb.put(
+        keys::message_index(queue_id, seq),
+        records::encode(&MessageIndexRecord::of(record)),
+    );
+}
+
+/// Adds the removal of every record of a message to `wb`: record, index and state.
+pub(crate) fn delete_message(wb: &mut WriteBatch, queue_id: u64, seq: u64) {
+    wb.delete(keys::message(queue_id, seq));
+    wb.delete(keys::message_index(queue_id, seq));
+    wb.delete(keys::message_state(queue_id, seq));
+}
 
 pub(crate) struct Journal {
     store: Arc<dyn Store>,

@@ -1,8 +1,13 @@
 //! The local backend: each queue's message metadata indexed in memory
-//! ([`QueueState`](queue_state::QueueState), under the queue's lock), bodies and states
-//! journalled to a [`Store`](crate::store::Store) — sled, or nothing that survives a restart
-//! (`--backend memory`). Every mutation follows the engine's order: lock the queue → build a
-//! `WriteBatch` → apply it → only on success change memory → unlock → await durability.
+//! ([`QueueState`](queue_state::QueueState), under the queue's lock, about 40 bytes per message
+//! plus its index entries), everything written to a [`Store`](crate::store::Store) — sled, or
+//! nothing that survives a restart (`--backend memory`, which keeps bodies in memory). Each
+//! message is three records: its record (`m`: body, attributes, ids; the sled store keeps it
+//! on disk only, and a receive reads it after releasing the queue's lock), its index record
+//! (`i`: what recovery needs, so a restart never reads a body) and, once received, its state
+//! (`s`); [`journal::put_message`] and [`journal::delete_message`] write them together. Every
+//! mutation follows the engine's order: lock the queue → build a `WriteBatch` → apply it →
+//! only on success change memory → unlock → await durability.
 
 mod admin_delete;
 mod delete;

@@ -156,7 +156,7 @@ impl Local {
                 keys::move_task(&progressed.task_id),
                 records::encode(&progressed),
             );
-            let moved = self.move_message(&mv, meta, record, &mut wb);
+            let moved = self.move_message(&mv, &meta, record, &mut wb);
             self.journal.apply(wb)?;
             *current = progressed;
             drop(tasks);

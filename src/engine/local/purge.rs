@@ -1,6 +1,7 @@
 //! PurgeQueue on the local backend: the queue emptied at once in memory, its records
 //! removed in batches.
 
+use super::journal;
 use std::sync::Arc;
 
 use super::queue_state::QueueState;
@@ -72,8 +73,7 @@ async fn remove_purged(
     for (i, chunk) in seqs.chunks(PURGE_CHUNK).enumerate() {
         let mut wb = WriteBatch::new();
         for &seq in chunk {
-            wb.delete(keys::message(queue_id, seq));
-            wb.delete(keys::message_state(queue_id, seq));
+            journal::delete_message(&mut wb, queue_id, seq);
         }
         if let Err(error) = store.apply(wb) {
             return Err(Unwritten {

@@ -36,7 +36,10 @@ pub struct AttemptedMessage {
 pub struct QueueState {
     record: QueueRecord,
     /// By sequence number. Server-assigned keys, so the fast non-keyed hash is safe here.
-    messages: FxHashMap<u64, MessageMeta>,
+    /// Compact: one entry per queued message (see [`Meta`]).
+    messages: FxHashMap<u64, Meta>,
+    /// The message groups the messages name, by the small ids their [`Meta`] holds.
+    group_ids: GroupIds,
     /// Messages not yet visible when last looked at, by (visible_at, seq); [`promote`]
     /// moves those whose time has come to `ready`.
     ///
@@ -75,6 +78,7 @@ impl QueueState {
         QueueState {
             record,
             messages: FxHashMap::default(),
+            group_ids: GroupIds::default(),
             waiting: BTreeSet::new(),
             ready: BTreeSet::new(),
             by_sent: BTreeSet::new(),
@@ -154,8 +158,10 @@ impl QueueState {
     }
 
     /// A message's metadata.
-    pub fn message(&self, seq: u64) -> Option<&MessageMeta> {
-        self.messages.get(&seq)
+    pub fn message(&self, seq: u64) -> Option<MessageMeta> {
+        self.messages
+            .get(&seq)
+            .map(|m| m.expand(self.group_ids.name(m.group)))
     }
 
     /// How many messages the queue holds (engine tests).
@@ -341,6 +347,8 @@ impl QueueState {
             }
         }
         slowly(self.messages, shutdown);
+        slowly(self.group_ids.names, shutdown);
+        slowly(self.group_ids.ids, shutdown);
         slowly(self.waiting, shutdown);
         slowly(self.ready, shutdown);
         slowly(self.by_sent, shutdown);
@@ -380,12 +388,17 @@ impl QueueState {
                 }
             }
         }
-        self.messages.insert(seq, meta);
+        let group = self.group_ids.acquire(meta.group.as_ref());
+        if let Some(old) = self.messages.insert(seq, Meta::of(&meta, group)) {
+            self.group_ids.release(old.group);
+        }
     }
 
     /// Removes a message from every index.
     pub fn remove(&mut self, seq: u64) -> Option<MessageMeta> {
-        let meta = self.messages.remove(&seq)?;
+        let compact = self.messages.remove(&seq)?;
+        let meta = compact.expand(self.group_ids.name(compact.group));
+        self.group_ids.release(compact.group);
         let v = meta.state.visible_at;
         self.waiting.remove(&(v, seq));
         self.ready.remove(&seq);
@@ -411,8 +424,8 @@ impl QueueState {
         let Some(meta) = self.messages.get_mut(&seq) else {
             return;
         };
-        let old = meta.state.visible_at;
-        meta.state = state;
+        let old = meta.visible_at;
+        meta.set_state(&state);
         self.waiting.remove(&(old, seq));
         self.ready.remove(&seq);
         self.in_flight.remove(&(old, seq));
@@ -501,6 +514,113 @@ impl QueueState {
     }
 }
 
+/// One message's metadata as a queue holds it: [`MessageMeta`] in 40 bytes instead of 64 (no
+/// `Option` tags, the group as a small id), since a backlog of millions holds one each.
+#[derive(Clone, Copy, Debug)]
+struct Meta {
+    visible_at: u64,
+    received_at: u64,
+    /// [`NEVER`] for none.
+    first_receive_at: u64,
+    sent_at: u64,
+    receive_count: u32,
+    /// A [`GroupIds`] id; 0 for none.
+    group: u32,
+}
+
+/// `first_receive_at` of a message never received.
+const NEVER: u64 = u64::MAX;
+
+impl Meta {
+    fn of(meta: &MessageMeta, group: u32) -> Meta {
+        let mut m = Meta {
+            visible_at: 0,
+            received_at: 0,
+            first_receive_at: NEVER,
+            sent_at: meta.sent_at,
+            receive_count: 0,
+            group,
+        };
+        m.set_state(&meta.state);
+        m
+    }
+
+    fn set_state(&mut self, state: &MessageStateRecord) {
+        self.visible_at = state.visible_at;
+        self.received_at = state.received_at;
+        self.first_receive_at = state.first_receive_at.unwrap_or(NEVER);
+        self.receive_count = state.receive_count;
+    }
+
+    fn expand(&self, group: Option<&Arc<str>>) -> MessageMeta {
+        MessageMeta {
+            state: MessageStateRecord {
+                visible_at: self.visible_at,
+                receive_count: self.receive_count,
+                first_receive_at: (self.first_receive_at != NEVER).then_some(self.first_receive_at),
+                received_at: self.received_at,
+            },
+            sent_at: self.sent_at,
+            group: group.cloned(),
+        }
+    }
+}
+
+/// The message groups of a queue's messages by small ids (from 1), counted, so that an id is
+/// reused once no message names its group.
+#[derive(Debug, Default)]
+struct GroupIds {
+    ids: HashMap<Arc<str>, u32>,
+    /// By id − 1: the group and how many messages name it.
+    names: Vec<(Option<Arc<str>>, usize)>,
+    free: Vec<u32>,
+}
+
+impl GroupIds {
+    fn acquire(&mut self, group: Option<&Arc<str>>) -> u32 {
+        let Some(group) = group else {
+            return 0;
+        };
+        if let Some(&id) = self.ids.get(group) {
+            self.names[id as usize - 1].1 += 1;
+            return id;
+        }
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.names[id as usize - 1] = (Some(group.clone()), 1);
+                id
+            }
+            None => {
+                self.names.push((Some(group.clone()), 1));
+                u32::try_from(self.names.len()).expect("fewer than 2^32 message groups")
+            }
+        };
+        self.ids.insert(group.clone(), id);
+        id
+    }
+
+    fn release(&mut self, id: u32) {
+        let Some(slot) = id
+            .checked_sub(1)
+            .and_then(|i| self.names.get_mut(i as usize))
+        else {
+            return;
+        };
+        slot.1 = slot.1.saturating_sub(1);
+        if slot.1 == 0 {
+            if let Some(name) = slot.0.take() {
+                self.ids.remove(&name);
+            }
+            self.free.push(id);
+        }
+    }
+
+    fn name(&self, id: u32) -> Option<&Arc<str>> {
+        let i = id.checked_sub(1)?;
+        self.names.get(i as usize)?.0.as_ref()
+    }
+}
+
 /// FNV-1a: a hash that is the same in every process and version (a queue's shuffle seed).
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
@@ -573,6 +693,41 @@ mod tests {
         assert_eq!(s.next_visible_at(100), Some(200));
         s.remove(1);
         assert_eq!(s.counts(300).visible, 2);
+    }
+
+    /// The compact per-message metadata gives back what was put in (states, groups), and a
+    /// group's id is reused once its last message is gone.
+    #[test]
+    fn compact_metadata_round_trips_and_reuses_group_ids() {
+        assert_eq!(std::mem::size_of::<Meta>(), 40);
+        let mut s = state(false);
+        let mut received = meta(500, 3, Some("g1"));
+        received.state.first_receive_at = Some(0);
+        received.state.received_at = 400;
+        received.sent_at = 7;
+        s.insert(1, received.clone(), 100);
+        s.insert(2, meta(0, 0, None), 100);
+        s.insert(3, meta(0, 0, Some("g1")), 100);
+        let got = s.message(1).unwrap();
+        assert_eq!(
+            (
+                got.state.visible_at,
+                got.state.receive_count,
+                got.state.first_receive_at
+            ),
+            (500, 3, Some(0))
+        );
+        assert_eq!((got.state.received_at, got.sent_at), (400, 7));
+        assert_eq!(got.group.as_deref(), Some("g1"));
+        assert_eq!(s.message(2).unwrap().state.first_receive_at, None);
+        assert_eq!(s.message(2).unwrap().group, None);
+        s.remove(1);
+        assert_eq!(s.message(3).unwrap().group.as_deref(), Some("g1"));
+        s.remove(3);
+        assert!(s.group_ids.ids.is_empty());
+        s.insert(4, meta(0, 0, Some("g2")), 100);
+        assert_eq!(s.group_ids.names.len(), 1, "the freed id is reused");
+        assert_eq!(s.message(4).unwrap().group.as_deref(), Some("g2"));
     }
 
     #[test]

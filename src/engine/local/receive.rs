@@ -1,5 +1,6 @@
 //! ReceiveMessage on the local backend: one claim under the queue's lock, as a pipeline
-//! (expire, attempt-id replay, select, take, redrive, commit).
+//! (expire, attempt-id replay, select, take, redrive, commit); then, with no lock held, the
+//! claimed messages' records (bodies, which the sled store keeps on disk) are read.
 
 use super::queue_state::{AttemptedMessage, QueueState, ReceiveAttempt};
 use crate::engine::queue::{MessageRecord, MessageStateRecord, Queue};
@@ -25,13 +26,29 @@ impl Local {
             moved_to_dead_letter = arrivals.moved.len();
             arrivals.land(self, c.now);
         }
+        let delivered = self.read_claimed(c.q, outcome.delivered)?;
         self.journal.durable(outcome.ticket).await?;
         Ok(Some(Claimed {
-            delivered: outcome.delivered,
+            delivered,
             next_visible_at: outcome.next_visible_at,
             deleted: outcome.deleted,
             moved_to_dead_letter,
         }))
+    }
+
+    /// The records of the claimed messages, read with no lock held (a body may come from
+    /// disk). A message deleted since its claim (a purge, a delete with an older receipt
+    /// handle) is not delivered.
+    fn read_claimed(&self, q: &Queue, claimed: Vec<ClaimedMessage>) -> EngineResult<Vec<Delivery>> {
+        let mut delivered = Vec::with_capacity(claimed.len());
+        for ClaimedMessage { seq, state } in claimed {
+            let Some(bytes) = self.journal.store().get(&keys::message(q.id, seq))? else {
+                continue;
+            };
+            let record: MessageRecord = records::decode(&bytes)?;
+            delivered.push(Delivery { seq, record, state });
+        }
+        Ok(delivered)
     }
 
     /// The pipeline under the queue's lock: expire what is past its retention, replay a FIFO
@@ -156,11 +173,13 @@ impl Local {
             let Some(meta) = st.message(seq) else {
                 continue;
             };
-            let Some(bytes) = self.journal.store().get(&keys::message(q.id, seq))? else {
-                continue;
-            };
-            let record: MessageRecord = records::decode(&bytes)?;
             if max_receives.is_some_and(|n| meta.state.receive_count >= n) {
+                // A move writes the record to the dead-letter queue in the same batch: read
+                // here (moves are rare; deliveries read theirs after the lock).
+                let Some(bytes) = self.journal.store().get(&keys::message(q.id, seq))? else {
+                    continue;
+                };
+                let record: MessageRecord = records::decode(&bytes)?;
                 taken.due_for_dlq.push((seq, record));
                 continue;
             }
@@ -171,7 +190,7 @@ impl Local {
                 received_at: round.now,
             };
             wb.put(keys::message_state(q.id, seq), records::encode(&state));
-            taken.delivered.push(Delivery { seq, record, state });
+            taken.delivered.push(ClaimedMessage { seq, state });
         }
         Ok(taken)
     }
@@ -184,7 +203,7 @@ impl Local {
         round: &Round<'_>,
         st: &mut QueueState,
         wb: WriteBatch,
-        delivered: Vec<Delivery>,
+        delivered: Vec<ClaimedMessage>,
         moves: Option<Arrivals>,
     ) -> EngineResult<Outcome> {
         let ticket = self.journal.apply(wb)?;
@@ -223,7 +242,7 @@ impl Local {
         round: &Round<'_>,
         st: &QueueState,
         wb: &mut WriteBatch,
-    ) -> EngineResult<Option<Vec<Delivery>>> {
+    ) -> EngineResult<Option<Vec<ClaimedMessage>>> {
         let (q, req, now) = (round.q, round.req, round.now);
         let Some(attempt) = req
             .attempt_id
@@ -252,21 +271,13 @@ impl Local {
         let visible_at = now + vt as u64 * 1000;
         let mut out = Vec::new();
         for a in &attempt.messages {
-            let Some(bytes) = self.journal.store().get(&keys::message(q.id, a.seq))? else {
-                return Ok(None);
-            };
-            let record: MessageRecord = records::decode(&bytes)?;
             let state = MessageStateRecord {
                 visible_at,
                 received_at: now,
                 ..st.message(a.seq).expect("an attempted message").state
             };
             wb.put(keys::message_state(q.id, a.seq), records::encode(&state));
-            out.push(Delivery {
-                seq: a.seq,
-                record,
-                state,
-            });
+            out.push(ClaimedMessage { seq: a.seq, state });
         }
         Ok(Some(out))
     }
@@ -290,16 +301,23 @@ impl Round<'_> {
     }
 }
 
+/// A message claimed for delivery: its seq and its state after the receive (its record is
+/// read once the queue's lock is released).
+struct ClaimedMessage {
+    seq: u64,
+    state: MessageStateRecord,
+}
+
 /// What a receive took from its candidates.
 struct Taken {
-    delivered: Vec<Delivery>,
+    delivered: Vec<ClaimedMessage>,
     /// Messages received maxReceiveCount times already, with their records.
     due_for_dlq: Vec<(u64, MessageRecord)>,
 }
 
 /// What one claim did under the queue's lock, to finish once the lock is released.
 struct Outcome {
-    delivered: Vec<Delivery>,
+    delivered: Vec<ClaimedMessage>,
     /// When the next message becomes visible, for a long poll to wake then.
     next_visible_at: Option<u64>,
     /// Whether the queue was deleted.
@@ -318,7 +336,7 @@ impl Outcome {
     }
 
     fn delivered(
-        delivered: Vec<Delivery>,
+        delivered: Vec<ClaimedMessage>,
         next_visible_at: Option<u64>,
         ticket: Option<u64>,
     ) -> Self {
@@ -334,7 +352,7 @@ impl Outcome {
 }
 
 /// Puts each delivered message's new state in memory.
-fn deliver(round: &Round<'_>, st: &mut QueueState, delivered: &[Delivery]) {
+fn deliver(round: &Round<'_>, st: &mut QueueState, delivered: &[ClaimedMessage]) {
     for d in delivered {
         st.update_state(d.seq, d.state, round.now);
     }

@@ -1,10 +1,12 @@
 //! Recovery on the local backend: every in-memory index rebuilt from the store when the
-//! engine opens.
+//! engine opens. It reads the small records only (queues, message index records, states,
+//! deduplication entries), never a message's (cold) record: with the bodies on disk, the
+//! time to readiness follows the number of messages, not their size.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::engine::queue::{DedupRecord, MessageMeta, MessageRecord, MessageStateRecord};
+use crate::engine::queue::{DedupRecord, MessageIndexRecord, MessageMeta, MessageStateRecord};
 use crate::engine::queue::{Queue, QueueRecord};
 use crate::store::StoreError;
 use crate::store::{keys, records, WriteBatch};
@@ -54,8 +56,9 @@ impl Local {
         Ok(recovered)
     }
 
-    /// Puts every stored message in its queue's indexes; the records of a queue that no
-    /// longer exists, and states without a message, go to `garbage`. The count recovered.
+    /// Puts every stored message (by its index record) in its queue's indexes; the records of
+    /// a queue that no longer exists, and states without a message, go to `garbage`. The
+    /// count recovered.
     fn recover_messages(
         &self,
         by_id: &HashMap<u64, Arc<Queue>>,
@@ -70,17 +73,16 @@ impl Local {
             }
         }
         let mut recovered = 0usize;
-        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE])? {
+        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE_INDEX])? {
             let Some((queue_id, seq)) = keys::split_id_key(&k) else {
                 continue;
             };
             *max_seq = (*max_seq).max(seq);
             let Some(q) = by_id.get(&queue_id) else {
-                garbage.delete(k);
-                garbage.delete(keys::message_state(queue_id, seq));
+                super::journal::delete_message(garbage, queue_id, seq);
                 continue;
             };
-            let record: MessageRecord = records::decode(&v)?;
+            let record: MessageIndexRecord = records::decode(&v)?;
             let state = states
                 .remove(&(queue_id, seq))
                 .unwrap_or(MessageStateRecord {
@@ -118,5 +120,82 @@ impl Local {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use crate::clock::ManualClock;
+    use crate::engine::attributes::QueueAttributes;
+    use crate::engine::queue::{MessageIndexRecord, MessageRecord, QueueRecord};
+    use crate::engine::{Engine, EngineSettings};
+    use crate::store::sled_store::{encode_op, ENTRY_V1};
+    use crate::store::{keys, records, SledStore, Store};
+
+    use super::LocalQueue;
+
+    const T0: u64 = 1_700_000_000_000;
+
+    /// A format 1 data dir (message records in the journal, no index records) opened by the
+    /// server's store: the migration writes each message's index record from its record, and
+    /// the engine recovers the messages with their bodies, on this open and the next.
+    #[tokio::test]
+    async fn a_format_1_data_dir_is_recovered_after_its_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let queue = QueueRecord {
+            id: 7,
+            account: "000000000000".into(),
+            region: Some("us-east-1".into()),
+            name: "old".into(),
+            attributes: QueueAttributes::new(false),
+            tags: BTreeMap::new(),
+            created_at: T0 / 1000,
+            last_modified_at: T0 / 1000,
+            creation_deduplication_scope: None,
+        };
+        let message = |n: u64| MessageRecord {
+            message_id: format!("m-{n}"),
+            body: format!("body {n}"),
+            attributes: Default::default(),
+            trace_header: None,
+            sender_id: "tester".into(),
+            sent_at: T0 + n,
+            first_visible_at: T0 + n,
+            group_id: None,
+            dedup_id: None,
+            dlq_source_arn: None,
+        };
+        {
+            let db = sled::open(dir.path()).unwrap();
+            let journal = db.open_tree("journal").unwrap();
+            let mut entry = vec![ENTRY_V1];
+            let queue_key = keys::queue(&queue.account, queue.region.as_deref(), &queue.name);
+            encode_op(&mut entry, &queue_key, Some(&records::encode(&queue)));
+            for n in 1..=3 {
+                let m = records::encode(&message(n));
+                encode_op(&mut entry, &keys::message(7, T0 * 10 + n), Some(&m));
+            }
+            journal.insert(1u64.to_be_bytes(), entry).unwrap();
+            db.flush().unwrap();
+        }
+        for _open in 0..2 {
+            let store: Arc<dyn Store> = Arc::new(
+                SledStore::open_with_index(dir.path(), Some(MessageIndexRecord::of_stored))
+                    .unwrap(),
+            );
+            let index = store.get(&keys::message_index(7, T0 * 10 + 2)).unwrap();
+            let index: MessageIndexRecord = records::decode(&index.unwrap()).unwrap();
+            assert_eq!(index, MessageIndexRecord::of(&message(2)));
+            let clock = Arc::new(ManualClock::new(T0 + 1_000));
+            let e = Engine::open(store.clone(), clock, EngineSettings::default()).unwrap();
+            let q = e.queue("000000000000", "us-east-1", "old").unwrap();
+            assert_eq!(q.lock().message_count(), 3);
+            let body = store.get(&keys::message(7, T0 * 10 + 3)).unwrap().unwrap();
+            let body: MessageRecord = records::decode(&body).unwrap();
+            assert_eq!(body.body, "body 3");
+        }
     }
 }

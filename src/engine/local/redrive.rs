@@ -2,6 +2,7 @@
 //! the source's lock; the destination's memory updated after that lock is released (the
 //! engine's lock rule).
 
+use super::journal;
 use std::sync::Arc;
 
 use super::queue_state::QueueState;
@@ -80,9 +81,8 @@ impl Local {
     ) -> Moved {
         let (record, meta) = m.kind.rewrite(m.source, m.dest, from, record, m.now);
         let seq = self.next_seq();
-        wb.delete(keys::message(m.source.id, m.seq));
-        wb.delete(keys::message_state(m.source.id, m.seq));
-        wb.put(keys::message(m.dest.id, seq), records::encode(&record));
+        journal::delete_message(wb, m.source.id, m.seq);
+        journal::put_message(wb, m.dest.id, seq, &record);
         wb.put(
             keys::message_state(m.dest.id, seq),
             records::encode(&meta.state),
@@ -120,7 +120,7 @@ impl Local {
                 kind: MoveKind::DeadLetter,
                 now,
             };
-            moved.push(self.move_message(&m, from, record, wb));
+            moved.push(self.move_message(&m, &from, record, wb));
         }
         Some(Arrivals {
             dest: dlq.clone(),

@@ -3,6 +3,7 @@
 //! at each queue's next deadline ([`QueueState::next_deadline`]). Nothing iterates every
 //! queue on a timer: a change that brings a queue's deadline forward schedules it.
 
+use super::journal;
 use std::cmp::Ordering;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -139,8 +140,7 @@ pub(crate) fn expire_messages(
 ) -> Vec<u64> {
     let expired = st.expired(now);
     for &seq in &expired {
-        wb.delete(keys::message(queue_id, seq));
-        wb.delete(keys::message_state(queue_id, seq));
+        journal::delete_message(wb, queue_id, seq);
     }
     expired
 }

@@ -1,6 +1,7 @@
 //! SendMessage(Batch) on the local backend: FIFO deduplication lookups and the batch's one
 //! store write.
 
+use super::journal;
 use std::sync::Arc;
 
 use super::queue_state::QueueState;
@@ -80,9 +81,7 @@ impl Local {
                 .put(keys::dedup(queue_id, &d.key), records::encode(&d));
             staged.new_dedup.push(d);
         }
-        staged
-            .wb
-            .put(keys::message(queue_id, seq), records::encode(&record));
+        journal::put_message(&mut staged.wb, queue_id, seq, &record);
         let meta = MessageMeta {
             state,
             sent_at: record.sent_at,

@@ -25,7 +25,7 @@ impl Local {
             for &(handle, timeout) in entries {
                 let result = ReceiptHandle::for_queue(handle, q.id).and_then(|h| {
                     let meta = st.message(h.seq);
-                    let state = visibility_change(q.fifo, meta, h, handle, timeout, now)?;
+                    let state = visibility_change(q.fifo, meta.as_ref(), h, handle, timeout, now)?;
                     wb.put(keys::message_state(q.id, h.seq), records::encode(&state));
                     changed.push((h.seq, state));
                     Ok(())

@@ -145,18 +145,20 @@ impl Inner {
         }
     }
 
-    /// Replaces every journal entry in `sled` by one holding the whole live map, and flushes.
-    /// The count of records written. The caller holds the reclaim and writer locks.
+    /// Replaces every journal entry in `sled` by one holding the whole live map, and flushes;
+    /// every unflushed cold write is written again first (sled may have lost it). The count of
+    /// records written. The caller holds the reclaim and writer locks.
     pub(super) fn rewrite_journal(&self, sled: &Sled) -> Result<usize, sled::Error> {
         let old: Vec<sled::IVec> = sled.journal.iter().keys().collect::<Result<_, _>>()?;
         let on_disk = old
             .last()
             .and_then(|k| <[u8; 8]>::try_from(k.as_ref()).ok())
             .map_or(0, u64::from_be_bytes);
-        let (seq, entry, records) = {
+        let (seq, entry, records, cold) = {
             let mut guard = self.state();
             let state = &mut *guard;
             let seq = state.pending_seq.max(on_disk + 1);
+            let cold = state.cold.take_all(seq);
             let mut entry = vec![ENTRY_V1];
             for (k, slot) in state.map.iter_mut() {
                 encode_op(&mut entry, k, Some(&slot.value));
@@ -172,15 +174,22 @@ impl Inner {
             let live = state.map.len() as u64;
             state.entries.insert(seq, EntryStat { bytes, live });
             state.journal_bytes = bytes;
-            (seq, entry, state.map.len())
+            (seq, entry, state.map.len(), cold)
         };
+        if let Some(puts) = cold.puts {
+            sled.messages.apply_batch(puts)?;
+        }
         let mut batch = sled::Batch::default();
         for k in old {
             batch.remove(k);
         }
         batch.insert(&entry_key(seq), entry);
         sled.journal.apply_batch(batch)?;
+        if let Some(removes) = cold.removes {
+            sled.messages.apply_batch(removes)?;
+        }
         sled.db.flush()?;
+        self.state().cold.flushed(seq);
         Ok(records)
     }
 }

@@ -1,4 +1,7 @@
-//! The default [`Store`]: every record in memory, made durable by a journal in sled.
+//! The default [`Store`]: every record in memory, made durable by a journal in sled — except
+//! cold records (message bodies, [`keys::is_cold`]), which are in sled only, one key each in
+//! the `messages` tree, so that a backlog is bounded by the disk and recovery reads only the
+//! journal (see `cold.rs` for how their writes are ordered against the journal's).
 //!
 //! sled 0.34 costs about 10 µs per key written (a leaf splits every few inserts), so writing
 //! one key per message capped throughput far below what a queue needs. Here each batch of
@@ -44,7 +47,8 @@
 //! one in a single atomic batch, and flushed. Once that succeeds the store works again.
 //!
 //! **Opening.** The `meta` tree holds the data directory's format version ([`STORE_FORMAT`]); a
-//! directory without one is of the current format and gets it. A newer version, or a journal
+//! new directory gets the current one, and a directory with records but no version is version 1.
+//! A version 1 directory (bodies in the journal) is migrated on open (`migrate_cold`). A newer version, or a journal
 //! entry that does not decode, refuses the open with a message saying what the operator can
 //! do: the store never serves part of a journal.
 
@@ -57,13 +61,16 @@ use std::time::Duration;
 
 use serde_bytes::Bytes;
 
-use super::{with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
+use super::{keys, with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
+use cold::{Cold, ColdWrites};
 
 /// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
 pub(crate) const ENTRY_V1: u8 = 1;
 /// The data directory's format version, kept in the `meta` tree under `FORMAT_KEY`: raised
 /// when a cauda writes what an older one cannot read. Directories without it are version 1.
-pub const STORE_FORMAT: u32 = 1;
+/// Version 2 keeps cold records (message bodies) in the `messages` tree instead of the
+/// journal; a version 1 directory is migrated on open.
+pub const STORE_FORMAT: u32 = 2;
 const FORMAT_KEY: &[u8] = b"format";
 /// The shortest time between two attempts to recover a failed store.
 const RECOVERY_INTERVAL: Duration = Duration::from_millis(500);
@@ -131,6 +138,16 @@ struct State {
     /// Set when a sled call failed: sled may have lost writes it had taken, so no flush may
     /// report success until [`Inner::recover`] has rewritten the journal from memory.
     failed: Option<String>,
+    /// Cold records' writes not flushed yet (the records themselves are in sled only).
+    cold: Cold,
+}
+
+/// What one write-out moves to sled: its journal entry (if it has hot ops), its cold writes,
+/// the head entries it made dead, and the last write-out number it completes.
+struct WriteOut {
+    entry: Option<(u64, Vec<u8>)>,
+    cold: ColdWrites,
+    dead: Vec<u64>,
 }
 
 impl State {
@@ -151,9 +168,10 @@ impl State {
         match value {
             Some(value) => {
                 let bytes = Self::record_bytes(&key, &value);
-                let old = self.map.insert(key.clone(), Slot { value, entry });
+                let key_len = key.len();
+                let old = self.map.insert(key, Slot { value, entry });
                 if let Some(old) = old {
-                    let old_bytes = Self::record_bytes(&key, &old.value);
+                    let old_bytes = (key_len + old.value.len()) as u64 + RECORD_OVERHEAD;
                     self.unlink(old.entry, old_bytes);
                 }
                 self.entries.entry(entry).or_default().live += 1;
@@ -170,7 +188,16 @@ impl State {
 
     /// Takes the pending ops as the next entry, and the dead entries at the head of the
     /// journal (they may be removed from sled once that entry is in it).
-    fn take_pending(&mut self) -> (Option<(u64, Vec<u8>)>, Vec<u64>) {
+    fn take_pending(&mut self) -> WriteOut {
+        let mut cold = ColdWrites::default();
+        if self.cold.has_pending() {
+            cold = self.cold.take(self.pending_seq);
+            if self.pending.len() <= 1 {
+                // Cold writes alone still take a write-out number: writes after this one
+                // belong to the next (see `Cold::flushed`).
+                self.pending_seq += 1;
+            }
+        }
         let written = if self.pending.len() <= 1 {
             None
         } else {
@@ -194,7 +221,11 @@ impl State {
             self.entries.remove(&seq);
             dead.push(seq);
         }
-        (written, dead)
+        WriteOut {
+            entry: written,
+            cold,
+            dead,
+        }
     }
 
     fn keep_spare(&mut self, buffer: Vec<u8>) {
@@ -281,6 +312,8 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> StoreResult<Vec<Op>> {
 struct Sled {
     db: sled::Db,
     journal: sled::Tree,
+    /// Cold records, one key each (see [`cold`]).
+    messages: sled::Tree,
 }
 
 struct Inner {
@@ -313,27 +346,40 @@ impl Inner {
 
     /// Moves the pending ops into sled as one entry. Does not fsync. A failed store recovers
     /// first (or fails again); on a full disk nothing is written (the ops stay pending).
-    fn write_pending(&self) -> StoreResult<()> {
+    /// Returns the number of the last write-out now in sled: a flush that starts after this
+    /// makes every write-out up to it durable.
+    fn write_pending(&self) -> StoreResult<u64> {
         if self.state().failed.is_some() {
-            return self.recover();
+            self.recover()?;
+            return Ok(self.state().pending_seq - 1);
         }
-        let pending = self.state().pending.len() as u64;
+        let pending = {
+            let state = self.state();
+            state.pending.len() as u64 + state.cold.pending_bytes()
+        };
         self.has_room(pending.saturating_mul(2))?;
         let sled = self.sled()?;
         let writer = self.writer.lock().expect("store writer lock");
-        let written = self.state().take_pending();
-        self.insert_entry(&sled, &writer, written)
+        let out = self.state().take_pending();
+        self.insert_entry(&sled, &writer, out)?;
+        Ok(self.state().pending_seq - 1)
     }
 
-    /// Inserts an entry taken by [`State::take_pending`]; then the entries it made dead may go.
-    /// `_writer` proves the caller holds the writer lock.
+    /// Inserts an entry taken by [`State::take_pending`], its cold puts before it and its cold
+    /// removals after it; then the entries it made dead may go. `_writer` proves the caller
+    /// holds the writer lock.
     fn insert_entry(
         &self,
         sled: &Sled,
         _writer: &MutexGuard<'_, ()>,
-        (written, dead): (Option<(u64, Vec<u8>)>, Vec<u64>),
+        out: WriteOut,
     ) -> StoreResult<()> {
-        if let Some((seq, bytes)) = written {
+        if let Some(puts) = out.cold.puts {
+            sled.messages
+                .apply_batch(puts)
+                .map_err(|e| self.failed(&e))?;
+        }
+        if let Some((seq, bytes)) = out.entry {
             // On failure the entries it killed are left in sled (the recovery rewrites the
             // whole journal anyway); removing them without their killer on disk could
             // resurrect puts.
@@ -342,7 +388,19 @@ impl Inner {
             }
             self.state().keep_spare(bytes);
         }
-        self.state().dead.extend(dead);
+        if let Some(removes) = out.cold.removes {
+            sled.messages
+                .apply_batch(removes)
+                .map_err(|e| self.failed(&e))?;
+        }
+        self.state().dead.extend(out.dead);
+        Ok(())
+    }
+
+    /// Flushes sled; then the cold writes of write-outs up to `upto` leave memory.
+    fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
+        sled.db.flush().map_err(|e| self.failed(&e))?;
+        self.state().cold.flushed(upto);
         Ok(())
     }
 
@@ -414,7 +472,11 @@ impl Inner {
         // The ops applied since the last write-out become entry P and the copy entry P + 1:
         // the copy holds only keys whose latest write is in an old entry, so P touches none
         // of them and their order does not matter; later writes go to P + 2 and after.
-        let (written, dead) = state.take_pending();
+        let WriteOut {
+            entry: written,
+            cold,
+            dead,
+        } = state.take_pending();
         let copy_seq = state.pending_seq;
         state.pending_seq += 1;
         let (copy, live) = state.copy_live(decoded, copy_seq);
@@ -437,8 +499,18 @@ impl Inner {
         // From here on requests may change the map again: their writes go to later entries,
         // and one that overwrites a copied record unlinks it from the copy entry.
         drop(state);
+        if let Some(puts) = cold.puts {
+            sled.messages
+                .apply_batch(puts)
+                .map_err(|e| self.failed(&e))?;
+        }
         if let Err(e) = sled.journal.apply_batch(batch) {
             return Err(self.failed(&e));
+        }
+        if let Some(removes) = cold.removes {
+            sled.messages
+                .apply_batch(removes)
+                .map_err(|e| self.failed(&e))?;
         }
         drop(writer);
         let mut state = self.state();
@@ -449,9 +521,51 @@ impl Inner {
         Ok(())
     }
 
+    /// A cold record: its unflushed write if any, else the `messages` tree's value.
+    fn get_cold(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(latest) = self.state().cold.get(key) {
+            return Ok(latest.map(<[u8]>::to_vec));
+        }
+        // Not in memory: the write is flushed, so the tree has it (or never had it).
+        let sled = self.sled()?;
+        let value = sled.messages.get(key).map_err(|e| self.failed(&e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    /// At most `limit` cold records whose key starts with `prefix`, unflushed writes applied.
+    fn scan_cold(&self, prefix: &[u8], limit: usize) -> StoreResult<BTreeMap<Vec<u8>, Vec<u8>>> {
+        let sled = self.sled()?;
+        let overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .state()
+            .cold
+            .with_prefix(prefix)
+            .map(|(k, v)| (k.clone(), v.map(<[u8]>::to_vec)))
+            .collect();
+        let removed = overlay.values().filter(|v| v.is_none()).count();
+        let mut found = BTreeMap::new();
+        for pair in sled
+            .messages
+            .scan_prefix(prefix)
+            .take(limit.saturating_add(removed))
+        {
+            let (k, v) = pair.map_err(|e| self.failed(&e))?;
+            found.insert(k.to_vec(), v.to_vec());
+        }
+        for (k, v) in overlay {
+            match v {
+                Some(v) => found.insert(k, v),
+                None => found.remove(&k),
+            };
+        }
+        while found.len() > limit {
+            found.pop_last();
+        }
+        Ok(found)
+    }
+
     /// One round of the background writer.
     fn background_round(&self, round: u32) -> StoreResult<()> {
-        self.write_pending()?;
+        let upto = self.write_pending()?;
         self.remove_dead(BACKGROUND_REMOVALS)?;
         let urgent = self.state().needs_urgent_compaction();
         if urgent || round % COMPACT_EVERY_ROUNDS == 0 {
@@ -459,7 +573,7 @@ impl Inner {
         }
         if round % FLUSH_EVERY_ROUNDS == 0 {
             self.has_room(0)?;
-            self.sled()?.db.flush().map_err(|e| self.failed(&e))?;
+            self.flush_sled(&self.sled()?, upto)?;
         }
         Ok(())
     }
@@ -471,10 +585,36 @@ pub struct SledStore {
     background: Option<JoinHandle<()>>,
 }
 
+/// Derives, from a cold record of a format 1 directory (key, value), the record that indexes
+/// it (key, value), if any: the migration to format 2 writes it, since recovery no longer reads
+/// cold records. The engine knows what its records mean; the store does not.
+pub type IndexOf = fn(&[u8], &[u8]) -> StoreResult<Option<Record>>;
+
+/// A record: its key and value.
+pub type Record = (Vec<u8>, Vec<u8>);
+
 impl SledStore {
+    /// Opens the store in `dir`; a format 1 directory's cold records move to the `messages`
+    /// tree without index records (see [`SledStore::open_with_index`]).
     pub fn open(dir: &Path) -> StoreResult<Self> {
-        let Sled { db, journal } = open_sled(dir)?;
-        check_format(&db, dir)?;
+        Self::open_with_index(dir, None)
+    }
+
+    /// Opens the store in `dir`; migrating a format 1 directory, `index_of` gives each cold
+    /// record's index record, written in the same write-out.
+    pub fn open_with_index(dir: &Path, index_of: Option<IndexOf>) -> StoreResult<Self> {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "timing the open for the log (recovery time)"
+        )]
+        let started = std::time::Instant::now();
+        let Sled {
+            db,
+            journal,
+            messages,
+        } = open_sled(dir)?;
+        let format = check_format(&db, &journal, dir)?;
+        let sled_opened = started.elapsed();
         let mut state = State {
             map: BTreeMap::new(),
             pending: vec![ENTRY_V1],
@@ -485,6 +625,7 @@ impl SledStore {
             journal_bytes: 0,
             live_bytes: 0,
             failed: None,
+            cold: Cold::default(),
         };
         // Records of the earlier one-key-per-record layout come first: the journal is newer.
         let legacy = !db.is_empty();
@@ -504,16 +645,31 @@ impl SledStore {
                 )
             })?;
             for (key, value) in ops {
-                state.apply_op(key, value, seq);
+                // From format 2 on, a cold record in the journal is one a migration moved
+                // to the `messages` tree (and maybe changed there since): stale.
+                if format < 2 || !keys::is_cold(&key) {
+                    state.apply_op(key, value, seq);
+                }
             }
             let stat = state.entries.entry(seq).or_default();
             stat.bytes = v.len() as u64;
             state.journal_bytes += stat.bytes;
             state.pending_seq = seq + 1;
         }
+        tracing::info!(
+            sled_open_ms = sled_opened.as_millis() as u64,
+            replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
+            records = state.map.len(),
+            journal_entries = state.entries.len(),
+            "store opened"
+        );
         let inner = Arc::new(Inner {
             dir: dir.to_path_buf(),
-            sled: RwLock::new(Some(Sled { db, journal })),
+            sled: RwLock::new(Some(Sled {
+                db,
+                journal,
+                messages,
+            })),
             last_recovery: Mutex::new(None),
             state: Mutex::new(state),
             writer: Mutex::new(()),
@@ -521,6 +677,9 @@ impl SledStore {
         });
         if legacy {
             inner.migrate_legacy()?;
+        }
+        if format < 2 {
+            inner.migrate_cold(index_of)?;
         }
         let (stop, stopped) = mpsc::channel::<()>();
         let worker = inner.clone();
@@ -566,22 +725,39 @@ impl Store for SledStore {
     }
 
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        if keys::is_cold(key) {
+            return self.inner.get_cold(key);
+        }
         Ok(self.inner.state().map.get(key).map(|s| s.value.clone()))
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        if !keys::may_be_cold(prefix) {
+            let state = self.inner.state();
+            return Ok(with_prefix(&state.map, prefix)
+                .map(|(k, s)| (k.clone(), s.value.clone()))
+                .collect());
+        }
+        let mut found = self.inner.scan_cold(prefix, usize::MAX)?;
         let state = self.inner.state();
-        Ok(with_prefix(&state.map, prefix)
-            .map(|(k, s)| (k.clone(), s.value.clone()))
-            .collect())
+        found.extend(with_prefix(&state.map, prefix).map(|(k, s)| (k.clone(), s.value.clone())));
+        Ok(found.into_iter().collect())
     }
 
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
+        let mut found: Vec<Vec<u8>> = Vec::new();
+        if keys::may_be_cold(prefix) {
+            found = self.inner.scan_cold(prefix, limit)?.into_keys().collect();
+        }
         let state = self.inner.state();
-        Ok(with_prefix(&state.map, prefix)
-            .take(limit)
-            .map(|(k, _)| k.clone())
-            .collect())
+        found.extend(
+            with_prefix(&state.map, prefix)
+                .take(limit)
+                .map(|(k, _)| k.clone()),
+        );
+        found.sort_unstable();
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn apply(&self, batch: WriteBatch) -> StoreResult<()> {
@@ -589,6 +765,10 @@ impl Store for SledStore {
         let state = &mut *guard;
         let seq = state.pending_seq;
         for (key, value) in batch.ops {
+            if keys::is_cold(&key) {
+                state.cold.apply(key, value, seq);
+                continue;
+            }
             if value.is_none() && !state.map.contains_key(&key) {
                 continue;
             }
@@ -599,13 +779,10 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> StoreResult<()> {
-        self.inner.write_pending()?;
+        let upto = self.inner.write_pending()?;
         self.inner.has_room(0)?;
         let sled = self.inner.sled()?;
-        sled.db
-            .flush()
-            .map(|_| ())
-            .map_err(|e| self.inner.failed(&e))
+        self.inner.flush_sled(&sled, upto)
     }
 
     fn is_persistent(&self) -> bool {
@@ -613,6 +790,7 @@ impl Store for SledStore {
     }
 }
 
+mod cold;
 mod failure;
 mod open;
 

@@ -1,23 +1,38 @@
-//! Opening a data directory: sled and its trees, the format version, the legacy layout.
+//! Opening a data directory: sled and its trees, the format version, the legacy layouts.
 
 use super::*;
 
-/// Opens sled over `dir`, and its journal tree.
+/// Opens sled over `dir`, and its journal and messages trees.
 pub(super) fn open_sled(dir: &Path) -> StoreResult<Sled> {
     let db = open_db(dir)?;
     let journal = db.open_tree("journal").map_err(|e| describe(dir, &e))?;
-    Ok(Sled { db, journal })
+    let messages = db.open_tree("messages").map_err(|e| describe(dir, &e))?;
+    Ok(Sled {
+        db,
+        journal,
+        messages,
+    })
 }
 
-/// Refuses a directory of a newer format; gives one without a format record the current one.
-pub(super) fn check_format(db: &sled::Db, dir: &Path) -> StoreResult<()> {
+/// Writes the data directory's format version.
+fn write_format(db: &sled::Db, dir: &Path, version: u32) -> StoreResult<()> {
+    let meta = db.open_tree("meta").map_err(|e| describe(dir, &e))?;
+    meta.insert(FORMAT_KEY, &version.to_be_bytes())
+        .map_err(|e| describe(dir, &e))?;
+    Ok(())
+}
+
+/// The directory's format version. Refuses a newer one; a directory without a format record
+/// is version 1 if it holds records (it predates the record), and a new one otherwise, which
+/// gets the current version.
+pub(super) fn check_format(db: &sled::Db, journal: &sled::Tree, dir: &Path) -> StoreResult<u32> {
     let meta = db.open_tree("meta").map_err(|e| describe(dir, &e))?;
     match meta.get(FORMAT_KEY).map_err(|e| describe(dir, &e))? {
-        None => {
-            meta.insert(FORMAT_KEY, &STORE_FORMAT.to_be_bytes())
-                .map_err(|e| describe(dir, &e))?;
-            Ok(())
+        None if db.is_empty() && journal.is_empty() => {
+            write_format(db, dir, STORE_FORMAT)?;
+            Ok(STORE_FORMAT)
         }
+        None => Ok(1),
         Some(v) => {
             let version = <[u8; 4]>::try_from(v.as_ref())
                 .map(u32::from_be_bytes)
@@ -30,7 +45,7 @@ pub(super) fn check_format(db: &sled::Db, dir: &Path) -> StoreResult<()> {
                     dir.display()
                 )));
             }
-            Ok(())
+            Ok(version)
         }
     }
 }
@@ -89,6 +104,48 @@ impl Inner {
         db.clear().map_err(err)?;
         db.flush().map_err(err)?;
         tracing::info!("migrated the store to the journal layout");
+        Ok(())
+    }
+
+    /// Format 1 → 2: every cold record leaves the journal (and memory) for the `messages`
+    /// tree, with the index record `index_of` gives it, in one write-out; once that is flushed
+    /// the format record says 2 (and replay ignores the cold records left in old entries). A
+    /// crash before repeats the migration on the next open, to the same result.
+    pub(super) fn migrate_cold(&self, index_of: Option<IndexOf>) -> StoreResult<()> {
+        let moved = {
+            let mut guard = self.state();
+            let state = &mut *guard;
+            let seq = state.pending_seq;
+            let cold: Vec<Vec<u8>> = state
+                .map
+                .keys()
+                .filter(|k| keys::is_cold(k))
+                .cloned()
+                .collect();
+            for key in &cold {
+                let Some(slot) = state.map.get(key) else {
+                    continue;
+                };
+                let value = slot.value.clone();
+                if let Some((index_key, index)) = index_of.map_or(Ok(None), |f| f(key, &value))? {
+                    encode_op(&mut state.pending, &index_key, Some(&index));
+                    state.apply_op(index_key, Some(index), seq);
+                }
+                // Out of the map without a tombstone: from format 2 on, replay skips it.
+                state.apply_op(key.clone(), None, seq);
+                state.cold.apply(key.clone(), Some(value), seq);
+            }
+            cold.len()
+        };
+        let upto = self.write_pending()?;
+        let sled = self.sled()?;
+        self.flush_sled(&sled, upto)?;
+        write_format(&sled.db, &self.dir, STORE_FORMAT)?;
+        sled.db.flush().map_err(err)?;
+        tracing::info!(
+            moved,
+            "migrated the store to format {STORE_FORMAT}: message bodies on disk only"
+        );
         Ok(())
     }
 }

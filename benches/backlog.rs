@@ -1,0 +1,535 @@
+//! The backlog benchmark (issue 16): one standard queue filled to `--messages` 256-byte
+//! messages on the default (durable, strict) sled store, and what that costs.
+//!
+//! It starts the `cauda` binary built with it on a free loopback port over a fresh data dir
+//! under `--dir` (default: the system's temporary directory), and measures, in order:
+//! 1. ReceiveMessage latency (p50 / p99 over `--samples` receives of one message, each then
+//!    deleted and replaced by a new send, so the depth stays put) at depth 10,000;
+//! 2. the fill to `--messages` (SendMessageBatch of 10 on `--connections` connections; every
+//!    send acknowledged after its flush, as the server's default durability does), the
+//!    server's RSS before and after (RSS delta / messages = memory per queued message), and
+//!    the data dir's size;
+//! 3. the receive latency at that depth;
+//! 4. a restart (SIGTERM, start again): the time from the start to `GET /health` 200
+//!    (readiness: recovery done), RSS then, and the depth the queue reports;
+//! 5. with `--drain-refill`: every message received and deleted, the queue filled again, and
+//!    the data dir's size after `--settle-secs` (space reclaimed or not).
+//!
+//! Every phase is bounded in time; the server is stopped and the data dir removed at the end.
+//!
+//! ```sh
+//! cargo bench --bench backlog -- --messages 1000000 --drain-refill
+//! ```
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the benchmark's output is its report"
+)]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the benchmark measures and signs in real time"
+)]
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_credential_types::Credentials;
+use clap::Parser;
+
+#[path = "common/client.rs"]
+#[allow(
+    dead_code,
+    reason = "the load benchmark's operations are not all used here"
+)]
+mod client;
+use client::*;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backlog",
+    about = "Backlog benchmark for cauda (loopback only)"
+)]
+struct Args {
+    /// Messages to queue.
+    #[arg(long, default_value_t = 1_000_000)]
+    messages: u64,
+    /// Connections for the fill and the drain.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    #[arg(long, default_value_t = 256)]
+    body_bytes: usize,
+    /// Receives measured at each depth.
+    #[arg(long, default_value_t = 2_000)]
+    samples: usize,
+    /// Where the data dir is made (check its free space first: ~500 bytes per message).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Also drain the queue and fill it again, then measure the data dir.
+    #[arg(long)]
+    drain_refill: bool,
+    /// Seconds to wait before measuring the data dir after the refill.
+    #[arg(long, default_value_t = 20)]
+    settle_secs: u64,
+    /// Extra server flags, space-separated.
+    #[arg(long, default_value = "")]
+    server_args: String,
+    /// Passed by `cargo bench`; without it (e.g. under `cargo test --benches`) nothing runs.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !args.bench {
+        println!("backlog: run with `cargo bench --bench backlog` (nothing to do)");
+        return ExitCode::SUCCESS;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    match rt.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("!!! backlog failed: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(args: &Args) -> Result<(), String> {
+    let parent = args.dir.clone().unwrap_or_else(std::env::temp_dir);
+    let work = tempfile::Builder::new()
+        .prefix("cauda-backlog-")
+        .tempdir_in(&parent)
+        .map_err(|e| format!("temp dir in {}: {e}", parent.display()))?;
+    let data = work.path().join("data");
+    let log = work.path().join("server.log");
+    let mut server = Server::start(&data, &log, &args.server_args)?;
+    server.wait_ready(Duration::from_secs(60)).await?;
+    let ctx = context(&server, args)?;
+    let url = {
+        let mut conn = Conn::connect(&ctx).await?;
+        let name = format!("backlog-{}", std::process::id());
+        let enc = encode(
+            ctx.protocol,
+            &Op::CreateQueue {
+                name: &name,
+                fifo: false,
+            },
+        );
+        let (body, _) = conn.call(&ctx, &enc).await.map_err(|e| e.to_string())?;
+        decode_queue_url(ctx.protocol, &body).map_err(|e| e.to_string())?
+    };
+    let body = "x".repeat(args.body_bytes);
+    let idle_kib = rss_kib(server.pid()).unwrap_or(0);
+    let first = 10_000.min(args.messages);
+    fill(&ctx, &url, &body, first, args.connections).await?;
+    let (p50_small, p99_small) = receive_latency(&ctx, &url, &body, args.samples).await?;
+    println!(
+        "depth {first}: receive p50 {:.3} ms p99 {:.3} ms",
+        ms(p50_small),
+        ms(p99_small)
+    );
+
+    let started = Instant::now();
+    fill(&ctx, &url, &body, args.messages - first, args.connections).await?;
+    let fill_secs = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let full_kib = rss_kib(server.pid()).unwrap_or(0);
+    let per_message = (full_kib.saturating_sub(idle_kib) * 1024) as f64 / args.messages as f64;
+    let disk_full = dir_bytes(&data);
+    println!(
+        "filled {} messages in {fill_secs:.1} s ({:.0}/s); RSS idle {:.1} MiB, full {:.1} MiB: \
+         {per_message:.0} bytes per queued message; data dir {:.1} MiB",
+        args.messages,
+        args.messages as f64 / fill_secs,
+        kib_mib(idle_kib),
+        kib_mib(full_kib),
+        mib(disk_full)
+    );
+    let (p50_deep, p99_deep) = receive_latency(&ctx, &url, &body, args.samples).await?;
+    println!(
+        "depth {}: receive p50 {:.3} ms p99 {:.3} ms ({:.2}× the p99 at {first})",
+        args.messages,
+        ms(p50_deep),
+        ms(p99_deep),
+        p99_deep.as_secs_f64() / p99_small.as_secs_f64().max(1e-9)
+    );
+
+    server.stop(Duration::from_secs(300)).await?;
+    let started = Instant::now();
+    let mut server = Server::start(&data, &log, &args.server_args)?;
+    server.wait_ready(Duration::from_secs(600)).await?;
+    let recovery = started.elapsed();
+    let recovered_kib = rss_kib(server.pid()).unwrap_or(0);
+    // With CAUDA_BENCH_RUST_LOG=info: where the recovery's time went.
+    for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
+        if line.contains("store opened") || line.contains("store recovered") {
+            println!("  server: {line}");
+        }
+    }
+    let ctx = context(&server, args)?;
+    let depth = depth(&ctx, &url).await?;
+    println!(
+        "restart: ready after {:.2} s, RSS {:.1} MiB, ApproximateNumberOfMessages {depth}",
+        recovery.as_secs_f64(),
+        kib_mib(recovered_kib)
+    );
+    if depth != args.messages {
+        return Err(format!(
+            "{} messages queued, {depth} after the restart",
+            args.messages
+        ));
+    }
+    let (p50_restarted, p99_restarted) = receive_latency(&ctx, &url, &body, args.samples).await?;
+    println!(
+        "depth {} after the restart: receive p50 {:.3} ms p99 {:.3} ms ({:.2}× the p99 at {first})",
+        args.messages,
+        ms(p50_restarted),
+        ms(p99_restarted),
+        p99_restarted.as_secs_f64() / p99_small.as_secs_f64().max(1e-9)
+    );
+    let mut refilled_disk = None;
+    if args.drain_refill {
+        let started = Instant::now();
+        let drained = drain(&ctx, &url, args.connections).await?;
+        println!(
+            "drained {drained} in {:.1} s; data dir {:.1} MiB",
+            started.elapsed().as_secs_f64(),
+            mib(dir_bytes(&data))
+        );
+        fill(&ctx, &url, &body, args.messages, args.connections).await?;
+        tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
+        let bytes = dir_bytes(&data);
+        println!(
+            "refilled {}; after {} s the data dir is {:.1} MiB ({:.2}× its size after the first fill)",
+            args.messages,
+            args.settle_secs,
+            mib(bytes),
+            bytes as f64 / disk_full.max(1) as f64
+        );
+        refilled_disk = Some(bytes);
+    }
+    let line = serde_json::json!({
+        "messages": args.messages,
+        "body_bytes": args.body_bytes,
+        "fill_msgs_per_s": args.messages as f64 / fill_secs,
+        "rss_idle_kib": idle_kib,
+        "rss_full_kib": full_kib,
+        "bytes_per_message": per_message,
+        "disk_full_bytes": disk_full,
+        "receive_p50_ms_small": ms(p50_small),
+        "receive_p99_ms_small": ms(p99_small),
+        "receive_p50_ms_deep": ms(p50_deep),
+        "receive_p99_ms_deep": ms(p99_deep),
+        "recovery_s": recovery.as_secs_f64(),
+        "receive_p50_ms_restarted": ms(p50_restarted),
+        "receive_p99_ms_restarted": ms(p99_restarted),
+        "rss_recovered_kib": recovered_kib,
+        "disk_refilled_bytes": refilled_disk,
+    });
+    println!("{line}");
+    server.stop(Duration::from_secs(300)).await?;
+    Ok(())
+}
+
+/// A client of `server` (each start has its own port).
+fn context(server: &Server, args: &Args) -> Result<Arc<Ctx>, String> {
+    Ok(Arc::new(Ctx {
+        target: Target::parse(&format!("http://127.0.0.1:{}", server.port))?,
+        signer: Signer {
+            identity: Credentials::new("bench", "bench-secret", None, None, "cauda-backlog").into(),
+            region: "us-east-1".into(),
+        },
+        protocol: Protocol::Json,
+        body_bytes: args.body_bytes,
+    }))
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn kib_mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+async fn call(ctx: &Ctx, conn: &mut Conn, op: &Op<'_>) -> Result<(bytes::Bytes, Duration), String> {
+    conn.call(ctx, &encode(ctx.protocol, op))
+        .await
+        .map_err(|e| format!("{}: {e}", op.action()))
+}
+
+/// Sends `count` messages in batches of 10 on `conns` connections.
+async fn fill(
+    ctx: &Arc<Ctx>,
+    url: &str,
+    body: &str,
+    count: u64,
+    conns: usize,
+) -> Result<(), String> {
+    let batches = Arc::new(AtomicU64::new(count.div_ceil(10)));
+    let left = Arc::new(AtomicU64::new(count));
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (ctx, url, body) = (ctx.clone(), url.to_string(), body.to_string());
+        let (batches, left) = (batches.clone(), left.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::connect(&ctx).await?;
+            let deadline = Instant::now() + Duration::from_secs(3_600);
+            while batches
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
+                .is_ok()
+            {
+                if Instant::now() > deadline {
+                    return Err("the fill took over an hour".to_string());
+                }
+                let n = left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| {
+                        Some(l.saturating_sub(10))
+                    })
+                    .map_or(0, |l| l.min(10));
+                let entries: Vec<(String, Option<String>)> =
+                    (0..n).map(|_| (body.clone(), None)).collect();
+                let (resp, _) = call(
+                    &ctx,
+                    &mut conn,
+                    &Op::SendBatch {
+                        url: &url,
+                        entries: &entries,
+                    },
+                )
+                .await?;
+                let (ok, failed) = decode_batch(ctx.protocol, &resp, "SendMessageBatchResultEntry")
+                    .map_err(|e| e.to_string())?;
+                if failed > 0 || ok as u64 != n {
+                    return Err(format!("SendMessageBatch: {ok} ok, {failed} failed"));
+                }
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(())
+}
+
+/// ReceiveMessage latency (p50, p99) over `samples` receives of one message, each deleted
+/// and replaced by a new send.
+async fn receive_latency(
+    ctx: &Ctx,
+    url: &str,
+    body: &str,
+    samples: usize,
+) -> Result<(Duration, Duration), String> {
+    let mut conn = Conn::connect(ctx).await?;
+    let mut times = Vec::with_capacity(samples);
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while times.len() < samples && Instant::now() < deadline {
+        let (resp, took) = call(ctx, &mut conn, &Op::Receive { url, max: 1 }).await?;
+        times.push(took);
+        let handles = decode_receipt_handles(ctx.protocol, &resp).map_err(|e| e.to_string())?;
+        if handles.is_empty() {
+            return Err("an empty receive from a full queue".into());
+        }
+        call(
+            ctx,
+            &mut conn,
+            &Op::DeleteBatch {
+                url,
+                handles: &handles,
+            },
+        )
+        .await?;
+        call(
+            ctx,
+            &mut conn,
+            &Op::Send {
+                url,
+                body,
+                group: None,
+            },
+        )
+        .await?;
+    }
+    times.sort_unstable();
+    let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
+    Ok((at(0.50), at(0.99)))
+}
+
+/// Receives (10 at a time) and deletes until the queue answers empty; the count drained.
+async fn drain(ctx: &Arc<Ctx>, url: &str, conns: usize) -> Result<u64, String> {
+    let drained = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..conns {
+        let (ctx, url, drained) = (ctx.clone(), url.to_string(), drained.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::connect(&ctx).await?;
+            let deadline = Instant::now() + Duration::from_secs(3_600);
+            let mut empty = 0;
+            while empty < 3 && Instant::now() < deadline {
+                let (resp, _) = call(&ctx, &mut conn, &Op::Receive { url: &url, max: 10 }).await?;
+                let handles =
+                    decode_receipt_handles(ctx.protocol, &resp).map_err(|e| e.to_string())?;
+                if handles.is_empty() {
+                    empty += 1;
+                    continue;
+                }
+                empty = 0;
+                call(
+                    &ctx,
+                    &mut conn,
+                    &Op::DeleteBatch {
+                        url: &url,
+                        handles: &handles,
+                    },
+                )
+                .await?;
+                drained.fetch_add(handles.len() as u64, Ordering::Relaxed);
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    Ok(drained.load(Ordering::Relaxed))
+}
+
+async fn depth(ctx: &Ctx, url: &str) -> Result<u64, String> {
+    let mut conn = Conn::connect(ctx).await?;
+    let (body, _) = call(ctx, &mut conn, &Op::GetDepth { url }).await?;
+    decode_depth(ctx.protocol, &body).map_err(|e| e.to_string())
+}
+
+/// The bytes of the files under `dir`.
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The server child process; SIGKILLed if still running when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(data_dir: &Path, log: &Path, extra: &str) -> Result<Server, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let logfile = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| e.to_string())?;
+        let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
+            .args(["--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .args(extra.split_whitespace())
+            .env(
+                "RUST_LOG",
+                std::env::var("CAUDA_BENCH_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::from(logfile.try_clone().map_err(|e| e.to_string())?))
+            .stderr(Stdio::from(logfile))
+            .spawn()
+            .map_err(|e| format!("spawn cauda: {e}"))?;
+        Ok(Server { child, port })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    async fn wait_ready(&mut self, bound: Duration) -> Result<(), String> {
+        let end = Instant::now() + bound;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Err(format!("the server exited at start: {st}"));
+            }
+            if health(self.port) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Err(format!("no /health 200 within {bound:?}"))
+    }
+
+    async fn stop(mut self, bound: Duration) -> Result<(), String> {
+        let pid = self.pid().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        if !matches!(sent, Ok(s) if s.success()) {
+            return Err(format!("kill -TERM {pid}: {sent:?}"));
+        }
+        let end = Instant::now() + bound;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(st)) if st.success() => return Ok(()),
+                Ok(Some(st)) => return Err(format!("the server exited with {st} after SIGTERM")),
+                Ok(None) if Instant::now() < end => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Ok(None) => return Err(format!("no exit within {bound:?} of SIGTERM")),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn health(port: u16) -> bool {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).is_ok() && &buf == b"HTTP/1.1 200"
+}
+
+/// VmRSS of `pid` in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}

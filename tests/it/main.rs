@@ -39,6 +39,7 @@ mod embedding;
 mod fifo;
 mod messages;
 mod operator;
+mod pg_nodes;
 mod policies;
 mod postgres;
 mod process;

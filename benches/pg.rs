@@ -18,7 +18,8 @@
 //! synchronous_commit on** (the defaults; durable like sled's strict mode: an acknowledged
 //! write is on disk), `max_connections=200`, and removes it at the end. `--pg-fast` starts it
 //! with fsync and synchronous_commit off instead (the CI test cluster's settings). Each
-//! postgres setup gets a fresh database. Every loop is bounded by time and by a count; any
+//! postgres setup gets a fresh database, with `statement_timeout = 30s` (the client's request
+//! timeout: a runaway statement must not load the machine through the next scenarios). Every loop is bounded by time and by a count; any
 //! request error is counted and reported, and makes the exit status 3.
 //!
 //! Fill for the depth runs: `--fill batch` (default) sends SendMessageBatch through the node;
@@ -255,10 +256,17 @@ async fn db_client(url: &str) -> Result<tokio_postgres::Client, String> {
 async fn fresh_database(url: &str) -> Result<String, String> {
     let client = db_client(url).await?;
     let name = format!("cauda_bench_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .map_err(|e| e.to_string())?;
+    // A statement cut at 30 s (the client's request timeout): a runaway statement of one
+    // scenario must not go on loading the machine through the next ones.
+    for statement in [
+        format!("CREATE DATABASE {name}"),
+        format!("ALTER DATABASE {name} SET statement_timeout = '30s'"),
+    ] {
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
     Ok(format!("{base}/{name}"))
 }
@@ -816,6 +824,11 @@ async fn depths(ctx: &Arc<Ctx>, db: &str, args: &Args, rows: &mut Vec<Row>) -> R
     for want in wanted {
         let fill_start = Instant::now();
         let fill_deadline = Duration::from_secs(args.fill_secs_max);
+        let method = if args.fill == Fill::Sql && depth >= 10_000 {
+            "INSERT … SELECT copies"
+        } else {
+            "SendMessageBatch"
+        };
         if args.fill == Fill::Sql && depth >= 10_000 {
             let client = db_client(db).await?;
             let name = url.rsplit('/').next().unwrap_or_default();
@@ -858,8 +871,7 @@ async fn depths(ctx: &Arc<Ctx>, db: &str, args: &Args, rows: &mut Vec<Row>) -> R
             .and_then(|b| decode_depth(Protocol::Json, &b).map_err(|e| e.to_string()));
         let count_ms = count_start.elapsed().as_secs_f64() * 1000.0;
         println!(
-            "    depth: filled to {depth} in {fill_secs:.1} s ({:?}); GetQueueAttributes says {counted:?} in {count_ms:.0} ms",
-            args.fill
+            "    depth: filled to {depth} in {fill_secs:.1} s ({method}); GetQueueAttributes says {counted:?} in {count_ms:.0} ms"
         );
         let phase = Phase::new(Duration::from_secs(args.duration_secs), 5_000_000, u64::MAX);
         let (st, _) = consume_phase(std::slice::from_ref(ctx), &url, 1, &phase, true).await;
@@ -873,9 +885,8 @@ async fn depths(ctx: &Arc<Ctx>, db: &str, args: &Args, rows: &mut Vec<Row>) -> R
             p50_ms: ms(&st.receive, 0.5),
             p99_ms: ms(&st.receive, 0.99),
             note: format!(
-                "ReceiveMessage(10) latency, {} receives (each followed by DeleteMessageBatch and a SendMessageBatch back); fill {:?} in {fill_secs:.0} s; GetQueueAttributes {count_ms:.0} ms",
-                st.receive.len(),
-                args.fill
+                "ReceiveMessage(10) latency, {} receives (each followed by DeleteMessageBatch and a SendMessageBatch back); filled by {method} in {fill_secs:.0} s; GetQueueAttributes {count_ms:.0} ms",
+                st.receive.len()
             ),
         });
         print_row(rows.last().expect("pushed"));

@@ -41,6 +41,7 @@ mod messages;
 mod operator;
 mod pg_dedup;
 mod pg_move_tasks;
+mod pg_nodes;
 mod policies;
 mod postgres;
 mod process;

@@ -174,7 +174,11 @@ impl Engine {
         let (pool, config) = postgres::open_pool(url, settings.sync_writes)
             .await
             .map_err(|e| e.to_string())?;
-        let pg = Arc::new(postgres::Postgres::new(pool, settings.region.clone()));
+        let pg = Arc::new(postgres::Postgres::new(
+            pool,
+            settings.region.clone(),
+            settings.shuffle_seed,
+        ));
         let records = pg
             .stored_queues()
             .await

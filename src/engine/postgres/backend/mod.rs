@@ -10,9 +10,11 @@ mod queues;
 mod receive;
 mod send;
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use deadpool_postgres::{Pool, Transaction};
+use rand::rngs::StdRng;
 use tokio_postgres::Row;
 
 use crate::engine::move_tasks::{MoveStep, NextMove, TaskMove};
@@ -31,6 +33,11 @@ pub(crate) struct Postgres {
     pool: Pool,
     /// The region of a record that names none (never written by this backend).
     default_region: String,
+    /// `--shuffle-seed`: standard queues deliver in an order drawn from it.
+    shuffle_seed: Option<u64>,
+    /// Each queue's generator of that order, by queue id, seeded at its first receive on
+    /// this node.
+    shuffles: Mutex<HashMap<u64, StdRng>>,
 }
 
 /// What the backend keeps per queue: its record as this node last read or wrote it.
@@ -88,10 +95,12 @@ fn state_of(row: &Row, at: usize) -> MessageStateRecord {
 }
 
 impl Postgres {
-    pub(crate) fn new(pool: Pool, default_region: String) -> Self {
+    pub(crate) fn new(pool: Pool, default_region: String, shuffle_seed: Option<u64>) -> Self {
         Postgres {
             pool,
             default_region,
+            shuffle_seed,
+            shuffles: Mutex::default(),
         }
     }
 

@@ -194,6 +194,7 @@ impl Engine {
         let count = engine.register_stored(records).len();
         tracing::info!(queues = count, "postgres backend opened");
         let engine = Arc::new(engine);
+        pg.spawn_janitor(Arc::downgrade(&engine));
         postgres::listen::spawn(config, Arc::downgrade(&engine), pg);
         Ok(engine)
     }

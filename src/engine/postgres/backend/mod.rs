@@ -10,6 +10,9 @@ mod queues;
 mod receive;
 mod send;
 
+#[cfg(test)]
+pub(super) use admin::EXACT_COUNT_LIMIT;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -238,8 +241,8 @@ impl MessageState for Postgres {
         Box::pin(self.expire(q, now))
     }
 
-    /// No background work yet: retention is applied at receive (expired messages are not
-    /// delivered) and by `Engine::expire`; a janitor comes with the multi-node registry.
+    /// Nothing more to start: the janitor ([`Postgres::spawn_janitor`]) and the listener
+    /// start with the engine (`Engine::open_postgres`), which they need.
     fn start(self: Arc<Self>) {}
 
     fn create_queue<'a>(&'a self, record: &'a QueueRecord) -> StateFuture<'a, ()> {

@@ -371,7 +371,12 @@ pub(super) async fn claim_with_redrive(
         }
         let record: MessageRecord =
             records::decode(row.get::<_, &[u8]>(1)).map_err(|e| failed(&e))?;
-        let (record, meta) = MoveKind::DeadLetter.rewrite(q, dlq, &meta, record, to_u64(now));
+        let (record, mut meta) = MoveKind::DeadLetter.rewrite(q, dlq, &meta, record, to_u64(now));
+        if meta.state.visible_at <= to_u64(now) {
+            // Visible at once: ready (see `promote`), not left for the dead-letter queue's
+            // next receive to promote.
+            meta.state.visible_at = record.sent_at.min(meta.state.visible_at);
+        }
         let seq = next_message_seq(tx).await?;
         insert_message(tx, dlq.id, seq, &record, &meta.state).await?;
         tx.execute(

@@ -360,3 +360,73 @@ async fn counts_are_exact_for_small_queues_and_estimated_above() {
     drop(client);
     db.drop_db().await;
 }
+
+/// A standard claim reads a bounded range of `messages_ready` in seq order, whatever the
+/// queue's depth: no scan of the table, no sort of the visible messages (generic plan, as
+/// a prepared statement runs after its first executions).
+#[tokio::test]
+async fn a_standard_claim_reads_the_ready_index_in_order() {
+    use super::backend::READY;
+
+    let Some(db) = TestDb::create("a_standard_claim_reads_the_ready_index_in_order").await else {
+        return;
+    };
+    let mut client = db.client().await;
+    schema::migrate(&mut client).await.unwrap();
+    // 20,000 messages: the first 2,000 in flight, the next 1,000 delayed, the rest visible
+    // since their send; a second queue beside it.
+    client
+        .batch_execute(
+            "INSERT INTO cauda.queues (id, account, region, name, record) VALUES \
+               (1, 'a', 'r', 'deep', '\\x00'), (2, 'a', 'r', 'other', '\\x00'); \
+             INSERT INTO cauda.messages (queue_id, seq, message_id, record, sent_at, \
+               visible_at, receive_count) \
+             SELECT 1 + i % 2, i, 'm' || i, '\\x00', 1000 + i, \
+               CASE WHEN i <= 2000 THEN 900000 WHEN i <= 3000 THEN 800000 ELSE 1000 + i END, \
+               CASE WHEN i <= 2000 THEN 1 ELSE 0 END \
+             FROM generate_series(1, 40000) i; \
+             ANALYZE cauda.messages; \
+             SET plan_cache_mode = force_generic_plan;",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(&format!(
+            "PREPARE claim(bigint, bigint, bigint, bigint) AS \
+             SELECT seq {READY} ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED"
+        ))
+        .await
+        .unwrap();
+    let plan: Vec<String> = client
+        .simple_query("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE claim(1, 500000, 0, 10)")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Scan using messages_ready"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("Sort"),
+        "{plan}"
+    );
+    // It found ten visible messages of queue 1 after reading about ten index entries.
+    assert!(plan.contains("rows=10 loops=1"), "{plan}");
+    let seqs: Vec<i64> = client
+        .query("EXECUTE claim(1, 500000, 0, 3)", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        seqs,
+        [3002, 3004, 3006],
+        "the oldest visible of queue 1, in order"
+    );
+    drop(client);
+    db.drop_db().await;
+}

@@ -12,6 +12,8 @@ mod send;
 
 #[cfg(test)]
 pub(super) use admin::EXACT_COUNT_LIMIT;
+#[cfg(test)]
+pub(super) use receive::READY;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};

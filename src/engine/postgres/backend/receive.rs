@@ -192,7 +192,8 @@ impl Postgres {
 
 /// The rows of queue `$1` visible at `$2` and retained after `$3`, by the `messages_ready`
 /// index (its predicate repeated, so that the planner uses it): a `FROM … WHERE` clause.
-const READY: &str = "FROM cauda.messages WHERE queue_id = $1 AND visible_at <= sent_at \
+pub(in crate::engine::postgres) const READY: &str =
+    "FROM cauda.messages WHERE queue_id = $1 AND visible_at <= sent_at \
      AND visible_at <= $2 AND sent_at > $3";
 
 /// Makes up to `batch` messages that became visible by `now` ready: their `visible_at` goes

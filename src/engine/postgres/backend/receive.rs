@@ -66,15 +66,19 @@ impl Postgres {
             }
             return finish_claim(tx, id, now_i, &rows).await;
         }
-        let in_flight: i64 = tx
-            .query_one(
-                "SELECT count(*) FROM (SELECT 1 FROM cauda.messages WHERE queue_id = $1 \
-                 AND receive_count > 0 AND visible_at > sent_at AND visible_at > $2 LIMIT $3) f",
-                &[&id, &now_i, &to_i64(c.max_inflight as u64)],
-            )
-            .await
-            .map_err(db)?
-            .get(0);
+        // Shuffled: every due message, as the embedded engine draws from every visible one.
+        let batch = if self.shuffle_seed.is_some() {
+            i64::MAX
+        } else {
+            PROMOTE_BATCH
+        };
+        // Independent statements, pipelined on the connection: one round trip. A promotion
+        // made while at the in-flight limit is rolled back with the transaction.
+        let (in_flight, (), grouped) = tokio::try_join!(
+            in_flight_count(&tx, id, now_i, to_i64(c.max_inflight as u64)),
+            promote(&tx, id, now_i, batch),
+            has_groups(&tx, id),
+        )?;
         if to_u64(in_flight) >= c.max_inflight as u64 {
             if !c.long_poll {
                 return Err(EngineError::TooManyInFlight);
@@ -82,18 +86,17 @@ impl Postgres {
             let next = next_visible_at(&tx, id, now_i).await?;
             return Ok(Some(nothing(with_fallback(next, now_i), false)));
         }
-        // Shuffled: every due message, as the embedded engine draws from every visible one.
-        let batch = if self.shuffle_seed.is_some() {
-            i64::MAX
-        } else {
-            PROMOTE_BATCH
-        };
-        promote(&tx, id, now_i, batch).await?;
         let retained_after = to_i64(retained_after);
         if let Some((dlq, max_receives)) = c.dead_letter.active() {
             // Extra rows, so that messages moved instead of delivered leave room for others.
             let order = self
-                .candidates(&tx, q, &record.name, [now_i, retained_after, max + 20])
+                .candidates(
+                    &tx,
+                    q,
+                    &record.name,
+                    grouped,
+                    [now_i, retained_after, max + 20],
+                )
                 .await?;
             let (rows, moved) =
                 claim_with_redrive(&tx, q, dlq, max_receives, &order, [now_i, max, visible_at])
@@ -105,7 +108,7 @@ impl Postgres {
             return Ok(claimed);
         }
         let order = self
-            .candidates(&tx, q, &record.name, [now_i, retained_after, max])
+            .candidates(&tx, q, &record.name, grouped, [now_i, retained_after, max])
             .await?;
         let rows = take(&tx, id, &order, now_i, visible_at).await?;
         deliver(tx, id, now_i, &rows, &order).await
@@ -114,12 +117,14 @@ impl Postgres {
     /// The visible messages a standard claim takes, locked (`SKIP LOCKED`: another claim's
     /// are left to it), at most `n`, in the embedded engine's order: oldest sent first; one
     /// per message group first when the queue holds grouped messages (fair queues); drawn by
-    /// the queue's seeded generator with `--shuffle-seed`. `[now, retained_after, n]`.
+    /// the queue's seeded generator with `--shuffle-seed`. `grouped`: whether the queue holds
+    /// grouped messages ([`has_groups`]). `[now, retained_after, n]`.
     async fn candidates(
         &self,
         tx: &Transaction<'_>,
         q: &Queue,
         name: &str,
+        grouped: bool,
         [now, retained_after, n]: [i64; 3],
     ) -> EngineResult<Vec<i64>> {
         let id = to_i64(q.id);
@@ -135,7 +140,7 @@ impl Postgres {
                 .map(|r| r.get(0))
                 .collect();
             self.draw(q.id, name, seed, visible, n)
-        } else if has_groups(tx, id).await? {
+        } else if grouped {
             // As the embedded engine: a window of the oldest visible messages, the first of
             // each group (ungrouped messages count as one group) in send order, then the rest.
             tx.query(
@@ -213,6 +218,19 @@ async fn promote(tx: &Transaction<'_>, id: i64, now: i64, batch: i64) -> EngineR
     .await
     .map_err(db)?;
     Ok(())
+}
+
+/// Queue `id`'s messages in flight, counted up to `limit` (by `messages_in_flight`).
+async fn in_flight_count(tx: &Transaction<'_>, id: i64, now: i64, limit: i64) -> EngineResult<i64> {
+    let row = tx
+        .query_one(
+            "SELECT count(*) FROM (SELECT 1 FROM cauda.messages WHERE queue_id = $1 \
+             AND receive_count > 0 AND visible_at > sent_at AND visible_at > $2 LIMIT $3) f",
+            &[&id, &now, &limit],
+        )
+        .await
+        .map_err(db)?;
+    Ok(row.get(0))
 }
 
 /// Whether queue `id` holds a message with a MessageGroupId (one probe of its index).

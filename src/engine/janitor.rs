@@ -1,6 +1,8 @@
 //! Deadlines, not scans: an ordered set of `(moment, key)` and one runner that sleeps until
 //! the earliest, on the injected [`Clock`], and hands each due key to a callback. Nothing
 //! here iterates over every key on an interval; it knows nothing of what a key names.
+//! (A backend whose deadlines are not all known to this process, the postgres one whose
+//! messages other nodes send, looks for due work [`periodically`] instead.)
 //!
 //! A key holds at most one deadline, its earliest: scheduling it later than it already is
 //! changes nothing (the runner wakes early, the callback finds nothing due and schedules the
@@ -178,6 +180,35 @@ impl<K: Ord + Hash + Clone> Deadlines<K> {
                     // Awake until it looks again: a schedule meanwhile need not wake it.
                     self.lock().sleeping_to = AWAKE;
                     self.wakeups.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+}
+
+/// Calls `round` at once, then again `period_ms` (on `clock`) after each call began, until
+/// `shutdown` turns true (or its sender is dropped). A round that takes longer than the
+/// period is followed by the next at once, never by several.
+pub async fn periodically<F, Fut>(
+    clock: &dyn Clock,
+    period_ms: u64,
+    mut shutdown: watch::Receiver<bool>,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        let next = clock.now_ms().saturating_add(period_ms.max(1));
+        round().await;
+        tokio::select! {
+            () = clock.sleep_until(next) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    return;
                 }
             }
         }
@@ -447,6 +478,42 @@ mod tests {
                 .unwrap();
             assert!(r.seen.lock().unwrap().is_empty());
         }
+    }
+
+    /// A round at once, then one per period of the clock's time, none while it stands still.
+    #[tokio::test]
+    async fn periodic_rounds_follow_the_clock() {
+        let clock = Arc::new(ManualClock::new(T0));
+        let rounds = Arc::new(AtomicU64::new(0));
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn({
+            let (clock, rounds) = (clock.clone(), rounds.clone());
+            async move {
+                periodically(clock.as_ref(), 10_000, rx, || {
+                    rounds.fetch_add(1, Ordering::Relaxed);
+                    async {}
+                })
+                .await;
+            }
+        });
+        settle().await;
+        assert_eq!(rounds.load(Ordering::Relaxed), 1);
+        clock.advance_ms(9_999);
+        settle().await;
+        assert_eq!(rounds.load(Ordering::Relaxed), 1, "not before the period");
+        clock.advance_ms(1);
+        settle().await;
+        assert_eq!(rounds.load(Ordering::Relaxed), 2);
+        // A jump over several periods is one round, not a burst.
+        clock.advance_ms(60_000);
+        settle().await;
+        assert_eq!(rounds.load(Ordering::Relaxed), 3);
+        shutdown.send_replace(true);
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .expect("shutdown ends the rounds")
+            .unwrap();
+        assert_eq!(rounds.load(Ordering::Relaxed), 3);
     }
 
     /// Started after shutdown, the runner returns at once, whatever is due.

@@ -183,6 +183,7 @@ impl Engine {
             pool,
             settings.region.clone(),
             settings.move_task_lease_ms,
+            settings.shuffle_seed,
         ));
         let records = pg
             .stored_queues()
@@ -199,6 +200,7 @@ impl Engine {
         let count = engine.register_stored(records).len();
         tracing::info!(queues = count, "postgres backend opened");
         let engine = Arc::new(engine);
+        pg.spawn_janitor(Arc::downgrade(&engine));
         postgres::listen::spawn(config, Arc::downgrade(&engine), pg);
         Ok(engine)
     }

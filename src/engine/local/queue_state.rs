@@ -622,7 +622,7 @@ impl GroupIds {
 }
 
 /// FNV-1a: a hash that is the same in every process and version (a queue's shuffle seed).
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

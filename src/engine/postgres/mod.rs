@@ -29,14 +29,20 @@
 //!   the sequence `ids`, so they are unique across nodes and keep the receipt-handle format.
 //! - `messages(queue_id, seq, message_id, record, group_id, sent_at, visible_at,
 //!   receive_count, first_receive_at, received_at)`, primary key `(queue_id, seq)`;
-//!   indexes `(queue_id, visible_at, seq)` (what a receive scans: a range, so receive cost does
-//!   not grow with the queue's depth), `(queue_id, sent_at)` (retention), `(queue_id,
-//!   group_id, seq)` (FIFO and fair groups). `seq` is `nextval('message_seq')`, the FIFO
-//!   SequenceNumber. Messages of a deleted queue go with it (`ON DELETE CASCADE`).
+//!   partial indexes `messages_ready (queue_id, seq) WHERE visible_at <= sent_at` (visible
+//!   since their send, or promoted: what a standard receive takes, oldest first),
+//!   `messages_waiting (queue_id, visible_at) WHERE visible_at > sent_at` (delayed, in flight,
+//!   due for promotion) and `messages_in_flight` (the same `AND receive_count > 0`: the
+//!   in-flight limit and count); `(queue_id, sent_at)` (retention), `(queue_id, group_id,
+//!   seq)` (FIFO and fair groups). Every statement a receive runs is a bounded range of one
+//!   of them, so its cost does not grow with the queue's depth. `seq` is
+//!   `nextval('message_seq')`, the FIFO SequenceNumber. Messages of a deleted queue go with
+//!   it (`ON DELETE CASCADE`).
 //! - `dedup(queue_id, key, expires_at, message_id, seq)`, primary key `(queue_id, key)`: a
 //!   FIFO send first takes a transaction advisory lock on the key's hash, so that a second
 //!   send of the key (on any node) waits for the first to commit and then finds its live
 //!   entry: a duplicate, whose outcome is the first message's. An expired entry is replaced.
+//!   Indexed by `(queue_id, expires_at)` for the janitor, as `receive_attempts` is.
 //! - `fifo_groups(queue_id, group_id)`: one row per FIFO group with messages. A FIFO send
 //!   locks its group's row before taking its `seq`, so that within a group `seq` order is
 //!   commit order (a sequence alone is not: two sends may commit in the other order, and a
@@ -62,11 +68,37 @@
 //!
 //! - **Send**: validation, digests and dedup keys are the shared [`Sending::prepare`]; the
 //!   backend inserts the batch's rows (and dedup rows) in one transaction, then `pg_notify`.
-//! - **Receive, standard**: `SELECT seq … WHERE queue_id = $1 AND visible_at <= $now ORDER BY
-//!   visible_at, seq LIMIT $max FOR UPDATE SKIP LOCKED`, then `UPDATE … SET visible_at, receive_count
-//!   + 1, received_at, first_receive_at RETURNING …`: concurrent receivers on any node skip
+//! - **Receive, standard**, in the embedded engine's order (oldest *sent* first, so a message
+//!   whose visibility timeout lapsed goes back to its place, not behind later sends). A
+//!   visible message's `visible_at` only matters as "at or before now", so a claim first
+//!   *promotes* up to 256 messages that became visible (`UPDATE … SET visible_at = sent_at`,
+//!   oldest due first, `SKIP LOCKED`) into `messages_ready`, as the embedded engine's
+//!   `promote` moves them from `waiting` to `ready` (once per change of visibility); then
+//!   `SELECT seq … WHERE queue_id = $1 AND visible_at <= sent_at AND visible_at <= $now ORDER
+//!   BY seq LIMIT $max FOR UPDATE SKIP LOCKED` and `UPDATE … SET visible_at, receive_count +
+//!   1, received_at, first_receive_at … RETURNING …`: concurrent receivers on any node skip
 //!   each other's rows instead of waiting, and a message goes to one receiver at a time.
-//!   The in-flight limit is checked with a bounded count (`LIMIT max_inflight`).
+//!   More than 256 messages becoming visible at once are delivered in order from the next
+//!   claims on. A message is ready at its send unless delayed; one moved to a dead-letter
+//!   queue at receive is inserted ready. EXPLAIN on 1M rows (generic plans): `Limit →
+//!   LockRows → Index Scan using messages_ready`, 30 buffers, 0.13 ms; promotion with none
+//!   due is one probe of `messages_waiting` (0.03 ms), 500 due take 14 ms. Measured through
+//!   the engine (machine loaded, load average 11 on 2 cores), 300 receives of 10 and their
+//!   deletes: p50 5.0 / 5.4 ms at 10,000 messages, 6.2 / 6.3 ms at 1,000,000; p99 16–29 ms
+//!   at both. The in-flight limit is a bounded count of `messages_in_flight` (`LIMIT
+//!   max_inflight`).
+//! - **Fair queues** (standard queues with MessageGroupIds; one probe of the group index
+//!   says whether any is held): as the embedded engine, a window of the `20 × max + 100`
+//!   oldest ready messages, the first of each group (ungrouped messages count as one group)
+//!   in send order, then the rest (`row_number() OVER (PARTITION BY group_id)`); the picks,
+//!   read without locks, are then locked `SKIP LOCKED`, and the oldest others fill the places
+//!   of those another claim holds (fairness is best effort under concurrent receives).
+//! - **`--shuffle-seed`** (a testing mode): every due message is promoted, and `max` of the
+//!   visible ones are drawn by the queue's generator, seeded as the embedded engine's (seed
+//!   xor the FNV-1a hash of the queue's name) at the queue's first receive *on this node*
+//!   and kept by the node. On one node the order is bit-identical to the embedded
+//!   engine's for the same seed and sends; with several nodes each draws from its own
+//!   generator, so the order is reproducible only per node and request interleaving.
 //! - **Receive, FIFO**: lock candidate groups' `fifo_groups` rows `FOR UPDATE SKIP LOCKED`
 //!   (a group is received by one claim at a time), then per group its messages by `seq` from
 //!   the head up to the first in-flight one (a window `bool_or(in flight) OVER (ORDER BY
@@ -90,12 +122,29 @@
 //! - **Purge**: `UPDATE queues SET last_purge_at = $now WHERE id = $1 AND (last_purge_at IS
 //!   NULL OR last_purge_at <= $now - cooldown)`, then delete the messages sent before and the
 //!   dedup rows, in one transaction.
-//! - **Retention**: each node's janitor expires queues in turn, one at a time per queue
-//!   across nodes (`pg_try_advisory_xact_lock(queue id)`), deleting in bounded batches by the
-//!   `sent_at` index; dedup rows and receive attempts past `expires_at` likewise.
-//! - **Counts**: `count(*) FILTER (…)` by the `visible_at` index. Exact but linear in depth;
-//!   a later step keeps counters or uses estimates above a threshold (SQS's counts are
-//!   approximate).
+//! - **Retention**: messages past their retention are never delivered, counted or acted on
+//!   (every statement filters `sent_at`); their rows are deleted by each node's janitor
+//!   (`Postgres::spawn_janitor`, on the engine's clock): every 10 s one statement finds the
+//!   queues with something due (per queue three index probes: its oldest `sent_at` against
+//!   its retention, its oldest dedup and receive-attempt `expires_at`; 3 ms for 1,000 idle
+//!   queues), and each such queue is expired in transactions of at most 1,000 rows of each
+//!   kind (messages by the `sent_at` index, rows another transaction holds skipped), each
+//!   holding `pg_try_advisory_xact_lock(queue id)`: while one node expires a queue, the
+//!   others leave it. So a queue with no traffic is cleaned too, at most 10 s late, and a
+//!   node with nothing due runs one cheap statement per round. `Engine::expire` (a shorter
+//!   retention set) runs the same batches. A redriven message (move task) is a new message
+//!   with `sent_at` = the move (the shared `MoveKind::Redrive`), so its retention restarts.
+//! - **Counts**: exact for a queue of up to 10,000 rows (one scan bounded by `LIMIT
+//!   10001`). Above, SQS-like approximations in constant time: in flight and delayed are
+//!   counted by their partial indexes (up to 100,000 each), the total is the planner's
+//!   estimate of the queue's rows (`EXPLAIN … WHERE queue_id = <id>`: the column statistics
+//!   of the last ANALYZE, scaled to the table's current size), visible is the rest; the
+//!   oldest message's age stays exact (one probe). While the statistics do not yet know the
+//!   queue is large (no ANALYZE since it grew; autovacuum analyzes after 10% of the table
+//!   changed) it is counted exactly instead. Measured at 1,000,000 messages: 11–22 ms with
+//!   statistics (estimate within 0.4% of the truth), 590 ms for the exact fallback before
+//!   the first ANALYZE. Rows past their retention that the janitor has not deleted yet are
+//!   in the estimated total.
 //! - **Move tasks** (`backend/move_tasks.rs`): the node that starts a task holds its lease
 //!   (`owner` = the node's random id, `lease_until` = now + `--move-task-lease-secs`), which
 //!   its runner renews every third of the lease; every node looks for expired leases every
@@ -149,18 +198,19 @@
 //!   deduplication, sequence numbers, per-group commit order); ReceiveMessage of standard
 //!   queues (SKIP LOCKED) and FIFO queues (group rows locked, head up to the first in-flight
 //!   message; ReceiveRequestAttemptId replayed within 5 minutes while its messages are
-//!   unchanged); dead-letter moves at a standard or FIFO queue's receive, in the claim's
-//!   transaction; message move tasks (Start, List, Cancel from any node; leased to one node,
-//!   taken over when its lease expires; `--move-task-lease-secs`); visibility, receive
-//!   counts, retention at receive; DeleteMessage(Batch) and ChangeMessageVisibility(Batch)
-//!   with the shared handle rules; counts and the oldest message's age; purge with its
-//!   cooldown; an operator's peek and delete by message id; `Engine::expire`; long polls
-//!   woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
-//! - Nothing is refused any more for want of the backend. Not started: a janitor (messages
-//!   past their retention are
-//!   never delivered, counted or acted on by a handle; their rows are deleted at the
-//!   queue's next receive or retention change, not before), fair-queue order
-//!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.
+//!   unchanged); the embedded engine's delivery order on standard queues (oldest sent
+//!   first, fair queues, `--shuffle-seed`); dead-letter moves at a standard or FIFO queue's
+//!   receive, in the claim's transaction; message move tasks (Start, List, Cancel from any
+//!   node; leased to one node, taken over when its lease expires; `--move-task-lease-secs`);
+//!   visibility, receive counts; DeleteMessage(Batch) and ChangeMessageVisibility(Batch) with
+//!   the shared handle rules; counts (estimated above 10,000 messages) and the oldest
+//!   message's age; purge with its cooldown; an operator's peek and delete by message id;
+//!   retention by a janitor on every node and `Engine::expire`; long polls woken across
+//!   nodes (LISTEN/NOTIFY, 2 s fallback poll).
+//! - Nothing is refused any more for want of the backend. Not started: readiness following
+//!   the database, TLS to the database; deleting `fifo_groups` rows of groups left without
+//!   messages (they stay until a purge or the queue's deletion). An operator's peek shows a
+//!   promoted visible message's `visible_at` as its send time.
 
 mod backend;
 pub(crate) mod listen;

@@ -37,7 +37,15 @@ const MIGRATIONS: &[&str] = &[
         received_at bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (queue_id, seq)
     );
-    CREATE INDEX messages_by_visibility ON cauda.messages (queue_id, visible_at, seq);
+    -- Visible since their send or promoted (visible_at set back to sent_at once due, see
+    -- receive.rs): what a standard receive takes, in send order.
+    CREATE INDEX messages_ready ON cauda.messages (queue_id, seq) WHERE visible_at <= sent_at;
+    -- Delayed, in flight, or visible again but not yet promoted, by when they become visible.
+    CREATE INDEX messages_waiting ON cauda.messages (queue_id, visible_at)
+        WHERE visible_at > sent_at;
+    -- In flight (or visible again, not yet promoted): the in-flight limit and count.
+    CREATE INDEX messages_in_flight ON cauda.messages (queue_id, visible_at)
+        WHERE receive_count > 0 AND visible_at > sent_at;
     CREATE INDEX messages_by_sent_at ON cauda.messages (queue_id, sent_at);
     CREATE INDEX messages_by_group ON cauda.messages (queue_id, group_id, seq)
         WHERE group_id IS NOT NULL;
@@ -50,6 +58,7 @@ const MIGRATIONS: &[&str] = &[
         seq bigint NOT NULL,
         PRIMARY KEY (queue_id, key)
     );
+    CREATE INDEX dedup_by_expiry ON cauda.dedup (queue_id, expires_at);
     CREATE TABLE cauda.fifo_groups (
         queue_id bigint NOT NULL REFERENCES cauda.queues (id) ON DELETE CASCADE,
         group_id text NOT NULL,
@@ -65,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
         visibility_timeout integer NOT NULL,
         PRIMARY KEY (queue_id, attempt_id)
     );
+    CREATE INDEX receive_attempts_by_expiry ON cauda.receive_attempts (queue_id, expires_at);
     CREATE TABLE cauda.move_tasks (
         handle text PRIMARY KEY,
         source_arn text NOT NULL,

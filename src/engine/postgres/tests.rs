@@ -1,5 +1,7 @@
 //! The postgres backend against a real cluster (`CAUDA_TEST_DATABASE_URL`; skipped without).
 
+use std::sync::Arc;
+
 use super::schema::{self, SchemaError, VERSION};
 use super::testdb::TestDb;
 use super::Postgres;
@@ -138,7 +140,7 @@ async fn a_move_task_lease_is_renewed_and_taken_over_once_expired() {
         return;
     };
     let url = db.url();
-    let node = |pool| Postgres::new(pool, "us-east-1".into(), 1000);
+    let node = |pool| Postgres::new(pool, "us-east-1".into(), 1000, None);
     let a = node(super::open_pool(&url, true).await.unwrap().0);
     let b = node(super::open_pool(&url, true).await.unwrap().0);
     let source = "arn:aws:sqs:us-east-1:000000000000:dlq";
@@ -228,5 +230,324 @@ async fn a_move_task_lease_is_renewed_and_taken_over_once_expired() {
         1
     );
     drop((a, b));
+    db.drop_db().await;
+}
+
+/// Rows of `table` (messages, dedup, receive_attempts) of queue `id`.
+async fn rows(client: &tokio_postgres::Client, table: &str, id: u64) -> i64 {
+    client
+        .query_one(
+            &format!("SELECT count(*) FROM cauda.{table} WHERE queue_id = $1"),
+            &[&i64::try_from(id).unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Waits (10 s at most) until queue `id` holds `expected` rows of `table`.
+async fn wait_rows(client: &tokio_postgres::Client, table: &str, id: u64, expected: i64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let found = rows(client, table, id).await;
+        if found == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{table} of queue {id}: {found} rows, expected {expected}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The janitor deletes an idle queue's messages past their retention, then its expired
+/// deduplication rows and receive attempts, on its own (no receive, no request), and not
+/// before they are due; `Engine::expire` leaves a queue another session holds the lock of.
+#[tokio::test]
+async fn the_janitor_deletes_expired_rows_of_an_idle_queue() {
+    use crate::clock::ManualClock;
+    use crate::engine::{Engine, EngineSettings, ReceiveRequest, SendEntry};
+
+    let Some(db) = TestDb::create("the_janitor_deletes_expired_rows_of_an_idle_queue").await else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = Engine::open_postgres(&db.url(), clock.clone(), EngineSettings::default())
+        .await
+        .unwrap();
+    engine.start();
+    let attrs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let retention = ("MessageRetentionPeriod", "60");
+    let std_q = engine
+        .create_queue(
+            "000000000000",
+            "us-east-1",
+            "idle",
+            &attrs(&[retention]),
+            &[],
+        )
+        .await
+        .unwrap();
+    let fifo_q = engine
+        .create_queue(
+            "000000000000",
+            "us-east-1",
+            "idle.fifo",
+            &attrs(&[
+                ("FifoQueue", "true"),
+                ("ContentBasedDeduplication", "true"),
+                retention,
+            ]),
+            &[],
+        )
+        .await
+        .unwrap();
+    let entry = |body: &str, group: Option<&str>| SendEntry {
+        body: body.into(),
+        group_id: group.map(str::to_string),
+        ..Default::default()
+    };
+    for body in ["a", "b", "c"] {
+        engine
+            .send_messages(&std_q, vec![entry(body, None)], "tester", false)
+            .await
+            .unwrap();
+    }
+    engine
+        .send_messages(&fifo_q, vec![entry("f", Some("g"))], "tester", false)
+        .await
+        .unwrap();
+    let received = engine
+        .receive(
+            &fifo_q,
+            &ReceiveRequest {
+                max_messages: 1,
+                wait_time_seconds: Some(0),
+                visibility_timeout: Some(1),
+                attempt_id: Some("attempt-1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    let client = db.client().await;
+    assert_eq!(rows(&client, "messages", std_q.id).await, 3);
+    assert_eq!(rows(&client, "dedup", fifo_q.id).await, 1);
+    assert_eq!(rows(&client, "receive_attempts", fifo_q.id).await, 1);
+
+    // Nothing is due 59 s after the sends: the janitor's rounds (every 10 s) delete nothing.
+    for _ in 0..6 {
+        clock.advance_ms(9_900);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows(&client, "messages", std_q.id).await, 3);
+    assert_eq!(rows(&client, "messages", fifo_q.id).await, 1);
+
+    // Past the retention, at the janitor's next round (59.4 s + 10 s): the messages go, the
+    // dedup row and attempt (5 minutes) stay.
+    clock.advance_ms(10_000);
+    wait_rows(&client, "messages", std_q.id, 0).await;
+    wait_rows(&client, "messages", fifo_q.id, 0).await;
+    assert_eq!(rows(&client, "dedup", fifo_q.id).await, 1);
+    assert_eq!(rows(&client, "receive_attempts", fifo_q.id).await, 1);
+
+    // Another session holds the queue's lock (another node expiring it): neither the
+    // janitor's round nor `Engine::expire` touches the queue meanwhile.
+    let mut holder = db.client().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&i64::try_from(fifo_q.id).unwrap()],
+    )
+    .await
+    .unwrap();
+    clock.advance_ms(300_000);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    engine.expire(&fifo_q).await.unwrap();
+    assert_eq!(rows(&client, "receive_attempts", fifo_q.id).await, 1);
+    assert_eq!(rows(&client, "dedup", fifo_q.id).await, 1);
+    tx.rollback().await.unwrap();
+    // The lock released, the janitor's next round deletes them.
+    clock.advance_ms(10_000);
+    wait_rows(&client, "dedup", fifo_q.id, 0).await;
+    wait_rows(&client, "receive_attempts", fifo_q.id, 0).await;
+
+    engine.shutdown();
+    drop((client, holder));
+    db.drop_db().await;
+}
+
+/// Counts are exact up to `EXACT_COUNT_LIMIT` messages and estimated above (in flight and
+/// delayed still counted, the total from the planner), in well under a second either way.
+/// `CAUDA_TEST_COUNT_ROWS` sets the large queue's depth (default 30,000; 1,000,000 for the
+/// measurement the module doc reports).
+#[tokio::test]
+async fn counts_are_exact_for_small_queues_and_estimated_above() {
+    use super::backend::EXACT_COUNT_LIMIT;
+    use crate::clock::ManualClock;
+    use crate::engine::{Counts, Engine, EngineSettings};
+
+    let Some(db) = TestDb::create("counts_are_exact_for_small_queues_and_estimated_above").await
+    else {
+        return;
+    };
+    let now: i64 = 1_800_000_000_000;
+    let clock = Arc::new(ManualClock::new(u64::try_from(now).unwrap()));
+    let engine = Engine::open_postgres(&db.url(), clock.clone(), EngineSettings::default())
+        .await
+        .unwrap();
+    let q = engine
+        .create_queue("000000000000", "us-east-1", "deep", &[], &[])
+        .await
+        .unwrap();
+    let client = db.client().await;
+    // Rows `from..to` of the queue: visible since their send, then 100 in flight and 50
+    // delayed at the end of the first batch.
+    let insert = |from: i64, to: i64| {
+        format!(
+            "INSERT INTO cauda.messages (queue_id, seq, message_id, record, sent_at, visible_at, \
+               receive_count, received_at) \
+             SELECT {id}, i, 'm' || i, '\\x00', {now} - 1000, \
+               CASE WHEN i < {from} + 100 THEN {now} + 30000 \
+                    WHEN i < {from} + 150 THEN {now} + 60000 ELSE {now} - 1000 END, \
+               CASE WHEN i < {from} + 100 THEN 1 ELSE 0 END, 0 \
+             FROM generate_series({from}, {to} - 1) i",
+            id = q.id
+        )
+    };
+    client.batch_execute(&insert(1, 5_001)).await.unwrap();
+    let timed = || async {
+        let started = tokio::time::Instant::now();
+        let stats = engine.queue_stats(&q).await.unwrap();
+        (stats, started.elapsed())
+    };
+    let (small, _) = timed().await;
+    assert_eq!(
+        small.counts,
+        Counts {
+            visible: 4_850,
+            in_flight: 100,
+            delayed: 50
+        }
+    );
+    let depth: i64 = std::env::var("CAUDA_TEST_COUNT_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30_000);
+    assert!(depth > EXACT_COUNT_LIMIT);
+    // Visible since their send, from seq 10,000 on (no more in flight or delayed).
+    client
+        .batch_execute(&format!(
+            "INSERT INTO cauda.messages (queue_id, seq, message_id, record, sent_at, visible_at) \
+             SELECT {id}, i, 'm' || i, '\\x00', {now} - 1000, {now} - 1000 \
+             FROM generate_series(10000, 10000 + {depth} - 5000 - 1) i",
+            id = q.id
+        ))
+        .await
+        .unwrap();
+    let truth = usize::try_from(depth).unwrap() - 150;
+    // Statistics older than the growth (unless autovacuum analyzed meanwhile): counted;
+    // analyzed: estimated.
+    for analyze in [false, true] {
+        if analyze {
+            client
+                .batch_execute("ANALYZE cauda.messages")
+                .await
+                .unwrap();
+        }
+        let (large, took) = timed().await;
+        assert_eq!((large.counts.in_flight, large.counts.delayed), (100, 50));
+        let visible = large.counts.visible;
+        assert!(
+            visible.abs_diff(truth) <= truth / 5,
+            "analyzed {analyze}: {visible} visible, {truth} in truth"
+        );
+        assert_eq!(
+            large.oldest_sent_at,
+            Some(u64::try_from(now - 1000).unwrap())
+        );
+        if analyze {
+            assert!(took < std::time::Duration::from_secs(1), "{took:?}");
+        }
+    }
+    engine.shutdown();
+    drop(client);
+    db.drop_db().await;
+}
+
+/// A standard claim reads a bounded range of `messages_ready` in seq order, whatever the
+/// queue's depth: no scan of the table, no sort of the visible messages (generic plan, as
+/// a prepared statement runs after its first executions).
+#[tokio::test]
+async fn a_standard_claim_reads_the_ready_index_in_order() {
+    use super::backend::READY;
+
+    let Some(db) = TestDb::create("a_standard_claim_reads_the_ready_index_in_order").await else {
+        return;
+    };
+    let mut client = db.client().await;
+    schema::migrate(&mut client).await.unwrap();
+    // 20,000 messages: the first 2,000 in flight, the next 1,000 delayed, the rest visible
+    // since their send; a second queue beside it.
+    client
+        .batch_execute(
+            "INSERT INTO cauda.queues (id, account, region, name, record) VALUES \
+               (1, 'a', 'r', 'deep', '\\x00'), (2, 'a', 'r', 'other', '\\x00'); \
+             INSERT INTO cauda.messages (queue_id, seq, message_id, record, sent_at, \
+               visible_at, receive_count) \
+             SELECT 1 + i % 2, i, 'm' || i, '\\x00', 1000 + i, \
+               CASE WHEN i <= 2000 THEN 900000 WHEN i <= 3000 THEN 800000 ELSE 1000 + i END, \
+               CASE WHEN i <= 2000 THEN 1 ELSE 0 END \
+             FROM generate_series(1, 40000) i; \
+             ANALYZE cauda.messages; \
+             SET plan_cache_mode = force_generic_plan;",
+        )
+        .await
+        .unwrap();
+    client
+        .batch_execute(&format!(
+            "PREPARE claim(bigint, bigint, bigint, bigint) AS \
+             SELECT seq {READY} ORDER BY seq LIMIT $4 FOR UPDATE SKIP LOCKED"
+        ))
+        .await
+        .unwrap();
+    let plan: Vec<String> = client
+        .simple_query("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE claim(1, 500000, 0, 10)")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    let plan = plan.join("\n");
+    assert!(plan.contains("Index Scan using messages_ready"), "{plan}");
+    assert!(
+        !plan.contains("Seq Scan") && !plan.contains("Sort"),
+        "{plan}"
+    );
+    // It found ten visible messages of queue 1 after reading about ten index entries.
+    assert!(plan.contains("rows=10 loops=1"), "{plan}");
+    let seqs: Vec<i64> = client
+        .query("EXECUTE claim(1, 500000, 0, 3)", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        seqs,
+        [3002, 3004, 3006],
+        "the oldest visible of queue 1, in order"
+    );
+    drop(client);
     db.drop_db().await;
 }

@@ -11,9 +11,16 @@ mod queues;
 mod receive;
 mod send;
 
-use std::sync::{Arc, PoisonError, RwLock};
+#[cfg(test)]
+pub(super) use admin::EXACT_COUNT_LIMIT;
+#[cfg(test)]
+pub(super) use receive::READY;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use deadpool_postgres::{Pool, Transaction};
+use rand::rngs::StdRng;
 use tokio_postgres::Row;
 
 use crate::engine::move_tasks::{MoveStep, NextMove, TaskMove};
@@ -36,6 +43,11 @@ pub(crate) struct Postgres {
     node: String,
     /// How long this node's lease of a move task lasts, in milliseconds.
     lease_ms: u64,
+    /// `--shuffle-seed`: standard queues deliver in an order drawn from it.
+    shuffle_seed: Option<u64>,
+    /// Each queue's generator of that order, by queue id, seeded at its first receive on
+    /// this node.
+    shuffles: Mutex<HashMap<u64, StdRng>>,
 }
 
 /// What the backend keeps per queue: its record as this node last read or wrote it.
@@ -86,12 +98,19 @@ fn state_of(row: &Row, at: usize) -> MessageStateRecord {
 }
 
 impl Postgres {
-    pub(crate) fn new(pool: Pool, default_region: String, lease_ms: u64) -> Self {
+    pub(crate) fn new(
+        pool: Pool,
+        default_region: String,
+        lease_ms: u64,
+        shuffle_seed: Option<u64>,
+    ) -> Self {
         Postgres {
             pool,
             default_region,
             node: uuid::Uuid::new_v4().to_string(),
             lease_ms,
+            shuffle_seed,
+            shuffles: Mutex::default(),
         }
     }
 
@@ -229,8 +248,8 @@ impl MessageState for Postgres {
         Box::pin(self.expire(q, now))
     }
 
-    /// No background work yet: retention is applied at receive (expired messages are not
-    /// delivered) and by `Engine::expire`; a janitor comes with the multi-node registry.
+    /// Nothing more to start: the janitor ([`Postgres::spawn_janitor`]) and the listener
+    /// start with the engine (`Engine::open_postgres`), which they need.
     fn start(self: Arc<Self>) {}
 
     fn create_queue<'a>(&'a self, record: &'a QueueRecord) -> StateFuture<'a, ()> {

@@ -163,9 +163,14 @@ impl Postgres {
         let client = self.client().await?;
         let row = client
             .query_opt(
-                "SELECT seq, record FROM cauda.messages \
-                 WHERE queue_id = $1 AND visible_at <= $2 AND sent_at > $3 \
-                 ORDER BY visible_at, seq LIMIT 1",
+                // The oldest ready message and the first due one not yet promoted, each by
+                // its index (see receive.rs): no scan of the queue's messages.
+                "SELECT seq, record FROM ((SELECT seq, record FROM cauda.messages \
+                   WHERE queue_id = $1 AND visible_at <= sent_at AND visible_at <= $2 \
+                   AND sent_at > $3 ORDER BY seq LIMIT 1) \
+                 UNION ALL (SELECT seq, record FROM cauda.messages \
+                   WHERE queue_id = $1 AND visible_at > sent_at AND visible_at <= $2 \
+                   AND sent_at > $3 ORDER BY visible_at LIMIT 1)) c ORDER BY seq LIMIT 1",
                 &[
                     &to_i64(source.id),
                     &to_i64(now),

@@ -140,6 +140,7 @@
 //!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.
 
 mod backend;
+pub(crate) mod health;
 pub(crate) mod listen;
 pub(crate) mod schema;
 
@@ -149,29 +150,96 @@ pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
 
+use std::time::Duration;
+
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 /// Connections a node keeps to the database at most.
 const POOL_SIZE: usize = 16;
+
+/// How long a connection attempt may take unless the URL says (`connect_timeout`): a
+/// database host that drops packets fails requests after this, instead of holding them.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the database cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
     #[error("the database URL does not parse: {0}")]
     Url(tokio_postgres::Error),
-    #[error("cannot connect to the database: {0}")]
-    Connect(String),
+    #[error("cannot connect to the database: {message}")]
+    Connect {
+        message: String,
+        /// The database may answer later (not reachable, starting up, too many
+        /// connections), as opposed to a refusal an operator must fix (credentials, a
+        /// database that does not exist).
+        transient: bool,
+    },
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
 }
 
-/// Connects to the database `url` names and makes its schema current; the pool of
-/// connections the backend then uses, and the configuration (for the LISTEN connection).
-/// `sync_writes` false (`--durability relaxed`): cauda's sessions commit with
-/// `synchronous_commit=off` (a database crash may lose the last acknowledged commits, never
-/// part of one); otherwise the database's own setting applies.
-pub(crate) async fn open_pool(
+impl OpenError {
+    /// Whether waiting may help: the node then starts, not ready, and opens once the
+    /// database answers; otherwise the start stops (an operator's error).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            OpenError::Url(_) | OpenError::Schema(schema::SchemaError::Newer { .. }) => false,
+            OpenError::Connect { transient, .. } => *transient,
+            OpenError::Schema(schema::SchemaError::Database(e)) => is_transient(e),
+        }
+    }
+
+    pub(crate) fn connect(e: &deadpool_postgres::PoolError) -> OpenError {
+        let transient = match e {
+            deadpool_postgres::PoolError::Backend(e) => is_transient(e),
+            _ => true,
+        };
+        OpenError::Connect {
+            message: describe(e),
+            transient,
+        }
+    }
+}
+
+/// `e` and the errors under it, each once: "db error" alone says nothing, the database's
+/// message under it does ("FATAL: role … does not exist", "Connection refused").
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut under = e.source();
+    while let Some(cause) = under {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        under = cause.source();
+    }
+    text
+}
+
+/// A failure the database may not repeat: no answer at all (refused, reset, timed out), or
+/// an answer that says "later". Wrong credentials, a missing database or missing privileges
+/// are not.
+fn is_transient(e: &tokio_postgres::Error) -> bool {
+    let Some(db) = e.as_db_error() else {
+        return true;
+    };
+    let code = db.code();
+    *code == SqlState::CANNOT_CONNECT_NOW
+        || *code == SqlState::TOO_MANY_CONNECTIONS
+        || *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || code.code().starts_with("08")
+}
+
+/// The pool of connections to the database `url` names, and its configuration (for the
+/// LISTEN connection); nothing is connected yet ([`Postgres::open`] connects and makes the
+/// schema current). `sync_writes` false (`--durability relaxed`): cauda's sessions commit
+/// with `synchronous_commit=off` (a database crash may lose the last acknowledged commits,
+/// never part of one); otherwise the database's own setting applies.
+pub(crate) fn open_pool(
     url: &str,
     sync_writes: bool,
 ) -> Result<(Pool, tokio_postgres::Config), OpenError> {
@@ -183,6 +251,9 @@ pub(crate) async fn open_pool(
         };
         config.options(&options);
     }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
     let manager = Manager::from_config(
         config.clone(),
         NoTls,
@@ -193,18 +264,9 @@ pub(crate) async fn open_pool(
     let pool = Pool::builder(manager)
         .max_size(POOL_SIZE)
         .build()
-        .map_err(|e| OpenError::Connect(e.to_string()))?;
-    let mut client = pool
-        .get()
-        .await
-        .map_err(|e| OpenError::Connect(e.to_string()))?;
-    let found = schema::migrate(&mut client).await?;
-    if found < schema::VERSION {
-        tracing::info!(
-            from = found,
-            to = schema::VERSION,
-            "migrated the cauda schema"
-        );
-    }
+        .map_err(|e| OpenError::Connect {
+            message: e.to_string(),
+            transient: false,
+        })?;
     Ok((pool, config))
 }

@@ -73,6 +73,16 @@ const MIGRATIONS: &[&str] = &[
         lease_until bigint NOT NULL DEFAULT 0
     );
     ",
+    // 2: when each queue name was last deleted, by any node (the queue-deleted cooldown).
+    r"
+    CREATE TABLE cauda.deleted_queues (
+        account text NOT NULL,
+        region text NOT NULL,
+        name text NOT NULL,
+        deleted_at bigint NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    ",
 ];
 
 /// The schema version this cauda writes and reads.

@@ -19,8 +19,9 @@ async fn the_schema_is_created_then_left_as_it_is() {
         .await
         .unwrap()
         .get(0);
-    // queues, messages, dedup, fifo_groups, receive_attempts, move_tasks, schema_version
-    assert_eq!(tables, 7);
+    // queues, messages, dedup, fifo_groups, receive_attempts, move_tasks, deleted_queues,
+    // schema_version
+    assert_eq!(tables, 8);
     assert_eq!(schema::migrate(&mut client).await.unwrap(), VERSION);
     let rows: i64 = client
         .query_one("SELECT count(*) FROM cauda.schema_version", &[])
@@ -98,7 +99,7 @@ async fn relaxed_durability_commits_asynchronously_strict_keeps_the_database_set
     drop(client);
     let url = db.url();
     for (sync_writes, expected) in [(true, "on"), (false, "off")] {
-        let (pool, _) = super::open_pool(&url, sync_writes).await.unwrap();
+        let (pool, _) = super::open_pool(&url, sync_writes).unwrap();
         let client = pool.get().await.unwrap();
         let setting: String = client
             .query_one("SHOW synchronous_commit", &[])

@@ -15,6 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use deadpool_postgres::{Pool, Transaction};
 use tokio_postgres::Row;
 
+use crate::clock::Clock;
 use crate::engine::move_tasks::{MoveStep, NextMove, TaskMove};
 use crate::engine::peek::{PeekRequest, PeekedMessage};
 use crate::engine::queue::{Counts, MessageStateRecord, Queue, QueueRecord, QueueSlot, QueueStats};
@@ -24,13 +25,19 @@ use crate::engine::state::{MessageState, RecordChange, StateFuture};
 use crate::engine::{EngineError, EngineResult};
 use crate::store::records;
 
+use super::health::Health;
 use super::listen::{CHANNEL, REGISTRY_CHANNEL};
+use super::{schema, OpenError};
 
 /// The PostgreSQL backend of one node.
 pub(crate) struct Postgres {
     pool: Pool,
     /// The region of a record that names none (never written by this backend).
     default_region: String,
+    /// The engine's clock: the times this backend writes of its own (a queue's deletion).
+    clock: Arc<dyn Clock>,
+    /// Whether this node can serve: opened, and the database reachable.
+    pub(crate) health: Health,
 }
 
 /// What the backend keeps per queue: its record as this node last read or wrote it.
@@ -58,7 +65,7 @@ fn failed(e: &dyn std::fmt::Display) -> EngineError {
 }
 
 fn db(e: tokio_postgres::Error) -> EngineError {
-    failed(&e)
+    failed(&super::describe(&e))
 }
 
 /// What this phase of the backend does not do yet: a clear refusal, not a silent gap.
@@ -88,15 +95,55 @@ fn state_of(row: &Row, at: usize) -> MessageStateRecord {
 }
 
 impl Postgres {
-    pub(crate) fn new(pool: Pool, default_region: String) -> Self {
+    pub(crate) fn new(pool: Pool, default_region: String, clock: Arc<dyn Clock>) -> Self {
         Postgres {
             pool,
             default_region,
+            clock,
+            health: Health::default(),
         }
     }
 
+    /// A pooled connection. A failure to get one is the database lost: this node is not
+    /// ready until the health check reaches it again.
     async fn client(&self) -> EngineResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|e| failed(&e))
+        match self.pool.get().await {
+            Ok(client) => Ok(client),
+            Err(e) => {
+                let why = super::describe(&e);
+                self.health.lost(&why);
+                Err(failed(&why))
+            }
+        }
+    }
+
+    /// Connects, makes the schema current and reads every stored queue's record: what the
+    /// node needs before it serves.
+    pub(crate) async fn open(&self) -> Result<Vec<QueueRecord>, OpenError> {
+        let mut client = self.pool.get().await.map_err(|e| OpenError::connect(&e))?;
+        let found = schema::migrate(&mut client).await?;
+        if found < schema::VERSION {
+            tracing::info!(
+                from = found,
+                to = schema::VERSION,
+                "migrated the cauda schema"
+            );
+        }
+        drop(client);
+        self.stored_queues().await.map_err(|_| OpenError::Connect {
+            message: "cannot read the queues (see the log)".into(),
+            transient: true,
+        })
+    }
+
+    /// One cheap statement on a pooled connection: whether the database answers.
+    pub(crate) async fn ping(&self) -> Result<(), String> {
+        let client = self.pool.get().await.map_err(|e| super::describe(&e))?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| super::describe(&e))?;
+        Ok(())
     }
 
     /// Every stored queue's record, for the engine's registry at open.
@@ -249,5 +296,31 @@ impl MessageState for Postgres {
         Box::new(Slot {
             record: RwLock::new(record),
         })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn stored_queue<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        name: &'a str,
+    ) -> StateFuture<'a, Option<QueueRecord>> {
+        Box::pin(self.stored_queue_named(account, region, name))
+    }
+
+    fn deleted_at<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        name: &'a str,
+    ) -> StateFuture<'a, Option<u64>> {
+        Box::pin(self.deleted_at(account, region, name))
+    }
+
+    fn unavailable(&self) -> Option<&'static str> {
+        self.health.unavailable()
     }
 }

@@ -229,7 +229,11 @@ fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Ful
 }
 
 async fn metrics_response(state: &AppState) -> Response<Full<Bytes>> {
-    let queues = metrics::queue_samples(&state.engine).await;
+    // No per-queue samples while the database does not answer: each would fail (and log so).
+    let queues = match state.engine.unavailable() {
+        None => metrics::queue_samples(&state.engine).await,
+        Some(_) => Vec::new(),
+    };
     let store = state.engine.store_stats();
     let mut r = Response::new(Full::new(Bytes::from(
         state.metrics.render(&queues, &store),

@@ -130,6 +130,9 @@ impl Postgres {
         region: &str,
         name: &str,
     ) -> EngineResult<Option<QueueRecord>> {
+        if !storable(&[account, region, name]) {
+            return Ok(None);
+        }
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -149,6 +152,9 @@ impl Postgres {
         region: &str,
         name: &str,
     ) -> EngineResult<Option<u64>> {
+        if !storable(&[account, region, name]) {
+            return Ok(None);
+        }
         let client = self.client().await?;
         let row = client
             .query_opt(
@@ -160,4 +166,11 @@ impl Postgres {
             .map_err(db)?;
         Ok(row.map(|r| to_u64(r.get(0))))
     }
+}
+
+/// Whether a `text` column can hold each of `texts`: PostgreSQL refuses a NUL (a statement
+/// given one fails), so no stored queue has a name, account or region with one, and a lookup
+/// of such a name (a hostile QueueUrl) finds nothing instead of failing.
+fn storable(texts: &[&str]) -> bool {
+    texts.iter().all(|t| !t.contains('\0'))
 }

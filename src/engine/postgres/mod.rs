@@ -111,14 +111,29 @@
 //! it. SetQueueAttributes edits the stored record locked `FOR UPDATE`, not the node's copy.
 //! Queue ids come from the backend
 //! ([`MessageState::queue_id`](super::state::MessageState::queue_id)).
-//! To do: a lookup that misses could read `queues` before answering QueueDoesNotExist (it
-//! needs async lookups; today a queue created on node A is unknown to node B for the few
-//! milliseconds until B hears of it); a CreateQueue that loses the unique key to another
-//! node should answer with the winner's queue (today: "try again"); the queue-deleted
-//! cooldown (`deleted_at`) and the purge cooldown's clock move to the database; statements
-//! that depend on the record (the claim's RedrivePolicy, the dedup scope) re-read it in
-//! their transaction; the engine's `local` field (move-task records, store stats, flush)
-//! becomes backend-neutral; an index of queues by id replaces the listener's registry scan.
+//! A lookup the registry misses (GetQueueUrl, every action taking a QueueUrl:
+//! `Engine::find_queue`) reads `queues` by name before answering QueueDoesNotExist, so a
+//! queue created on node A is usable on node B at once. CreateQueue checks the stored record
+//! (a handle another node deleted or replaced is not handed out), and one that loses the
+//! unique key to another node answers as CreateQueue of an existing name (the winner's URL,
+//! or QueueNameExists). The queue-deleted cooldown reads `deleted_queues` (each name's last
+//! deletion, by any node) and the purge cooldown `queues.last_purge_at`: both hold across
+//! nodes (times from the nodes' clocks).
+//! To do: statements that depend on the record (the claim's RedrivePolicy, the dedup scope)
+//! re-read it in their transaction; the engine's `local` field (move-task records, store
+//! stats, flush) becomes backend-neutral; an index of queues by id replaces the listener's
+//! registry scan; a queue deleted on another node stays usable here (its requests then find
+//! no rows) until this node hears of it, and ListQueues and the dead-letter targets a
+//! RedrivePolicy names read only the registry.
+//!
+//! # The database down
+//!
+//! [`health`]: a URL that does not parse, a refusal by the server (role, password,
+//! database, privileges) or a newer schema stop the start; a database that does not answer
+//! does not: the node starts, answers every SQS request 500 InternalFailure and `/health`
+//! 503, and opens (schema, stored queues, listener) as soon as the database answers. While
+//! serving, a `SELECT 1` every 2 s (and any request that cannot get a connection) notices a
+//! lost database; the node is then not ready until it answers again, without a restart.
 //!
 //! # Built so far (phase 1)
 //!
@@ -137,7 +152,7 @@
 //!   receives on a FIFO queue with a RedrivePolicy, message move tasks. Not started: a janitor (messages past their retention are
 //!   never delivered, counted or acted on by a handle; their rows are deleted at the
 //!   queue's next receive or retention change, not before), fair-queue order
-//!   on standard queues (plain oldest-visible order), readiness following the database, TLS to the database.
+//!   on standard queues (plain oldest-visible order), TLS to the database.
 
 mod backend;
 pub(crate) mod health;

@@ -99,28 +99,31 @@ impl Engine {
             .collect()
     }
 
-    /// Resolves every queue a RedrivePolicy among `attrs` names: the registry, then each
-    /// named queue's lock on its own, with no other lock held.
-    pub(super) fn resolve_dead_letter_targets(
+    /// Resolves every queue a RedrivePolicy among `attrs` names: the registry (or the store,
+    /// for a queue another node created: [`Engine::find_queue`]), then each named queue's
+    /// lock on its own, with no other lock held.
+    pub(super) async fn resolve_dead_letter_targets(
         &self,
         attrs: &[(String, String)],
     ) -> ResolvedTargets {
-        ResolvedTargets(
-            attributes::dead_letter_target_arns(attrs)
-                .into_iter()
-                .filter_map(|arn| {
-                    let dlq = self.queue_by_arn(&arn)?;
-                    let allow = self.record_of(&dlq, |r| r.attributes.redrive_allow_policy.clone());
-                    Some(ResolvedTarget {
-                        arn,
-                        account: dlq.account.clone(),
-                        region: dlq.region.clone(),
-                        fifo: dlq.fifo,
-                        allow,
-                    })
-                })
-                .collect(),
-        )
+        let mut targets = Vec::new();
+        for arn in attributes::dead_letter_target_arns(attrs) {
+            let Some((region, account, name)) = queue::parse_arn(&arn) else {
+                continue;
+            };
+            let Ok(dlq) = self.find_queue(account, region, name).await else {
+                continue;
+            };
+            let allow = self.record_of(&dlq, |r| r.attributes.redrive_allow_policy.clone());
+            targets.push(ResolvedTarget {
+                arn,
+                account: dlq.account.clone(),
+                region: dlq.region.clone(),
+                fifo: dlq.fifo,
+                allow,
+            });
+        }
+        ResolvedTargets(targets)
     }
 
     /// CreateQueue: an existing queue of the name is returned if `attrs` match it; otherwise
@@ -138,7 +141,7 @@ impl Engine {
         validate_tags(tags)?;
         let now = self.now();
         let arn = self.arn(account, region, name);
-        let targets = self.resolve_dead_letter_targets(attrs);
+        let targets = self.resolve_dead_letter_targets(attrs).await;
         let ctx = AttributeContext {
             creating: true,
             queue_arn: &arn,

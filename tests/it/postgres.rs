@@ -843,6 +843,18 @@ async fn a_queue_created_on_one_node_is_usable_on_the_other_at_once() {
             .unwrap();
         assert_eq!(received.messages().len(), 1);
         assert_eq!(received.messages()[0].body(), Some("from B"));
+        // A RedrivePolicy on B naming a queue just created on A.
+        let dlq = unique("pg-at-once-dlq");
+        sa.create_queue().queue_name(&dlq).send().await.unwrap();
+        let policy = format!(
+            r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:{dlq}","maxReceiveCount":"3"}}"#
+        );
+        sb.create_queue()
+            .queue_name(unique("pg-at-once-src"))
+            .attributes(QueueAttributeName::RedrivePolicy, policy)
+            .send()
+            .await
+            .expect("CreateQueue on B naming A's new queue as dead-letter queue");
     }
     // A queue no node has is still no queue.
     expect_sdk_err(
@@ -1203,11 +1215,13 @@ async fn a_node_that_loses_its_database_answers_internal_failure_until_it_is_bac
         .unwrap();
 
     cluster.pause();
-    // The check runs every 2 s; a request that finds no connection marks it at once.
+    // A request that needs the database fails at once; the node is marked not ready by it (when
+    // it finds no connection) or by the next check (every 2 s); from then on every request,
+    // even one the registry could answer, fails.
     node.assert_internal_failure(Some(&url)).await;
-    node.assert_internal_failure(None).await;
     let took = node.wait_health(503, Duration::from_secs(15)).await;
     eprintln!("postgres: /health 503 {took:?} after the database stopped");
+    node.assert_internal_failure(None).await;
     let log = node.log_text();
     assert!(log.contains("the database is unreachable"), "{log}");
 

@@ -110,3 +110,22 @@ async fn relaxed_durability_commits_asynchronously_strict_keeps_the_database_set
     }
     db.drop_db().await;
 }
+
+#[tokio::test]
+async fn a_url_that_does_not_parse_stops_the_open_and_no_answer_is_waited_for() {
+    let e = super::open_pool("postgres://nobody@127.0.0.1:notaport/none", true).unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    assert!(e.to_string().contains("does not parse"), "{e}");
+    // Nothing listens on port 1: the node is to start and wait, the cause named.
+    let (pool, _) = super::open_pool("postgres://nobody@127.0.0.1:1/none", true).unwrap();
+    let pg = super::Postgres::new(
+        pool,
+        "us-east-1".into(),
+        std::sync::Arc::new(crate::clock::SystemClock),
+    );
+    let e = pg.open().await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let text = super::describe(&e);
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(pg.health.unavailable().is_some());
+}

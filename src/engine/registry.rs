@@ -291,6 +291,11 @@ impl Engine {
         }
         // As in `register`: a removal not made durable is in the store all the same.
         let written = self.state.delete_queue(q).await;
+        if written == Err(EngineError::QueueDoesNotExist) {
+            // Another node over the same store deleted it first.
+            self.forget_followed(q);
+            return written;
+        }
         if matches!(written, Err(ref e) if *e != EngineError::Unflushed) {
             return written;
         }

@@ -956,7 +956,15 @@ async fn the_queue_deleted_and_purge_cooldowns_hold_across_nodes() {
         "AWS.SimpleQueueService.PurgeQueueInProgress",
         403,
     );
+    // B has not heard of A's DeleteQueue (no LISTEN connection for a second): its DeleteQueue
+    // finds no queue to delete, its CreateQueue the name deleted recently.
+    end_listeners(&db).await;
     sa.delete_queue().queue_url(&url).send().await.unwrap();
+    expect_sdk_err(
+        sb.delete_queue().queue_url(b.queue_url(&name)).send().await,
+        "AWS.SimpleQueueService.NonExistentQueue",
+        400,
+    );
     expect_sdk_err(
         sb.create_queue().queue_name(&name).send().await,
         "AWS.SimpleQueueService.QueueDeletedRecently",

@@ -42,9 +42,14 @@ impl Postgres {
     pub(super) async fn remove_queue(&self, q: &Queue) -> EngineResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        tx.execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
+        let deleted = tx
+            .execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
             .await
             .map_err(db)?;
+        if deleted == 0 {
+            // Another node deleted it (this node has not heard yet).
+            return Err(EngineError::QueueDoesNotExist);
+        }
         tx.execute(
             "INSERT INTO cauda.deleted_queues (account, region, name, deleted_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (account, region, name) \

@@ -83,6 +83,13 @@ pub struct Config {
     #[arg(long, env = "CAUDA_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Seconds a node's lease of a running message move task lasts (`--backend postgres`): the
+    /// node renews it every third of it; if the node dies, another takes the task over once
+    /// the lease has expired.
+    #[arg(long, env = "CAUDA_MOVE_TASK_LEASE_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub move_task_lease_secs: u64,
+
     /// The account id of callers that no credential maps to an account.
     #[arg(long, env = "CAUDA_ACCOUNT_ID", default_value = "000000000000")]
     pub account_id: String,
@@ -574,6 +581,21 @@ mod tests {
             load("", &["--database-url", url]).unwrap().backend(),
             Backend::Sled
         );
+    }
+
+    #[test]
+    fn the_move_task_lease_comes_from_a_flag_or_the_file_and_is_bounded() {
+        assert_eq!(load("", &[]).unwrap().move_task_lease_secs, 30);
+        let c = load("move-task-lease-secs = 5\n", &[]).unwrap();
+        assert_eq!(c.move_task_lease_secs, 5);
+        let c = load(
+            "move-task-lease-secs = 5\n",
+            &["--move-task-lease-secs", "2"],
+        )
+        .unwrap();
+        assert_eq!(c.move_task_lease_secs, 2);
+        let e = load("", &["--move-task-lease-secs", "0"]).unwrap_err();
+        assert!(e.contains("--move-task-lease-secs"), "{e}");
     }
 
     #[test]

@@ -44,7 +44,10 @@ pub async fn list_message_move_tasks(
 ) -> SqsResult<ListMessageMoveTasksOutput> {
     let source = required(input.source_arn.as_deref(), "SourceArn")?;
     ctx.authorize_arn(source)?;
-    let tasks = ctx.engine.list_move_tasks(source, input.max_results)?;
+    let tasks = ctx
+        .engine
+        .list_move_tasks(source, input.max_results)
+        .await?;
     Ok(ListMessageMoveTasksOutput {
         results: tasks
             .into_iter()

@@ -17,10 +17,9 @@
 //! meanwhile. A message moving between queues is one store batch written under the source's
 //! lock; the destination's memory is updated after that lock is released. Two queues' locks
 //! are thus never held together, so no order between them can deadlock (two
-//! SetQueueAttributes naming each other as dead-letter queue once did). The move-task
-//! table's lock may be taken under a queue's lock (a move records its progress in its own
-//! store batch, `TaskProgress::advance`), never a
-//! queue's lock under it.
+//! SetQueueAttributes naming each other as dead-letter queue once did). The local
+//! backend's move-task table's lock may be taken under a queue's lock (a move records its
+//! progress in its own store batch), never a queue's lock under it.
 //!
 //! Where each SQS action happens (shared | behind the seam, in `local/`):
 //!
@@ -37,7 +36,7 @@
 //! | `admin_delete.rs` | an operator's delete of a message by its id | `admin_delete.rs` |
 //! | `purge.rs` | PurgeQueue | `purge.rs` |
 //! | `peek.rs` | an operator's read-only look at messages | `peek.rs` |
-//! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, task progress | `move_tasks.rs`: the next message, the move |
+//! | `move_tasks.rs` | Start/Cancel/ListMessageMoveTasks, the runner, leases | `move_tasks.rs`: the task records, the next message, the move with its progress |
 //! | `retention.rs` | `Engine::expire` | `retention.rs`: expiry, and the janitor on its deadlines (`janitor.rs`) |
 //! | `recovery.rs` | registering stored queues at open | `recovery.rs`: indexes rebuilt from the store |
 //! | `state.rs` | `MessageState` (`state.rs`): the seam | `mod.rs`: its implementation; `queue_state.rs`: a queue's indexes; `journal.rs`: store + group commit |
@@ -78,7 +77,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 
 use crate::clock::Clock;
-use crate::store::{MemoryStore, Store, StoreError, WriteBatch};
+use crate::store::{MemoryStore, Store, StoreError};
 use local::journal::Journal;
 use state::MessageState;
 
@@ -105,6 +104,10 @@ pub struct EngineSettings {
     pub max_long_polls: usize,
     /// Queues an account may have, all regions together; one more is OverLimit.
     pub max_queues_per_account: usize,
+    /// How long a node's lease of a running message move task lasts on a backend shared by
+    /// several nodes (postgres); renewed every third of it, taken over by another node once
+    /// expired.
+    pub move_task_lease_ms: u64,
 }
 
 impl Default for EngineSettings {
@@ -118,6 +121,7 @@ impl Default for EngineSettings {
             shuffle_seed: None,
             max_long_polls: 1024,
             max_queues_per_account: 10_000,
+            move_task_lease_ms: 30_000,
         }
     }
 }
@@ -133,7 +137,7 @@ pub struct Engine {
     /// Where message state lives.
     state: Arc<dyn MessageState>,
     /// The local backend (the same object as `state`, or over a node-local memory store when
-    /// `state` is postgres), for what is not behind [`MessageState`]: move-task records, the
+    /// `state` is postgres), for what is not behind [`MessageState`]: store statistics, the
     /// final flush and recovery.
     local: Arc<local::Local>,
     pub clock: Arc<dyn Clock>,
@@ -144,7 +148,8 @@ pub struct Engine {
     registry_gate: tokio::sync::Mutex<()>,
     deleted_at: Mutex<HashMap<QueueKey, u64>>,
     shutdown: watch::Sender<bool>,
-    move_tasks: move_tasks::MoveTasks,
+    /// The message move tasks whose runner runs on this node.
+    runners: move_tasks::Runners,
     /// A permit per waiting long poll (`max_long_polls`).
     long_polls: tokio::sync::Semaphore,
 }
@@ -179,11 +184,12 @@ impl Engine {
         let pg = Arc::new(postgres::Postgres::new(
             pool,
             settings.region.clone(),
+            settings.move_task_lease_ms,
             clock.clone(),
         ));
         let opened = pg.open().await;
-        // What is not behind the seam yet (move-task records, store statistics) stays on a
-        // node-local memory store.
+        // What is not behind the seam yet (store statistics) stays on a node-local memory
+        // store.
         let engine = Arc::new(Engine::new(
             Arc::new(MemoryStore::new()),
             Some(pg.clone()),
@@ -240,12 +246,13 @@ impl Engine {
             registry_gate: tokio::sync::Mutex::new(()),
             deleted_at: Mutex::new(HashMap::new()),
             shutdown,
-            move_tasks: move_tasks::MoveTasks::default(),
+            runners: move_tasks::Runners::default(),
             long_polls,
         }
     }
 
-    /// Starts the background work: the janitor and any message move task left running.
+    /// Starts the background work: the janitor and the message move tasks this node is to run
+    /// (left running, or, with leases, whose lease expired).
     pub fn start(self: &Arc<Self>) {
         self.state.clone().start();
         move_tasks::resume(self);
@@ -279,15 +286,6 @@ impl Engine {
 
     pub(crate) fn now(&self) -> u64 {
         self.clock.now_ms()
-    }
-
-    pub(crate) fn store(&self) -> &dyn Store {
-        self.local.journal().store()
-    }
-
-    /// Applies a batch; returns the ticket to wait on for durability.
-    pub(crate) fn apply(&self, batch: WriteBatch) -> EngineResult<Option<u64>> {
-        self.local.journal().apply(batch)
     }
 
     pub fn arn(&self, account: &str, region: &str, name: &str) -> String {

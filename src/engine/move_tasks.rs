@@ -1,18 +1,25 @@
 //! Message move tasks (StartMessageMoveTask and friends): move messages out of a dead-letter
 //! queue, back to their original sources or to a chosen destination, at a bounded rate.
 //!
-//! Tasks are persisted; a task that was RUNNING when the server stopped resumes on the next
-//! start with what it still had to move (nothing acknowledged is lost: each move is one atomic
-//! store batch, so a crash leaves every message either in the source or in the destination).
+//! Task records live behind the seam (`MoveTaskRecords` in `state.rs`): in the embedded
+//! journal on the local backend, in the `move_tasks` table on postgres, where every node sees
+//! them. A task that was RUNNING when its runner stopped resumes with what it still had to
+//! move: on the local backend at the next start, on postgres on whichever node first finds
+//! its lease expired. Nothing acknowledged is lost or moved twice: each move (out of the
+//! source, into the destination, the task's progress) is one atomic write, so a crash leaves
+//! every message either in the source or in the destination.
 
 pub use super::policy::decode_task_handle;
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::policy::encode_task_handle;
 use super::queue::{MessageRecord, Queue};
+use super::state::EndOutcome;
 use super::{Engine, EngineError, EngineResult, Param};
-use crate::store::{keys, records, Store, StoreError, WriteBatch};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MoveTaskInfo {
@@ -55,77 +62,77 @@ impl MoveTaskInfo {
     }
 }
 
-#[derive(Default)]
-pub(crate) struct MoveTasks {
-    tasks: Mutex<Vec<MoveTaskInfo>>,
+/// How a RUNNING task ends ([`MoveTaskRecords::end_task`](super::state::MoveTaskRecords::end_task)).
+#[derive(Clone, Debug)]
+pub(crate) struct TaskEnd {
+    pub(crate) status: MoveTaskStatus,
+    pub(crate) failure_reason: Option<String>,
+    /// Ended by its runner, which may do so only while its node holds the task's lease; a
+    /// cancel ends it wherever it runs.
+    pub(crate) by_runner: bool,
 }
 
-impl MoveTasks {
-    pub(crate) fn recover(&self, store: &dyn Store) -> Result<(), StoreError> {
-        let mut tasks = Vec::new();
-        for (_, v) in store.scan_prefix(&[keys::MOVE_TASK])? {
-            tasks.push(records::decode::<MoveTaskInfo>(&v)?);
+impl TaskEnd {
+    pub(crate) fn cancel() -> Self {
+        TaskEnd {
+            status: MoveTaskStatus::Cancelled,
+            failure_reason: None,
+            by_runner: false,
         }
-        tasks.sort_by_key(|t| t.started_at);
-        *self.tasks.lock().expect("move tasks") = tasks;
-        Ok(())
     }
 
-    fn get(&self, task_id: &str) -> Option<MoveTaskInfo> {
-        self.tasks
-            .lock()
-            .expect("move tasks")
-            .iter()
-            .find(|t| t.task_id == task_id)
-            .cloned()
+    pub(crate) fn runner(status: MoveTaskStatus, failure_reason: Option<String>) -> Self {
+        TaskEnd {
+            status,
+            failure_reason,
+            by_runner: true,
+        }
+    }
+
+    /// `task` as this end leaves it.
+    pub(crate) fn apply(&self, task: &mut MoveTaskInfo) {
+        task.status = self.status;
+        task.failure_reason.clone_from(&self.failure_reason);
     }
 }
 
-/// Restarts every task left RUNNING.
+/// Runs the RUNNING tasks this node is to run: at start every one left running (a backend
+/// without leases), or, with leases, those whose lease expired, looked for at start and then
+/// every third of the lease.
 pub(crate) fn resume(engine: &Arc<Engine>) {
-    let running: Vec<String> = engine
-        .move_tasks
-        .tasks
-        .lock()
-        .expect("move tasks")
-        .iter()
-        .filter(|t| t.status == MoveTaskStatus::Running)
-        .map(|t| t.task_id.clone())
-        .collect();
-    for id in running {
-        tracing::info!(task = %id, "resuming message move task");
-        spawn_runner(engine, id);
-    }
+    let lease = engine.state.task_lease_ms();
+    let weak = Arc::downgrade(engine);
+    let mut shutdown = engine.shutdown_signal();
+    tokio::spawn(async move {
+        loop {
+            let Some(e) = weak.upgrade() else { return };
+            if e.is_shutting_down() {
+                return;
+            }
+            match e.state.take_over_tasks(e.now()).await {
+                Ok(tasks) => {
+                    for task in tasks {
+                        tracing::info!(task = %task.task_id, moved = task.moved, "resuming message move task");
+                        spawn_runner(&e, task.handle());
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = ?err, "cannot look for message move tasks to resume");
+                }
+            }
+            drop(e);
+            let Some(lease) = lease else { return };
+            // Real time, not the engine's clock: a clock moved only when told to must not
+            // stall the search, and an early look only finds nothing.
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis((lease / 3).max(1))) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    });
 }
 
 impl Engine {
-    /// Writes a task's record; returns the ticket to wait on for durability.
-    fn save_task(&self, task: &MoveTaskInfo) -> EngineResult<Option<u64>> {
-        let mut wb = WriteBatch::new();
-        wb.put(keys::move_task(&task.task_id), records::encode(task));
-        self.apply(wb)
-    }
-
-    /// Changes a task: its record is written under the task table's lock (as a move's
-    /// progress is), and memory changed only once that succeeded. Returns the changed task and
-    /// the ticket to wait on for durability.
-    fn update_task<F: FnOnce(&mut MoveTaskInfo)>(
-        &self,
-        task_id: &str,
-        change: F,
-    ) -> EngineResult<(MoveTaskInfo, Option<u64>)> {
-        let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
-        let task = tasks
-            .iter_mut()
-            .find(|t| t.task_id == task_id)
-            .ok_or(EngineError::ResourceNotFound(Param::TaskHandle))?;
-        let mut changed = task.clone();
-        change(&mut changed);
-        let ticket = self.save_task(&changed)?;
-        *task = changed.clone();
-        Ok((changed, ticket))
-    }
-
     pub async fn start_move_task(
         self: &Arc<Self>,
         source_arn: &str,
@@ -167,52 +174,55 @@ impl Engine {
             failure_reason: None,
             started_at: self.now(),
         };
-        let ticket = {
-            let mut tasks = self.move_tasks.tasks.lock().expect("move tasks");
-            if tasks
-                .iter()
-                .any(|t| t.source_arn == source_arn && t.status == MoveTaskStatus::Running)
-            {
-                return Err(EngineError::InvalidRequest("There is already a task running. Only one active task is allowed for a source queue arn at a given time.".into()));
+        let handle = task.handle();
+        match self.state.insert_task(&task, self.now()).await {
+            Ok(true) => {}
+            Ok(false) => return Err(EngineError::InvalidRequest("There is already a task running. Only one active task is allowed for a source queue arn at a given time.".into())),
+            Err(err) => {
+                // Stored but not durable (a failed flush): it runs all the same, as stored.
+                if let Ok(Some(_)) = self.state.task(&handle).await {
+                    spawn_runner(self, handle);
+                }
+                return Err(err);
             }
-            // Written under the table's lock, and kept only once written.
-            let ticket = self.save_task(&task)?;
-            tasks.push(task.clone());
-            ticket
-        };
-        // Runs even if the flush fails: the task is in memory and in the store.
-        spawn_runner(self, task.task_id.clone());
-        self.local.journal().durable(ticket).await?;
-        Ok(task.handle())
+        }
+        spawn_runner(self, handle.clone());
+        Ok(handle)
     }
 
-    /// Answered once the cancel is durable, like every mutation.
+    /// Answered once the cancel is durable, like every mutation. The runner (on whichever
+    /// node) sees the status at its next step and stops.
     pub async fn cancel_move_task(&self, handle: &str) -> EngineResult<u64> {
         let (task_id, source_arn) =
             decode_task_handle(handle).ok_or(EngineError::MalformedParameter(Param::TaskHandle))?;
-        let (task_id, source_arn) = (task_id.as_str(), source_arn.as_str());
-        self.queue_by_arn(source_arn)
+        self.queue_by_arn(&source_arn)
             .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
-        let task = self
-            .move_tasks
-            .get(task_id)
-            .filter(|t| t.source_arn == source_arn)
-            .ok_or(EngineError::MoveTaskNotFound)?;
-        if task.status != MoveTaskStatus::Running {
-            return Err(EngineError::InvalidRequest(
+        let handle = encode_task_handle(&task_id, &source_arn);
+        let not_running = |task: &MoveTaskInfo| {
+            EngineError::InvalidRequest(
                 format!(
                     "Only active tasks can be cancelled. Task status is {}.",
                     task.status.as_str()
                 )
                 .into(),
-            ));
+            )
+        };
+        let task = self
+            .state
+            .task(&handle)
+            .await?
+            .ok_or(EngineError::MoveTaskNotFound)?;
+        if task.status != MoveTaskStatus::Running {
+            return Err(not_running(&task));
         }
-        let (task, ticket) = self.update_task(task_id, |t| t.status = MoveTaskStatus::Cancelled)?;
-        self.local.journal().durable(ticket).await?;
-        Ok(task.moved)
+        match self.state.end_task(&handle, TaskEnd::cancel()).await? {
+            EndOutcome::Ended(task) => Ok(task.moved),
+            EndOutcome::NotRunning(task) => Err(not_running(&task)),
+            EndOutcome::Missing => Err(EngineError::MoveTaskNotFound),
+        }
     }
 
-    pub fn list_move_tasks(
+    pub async fn list_move_tasks(
         &self,
         source_arn: &str,
         max_results: Option<i64>,
@@ -227,32 +237,25 @@ impl Engine {
         }
         self.queue_by_arn(source_arn)
             .ok_or(EngineError::ResourceNotFound(Param::SourceArn))?;
-        let tasks = self.move_tasks.tasks.lock().expect("move tasks");
-        Ok(tasks
-            .iter()
-            .rev()
-            .filter(|t| t.source_arn == source_arn)
-            .take(max as usize)
-            .cloned()
-            .collect())
+        self.state.list_tasks(source_arn, max as usize).await
     }
 
-    /// Moves one visible message out of `source_arn`. `Ok(false)` when none is left; `Ok(true)`
-    /// when one moved, or there is nothing to do this round (a vanished record dropped, or the
-    /// task no longer running, which the runner then sees).
+    /// Moves one visible message out of the task's source, as the backend's one atomic write
+    /// (the message into its destination and out of the source, the task one message
+    /// further).
     ///
     /// Follows the engine's lock rule: the backend chooses the message, its destination is
     /// resolved with no lock held, then the backend moves it and the task's progress in one
     /// atomic write if the message is still there and visible.
-    async fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<bool> {
+    async fn move_one(&self, task: &MoveTaskInfo) -> EngineResult<Step> {
         let source = self
             .queue_by_arn(&task.source_arn)
             .ok_or(EngineError::QueueDoesNotExist)?;
         loop {
             let now = self.now();
             let (seq, record) = match self.state.next_to_move(&source, now).await? {
-                NextMove::Nothing => return Ok(false),
-                NextMove::Vanished => return Ok(true),
+                NextMove::Nothing => return Ok(Step::Done),
+                NextMove::Vanished => return Ok(Step::Again),
                 NextMove::Message(seq, record) => (seq, *record),
             };
             let dest_arn = task
@@ -264,27 +267,33 @@ impl Engine {
                 .queue_by_arn(dest_arn)
                 .filter(|d| d.region == source.region && d.account == source.account)
                 .ok_or(EngineError::QueueDoesNotExist)?;
-            let progress = TaskProgress {
-                tasks: &self.move_tasks,
-                task_id: &task.task_id,
-            };
             let m = TaskMove {
                 source: &source,
                 seq,
                 record,
                 dest: &dest,
                 now,
-                progress: &progress,
+                task,
             };
             match self.state.move_message(m).await? {
-                MoveStep::Moved => return Ok(true),
+                MoveStep::Moved => return Ok(Step::Again),
                 // Received or deleted meanwhile: choose again.
                 MoveStep::MessageGone => continue,
-                // Cancelled meanwhile: nothing moved; the runner sees the status and stops.
-                MoveStep::TaskStopped => return Ok(true),
+                // Cancelled, or taken over by another node, meanwhile: nothing moved.
+                MoveStep::TaskStopped => return Ok(Step::Stopped),
             }
         }
     }
+}
+
+/// What one round of a task's runner did.
+enum Step {
+    /// A message moved, or there was nothing to do this round: go on.
+    Again,
+    /// No visible message is left: the task is complete.
+    Done,
+    /// The task no longer runs here: stop without writing.
+    Stopped,
 }
 
 /// What a move task's backend finds to move next.
@@ -305,7 +314,8 @@ pub(crate) struct TaskMove<'a> {
     pub(crate) record: MessageRecord,
     pub(crate) dest: &'a Arc<Queue>,
     pub(crate) now: u64,
-    pub(crate) progress: &'a TaskProgress<'a>,
+    /// The task, as its runner last read it: its progress is counted in the move's write.
+    pub(crate) task: &'a MoveTaskInfo,
 }
 
 /// What a move task's move did.
@@ -313,38 +323,9 @@ pub(crate) enum MoveStep {
     Moved,
     /// The message was received or deleted meanwhile.
     MessageGone,
-    /// The task was cancelled (or is gone) meanwhile: nothing was written.
+    /// The task was cancelled (or is gone, or runs on another node) meanwhile: nothing was
+    /// written.
     TaskStopped,
-}
-
-/// A running task's progress, counted in the move's own atomic write.
-pub(crate) struct TaskProgress<'a> {
-    tasks: &'a MoveTasks,
-    task_id: &'a str,
-}
-
-impl TaskProgress<'_> {
-    /// Under the task table's lock (which may be taken under a queue's lock, never the other
-    /// way round): if the task still runs, `write` writes the move with the task's record
-    /// one message further, and the progress is kept once it succeeded. `Ok(false)` if the
-    /// task stopped: nothing is written.
-    pub(crate) fn advance(
-        &self,
-        write: impl FnOnce(&MoveTaskInfo) -> EngineResult<()>,
-    ) -> EngineResult<bool> {
-        let mut tasks = self.tasks.tasks.lock().expect("move tasks");
-        let Some(current) = tasks.iter_mut().find(|t| t.task_id == self.task_id) else {
-            return Ok(false);
-        };
-        if current.status != MoveTaskStatus::Running {
-            return Ok(false);
-        }
-        let mut progressed = current.clone();
-        progressed.moved += 1;
-        write(&progressed)?;
-        *current = progressed;
-        Ok(true)
-    }
 }
 
 /// The FailureReason a task stopped by `err` shows: the SQS error code of what stopped it. A
@@ -356,45 +337,119 @@ fn failure_reason(err: &EngineError) -> &'static str {
     }
 }
 
-fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
+/// The tasks (by handle) whose runner runs on this node: one runner per task, even if a
+/// late renewal let this node take its own task over again.
+#[derive(Default)]
+pub(crate) struct Runners(Mutex<HashSet<String>>);
+
+impl Runners {
+    fn set(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A runner's place in [`Runners`], given up when the runner ends.
+struct Running {
+    engine: Weak<Engine>,
+    handle: String,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(e) = self.engine.upgrade() {
+            e.runners.set().remove(&self.handle);
+        }
+    }
+}
+
+/// Runs the task `handle` names on this node until it ends, stops running here, or the
+/// engine shuts down, unless a runner of it runs here already. With leases, the lease is
+/// renewed every third of its length; a runner that cannot renew it (taken over) or read its
+/// task stops, and the task is resumed where its lease expires.
+fn spawn_runner(engine: &Arc<Engine>, handle: String) {
+    if !engine.runners.set().insert(handle.clone()) {
+        return;
+    }
+    let running = Running {
+        engine: Arc::downgrade(engine),
+        handle: handle.clone(),
+    };
     let engine = Arc::downgrade(engine);
     tokio::spawn(async move {
+        let _running = running;
         let mut pace = Pace::default();
+        let mut next_move_at = 0;
+        let mut renew_at: Option<u64> = None;
         loop {
             let Some(e) = engine.upgrade() else { return };
             if e.is_shutting_down() {
                 return;
             }
-            let Some(task) = e.move_tasks.get(&task_id) else {
-                return;
+            if let Some(lease) = e.state.task_lease_ms() {
+                let now = e.now();
+                let due = *renew_at.get_or_insert(now + lease / 3);
+                if now >= due {
+                    match e.state.renew_task_lease(&handle, now).await {
+                        Ok(true) => renew_at = Some(now + lease / 3),
+                        Ok(false) => return,
+                        // Tried again at the next round; the moves check the lease anyway.
+                        Err(err) => {
+                            tracing::warn!(error = ?err, "a move task's lease was not renewed");
+                        }
+                    }
+                }
+            }
+            let now = e.now();
+            if now < next_move_at {
+                let wake = renew_at.map_or(next_move_at, |r| r.max(now + 1).min(next_move_at));
+                let (clock, mut shutdown) = (e.clock.clone(), e.shutdown_signal());
+                drop(e);
+                tokio::select! {
+                    _ = clock.sleep_until(wake) => {}
+                    _ = shutdown.changed() => return,
+                }
+                continue;
+            }
+            let task = match e.state.task(&handle).await {
+                Ok(Some(task)) => task,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::warn!(error = ?err, "a move task's record was not read; it resumes where its lease expires");
+                    return;
+                }
             };
             if task.status != MoveTaskStatus::Running {
                 return;
             }
             let finished = |status: MoveTaskStatus, reason: Option<String>| {
-                let ended = e.update_task(&task_id, |t| {
-                    t.status = status;
-                    t.failure_reason = reason;
-                });
-                if let Err(err) = ended {
-                    tracing::warn!(task = %task_id, error = ?err, "a move task's end was not stored; it resumes after a restart");
+                let (e, handle) = (e.clone(), handle.clone());
+                async move {
+                    let ended = e
+                        .state
+                        .end_task(&handle, TaskEnd::runner(status, reason))
+                        .await;
+                    if let Err(err) = ended {
+                        tracing::warn!(task = %handle, error = ?err, "a move task's end was not stored; it resumes after a restart, or where its lease expires");
+                    }
                 }
             };
             if task.moved >= task.to_move {
-                finished(MoveTaskStatus::Completed, None);
+                finished(MoveTaskStatus::Completed, None).await;
                 return;
             }
             match e.move_one(&task).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    finished(MoveTaskStatus::Completed, None);
+                Ok(Step::Again) => {}
+                Ok(Step::Done) => {
+                    finished(MoveTaskStatus::Completed, None).await;
                     return;
                 }
+                Ok(Step::Stopped) => return,
                 Err(err) => {
                     finished(
                         MoveTaskStatus::Failed,
                         Some(failure_reason(&err).to_string()),
-                    );
+                    )
+                    .await;
                     return;
                 }
             }
@@ -405,13 +460,7 @@ fn spawn_runner(engine: &Arc<Engine>, task_id: String) {
                 tokio::task::yield_now().await;
                 continue;
             };
-            let at = pace.next(e.now(), rate);
-            let (clock, mut shutdown) = (e.clock.clone(), e.shutdown_signal());
-            drop(e);
-            tokio::select! {
-                _ = clock.sleep_until(at) => {}
-                _ = shutdown.changed() => return,
-            }
+            next_move_at = pace.next(e.now(), rate);
         }
     });
 }
@@ -436,6 +485,7 @@ impl Pace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::records;
 
     /// Task records written when the status was a plain string still read, and are written
     /// back the same way.

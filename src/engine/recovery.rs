@@ -27,7 +27,7 @@ impl Engine {
     fn recover_all(&self) -> Result<(), StoreError> {
         let by_id = self.recover_queues()?;
         let recovered = self.local.recover(&by_id, self.clock.now_ms())?;
-        self.move_tasks.recover(self.store())?;
+        self.local.recover_tasks()?;
         tracing::info!(
             queues = by_id.len(),
             messages = recovered,

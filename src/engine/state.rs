@@ -23,7 +23,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::move_tasks::{MoveStep, NextMove, TaskMove};
+use super::move_tasks::{MoveStep, MoveTaskInfo, NextMove, TaskEnd, TaskMove};
 use super::peek::{PeekRequest, PeekedMessage};
 use super::queue::{Counts, Queue, QueueRecord, QueueSlot, QueueStats};
 use super::receive::{Claim, Claimed};
@@ -37,7 +37,7 @@ pub(crate) type RecordChange<'a> = dyn FnMut(&mut QueueRecord) -> EngineResult<(
 pub(crate) type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
 
 /// Where message state lives (DESIGN.md "Backends: where message state lives").
-pub(crate) trait MessageState: Send + Sync {
+pub(crate) trait MessageState: MoveTaskRecords + Send + Sync {
     /// SendMessage(Batch): prepares each entry under the queue's record
     /// ([`Sending::prepare`]: validation, digests, deduplication key), looks its key up among
     /// the live deduplication entries and those earlier in the batch, and stores the new
@@ -61,8 +61,9 @@ pub(crate) trait MessageState: Send + Sync {
 
     /// A message move task's move: the message leaves its source for its destination as a
     /// new message ([`MoveKind::MoveTask`](super::redrive::MoveKind::MoveTask)), with the
-    /// task's progress ([`TaskProgress::advance`](super::move_tasks::TaskProgress::advance))
-    /// in the same atomic write, if the message is still there and visible.
+    /// task's progress (one message more moved) in the same atomic write, if the message is
+    /// still there and visible and the task still runs here (RUNNING, and on a backend with
+    /// leases, held by this node).
     fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep>;
 
     /// SetQueueAttributes, tags, policy: `change` edits a copy of `q`'s record (an error
@@ -181,4 +182,52 @@ pub(crate) trait MessageState: Send + Sync {
     fn unavailable(&self) -> Option<&'static str> {
         None
     }
+}
+
+/// Message move task records, kept where message state lives so that every node over it sees
+/// them: ListMessageMoveTasks and CancelMessageMoveTask answer on any node. A task is named by
+/// its handle (canonical: [`MoveTaskInfo::handle`]). On a backend shared by several nodes
+/// ([`MoveTaskRecords::task_lease_ms`] is `Some`) a RUNNING task is run by the node holding
+/// its lease, renewed while it runs; a node finding a lease expired takes the task over.
+pub(crate) trait MoveTaskRecords: Send + Sync {
+    /// Stores `task` (new, RUNNING, its lease held by this node from `now`) unless a task of
+    /// its source runs: `false` then, and nothing is stored. Complete once durable.
+    fn insert_task<'a>(&'a self, task: &'a MoveTaskInfo, now: u64) -> StateFuture<'a, bool>;
+
+    /// The task `handle` names, as stored.
+    fn task<'a>(&'a self, handle: &'a str) -> StateFuture<'a, Option<MoveTaskInfo>>;
+
+    /// The tasks of `source_arn`, the most recently started first, at most `max`.
+    fn list_tasks<'a>(
+        &'a self,
+        source_arn: &'a str,
+        max: usize,
+    ) -> StateFuture<'a, Vec<MoveTaskInfo>>;
+
+    /// Ends the RUNNING task `handle` names as `end` says: a cancel (from any node), or its
+    /// runner's end (only while this node holds its lease). Complete once durable.
+    fn end_task<'a>(&'a self, handle: &'a str, end: TaskEnd) -> StateFuture<'a, EndOutcome>;
+
+    /// The RUNNING tasks this node is to run from `now` on: with leases, those whose lease had
+    /// expired, now held by this node (`UPDATE … WHERE lease_until < now`); without, every
+    /// RUNNING task (the engine asks once, at start).
+    fn take_over_tasks(&self, now: u64) -> StateFuture<'_, Vec<MoveTaskInfo>>;
+
+    /// Extends this node's lease of the task `handle` names from `now`; `false` when this node
+    /// no longer holds it (taken over, or the task ended).
+    fn renew_task_lease<'a>(&'a self, handle: &'a str, now: u64) -> StateFuture<'a, bool>;
+
+    /// How long a lease lasts, in milliseconds; `None` when one process runs every task.
+    fn task_lease_ms(&self) -> Option<u64>;
+}
+
+/// What [`MoveTaskRecords::end_task`] found.
+#[derive(Debug)]
+pub(crate) enum EndOutcome {
+    /// The task as ended.
+    Ended(MoveTaskInfo),
+    /// The task no longer runs (or, for its runner, runs elsewhere): left as it is.
+    NotRunning(MoveTaskInfo),
+    /// No such task.
+    Missing,
 }

@@ -12,7 +12,7 @@ use super::local::LocalQueue;
 use super::queue::MessageRecord;
 use super::*;
 use crate::clock::ManualClock;
-use crate::store::{keys, records, MemoryStore};
+use crate::store::{keys, records, MemoryStore, WriteBatch};
 
 const T0: u64 = 1_700_000_000_000;
 const REGION: &str = "us-east-1";

@@ -171,6 +171,7 @@ async fn open_engine(
         max_long_polls: usize::try_from(config.max_long_polls).unwrap_or(usize::MAX),
         max_queues_per_account: usize::try_from(config.max_queues_per_account)
             .unwrap_or(usize::MAX),
+        move_task_lease_ms: config.move_task_lease_secs * 1000,
     };
     let engine = match (config.backend(), store) {
         (Backend::Postgres, None) => {

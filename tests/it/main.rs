@@ -39,6 +39,8 @@ mod embedding;
 mod fifo;
 mod messages;
 mod operator;
+mod pg_dedup;
+mod pg_move_tasks;
 mod policies;
 mod postgres;
 mod process;

@@ -215,7 +215,7 @@ async fn snapshot(e: &Engine) -> BTreeMap<String, String> {
         );
     }
     if let Some(dlq) = e.all_queues().into_iter().find(|q| q.name == "dlq") {
-        let tasks = e.list_move_tasks(&dlq.arn, Some(10)).unwrap();
+        let tasks = e.list_move_tasks(&dlq.arn, Some(10)).await.unwrap();
         out.insert("move tasks".into(), format!("{tasks:?}"));
     }
     out
@@ -725,7 +725,7 @@ async fn a_cancel_whose_flush_fails_is_not_acknowledged() {
     let cancelled = w.engine.cancel_move_task(&handle).await;
     assert_eq!(cancelled.err(), Some(EngineError::Unflushed));
     w.store.heal();
-    let after = w.engine.list_move_tasks(&dlq.arn, Some(1)).unwrap();
+    let after = w.engine.list_move_tasks(&dlq.arn, Some(1)).await.unwrap();
     assert_eq!(after[0].status.as_str(), "CANCELLED");
 }
 

@@ -72,6 +72,8 @@ pub(crate) struct Local {
     seq: AtomicU64,
     /// Standard queues deliver in an order drawn from this seed (`--shuffle-seed`).
     shuffle_seed: Option<u64>,
+    /// The message move tasks' records.
+    move_tasks: move_tasks::MoveTasks,
 }
 
 impl Local {
@@ -88,6 +90,7 @@ impl Local {
             clock,
             shutdown,
             janitor: Arc::new(Deadlines::new()),
+            move_tasks: move_tasks::MoveTasks::default(),
         }
     }
 

@@ -34,8 +34,9 @@
 //!   group_id, seq)` (FIFO and fair groups). `seq` is `nextval('message_seq')`, the FIFO
 //!   SequenceNumber. Messages of a deleted queue go with it (`ON DELETE CASCADE`).
 //! - `dedup(queue_id, key, expires_at, message_id, seq)`, primary key `(queue_id, key)`: a
-//!   FIFO send inserts `ON CONFLICT DO NOTHING`; a conflict with a live entry is a duplicate
-//!   (its outcome is the first message's), an expired one is replaced.
+//!   FIFO send first takes a transaction advisory lock on the key's hash, so that a second
+//!   send of the key (on any node) waits for the first to commit and then finds its live
+//!   entry: a duplicate, whose outcome is the first message's. An expired entry is replaced.
 //! - `fifo_groups(queue_id, group_id)`: one row per FIFO group with messages. A FIFO send
 //!   locks its group's row before taking its `seq`, so that within a group `seq` order is
 //!   commit order (a sequence alone is not: two sends may commit in the other order, and a
@@ -43,7 +44,11 @@
 //! - `receive_attempts(queue_id, attempt_id, expires_at, seqs, generations, visible_ats,
 //!   visibility_timeout)`: a FIFO
 //!   ReceiveRequestAttemptId replayed within 5 minutes while its messages are unchanged.
-//! - `move_tasks(handle, source_arn, destination_arn, record, owner, lease_until)`.
+//! - `move_tasks(handle, source_arn, destination_arn, status, started_at, record, owner,
+//!   lease_until)`, primary key the task's handle: message move tasks, seen by every node. A
+//!   partial unique index on `source_arn` `WHERE status = 'RUNNING'` decides a
+//!   StartMessageMoveTask race between nodes (one active task per source); `owner` (the
+//!   running node's random id) and `lease_until` are the lease.
 //! - `schema_version(version, cauda_version, applied_at)`.
 //!
 //! # Statements
@@ -70,7 +75,13 @@
 //! - **Dead-letter moves** at receive: in the claim's transaction, rows already received
 //!   maxReceiveCount times are inserted into the dead-letter queue (as the shared
 //!   [`redrive`](super::redrive) rule makes them) and deleted from the source; the claim
-//!   re-reads the source's RedrivePolicy in the same transaction (`None` if it changed).
+//!   re-reads the source's RedrivePolicy in the same transaction (`None` if it changed). On a
+//!   FIFO queue the candidates are the held groups' receivable messages (`FOR UPDATE`): one
+//!   due for the dead-letter queue moves (into its group's row of the FIFO dead-letter
+//!   queue, locked as a send locks it) and no longer blocks its group, whose next messages
+//!   are delivered by the same claim. Two FIFO queues redriving to each other can deadlock
+//!   two claims (each holds its own group row and waits for the other's): PostgreSQL aborts
+//!   one, which answers InternalFailure.
 //! - **Receipt handles**: the embedded engine's [`ReceiptHandle`](super::receipt)
 //!   unchanged (queue id, `seq`, generation = receive count). Delete and
 //!   ChangeMessageVisibility read the row `FOR UPDATE`, apply the shared rules
@@ -85,11 +96,17 @@
 //! - **Counts**: `count(*) FILTER (…)` by the `visible_at` index. Exact but linear in depth;
 //!   a later step keeps counters or uses estimates above a threshold (SQS's counts are
 //!   approximate).
-//! - **Move tasks**: a node owns a task while its lease (`owner` = the node's random id,
-//!   `lease_until`) is renewed every third of the lease; a node whose janitor finds a lease
-//!   expired takes the task over with `UPDATE … WHERE lease_until < $now RETURNING`. Each
-//!   step (insert into the destination, delete from the source, progress) is one transaction,
-//!   so a takeover repeats nothing.
+//! - **Move tasks** (`backend/move_tasks.rs`): the node that starts a task holds its lease
+//!   (`owner` = the node's random id, `lease_until` = now + `--move-task-lease-secs`), which
+//!   its runner renews every third of the lease; every node looks for expired leases every
+//!   third of the lease and takes such a task over with `UPDATE … WHERE status = 'RUNNING'
+//!   AND lease_until < $now RETURNING` (one node wins each row). Each step is one
+//!   transaction: the task's row locked `FOR UPDATE` and checked (RUNNING, owned by this
+//!   node), the message's row locked and checked (there, visible), the insert into the
+//!   destination, the delete from the source, the task's progress. A takeover waits for a
+//!   step in progress, so it repeats nothing and loses nothing; a runner whose step finds
+//!   the task cancelled (by any node) or owned by another stops without writing.
+//!   ListMessageMoveTasks and CancelMessageMoveTask read and write the table from any node.
 //! - **Long polls across nodes**: one dedicated connection per node (not pooled) `LISTEN`s
 //!   on `cauda_ready`; a send, a visibility change to 0 and a purge `pg_notify` the queue id in
 //!   their transaction (delivered at commit) and the listener wakes that queue's waiters
@@ -110,7 +127,11 @@
 //! delays a change (within SQS's own "up to 60 seconds" for attribute changes), never loses
 //! it. SetQueueAttributes edits the stored record locked `FOR UPDATE`, not the node's copy.
 //! Queue ids come from the backend
-//! ([`MessageState::queue_id`](super::state::MessageState::queue_id)).
+//! ([`MessageState::queue_id`](super::state::MessageState::queue_id)). Message move task
+//! records are behind the seam
+//! ([`MoveTaskRecords`](super::state::MoveTaskRecords): the local backend journals them as
+//! before, with no leases; postgres keeps them in `move_tasks` with leases), and the engine's
+//! task runner renews its lease and stops when a step finds the task no longer its own.
 //! A lookup the registry misses (GetQueueUrl, every action taking a QueueUrl:
 //! `Engine::find_queue`) reads `queues` by name before answering QueueDoesNotExist, so a
 //! queue created on node A is usable on node B at once. CreateQueue checks the stored record
@@ -120,11 +141,10 @@
 //! deletion, by any node) and the purge cooldown `queues.last_purge_at`: both hold across
 //! nodes (times from the nodes' clocks).
 //! To do: statements that depend on the record (the claim's RedrivePolicy, the dedup scope)
-//! re-read it in their transaction; the engine's `local` field (move-task records, store
-//! stats, flush) becomes backend-neutral; an index of queues by id replaces the listener's
-//! registry scan; a queue deleted on another node stays usable here (its requests then find
-//! no rows) until this node hears of it, and ListQueues and the dead-letter targets a
-//! RedrivePolicy names read only the registry.
+//! re-read it in their transaction; the engine's `local` field (store stats, flush) becomes
+//! backend-neutral; an index of queues by id replaces the listener's registry scan; a queue
+//! deleted on another node stays usable here (its requests then find no rows) until this
+//! node hears of it, and ListQueues reads only the registry.
 //!
 //! # The database down
 //!
@@ -143,13 +163,15 @@
 //!   deduplication, sequence numbers, per-group commit order); ReceiveMessage of standard
 //!   queues (SKIP LOCKED) and FIFO queues (group rows locked, head up to the first in-flight
 //!   message; ReceiveRequestAttemptId replayed within 5 minutes while its messages are
-//!   unchanged); dead-letter moves at a standard queue's receive, in the claim's
-//!   transaction; visibility, receive counts, retention at receive; DeleteMessage(Batch) and
-//!   ChangeMessageVisibility(Batch) with the shared handle rules; counts and the oldest
-//!   message's age; purge with its cooldown; an operator's peek and delete by message id;
-//!   `Engine::expire`; long polls woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
-//! - Refused with InvalidRequest ("not supported by cauda's postgres backend yet"):
-//!   receives on a FIFO queue with a RedrivePolicy, message move tasks. Not started: a janitor (messages past their retention are
+//!   unchanged); dead-letter moves at a standard or FIFO queue's receive, in the claim's
+//!   transaction; message move tasks (Start, List, Cancel from any node; leased to one node,
+//!   taken over when its lease expires; `--move-task-lease-secs`); visibility, receive
+//!   counts, retention at receive; DeleteMessage(Batch) and ChangeMessageVisibility(Batch)
+//!   with the shared handle rules; counts and the oldest message's age; purge with its
+//!   cooldown; an operator's peek and delete by message id; `Engine::expire`; long polls
+//!   woken across nodes (LISTEN/NOTIFY, 2 s fallback poll).
+//! - Nothing is refused any more for want of the backend. Not started: a janitor (messages
+//!   past their retention are
 //!   never delivered, counted or acted on by a handle; their rows are deleted at the
 //!   queue's next receive or retention change, not before), fair-queue order
 //!   on standard queues (plain oldest-visible order), TLS to the database.

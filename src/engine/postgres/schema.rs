@@ -68,10 +68,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE cauda.move_tasks (
         handle text PRIMARY KEY,
         source_arn text NOT NULL,
+        destination_arn text,
+        status text NOT NULL,
+        started_at bigint NOT NULL,
         record bytea NOT NULL,
-        owner uuid,
+        owner text,
         lease_until bigint NOT NULL DEFAULT 0
     );
+    CREATE UNIQUE INDEX move_tasks_one_running ON cauda.move_tasks (source_arn)
+        WHERE status = 'RUNNING';
+    CREATE INDEX move_tasks_by_source ON cauda.move_tasks (source_arn, started_at);
+    CREATE INDEX move_tasks_by_lease ON cauda.move_tasks (lease_until)
+        WHERE status = 'RUNNING';
     ",
     // 2: when each queue name was last deleted, by any node (the queue-deleted cooldown).
     r"

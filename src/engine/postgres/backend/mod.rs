@@ -6,6 +6,7 @@
 mod admin;
 mod attempts;
 mod handles;
+mod move_tasks;
 mod queues;
 mod receive;
 mod send;
@@ -38,6 +39,10 @@ pub(crate) struct Postgres {
     clock: Arc<dyn Clock>,
     /// Whether this node can serve: opened, and the database reachable.
     pub(crate) health: Health,
+    /// This node's random id: the owner of the message move tasks it runs.
+    node: String,
+    /// How long this node's lease of a move task lasts, in milliseconds.
+    lease_ms: u64,
 }
 
 /// What the backend keeps per queue: its record as this node last read or wrote it.
@@ -68,13 +73,6 @@ fn db(e: tokio_postgres::Error) -> EngineError {
     failed(&super::describe(&e))
 }
 
-/// What this phase of the backend does not do yet: a clear refusal, not a silent gap.
-fn not_built(what: &str) -> EngineError {
-    EngineError::InvalidRequest(
-        format!("{what} is not supported by cauda's postgres backend yet (issue 15).").into(),
-    )
-}
-
 fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -95,12 +93,19 @@ fn state_of(row: &Row, at: usize) -> MessageStateRecord {
 }
 
 impl Postgres {
-    pub(crate) fn new(pool: Pool, default_region: String, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(
+        pool: Pool,
+        default_region: String,
+        lease_ms: u64,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Postgres {
             pool,
             default_region,
             clock,
             health: Health::default(),
+            node: uuid::Uuid::new_v4().to_string(),
+            lease_ms,
         }
     }
 
@@ -201,12 +206,12 @@ impl MessageState for Postgres {
         Box::pin(self.claim(claim))
     }
 
-    fn next_to_move<'a>(&'a self, _source: &'a Queue, _now: u64) -> StateFuture<'a, NextMove> {
-        Box::pin(std::future::ready(Err(not_built("A message move task"))))
+    fn next_to_move<'a>(&'a self, source: &'a Queue, now: u64) -> StateFuture<'a, NextMove> {
+        Box::pin(self.next_to_move(source, now))
     }
 
-    fn move_message<'a>(&'a self, _m: TaskMove<'a>) -> StateFuture<'a, MoveStep> {
-        Box::pin(std::future::ready(Err(not_built("A message move task"))))
+    fn move_message<'a>(&'a self, m: TaskMove<'a>) -> StateFuture<'a, MoveStep> {
+        Box::pin(self.move_for_task(m))
     }
 
     fn update_queue<'a>(

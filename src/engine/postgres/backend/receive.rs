@@ -14,8 +14,8 @@ use crate::store::records;
 use super::super::listen::FALLBACK_POLL_MS;
 
 use super::attempts::{remember_attempt, replay_attempt};
-use super::send::{insert_message, next_message_seq};
-use super::{db, failed, not_built, notify_ready, record_of, state_of, to_i64, to_u64, Postgres};
+use super::send::{insert_message, lock_group, next_message_seq};
+use super::{db, failed, notify_ready, record_of, state_of, to_i64, to_u64, Postgres};
 
 impl Postgres {
     /// One standard claim: up to the request's maximum of visible messages, skipping those
@@ -25,11 +25,6 @@ impl Postgres {
         let record = record_of(q);
         if !c.dead_letter.matches(&record.attributes) {
             return Ok(None);
-        }
-        if q.fifo && c.dead_letter.active().is_some() {
-            return Err(not_built(
-                "ReceiveMessage on a FIFO queue with a RedrivePolicy",
-            ));
         }
         let visibility = c
             .req
@@ -57,11 +52,16 @@ impl Postgres {
                     return finish_claim(tx, id, now_i, &rows).await;
                 }
             }
-            let rows = claim_fifo(&tx, id, now_i, to_i64(retained_after), max, visible_at).await?;
+            let times = [now_i, to_i64(retained_after), max, visible_at];
+            let (rows, moved) = claim_fifo(&tx, q, c.dead_letter.active(), times).await?;
             if let (Some(attempt), false) = (&c.req.attempt_id, rows.is_empty()) {
                 remember_attempt(&tx, id, attempt, &rows, now, visibility).await?;
             }
-            return finish_claim(tx, id, now_i, &rows).await;
+            let mut claimed = finish_claim(tx, id, now_i, &rows).await?;
+            if let Some(claimed) = claimed.as_mut() {
+                claimed.moved_to_dead_letter = moved;
+            }
+            return Ok(claimed);
         }
         let in_flight: i64 = tx
             .query_one(
@@ -227,14 +227,20 @@ pub(super) const FIFO_RECEIVABLE: &str =
 /// `SKIP LOCKED`: a group another claim holds is left to it), then the receivable messages of
 /// the groups held, oldest first, are made in flight. Holding the group rows keeps the rule's
 /// view current until the commit: sends to the group and other claims of it wait.
+///
+/// With a dead-letter queue (`dead_letter`: it and maxReceiveCount), the receivable messages
+/// already received maxReceiveCount times move to it in this transaction (as
+/// [`MoveKind::DeadLetter`] rewrites them, into their group's row of the dead-letter queue)
+/// and do not count against the maximum: a moved message no longer blocks its group, whose
+/// next messages are delivered. `[now, retained_after, max, visible_at]`; returns the rows
+/// delivered and the number moved.
 pub(super) async fn claim_fifo(
     tx: &Transaction<'_>,
-    id: i64,
-    now: i64,
-    retained_after: i64,
-    max: i64,
-    visible_at: i64,
-) -> EngineResult<Vec<Row>> {
+    q: &Queue,
+    dead_letter: Option<(&Arc<Queue>, u32)>,
+    [now, retained_after, max, visible_at]: [i64; 4],
+) -> EngineResult<(Vec<Row>, usize)> {
+    let id = to_i64(q.id);
     let candidates = tx
         .query(
             &format!(
@@ -247,7 +253,7 @@ pub(super) async fn claim_fifo(
         .map_err(db)?;
     let groups: Vec<String> = candidates.iter().map(|r| r.get(0)).collect();
     if groups.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let held = tx
         .query(
@@ -259,18 +265,81 @@ pub(super) async fn claim_fifo(
         .map_err(db)?;
     let held: Vec<String> = held.iter().map(|r| r.get(0)).collect();
     if held.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
-    tx.query(
-        &format!(
-            "WITH c AS (SELECT m.seq FROM cauda.messages m \
-               WHERE {FIFO_RECEIVABLE} AND m.group_id = ANY($6) ORDER BY m.seq LIMIT $4) \
-             {TAKE}"
-        ),
-        &[&id, &now, &retained_after, &max, &visible_at, &held],
-    )
-    .await
-    .map_err(db)
+    let Some((dlq, max_receives)) = dead_letter else {
+        let rows = tx
+            .query(
+                &format!(
+                    "WITH c AS (SELECT m.seq FROM cauda.messages m \
+                       WHERE {FIFO_RECEIVABLE} AND m.group_id = ANY($6) ORDER BY m.seq LIMIT $4) \
+                     {TAKE}"
+                ),
+                &[&id, &now, &retained_after, &max, &visible_at, &held],
+            )
+            .await
+            .map_err(db)?;
+        return Ok((rows, 0));
+    };
+    // Extra rows, so that messages moved instead of delivered leave room for others.
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT m.seq, m.record, m.group_id, m.sent_at, m.visible_at, m.receive_count, \
+                   m.first_receive_at, m.received_at FROM cauda.messages m \
+                 WHERE {FIFO_RECEIVABLE} AND m.group_id = ANY($5) ORDER BY m.seq LIMIT $4 \
+                 FOR UPDATE OF m"
+            ),
+            &[&id, &now, &retained_after, &(max + 20), &held],
+        )
+        .await
+        .map_err(db)?;
+    let mut take: Vec<i64> = Vec::new();
+    let mut moved = 0;
+    for row in &rows {
+        if take.len() >= usize::try_from(max).unwrap_or(10) {
+            break;
+        }
+        let meta = MessageMeta {
+            sent_at: to_u64(row.get(3)),
+            group: row.get::<_, Option<&str>>(2).map(Arc::from),
+            state: state_of(row, 4),
+        };
+        if meta.state.receive_count < max_receives {
+            take.push(row.get(0));
+            continue;
+        }
+        let record: MessageRecord =
+            records::decode(row.get::<_, &[u8]>(1)).map_err(|e| failed(&e))?;
+        let (record, meta) = MoveKind::DeadLetter.rewrite(q, dlq, &meta, record, to_u64(now));
+        if let Some(group) = meta.group.as_deref().filter(|_| dlq.fifo) {
+            lock_group(tx, dlq.id, group).await?;
+        }
+        let seq = next_message_seq(tx).await?;
+        insert_message(tx, dlq.id, seq, &record, &meta.state).await?;
+        tx.execute(
+            "DELETE FROM cauda.messages WHERE queue_id = $1 AND seq = $2",
+            &[&id, &row.get::<_, i64>(0)],
+        )
+        .await
+        .map_err(db)?;
+        moved += 1;
+    }
+    if moved > 0 {
+        notify_ready(tx, dlq.id).await?;
+    }
+    let rows = tx
+        .query(
+            "UPDATE cauda.messages m SET visible_at = $3, receive_count = m.receive_count + 1, \
+               first_receive_at = coalesce(m.first_receive_at, $2), received_at = $2 \
+             WHERE m.queue_id = $1 AND m.seq = ANY($4) \
+             RETURNING m.seq, m.record, m.visible_at, m.receive_count, m.first_receive_at, \
+               m.received_at",
+            &[&id, &now, &visible_at, &take],
+        )
+        .await
+        .map_err(db)?;
+    Ok((rows, moved))
 }
 
 /// Makes the messages of CTE `c` in flight until `$5` at `$2`, returning what a delivery needs.

@@ -74,13 +74,22 @@ impl Postgres {
     }
 }
 
-/// A live deduplication entry of `key`, locked (a concurrent send of the key waits for it).
+/// A live deduplication entry of `key`. The key is first locked for the transaction (an
+/// advisory lock on its hash): a concurrent send of the key, on any node, waits until this
+/// one commits and then finds its entry. A row lock alone would not do: there is no row to
+/// lock before the first send commits, and both sends would insert a message.
 pub(super) async fn live_dedup(
     tx: &Transaction<'_>,
     queue_id: u64,
     key: &str,
     now: u64,
 ) -> EngineResult<Option<DedupRecord>> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(1, hashtext($1::bigint::text || encode($2::bytea, 'hex')))",
+        &[&to_i64(queue_id), &key.as_bytes()],
+    )
+    .await
+    .map_err(db)?;
     let row = tx
         .query_opt(
             "SELECT expires_at, message_id, seq FROM cauda.dedup \

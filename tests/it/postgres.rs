@@ -1047,6 +1047,11 @@ struct Node {
 impl Node {
     /// Starts the binary and waits until it listens (not until it is ready).
     async fn spawn(url: &str) -> Node {
+        Self::spawn_with(url, &[]).await
+    }
+
+    /// [`Node::spawn`] with more flags.
+    async fn spawn_with(url: &str, args: &[&str]) -> Node {
         let logdir = tempfile::tempdir().unwrap();
         let log = logdir.path().join("cauda.log");
         let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -1057,6 +1062,7 @@ impl Node {
         let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
             .args(["--bind", &addr.to_string(), "--backend", "postgres"])
             .args(["--database-url", url])
+            .args(args)
             .env("NO_COLOR", "1")
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
@@ -1257,4 +1263,84 @@ async fn a_node_that_loses_its_database_answers_internal_failure_until_it_is_bac
     let mut bodies: Vec<_> = got.messages().iter().filter_map(|m| m.body()).collect();
     bodies.sort_unstable();
     assert_eq!(bodies, ["after", "before"], "nothing acknowledged was lost");
+}
+
+#[tokio::test]
+async fn a_move_task_is_taken_over_by_a_node_whose_database_was_down_at_start() {
+    let Some(cluster) = OwnCluster::start("pg-task-down") else {
+        return;
+    };
+    let lease = ["--move-task-lease-secs", "2"];
+    let mut first = Node::spawn_with(&cluster.url, &lease).await;
+    first.wait_health(200, Duration::from_secs(30)).await;
+    let sdk = first.client().sdk();
+    let mut urls = Vec::new();
+    for name in ["dlq", "src", "dest"] {
+        let mut create = sdk.create_queue().queue_name(name);
+        if name == "src" {
+            create = create.attributes(
+                QueueAttributeName::RedrivePolicy,
+                r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"1"}"#,
+            );
+        }
+        urls.push(create.send().await.unwrap().queue_url.unwrap());
+    }
+    for i in 0..4 {
+        sdk.send_message()
+            .queue_url(&urls[0])
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+    sdk.start_message_move_task()
+        .source_arn(dlq_arn)
+        .destination_arn("arn:aws:sqs:us-east-1:000000000000:dest")
+        .max_number_of_messages_per_second(1)
+        .send()
+        .await
+        .unwrap();
+    // The node running it dies, and the database goes down; a node starts meanwhile.
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    cluster.pause();
+    let second = Node::spawn_with(&cluster.url, &lease).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.resume();
+    second.wait_health(200, Duration::from_secs(30)).await;
+    // Once it serves (its registry loaded), it takes the task over and completes it.
+    let sdk = second.client().sdk();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let listed = sdk
+            .list_message_move_tasks()
+            .source_arn(dlq_arn)
+            .send()
+            .await
+            .unwrap();
+        let status = listed.results()[0].status().unwrap_or_default().to_string();
+        if status != "RUNNING" || Instant::now() > deadline {
+            break (status, listed);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        status.0,
+        "COMPLETED",
+        "{:?}; log:\n{}",
+        status.1,
+        second.log_text()
+    );
+    let attrs = sdk
+        .get_queue_attributes()
+        .queue_url(second.client().queue_url("dest"))
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages],
+        "4"
+    );
 }

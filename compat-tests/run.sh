@@ -25,6 +25,10 @@
 #   COMPAT_PYTEST_ARGS="-k purge"   extra pytest arguments (json and query suites)
 #   COMPAT_SERIAL=1                 run the suites one after another
 #   COMPAT_SUITE_TIMEOUT=420        seconds before a suite is killed (counts as failed)
+#   COMPAT_BACKEND=postgres         the servers on the postgres backend, each over a fresh
+#                                   database of the cluster COMPAT_DATABASE_URL names (psql
+#                                   creates it; `.ci/postgres start` prints such a URL);
+#                                   default: --in-memory
 #
 # The very last line printed is "N passed, N failed, N skipped"; the exit
 # status is non-zero if anything failed or a suite could not run.
@@ -188,6 +192,23 @@ free_port() {
   "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
+# The backend flags of the servers (COMPAT_BACKEND), in BACKEND_ARGS; each call makes a
+# fresh database on postgres.
+BACKEND="${COMPAT_BACKEND:-memory}"
+backend_args() { # server name
+  case "$BACKEND" in
+    memory) BACKEND_ARGS=(--in-memory) ;;
+    postgres)
+      [[ -n "${COMPAT_DATABASE_URL:-}" ]] || die "COMPAT_BACKEND=postgres needs COMPAT_DATABASE_URL"
+      local db="cauda_compat_${1}_$$_${RANDOM}"
+      psql "$COMPAT_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $db" >/dev/null \
+        || die "cannot create database $db on $COMPAT_DATABASE_URL"
+      BACKEND_ARGS=(--backend postgres --database-url "${COMPAT_DATABASE_URL%/*}/$db")
+      ;;
+    *) die "COMPAT_BACKEND=$BACKEND: expected memory or postgres" ;;
+  esac
+}
+
 start_server() { # logfile args...
   local logfile="$1"; shift
   "$BIN" "$@" >"$logfile" 2>&1 &
@@ -214,11 +235,13 @@ PY
 }
 
 PORT="$(free_port)"
-start_server "$WORK/server.log" --bind "127.0.0.1:$PORT" --in-memory
+backend_args main
+start_server "$WORK/server.log" --bind "127.0.0.1:$PORT" "${BACKEND_ARGS[@]}"
 MAIN_PID="${SERVER_PIDS[-1]}"
 STRICT_PORT="$(free_port)"
 while [[ "$STRICT_PORT" == "$PORT" ]]; do STRICT_PORT="$(free_port)"; done
-start_server "$WORK/server-strict.log" --bind "127.0.0.1:$STRICT_PORT" --in-memory --auth strict \
+backend_args strict
+start_server "$WORK/server-strict.log" --bind "127.0.0.1:$STRICT_PORT" "${BACKEND_ARGS[@]}" --auth strict \
   --credentials AKIDCOMPAT:compatsecret:111111111111 --credentials AKIDOTHER:othersecret:222222222222
 STRICT_PID="${SERVER_PIDS[-1]}"
 
@@ -227,7 +250,7 @@ export CAUDA_STRICT_ENDPOINT="http://127.0.0.1:$STRICT_PORT"
 wait_ready "$CAUDA_ENDPOINT" "$MAIN_PID" "$WORK/server.log" || die "server did not become ready on $CAUDA_ENDPOINT"
 wait_ready "$CAUDA_STRICT_ENDPOINT" "$STRICT_PID" "$WORK/server-strict.log" \
   || die "strict server did not become ready on $CAUDA_STRICT_ENDPOINT"
-log "servers ready: $CAUDA_ENDPOINT (auto) and $CAUDA_STRICT_ENDPOINT (strict)"
+log "servers ready: $CAUDA_ENDPOINT (auto) and $CAUDA_STRICT_ENDPOINT (strict), backend $BACKEND"
 
 # Keep the clients away from any AWS configuration on this machine.
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SQS || true

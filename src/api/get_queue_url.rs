@@ -25,7 +25,7 @@ pub async fn get_queue_url(ctx: &Context, input: GetQueueUrlInput) -> SqsResult<
         .queue_owner_aws_account_id
         .as_deref()
         .unwrap_or(&ctx.account);
-    let q = ctx.engine.queue(account, &ctx.region, name)?;
+    let q = ctx.engine.find_queue(account, &ctx.region, name).await?;
     ctx.authorize(&q)?;
     Ok(GetQueueUrlOutput {
         queue_url: ctx.queue_url(&q),

@@ -91,7 +91,7 @@ impl Context {
             )
         })?;
         let account = account.unwrap_or(&self.account);
-        let q = match self.engine.queue(account, &self.region, name) {
+        let q = match self.engine.find_queue(account, &self.region, name).await {
             Err(EngineError::QueueDoesNotExist) if self.may_auto_create(account) => {
                 self.auto_create(account, name).await?
             }

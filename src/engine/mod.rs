@@ -170,39 +170,56 @@ impl Engine {
     /// Opens the engine over the PostgreSQL database `url` names (`--backend postgres`):
     /// connects, makes the schema current, registers the stored queues. Queues are shared with
     /// every node over the database (phase 1 of issue 15: see `postgres`'s module doc for
-    /// what is built).
+    /// what is built). A URL that does not parse, credentials or a database the server
+    /// refuses, or a schema newer than this cauda knows are errors; a database that does not
+    /// answer yet is not: the engine is returned unavailable ([`Engine::unavailable`]) and
+    /// opens as soon as the database answers.
     pub async fn open_postgres(
         url: &str,
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, String> {
-        let (pool, config) = postgres::open_pool(url, settings.sync_writes)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (pool, config) =
+            postgres::open_pool(url, settings.sync_writes).map_err(|e| postgres::describe(&e))?;
         let pg = Arc::new(postgres::Postgres::new(
             pool,
             settings.region.clone(),
             settings.move_task_lease_ms,
             settings.shuffle_seed,
+            clock.clone(),
         ));
-        let records = pg
-            .stored_queues()
-            .await
-            .map_err(|_| "cannot read the queues from the database (see the log)".to_string())?;
+        let opened = pg.open().await;
         // What is not behind the seam yet (store statistics) stays on a node-local memory
         // store.
-        let engine = Engine::new(
+        let engine = Arc::new(Engine::new(
             Arc::new(MemoryStore::new()),
             Some(pg.clone()),
             clock,
             settings,
-        );
-        let count = engine.register_stored(records).len();
-        tracing::info!(queues = count, "postgres backend opened");
-        let engine = Arc::new(engine);
+        ));
+        match opened {
+            Ok(records) => {
+                let count = engine.register_stored(records).len();
+                pg.health.set_opened();
+                tracing::info!(queues = count, "postgres backend opened");
+            }
+            Err(e) if e.is_transient() => tracing::error!(
+                error = %postgres::describe(&e),
+                "postgres backend: the database does not answer; cauda starts without it, \
+                 answers requests 500 InternalFailure and /health 503, and opens as soon as \
+                 it answers (tried every second)"
+            ),
+            Err(e) => return Err(postgres::describe(&e)),
+        }
         pg.spawn_janitor(Arc::downgrade(&engine));
-        postgres::listen::spawn(config, Arc::downgrade(&engine), pg);
+        postgres::health::spawn(config, Arc::downgrade(&engine), pg);
         Ok(engine)
+    }
+
+    /// Why the engine cannot serve requests now (its backend's database unreachable);
+    /// `None` when it can.
+    pub fn unavailable(&self) -> Option<&'static str> {
+        self.state.unavailable()
     }
 
     /// An engine whose message state is `state`, or the local backend over `store`; with

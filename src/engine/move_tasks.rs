@@ -109,7 +109,13 @@ pub(crate) fn resume(engine: &Arc<Engine>) {
             if e.is_shutting_down() {
                 return;
             }
-            match e.state.take_over_tasks(e.now()).await {
+            // Not before the backend serves: a task's queues are looked up in the registry,
+            // which a postgres node whose database did not answer at start has not loaded.
+            let found = match e.unavailable() {
+                None => e.state.take_over_tasks(e.now()).await,
+                Some(_) => Ok(Vec::new()),
+            };
+            match found {
                 Ok(tasks) => {
                     for task in tasks {
                         tracing::info!(task = %task.task_id, moved = task.moved, "resuming message move task");

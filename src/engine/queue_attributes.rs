@@ -54,7 +54,7 @@ impl Engine {
         if attrs.is_empty() {
             return Err(EngineError::MissingParameter(Param::Attributes));
         }
-        let targets = self.resolve_dead_letter_targets(attrs);
+        let targets = self.resolve_dead_letter_targets(attrs).await;
         let now = self.now();
         let mut change = |next: &mut QueueRecord| {
             let ctx = AttributeContext {

@@ -18,6 +18,41 @@ impl Engine {
             .ok_or(EngineError::QueueDoesNotExist)
     }
 
+    /// The queue named so, as [`Engine::queue`]; one this node's registry misses is looked up
+    /// in the backend's store, which other nodes may share: a queue another node created is
+    /// found at once, not only once this node hears of it.
+    pub async fn find_queue(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> EngineResult<Arc<Queue>> {
+        match self.queue(account, region, name) {
+            Err(EngineError::QueueDoesNotExist) => {}
+            found => return found,
+        }
+        if self
+            .state
+            .stored_queue(account, region, name)
+            .await?
+            .is_none()
+        {
+            return Err(EngineError::QueueDoesNotExist);
+        }
+        // Read again under the gate, after this node's CreateQueue or DeleteQueue in
+        // progress: read before, it could bring back a queue this node just deleted.
+        let _gate = self.registry_gate.lock().await;
+        if let Ok(q) = self.queue(account, region, name) {
+            return Ok(q);
+        }
+        let record = self
+            .state
+            .stored_queue(account, region, name)
+            .await?
+            .ok_or(EngineError::QueueDoesNotExist)?;
+        Ok(self.register_followed(record))
+    }
+
     /// The queue an ARN names, in the ARN's own account and region.
     pub fn queue_by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
         let (region, account, name) = queue::parse_arn(arn)?;
@@ -64,28 +99,31 @@ impl Engine {
             .collect()
     }
 
-    /// Resolves every queue a RedrivePolicy among `attrs` names: the registry, then each
-    /// named queue's lock on its own, with no other lock held.
-    pub(super) fn resolve_dead_letter_targets(
+    /// Resolves every queue a RedrivePolicy among `attrs` names: the registry (or the store,
+    /// for a queue another node created: [`Engine::find_queue`]), then each named queue's
+    /// lock on its own, with no other lock held.
+    pub(super) async fn resolve_dead_letter_targets(
         &self,
         attrs: &[(String, String)],
     ) -> ResolvedTargets {
-        ResolvedTargets(
-            attributes::dead_letter_target_arns(attrs)
-                .into_iter()
-                .filter_map(|arn| {
-                    let dlq = self.queue_by_arn(&arn)?;
-                    let allow = self.record_of(&dlq, |r| r.attributes.redrive_allow_policy.clone());
-                    Some(ResolvedTarget {
-                        arn,
-                        account: dlq.account.clone(),
-                        region: dlq.region.clone(),
-                        fifo: dlq.fifo,
-                        allow,
-                    })
-                })
-                .collect(),
-        )
+        let mut targets = Vec::new();
+        for arn in attributes::dead_letter_target_arns(attrs) {
+            let Some((region, account, name)) = queue::parse_arn(&arn) else {
+                continue;
+            };
+            let Ok(dlq) = self.find_queue(account, region, name).await else {
+                continue;
+            };
+            let allow = self.record_of(&dlq, |r| r.attributes.redrive_allow_policy.clone());
+            targets.push(ResolvedTarget {
+                arn,
+                account: dlq.account.clone(),
+                region: dlq.region.clone(),
+                fifo: dlq.fifo,
+                allow,
+            });
+        }
+        ResolvedTargets(targets)
     }
 
     /// CreateQueue: an existing queue of the name is returned if `attrs` match it; otherwise
@@ -103,20 +141,30 @@ impl Engine {
         validate_tags(tags)?;
         let now = self.now();
         let arn = self.arn(account, region, name);
-        let targets = self.resolve_dead_letter_targets(attrs);
+        let targets = self.resolve_dead_letter_targets(attrs).await;
         let ctx = AttributeContext {
             creating: true,
             queue_arn: &arn,
             lookup: &targets,
         };
-        if let Ok(existing) = self.queue(account, region, name) {
-            let current = self.record_of(&existing, |r| r.attributes.clone());
-            same_attributes(&existing, &current, fifo, attrs, &ctx)?;
-            return Ok(existing);
+        match self.current_queue(account, region, name).await {
+            Ok(existing) => {
+                let current = self.record_of(&existing, |r| r.attributes.clone());
+                same_attributes(&existing, &current, fifo, attrs, &ctx)?;
+                return Ok(existing);
+            }
+            Err(EngineError::QueueDoesNotExist) => {}
+            Err(e) => return Err(e),
         }
         if self.settings.queue_deleted_cooldown_ms > 0 {
-            let deleted = self.deleted_at.lock().expect("deleted_at");
-            if let Some(at) = deleted.get(&queue_key(account, region, name)) {
+            let here = self
+                .deleted_at
+                .lock()
+                .expect("deleted_at")
+                .get(&queue_key(account, region, name))
+                .copied();
+            let anywhere = self.state.deleted_at(account, region, name).await?;
+            if let Some(at) = here.max(anywhere) {
                 if now < at + self.settings.queue_deleted_cooldown_ms {
                     return Err(EngineError::QueueDeletedRecently);
                 }
@@ -136,17 +184,59 @@ impl Engine {
             last_modified_at: now / 1000,
             creation_deduplication_scope,
         };
-        self.register(record, region).await
+        let id = record.id;
+        let existing = match self.register(record, region).await {
+            Ok(q) if q.id == id => return Ok(q),
+            // Another CreateQueue of the name registered it first.
+            Ok(q) => q,
+            Err(lost) if !matches!(lost, EngineError::Unflushed) => {
+                // Another node over the same store may have created the name meanwhile.
+                match self.find_queue(account, region, name).await {
+                    Ok(q) => q,
+                    Err(_) => return Err(lost),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        // The winner's queue is the answer, as for an existing name.
+        let current = self.record_of(&existing, |r| r.attributes.clone());
+        same_attributes(&existing, &current, fifo, attrs, &ctx)?;
+        Ok(existing)
     }
 
-    /// Stores a new queue's record (through the backend) and registers the queue, unless an
-    /// identical CreateQueue registered it first. Queues are created and deleted one at a time
+    /// The queue named so as the store has it now: over a store other nodes share, the
+    /// registry's handle is checked against the stored record, which another node may have
+    /// deleted or replaced (the registry then follows it). CreateQueue's lookup: an answer
+    /// from a stale handle would hand out a deleted queue's URL.
+    async fn current_queue(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> EngineResult<Arc<Queue>> {
+        if !self.state.is_shared() {
+            return self.queue(account, region, name);
+        }
+        let _gate = self.registry_gate.lock().await;
+        let stored = self.state.stored_queue(account, region, name).await?;
+        match (self.queue(account, region, name).ok(), stored) {
+            (Some(q), Some(record)) if q.id == record.id => Ok(q),
+            (_, Some(record)) => Ok(self.register_followed(record)),
+            (Some(q), None) => {
+                self.forget_followed(&q);
+                Err(EngineError::QueueDoesNotExist)
+            }
+            (None, None) => Err(EngineError::QueueDoesNotExist),
+        }
+    }
+
+    /// Stores a new queue's record (through the backend) and registers the queue, unless
+    /// another CreateQueue of the name registered it first (its queue is returned then). Queues are created and deleted one at a time
     /// (the registry gate, an async lock: the store write is awaited, never under a std lock).
     async fn register(&self, record: QueueRecord, region: &str) -> EngineResult<Arc<Queue>> {
         let _gate = self.registry_gate.lock().await;
         let key = queue_key(&record.account, region, &record.name);
         if let Some(existing) = self.queues.read().expect("registry").get(&key) {
-            // Lost a race with an identical CreateQueue.
             return Ok(existing.clone());
         }
         self.check_queue_count(&record.account)?;
@@ -201,6 +291,11 @@ impl Engine {
         }
         // As in `register`: a removal not made durable is in the store all the same.
         let written = self.state.delete_queue(q).await;
+        if written == Err(EngineError::QueueDoesNotExist) {
+            // Another node over the same store deleted it first.
+            self.forget_followed(q);
+            return written;
+        }
         if matches!(written, Err(ref e) if *e != EngineError::Unflushed) {
             return written;
         }
@@ -237,31 +332,44 @@ impl Engine {
         let existing = self.all_queues().into_iter().find(|q| q.id == id);
         match (existing, record) {
             (Some(q), Some(record)) => refresh(&q, record),
-            (Some(q), None) => {
-                let key = queue_key(&q.account, &q.region, &q.name);
-                let mut queues = self.queues.write().expect("registry");
-                if queues.get(&key).is_some_and(|c| Arc::ptr_eq(c, &q)) {
-                    queues.remove(&key);
-                }
-                drop(queues);
-                self.state.queue_deleted(&q);
-                q.notify.notify_waiters();
-            }
+            (Some(q), None) => self.forget_followed(&q),
             (None, Some(record)) => {
-                let region = record
-                    .region
-                    .clone()
-                    .unwrap_or_else(|| self.settings.region.clone());
-                let q = Arc::new(Queue::new(record, &region, |r| self.state.queue_slot(r)));
-                let key = queue_key(&q.account, &q.region, &q.name);
-                // A queue of the name registered here is one deleted elsewhere meanwhile.
-                let replaced = self.queues.write().expect("registry").insert(key, q);
-                if let Some(old) = replaced {
-                    old.notify.notify_waiters();
-                }
+                self.register_followed(record);
             }
             (None, None) => {}
         }
+    }
+
+    /// Forgets a queue another node deleted (called under the registry gate).
+    fn forget_followed(&self, q: &Arc<Queue>) {
+        let key = queue_key(&q.account, &q.region, &q.name);
+        let mut queues = self.queues.write().expect("registry");
+        if queues.get(&key).is_some_and(|c| Arc::ptr_eq(c, q)) {
+            queues.remove(&key);
+        }
+        drop(queues);
+        self.state.queue_deleted(q);
+        q.notify.notify_waiters();
+    }
+
+    /// Registers a queue another node created (called under the registry gate); a queue of
+    /// the name registered here is one deleted elsewhere meanwhile, and is replaced.
+    fn register_followed(&self, record: QueueRecord) -> Arc<Queue> {
+        let region = record
+            .region
+            .clone()
+            .unwrap_or_else(|| self.settings.region.clone());
+        let q = Arc::new(Queue::new(record, &region, |r| self.state.queue_slot(r)));
+        let key = queue_key(&q.account, &q.region, &q.name);
+        let replaced = self
+            .queues
+            .write()
+            .expect("registry")
+            .insert(key, q.clone());
+        if let Some(old) = replaced {
+            old.notify.notify_waiters();
+        }
+        q
     }
 }
 

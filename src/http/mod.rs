@@ -162,7 +162,10 @@ fn operator_route<B>(state: &AppState, req: &Request<B>) -> Option<Operator> {
         });
     }
     let answer = match req.uri().path() {
-        "/health" => plain(StatusCode::OK, "ok"),
+        "/health" => match state.engine.unavailable() {
+            None => plain(StatusCode::OK, "ok"),
+            Some(why) => plain(StatusCode::SERVICE_UNAVAILABLE, why),
+        },
         "/metrics" => match metrics_refusal(state, req) {
             Some(refused) => refused,
             None => return Some(Operator::Metrics),
@@ -226,7 +229,11 @@ fn metrics_refusal<B>(state: &AppState, req: &Request<B>) -> Option<Response<Ful
 }
 
 async fn metrics_response(state: &AppState) -> Response<Full<Bytes>> {
-    let queues = metrics::queue_samples(&state.engine).await;
+    // No per-queue samples while the database does not answer: each would fail (and log so).
+    let queues = match state.engine.unavailable() {
+        None => metrics::queue_samples(&state.engine).await,
+        Some(_) => Vec::new(),
+    };
     let store = state.engine.store_stats();
     let mut r = Response::new(Full::new(Bytes::from(
         state.metrics.render(&queues, &store),
@@ -266,6 +273,11 @@ where
     let (action, input) = decode(protocol, &parts, body)?;
     named.action = Some(action);
     named.queue = input.queue_name();
+    if let Some(why) = state.engine.unavailable() {
+        return Err(SqsError::internal(format!(
+            "Internal error: {why}; try again later."
+        )));
+    }
     let ctx = context(state, &parts, action, &principal, region);
     api::dispatch(action, &ctx, &input, protocol, request_id).await
 }

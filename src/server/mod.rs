@@ -185,9 +185,42 @@ async fn open_engine(
         }
         (_, store) => open_local(config, clock, store, settings).await?,
     };
-    crate::declare::apply(&engine, config).await?;
+    if engine.unavailable().is_some() && !config.declared.is_empty() {
+        // The database does not answer yet: the declaration is checked now, applied once it
+        // answers.
+        crate::declare::check(config)
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(declare_when_available(engine.clone(), config.clone()));
+    } else {
+        crate::declare::apply(&engine, config).await?;
+    }
     engine.start();
     Ok(engine)
+}
+
+/// Applies the declared queues as soon as the engine can serve (checked every 500 ms), again
+/// if the database is lost while they are applied; until the engine shuts down.
+async fn declare_when_available(engine: Arc<Engine>, config: Config) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if engine.is_shutting_down() {
+            return;
+        }
+        if engine.unavailable().is_some() {
+            continue;
+        }
+        match crate::declare::apply(&engine, &config).await {
+            Ok(()) => return,
+            Err(e) if engine.unavailable().is_some() => {
+                tracing::warn!(error = %e, "declared queues not applied yet: the database was lost; trying again once it answers");
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the declared queues could not be applied");
+                return;
+            }
+        }
+    }
 }
 
 /// Opens the store (the given one, else the configuration's) and recovers the local backend

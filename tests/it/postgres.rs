@@ -3,7 +3,10 @@
 //! database. Each test has a database of its own on the cluster `CAUDA_TEST_DATABASE_URL`
 //! names (`.ci/postgres start` prints one); without it every test here says it is skipped.
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
 use tokio_postgres::NoTls;
@@ -249,23 +252,45 @@ async fn queues_and_messages_outlive_a_node_and_are_shared_by_two() {
     c.stop().await;
 }
 
-#[tokio::test]
-async fn a_bad_database_url_stops_the_start_with_a_clear_error() {
-    let e = cauda::start(<cauda::Config as clap::Parser>::parse_from([
+/// The error of a start over `--database-url url`.
+async fn failed_start(url: &str) -> String {
+    cauda::start(<cauda::Config as clap::Parser>::parse_from([
         "cauda",
         "--bind",
         "127.0.0.1:0",
         "--backend",
         "postgres",
         "--database-url",
-        "postgres://nobody@127.0.0.1:1/none",
+        url,
     ]))
     .await
     .err()
-    .expect("no database at port 1");
-    let text = e.to_string();
+    .expect("the start fails")
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_bad_database_url_or_refused_credentials_stop_the_start_with_a_clear_error() {
+    let text = failed_start("postgres://nobody@127.0.0.1:notaport/none").await;
     assert!(
-        text.contains("--backend postgres: cannot connect to the database"),
+        text.contains("--backend postgres: the database URL does not parse"),
+        "{text}"
+    );
+    let Ok(cluster) = std::env::var(VAR) else {
+        eprintln!("SKIPPED the refused-credentials half: {VAR} is unset");
+        return;
+    };
+    // A role the cluster does not know: the server answers, and refuses (an operator's error,
+    // not a database that is down).
+    let config: tokio_postgres::Config = cluster.parse().unwrap();
+    let port = config.get_ports()[0];
+    let text = failed_start(&format!(
+        "postgres://cauda_no_such_role@127.0.0.1:{port}/postgres"
+    ))
+    .await;
+    assert!(
+        text.contains("--backend postgres: cannot connect to the database")
+            && text.contains("cauda_no_such_role"),
         "{text}"
     );
 }
@@ -723,4 +748,599 @@ async fn a_message_received_max_receive_count_times_moves_to_the_dead_letter_que
         "{attrs:?}"
     );
     s.stop().await;
+}
+
+/// Ends the LISTEN sessions on database `url`'s database once both nodes listen: the nodes
+/// hear nothing of each other until they reconnect (a second later); how many ended.
+async fn end_listeners(url: &str) -> u64 {
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let name = config.get_dbname().unwrap().to_string();
+    let admin: tokio_postgres::Config = std::env::var(VAR).unwrap().parse().unwrap();
+    let (client, conn) = admin.connect(NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let listening = "datname = $1 AND query LIKE 'LISTEN%'";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let n: i64 = client
+            .query_one(
+                &format!("SELECT count(*) FROM pg_stat_activity WHERE {listening}"),
+                &[&name],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n >= 2 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rows = client
+        .query(
+            &format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {listening}"),
+            &[&name],
+        )
+        .await
+        .unwrap();
+    rows.len() as u64
+}
+
+/// The path of a queue URL (`/account/name`): the same queue on any node.
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest[rest.find('/').unwrap_or(rest.len())..].to_string()
+}
+
+#[tokio::test]
+async fn a_queue_created_on_one_node_is_usable_on_the_other_at_once() {
+    let Some(db) =
+        fresh_database("a_queue_created_on_one_node_is_usable_on_the_other_at_once").await
+    else {
+        return;
+    };
+    let (a, b) = (start(&db).await, start(&db).await);
+    let (sa, sb) = (a.sdk(), b.sdk());
+    for round in 0..3 {
+        // Without its LISTEN connection, node B can know of A's new queues only by reading
+        // the queues table when its registry misses.
+        let ended = end_listeners(&db).await;
+        assert!(
+            ended >= 2,
+            "round {round}: both nodes' LISTEN sessions ({ended})"
+        );
+        let (named, used) = (unique("pg-at-once"), unique("pg-at-once"));
+        let mut urls = Vec::new();
+        for name in [&named, &used] {
+            urls.push(
+                sa.create_queue()
+                    .queue_name(name)
+                    .send()
+                    .await
+                    .unwrap()
+                    .queue_url
+                    .unwrap(),
+            );
+        }
+        let got = sb
+            .get_queue_url()
+            .queue_name(&named)
+            .send()
+            .await
+            .expect("GetQueueUrl on B right after CreateQueue on A");
+        assert_eq!(path_of(got.queue_url().unwrap()), path_of(&urls[0]));
+        // An action taking a QueueUrl, in the Query protocol (no GetQueueUrl first).
+        let sent = b
+            .query_at(
+                &path_of(&urls[1]),
+                &[("Action", "SendMessage"), ("MessageBody", "from B")],
+            )
+            .await;
+        assert_eq!(sent.status, 200, "SendMessage on B: {}", sent.body);
+        let received = sa
+            .receive_message()
+            .queue_url(&urls[1])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(received.messages().len(), 1);
+        assert_eq!(received.messages()[0].body(), Some("from B"));
+        // A RedrivePolicy on B naming a queue just created on A.
+        let dlq = unique("pg-at-once-dlq");
+        sa.create_queue().queue_name(&dlq).send().await.unwrap();
+        let policy = format!(
+            r#"{{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:{dlq}","maxReceiveCount":"3"}}"#
+        );
+        sb.create_queue()
+            .queue_name(unique("pg-at-once-src"))
+            .attributes(QueueAttributeName::RedrivePolicy, policy)
+            .send()
+            .await
+            .expect("CreateQueue on B naming A's new queue as dead-letter queue");
+    }
+    // A queue no node has is still no queue.
+    expect_sdk_err(
+        sb.get_queue_url()
+            .queue_name(unique("pg-never"))
+            .send()
+            .await,
+        "AWS.SimpleQueueService.NonExistentQueue",
+        400,
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_create_queue_on_two_nodes_answers_as_for_an_existing_name() {
+    let Some(db) =
+        fresh_database("concurrent_create_queue_on_two_nodes_answers_as_for_an_existing_name")
+            .await
+    else {
+        return;
+    };
+    let (a, b) = (start(&db).await, start(&db).await);
+    let (sa, sb) = (a.sdk(), b.sdk());
+    let create = |sdk: &aws_sdk_sqs::Client, name: &str, timeout: &str| {
+        sdk.create_queue()
+            .queue_name(name)
+            .attributes(QueueAttributeName::VisibilityTimeout, timeout)
+            .send()
+    };
+    for _ in 0..10 {
+        // The same attributes: both get the one queue.
+        let name = unique("pg-race");
+        let (ra, rb) = tokio::join!(create(&sa, &name, "30"), create(&sb, &name, "30"));
+        let (ua, ub) = (
+            ra.unwrap().queue_url.unwrap(),
+            rb.unwrap().queue_url.unwrap(),
+        );
+        assert_eq!(path_of(&ua), path_of(&ub));
+        // Other attributes: one creates the queue, the other is refused as for an existing
+        // name.
+        let name = unique("pg-race");
+        let (ra, rb) = tokio::join!(create(&sa, &name, "30"), create(&sb, &name, "31"));
+        let (won, lost) = match (ra, rb) {
+            (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
+            (ra, rb) => panic!("one CreateQueue wins: {ra:?} / {rb:?}"),
+        };
+        assert!(won.queue_url().unwrap().ends_with(&name));
+        expect_sdk_err::<(), _>(Err(lost), "QueueAlreadyExists", 400);
+    }
+    let listed = sa
+        .list_queues()
+        .queue_name_prefix("pg-race")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.queue_urls().len(), 20, "one queue per name");
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
+async fn the_queue_deleted_and_purge_cooldowns_hold_across_nodes() {
+    let Some(db) = fresh_database("the_queue_deleted_and_purge_cooldowns_hold_across_nodes").await
+    else {
+        return;
+    };
+    let args = [
+        "--backend",
+        "postgres",
+        "--database-url",
+        &db,
+        "--queue-deleted-cooldown-secs",
+        "60",
+    ];
+    let (a, b) = (
+        TestServer::start_with(&args).await,
+        TestServer::start_with(&args).await,
+    );
+    let (sa, sb) = (a.sdk(), b.sdk());
+    let name = unique("pg-cooldown");
+    let url = sa
+        .create_queue()
+        .queue_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sa.send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .send()
+        .await
+        .unwrap();
+    sa.purge_queue().queue_url(&url).send().await.unwrap();
+    expect_sdk_err(
+        sb.purge_queue().queue_url(b.queue_url(&name)).send().await,
+        "AWS.SimpleQueueService.PurgeQueueInProgress",
+        403,
+    );
+    // B has not heard of A's DeleteQueue (no LISTEN connection for a second): its DeleteQueue
+    // finds no queue to delete, its CreateQueue the name deleted recently.
+    end_listeners(&db).await;
+    sa.delete_queue().queue_url(&url).send().await.unwrap();
+    expect_sdk_err(
+        sb.delete_queue().queue_url(b.queue_url(&name)).send().await,
+        "AWS.SimpleQueueService.NonExistentQueue",
+        400,
+    );
+    expect_sdk_err(
+        sb.create_queue().queue_name(&name).send().await,
+        "AWS.SimpleQueueService.QueueDeletedRecently",
+        400,
+    );
+    expect_sdk_err(
+        sa.create_queue().queue_name(&name).send().await,
+        "AWS.SimpleQueueService.QueueDeletedRecently",
+        400,
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
+/// Tests that stop and start their database make a cluster of their own under the directory
+/// this names (with `.ci/postgres`, as root or as the postgres user): the cluster every other
+/// test uses stays up.
+const PG_DIR_VAR: &str = "CAUDA_TEST_PG_DIR";
+
+/// A throwaway cluster of one test's own; stopped and removed when dropped.
+struct OwnCluster {
+    dir: PathBuf,
+    url: String,
+}
+
+fn ci_postgres(args: &[&str]) -> String {
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/postgres"))
+        .args(args)
+        .output()
+        .expect(".ci/postgres runs");
+    assert!(
+        out.status.success(),
+        ".ci/postgres {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+impl OwnCluster {
+    fn start(test: &str) -> Option<OwnCluster> {
+        let Ok(base) = std::env::var(PG_DIR_VAR) else {
+            eprintln!(
+                "SKIPPED postgres::{test}: {PG_DIR_VAR} is unset (a directory where this test \
+                 may start and stop a cluster of its own with .ci/postgres)"
+            );
+            return None;
+        };
+        let dir = PathBuf::from(base).join(unique(test));
+        let url = ci_postgres(&["start", dir.to_str().unwrap()]);
+        Some(OwnCluster { dir, url })
+    }
+
+    /// The database down: its server stopped.
+    fn pause(&self) {
+        ci_postgres(&["pause", self.dir.to_str().unwrap()]);
+    }
+
+    /// The database back, at the same address.
+    fn resume(&self) {
+        ci_postgres(&["resume", self.dir.to_str().unwrap()]);
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/postgres"))
+            .args(["stop", self.dir.to_str().unwrap()])
+            .output();
+    }
+}
+
+/// A cauda process over `--database-url`; killed when dropped.
+struct Node {
+    child: Child,
+    addr: SocketAddr,
+    log: PathBuf,
+    _logdir: tempfile::TempDir,
+}
+
+impl Node {
+    /// Starts the binary and waits until it listens (not until it is ready).
+    async fn spawn(url: &str) -> Node {
+        Self::spawn_with(url, &[]).await
+    }
+
+    /// [`Node::spawn`] with more flags.
+    async fn spawn_with(url: &str, args: &[&str]) -> Node {
+        let logdir = tempfile::tempdir().unwrap();
+        let log = logdir.path().join("cauda.log");
+        let addr: SocketAddr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
+            .args(["--bind", &addr.to_string(), "--backend", "postgres"])
+            .args(["--database-url", url])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .expect("spawn cauda");
+        let mut node = Node {
+            child,
+            addr,
+            log,
+            _logdir: logdir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(addr).await.is_err() {
+            if let Ok(Some(status)) = node.child.try_wait() {
+                panic!("cauda exited ({status}):\n{}", node.log_text());
+            }
+            assert!(Instant::now() < deadline, "cauda never listened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        node
+    }
+
+    fn client(&self) -> TestServer {
+        TestServer::connect(self.addr)
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET /health`: status and body.
+    async fn health(&self) -> (u16, String) {
+        let r = self.client().send("GET", "/health", &[], "", false).await;
+        (r.status, r.body)
+    }
+
+    /// Waits (up to `bound`) until `/health` answers `status`; how long it took.
+    async fn wait_health(&self, status: u16, bound: Duration) -> Duration {
+        let start = Instant::now();
+        loop {
+            let (got, body) = self.health().await;
+            if got == status {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < bound,
+                "/health answered {got} {body} for {bound:?}, not {status}; log:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Asserts that an SQS request is answered 500 InternalFailure in both protocols.
+    async fn assert_internal_failure(&self, queue_url: Option<&str>) {
+        let c = self.client();
+        let (json, query) = match queue_url {
+            Some(url) => (
+                c.json(
+                    "SendMessage",
+                    &format!(r#"{{"QueueUrl":"{url}","MessageBody":"meanwhile"}}"#),
+                )
+                .await,
+                c.query_at(
+                    &path_of(url),
+                    &[("Action", "SendMessage"), ("MessageBody", "meanwhile")],
+                )
+                .await,
+            ),
+            None => (
+                c.json("ListQueues", "{}").await,
+                c.query(&[("Action", "ListQueues")]).await,
+            ),
+        };
+        assert_eq!(json.status, 500, "{}", json.body);
+        let ty = json.json()["__type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(ty.ends_with("InternalFailure"), "{}", json.body);
+        assert_eq!(query.status, 500, "{}", query.body);
+        assert_eq!(
+            query.query_code().as_deref(),
+            Some("InternalFailure"),
+            "{}",
+            query.body
+        );
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_node_whose_database_is_down_at_start_serves_once_it_is_up() {
+    let Some(cluster) = OwnCluster::start("pg-down-at-start") else {
+        return;
+    };
+    cluster.pause();
+    let node = Node::spawn(&cluster.url).await;
+    let (status, body) = node.health().await;
+    assert_eq!(status, 503, "/health while the database is down: {body}");
+    node.assert_internal_failure(None).await;
+    node.assert_internal_failure(Some(&node.client().queue_url("q")))
+        .await;
+    let log = node.log_text();
+    assert!(
+        log.contains("the database does not answer") && log.contains("Connection refused"),
+        "{log}"
+    );
+
+    cluster.resume();
+    let took = node.wait_health(200, Duration::from_secs(30)).await;
+    eprintln!("postgres: ready {took:?} after the database came up");
+    let sdk = node.client().sdk();
+    let url = sdk
+        .create_queue()
+        .queue_name("after-start")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sdk.send_message()
+        .queue_url(&url)
+        .message_body("served")
+        .send()
+        .await
+        .unwrap();
+    let got = sdk.receive_message().queue_url(&url).send().await.unwrap();
+    assert_eq!(got.messages()[0].body(), Some("served"));
+    assert!(
+        node.log_text().contains("postgres backend opened"),
+        "{}",
+        node.log_text()
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_loses_its_database_answers_internal_failure_until_it_is_back() {
+    let Some(cluster) = OwnCluster::start("pg-lost") else {
+        return;
+    };
+    let node = Node::spawn(&cluster.url).await;
+    node.wait_health(200, Duration::from_secs(30)).await;
+    let sdk = node.client().sdk();
+    let url = sdk
+        .create_queue()
+        .queue_name("lost")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    sdk.send_message()
+        .queue_url(&url)
+        .message_body("before")
+        .send()
+        .await
+        .unwrap();
+
+    cluster.pause();
+    // A request that needs the database fails at once; the node is marked not ready by it (when
+    // it finds no connection) or by the next check (every 2 s); from then on every request,
+    // even one the registry could answer, fails.
+    node.assert_internal_failure(Some(&url)).await;
+    let took = node.wait_health(503, Duration::from_secs(15)).await;
+    eprintln!("postgres: /health 503 {took:?} after the database stopped");
+    node.assert_internal_failure(None).await;
+    let log = node.log_text();
+    assert!(log.contains("the database is unreachable"), "{log}");
+
+    cluster.resume();
+    let took = node.wait_health(200, Duration::from_secs(30)).await;
+    eprintln!("postgres: /health 200 {took:?} after the database came back");
+    assert!(
+        node.log_text().contains("the database answers again"),
+        "{}",
+        node.log_text()
+    );
+    sdk.send_message()
+        .queue_url(&url)
+        .message_body("after")
+        .send()
+        .await
+        .unwrap();
+    let got = sdk
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let mut bodies: Vec<_> = got.messages().iter().filter_map(|m| m.body()).collect();
+    bodies.sort_unstable();
+    assert_eq!(bodies, ["after", "before"], "nothing acknowledged was lost");
+}
+
+#[tokio::test]
+async fn a_move_task_is_taken_over_by_a_node_whose_database_was_down_at_start() {
+    let Some(cluster) = OwnCluster::start("pg-task-down") else {
+        return;
+    };
+    let lease = ["--move-task-lease-secs", "2"];
+    let mut first = Node::spawn_with(&cluster.url, &lease).await;
+    first.wait_health(200, Duration::from_secs(30)).await;
+    let sdk = first.client().sdk();
+    let mut urls = Vec::new();
+    for name in ["dlq", "src", "dest"] {
+        let mut create = sdk.create_queue().queue_name(name);
+        if name == "src" {
+            create = create.attributes(
+                QueueAttributeName::RedrivePolicy,
+                r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:dlq","maxReceiveCount":"1"}"#,
+            );
+        }
+        urls.push(create.send().await.unwrap().queue_url.unwrap());
+    }
+    for i in 0..4 {
+        sdk.send_message()
+            .queue_url(&urls[0])
+            .message_body(format!("m{i}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let dlq_arn = "arn:aws:sqs:us-east-1:000000000000:dlq";
+    sdk.start_message_move_task()
+        .source_arn(dlq_arn)
+        .destination_arn("arn:aws:sqs:us-east-1:000000000000:dest")
+        .max_number_of_messages_per_second(1)
+        .send()
+        .await
+        .unwrap();
+    // The node running it dies, and the database goes down; a node starts meanwhile.
+    let _ = first.child.kill();
+    let _ = first.child.wait();
+    cluster.pause();
+    let second = Node::spawn_with(&cluster.url, &lease).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    cluster.resume();
+    second.wait_health(200, Duration::from_secs(30)).await;
+    // Once it serves (its registry loaded), it takes the task over and completes it.
+    let sdk = second.client().sdk();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let listed = sdk
+            .list_message_move_tasks()
+            .source_arn(dlq_arn)
+            .send()
+            .await
+            .unwrap();
+        let status = listed.results()[0].status().unwrap_or_default().to_string();
+        if status != "RUNNING" || Instant::now() > deadline {
+            break (status, listed);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        status.0,
+        "COMPLETED",
+        "{:?}; log:\n{}",
+        status.1,
+        second.log_text()
+    );
+    let attrs = sdk
+        .get_queue_attributes()
+        .queue_url(second.client().queue_url("dest"))
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages],
+        "4"
+    );
 }

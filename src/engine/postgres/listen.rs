@@ -1,4 +1,5 @@
-//! What a node hears from the others, on its one `LISTEN` connection (not pooled):
+//! What a node hears from the others, on its one `LISTEN` connection (not pooled), from the
+//! moment the node has opened ([`health`](super::health)):
 //!
 //! - `cauda_ready` (a queue id): a send or a visibility change to 0 committed on some node;
 //!   this node wakes that queue's waiting receives. A lost notification (the connection
@@ -53,22 +54,34 @@ pub(crate) fn spawn(config: tokio_postgres::Config, engine: Weak<Engine>, pg: Ar
             let Some(engine) = checking.upgrade() else {
                 return;
             };
-            check_registry(&engine, &checked_pg, &mut seen).await;
+            // While the database is unreachable the check would only fail (and log so).
+            if checked_pg.health.unavailable().is_none() {
+                check_registry(&engine, &checked_pg, &mut seen).await;
+            }
         }
     });
     tokio::spawn(async move {
+        // Failures in a row: the first is logged, the next ones (one a second while the
+        // database is down) only at debug level.
+        let mut failures: u64 = 0;
         loop {
-            tokio::select! {
-                r = listen(&config, &engine, &pg) => {
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "postgres backend: the LISTEN connection failed; waiting receives fall back to polling until it is back");
-                    }
-                }
+            let ended = tokio::select! {
+                r = listen(&config, &engine, &pg, &mut failures) => r,
                 _ = shutdown.changed() => return,
-            }
+            };
             if engine.upgrade().is_none_or(|e| e.is_shutting_down()) {
                 return;
             }
+            let why = match ended {
+                Ok(()) => "the database closed the connection".to_string(),
+                Err(e) => super::describe(&e),
+            };
+            if failures == 0 {
+                tracing::warn!(error = %why, "postgres backend: the LISTEN connection failed; waiting receives fall back to polling until it is back");
+            } else {
+                tracing::debug!(error = %why, failures, "postgres backend: the LISTEN connection failed again");
+            }
+            failures += 1;
             tokio::time::sleep(RECONNECT).await;
         }
     });
@@ -79,6 +92,7 @@ async fn listen(
     config: &tokio_postgres::Config,
     engine: &Weak<Engine>,
     pg: &Postgres,
+    failures: &mut u64,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut conn) = config.connect(NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(bool, String)>();
@@ -100,6 +114,10 @@ async fn listen(
     client
         .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {REGISTRY_CHANNEL}"))
         .await?;
+    if *failures > 0 {
+        tracing::info!("postgres backend: the LISTEN connection is back");
+        *failures = 0;
+    }
     // What changed before this connection listened (since the node opened, or while the
     // connection was down) is followed now, not at the next check.
     if let Some(engine) = engine.upgrade() {

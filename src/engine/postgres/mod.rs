@@ -181,14 +181,28 @@
 //! ([`MoveTaskRecords`](super::state::MoveTaskRecords): the local backend journals them as
 //! before, with no leases; postgres keeps them in `move_tasks` with leases), and the engine's
 //! task runner renews its lease and stops when a step finds the task no longer its own.
-//! To do: a lookup that misses could read `queues` before answering QueueDoesNotExist (it
-//! needs async lookups; today a queue created on node A is unknown to node B for the few
-//! milliseconds until B hears of it); a CreateQueue that loses the unique key to another
-//! node should answer with the winner's queue (today: "try again"); the queue-deleted
-//! cooldown (`deleted_at`) and the purge cooldown's clock move to the database; statements
-//! that depend on the record (the claim's RedrivePolicy, the dedup scope) re-read it in
-//! their transaction; the engine's `local` field (store stats, flush) becomes
-//! backend-neutral; an index of queues by id replaces the listener's registry scan.
+//! A lookup the registry misses (GetQueueUrl, every action taking a QueueUrl:
+//! `Engine::find_queue`) reads `queues` by name before answering QueueDoesNotExist, so a
+//! queue created on node A is usable on node B at once. CreateQueue checks the stored record
+//! (a handle another node deleted or replaced is not handed out), and one that loses the
+//! unique key to another node answers as CreateQueue of an existing name (the winner's URL,
+//! or QueueNameExists). The queue-deleted cooldown reads `deleted_queues` (each name's last
+//! deletion, by any node) and the purge cooldown `queues.last_purge_at`: both hold across
+//! nodes (times from the nodes' clocks).
+//! To do: statements that depend on the record (the claim's RedrivePolicy, the dedup scope)
+//! re-read it in their transaction; the engine's `local` field (store stats, flush) becomes
+//! backend-neutral; an index of queues by id replaces the listener's registry scan; a queue
+//! deleted on another node stays usable here (its requests then find no rows) until this
+//! node hears of it, and ListQueues reads only the registry.
+//!
+//! # The database down
+//!
+//! [`health`]: a URL that does not parse, a refusal by the server (role, password,
+//! database, privileges) or a newer schema stop the start; a database that does not answer
+//! does not: the node starts, answers every SQS request 500 InternalFailure and `/health`
+//! 503, and opens (schema, stored queues, listener) as soon as the database answers. While
+//! serving, a `SELECT 1` every 2 s (and any request that cannot get a connection) notices a
+//! lost database; the node is then not ready until it answers again, without a restart.
 //!
 //! # Built so far (phase 1)
 //!
@@ -207,12 +221,12 @@
 //!   message's age; purge with its cooldown; an operator's peek and delete by message id;
 //!   retention by a janitor on every node and `Engine::expire`; long polls woken across
 //!   nodes (LISTEN/NOTIFY, 2 s fallback poll).
-//! - Nothing is refused any more for want of the backend. Not started: readiness following
-//!   the database, TLS to the database; deleting `fifo_groups` rows of groups left without
-//!   messages (they stay until a purge or the queue's deletion). An operator's peek shows a
+//! - Nothing is refused any more for want of the backend. Not started: TLS to the database;
+//!   deleting `fifo_groups` rows of groups left without messages (they stay until a purge or the queue's deletion). An operator's peek shows a
 //!   promoted visible message's `visible_at` as its send time.
 
 mod backend;
+pub(crate) mod health;
 pub(crate) mod listen;
 pub(crate) mod schema;
 
@@ -222,29 +236,96 @@ pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
 
+use std::time::Duration;
+
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 /// Connections a node keeps to the database at most.
 const POOL_SIZE: usize = 16;
+
+/// How long a connection attempt may take unless the URL says (`connect_timeout`): a
+/// database host that drops packets fails requests after this, instead of holding them.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the database cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
     #[error("the database URL does not parse: {0}")]
     Url(tokio_postgres::Error),
-    #[error("cannot connect to the database: {0}")]
-    Connect(String),
+    #[error("cannot connect to the database: {message}")]
+    Connect {
+        message: String,
+        /// The database may answer later (not reachable, starting up, too many
+        /// connections), as opposed to a refusal an operator must fix (credentials, a
+        /// database that does not exist).
+        transient: bool,
+    },
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
 }
 
-/// Connects to the database `url` names and makes its schema current; the pool of
-/// connections the backend then uses, and the configuration (for the LISTEN connection).
-/// `sync_writes` false (`--durability relaxed`): cauda's sessions commit with
-/// `synchronous_commit=off` (a database crash may lose the last acknowledged commits, never
-/// part of one); otherwise the database's own setting applies.
-pub(crate) async fn open_pool(
+impl OpenError {
+    /// Whether waiting may help: the node then starts, not ready, and opens once the
+    /// database answers; otherwise the start stops (an operator's error).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            OpenError::Url(_) | OpenError::Schema(schema::SchemaError::Newer { .. }) => false,
+            OpenError::Connect { transient, .. } => *transient,
+            OpenError::Schema(schema::SchemaError::Database(e)) => is_transient(e),
+        }
+    }
+
+    pub(crate) fn connect(e: &deadpool_postgres::PoolError) -> OpenError {
+        let transient = match e {
+            deadpool_postgres::PoolError::Backend(e) => is_transient(e),
+            _ => true,
+        };
+        OpenError::Connect {
+            message: describe(e),
+            transient,
+        }
+    }
+}
+
+/// `e` and the errors under it, each once: "db error" alone says nothing, the database's
+/// message under it does ("FATAL: role … does not exist", "Connection refused").
+pub(crate) fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut under = e.source();
+    while let Some(cause) = under {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        under = cause.source();
+    }
+    text
+}
+
+/// A failure the database may not repeat: no answer at all (refused, reset, timed out), or
+/// an answer that says "later". Wrong credentials, a missing database or missing privileges
+/// are not.
+fn is_transient(e: &tokio_postgres::Error) -> bool {
+    let Some(db) = e.as_db_error() else {
+        return true;
+    };
+    let code = db.code();
+    *code == SqlState::CANNOT_CONNECT_NOW
+        || *code == SqlState::TOO_MANY_CONNECTIONS
+        || *code == SqlState::ADMIN_SHUTDOWN
+        || *code == SqlState::CRASH_SHUTDOWN
+        || code.code().starts_with("08")
+}
+
+/// The pool of connections to the database `url` names, and its configuration (for the
+/// LISTEN connection); nothing is connected yet ([`Postgres::open`] connects and makes the
+/// schema current). `sync_writes` false (`--durability relaxed`): cauda's sessions commit
+/// with `synchronous_commit=off` (a database crash may lose the last acknowledged commits,
+/// never part of one); otherwise the database's own setting applies.
+pub(crate) fn open_pool(
     url: &str,
     sync_writes: bool,
 ) -> Result<(Pool, tokio_postgres::Config), OpenError> {
@@ -256,6 +337,9 @@ pub(crate) async fn open_pool(
         };
         config.options(&options);
     }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
     let manager = Manager::from_config(
         config.clone(),
         NoTls,
@@ -266,18 +350,9 @@ pub(crate) async fn open_pool(
     let pool = Pool::builder(manager)
         .max_size(POOL_SIZE)
         .build()
-        .map_err(|e| OpenError::Connect(e.to_string()))?;
-    let mut client = pool
-        .get()
-        .await
-        .map_err(|e| OpenError::Connect(e.to_string()))?;
-    let found = schema::migrate(&mut client).await?;
-    if found < schema::VERSION {
-        tracing::info!(
-            from = found,
-            to = schema::VERSION,
-            "migrated the cauda schema"
-        );
-    }
+        .map_err(|e| OpenError::Connect {
+            message: e.to_string(),
+            transient: false,
+        })?;
     Ok((pool, config))
 }

@@ -91,6 +91,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX move_tasks_by_lease ON cauda.move_tasks (lease_until)
         WHERE status = 'RUNNING';
     ",
+    // 2: when each queue name was last deleted, by any node (the queue-deleted cooldown).
+    r"
+    CREATE TABLE cauda.deleted_queues (
+        account text NOT NULL,
+        region text NOT NULL,
+        name text NOT NULL,
+        deleted_at bigint NOT NULL,
+        PRIMARY KEY (account, region, name)
+    );
+    ",
 ];
 
 /// The schema version this cauda writes and reads.

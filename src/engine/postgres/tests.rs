@@ -24,8 +24,9 @@ async fn the_schema_is_created_then_left_as_it_is() {
         .await
         .unwrap()
         .get(0);
-    // queues, messages, dedup, fifo_groups, receive_attempts, move_tasks, schema_version
-    assert_eq!(tables, 7);
+    // queues, messages, dedup, fifo_groups, receive_attempts, move_tasks, deleted_queues,
+    // schema_version
+    assert_eq!(tables, 8);
     assert_eq!(schema::migrate(&mut client).await.unwrap(), VERSION);
     let rows: i64 = client
         .query_one("SELECT count(*) FROM cauda.schema_version", &[])
@@ -103,7 +104,7 @@ async fn relaxed_durability_commits_asynchronously_strict_keeps_the_database_set
     drop(client);
     let url = db.url();
     for (sync_writes, expected) in [(true, "on"), (false, "off")] {
-        let (pool, _) = super::open_pool(&url, sync_writes).await.unwrap();
+        let (pool, _) = super::open_pool(&url, sync_writes).unwrap();
         let client = pool.get().await.unwrap();
         let setting: String = client
             .query_one("SHOW synchronous_commit", &[])
@@ -140,9 +141,20 @@ async fn a_move_task_lease_is_renewed_and_taken_over_once_expired() {
         return;
     };
     let url = db.url();
-    let node = |pool| Postgres::new(pool, "us-east-1".into(), 1000, None);
-    let a = node(super::open_pool(&url, true).await.unwrap().0);
-    let b = node(super::open_pool(&url, true).await.unwrap().0);
+    let node = |pool| {
+        Postgres::new(
+            pool,
+            "us-east-1".into(),
+            1000,
+            None,
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+    };
+    let a = node(super::open_pool(&url, true).unwrap().0);
+    let b = node(super::open_pool(&url, true).unwrap().0);
+    // The schema, made current by the first open.
+    a.open().await.unwrap();
+    b.open().await.unwrap();
     let source = "arn:aws:sqs:us-east-1:000000000000:dlq";
     let t0 = 1_000_000;
     let task = running_task(source, t0);
@@ -550,4 +562,25 @@ async fn a_standard_claim_reads_the_ready_index_in_order() {
     );
     drop(client);
     db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_url_that_does_not_parse_stops_the_open_and_no_answer_is_waited_for() {
+    let e = super::open_pool("postgres://nobody@127.0.0.1:notaport/none", true).unwrap_err();
+    assert!(!e.is_transient(), "{e}");
+    assert!(e.to_string().contains("does not parse"), "{e}");
+    // Nothing listens on port 1: the node is to start and wait, the cause named.
+    let (pool, _) = super::open_pool("postgres://nobody@127.0.0.1:1/none", true).unwrap();
+    let pg = super::Postgres::new(
+        pool,
+        "us-east-1".into(),
+        1000,
+        None,
+        std::sync::Arc::new(crate::clock::SystemClock),
+    );
+    let e = pg.open().await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    let text = super::describe(&e);
+    assert!(text.contains("Connection refused"), "{text}");
+    assert!(pg.health.unavailable().is_some());
 }

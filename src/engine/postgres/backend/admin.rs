@@ -239,6 +239,10 @@ impl Postgres {
                     let Some(engine) = engine.upgrade() else {
                         return;
                     };
+                    // While the database is unreachable its health check says so, once.
+                    if pg.health.unavailable().is_some() {
+                        return;
+                    }
                     if let Err(e) = pg.sweep(&engine).await {
                         // The database failure is logged where it happened; the next round
                         // tries again.

@@ -23,6 +23,7 @@ use deadpool_postgres::{Pool, Transaction};
 use rand::rngs::StdRng;
 use tokio_postgres::Row;
 
+use crate::clock::Clock;
 use crate::engine::move_tasks::{MoveStep, NextMove, TaskMove};
 use crate::engine::peek::{PeekRequest, PeekedMessage};
 use crate::engine::queue::{Counts, MessageStateRecord, Queue, QueueRecord, QueueSlot, QueueStats};
@@ -32,13 +33,19 @@ use crate::engine::state::{MessageState, RecordChange, StateFuture};
 use crate::engine::{EngineError, EngineResult};
 use crate::store::records;
 
+use super::health::Health;
 use super::listen::{CHANNEL, REGISTRY_CHANNEL};
+use super::{schema, OpenError};
 
 /// The PostgreSQL backend of one node.
 pub(crate) struct Postgres {
     pool: Pool,
     /// The region of a record that names none (never written by this backend).
     default_region: String,
+    /// The engine's clock: the times this backend writes of its own (a queue's deletion).
+    clock: Arc<dyn Clock>,
+    /// Whether this node can serve: opened, and the database reachable.
+    pub(crate) health: Health,
     /// This node's random id: the owner of the message move tasks it runs.
     node: String,
     /// How long this node's lease of a move task lasts, in milliseconds.
@@ -75,7 +82,7 @@ fn failed(e: &dyn std::fmt::Display) -> EngineError {
 }
 
 fn db(e: tokio_postgres::Error) -> EngineError {
-    failed(&e)
+    failed(&super::describe(&e))
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -103,10 +110,13 @@ impl Postgres {
         default_region: String,
         lease_ms: u64,
         shuffle_seed: Option<u64>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Postgres {
             pool,
             default_region,
+            clock,
+            health: Health::default(),
             node: uuid::Uuid::new_v4().to_string(),
             lease_ms,
             shuffle_seed,
@@ -114,8 +124,46 @@ impl Postgres {
         }
     }
 
+    /// A pooled connection. A failure to get one is the database lost: this node is not
+    /// ready until the health check reaches it again.
     async fn client(&self) -> EngineResult<deadpool_postgres::Object> {
-        self.pool.get().await.map_err(|e| failed(&e))
+        match self.pool.get().await {
+            Ok(client) => Ok(client),
+            Err(e) => {
+                let why = super::describe(&e);
+                self.health.lost(&why);
+                Err(failed(&why))
+            }
+        }
+    }
+
+    /// Connects, makes the schema current and reads every stored queue's record: what the
+    /// node needs before it serves.
+    pub(crate) async fn open(&self) -> Result<Vec<QueueRecord>, OpenError> {
+        let mut client = self.pool.get().await.map_err(|e| OpenError::connect(&e))?;
+        let found = schema::migrate(&mut client).await?;
+        if found < schema::VERSION {
+            tracing::info!(
+                from = found,
+                to = schema::VERSION,
+                "migrated the cauda schema"
+            );
+        }
+        drop(client);
+        self.stored_queues().await.map_err(|_| OpenError::Connect {
+            message: "cannot read the queues (see the log)".into(),
+            transient: true,
+        })
+    }
+
+    /// One cheap statement on a pooled connection: whether the database answers.
+    pub(crate) async fn ping(&self) -> Result<(), String> {
+        let client = self.pool.get().await.map_err(|e| super::describe(&e))?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| super::describe(&e))?;
+        Ok(())
     }
 
     /// Every stored queue's record, for the engine's registry at open.
@@ -268,5 +316,31 @@ impl MessageState for Postgres {
         Box::new(Slot {
             record: RwLock::new(record),
         })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn stored_queue<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        name: &'a str,
+    ) -> StateFuture<'a, Option<QueueRecord>> {
+        Box::pin(self.stored_queue_named(account, region, name))
+    }
+
+    fn deleted_at<'a>(
+        &'a self,
+        account: &'a str,
+        region: &'a str,
+        name: &'a str,
+    ) -> StateFuture<'a, Option<u64>> {
+        Box::pin(self.deleted_at(account, region, name))
+    }
+
+    fn unavailable(&self) -> Option<&'static str> {
+        self.health.unavailable()
     }
 }

@@ -29,7 +29,8 @@ impl Postgres {
             .await
             .map_err(db)?;
         if inserted == 0 {
-            // Another node created the name first; its CreateQueue answers for it.
+            // Another node created the name first: the engine answers with its queue
+            // (`Engine::create_queue`), unless it is deleted again meanwhile.
             return Err(EngineError::InvalidRequest(
                 "Another CreateQueue of this name is in progress; try again.".into(),
             ));
@@ -41,9 +42,22 @@ impl Postgres {
     pub(super) async fn remove_queue(&self, q: &Queue) -> EngineResult<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        tx.execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
+        let deleted = tx
+            .execute("DELETE FROM cauda.queues WHERE id = $1", &[&to_i64(q.id)])
             .await
             .map_err(db)?;
+        if deleted == 0 {
+            // Another node deleted it (this node has not heard yet).
+            return Err(EngineError::QueueDoesNotExist);
+        }
+        tx.execute(
+            "INSERT INTO cauda.deleted_queues (account, region, name, deleted_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (account, region, name) \
+             DO UPDATE SET deleted_at = EXCLUDED.deleted_at",
+            &[&q.account, &q.region, &q.name, &to_i64(self.clock.now_ms())],
+        )
+        .await
+        .map_err(db)?;
         notify_registry(&tx, q.id).await?;
         tx.commit().await.map_err(db)
     }
@@ -113,4 +127,55 @@ impl Postgres {
             .map_err(db)?;
         Ok(rows.iter().map(|r| (to_u64(r.get(0)), r.get(1))).collect())
     }
+
+    /// The stored record of the queue named so; `None` when there is none.
+    pub(super) async fn stored_queue_named(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> EngineResult<Option<QueueRecord>> {
+        if !storable(&[account, region, name]) {
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT record FROM cauda.queues WHERE account = $1 AND region = $2 AND name = $3",
+                &[&account, &region, &name],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| records::decode(r.get::<_, &[u8]>(0)).map_err(|e| failed(&e)))
+            .transpose()
+    }
+
+    /// When a queue of the name was last deleted, by any node.
+    pub(super) async fn deleted_at(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> EngineResult<Option<u64>> {
+        if !storable(&[account, region, name]) {
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT deleted_at FROM cauda.deleted_queues \
+                 WHERE account = $1 AND region = $2 AND name = $3",
+                &[&account, &region, &name],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| to_u64(r.get(0))))
+    }
+}
+
+/// Whether a `text` column can hold each of `texts`: PostgreSQL refuses a NUL (a statement
+/// given one fails), so no stored queue has a name, account or region with one, and a lookup
+/// of such a name (a hostile QueueUrl) finds nothing instead of failing.
+fn storable(texts: &[&str]) -> bool {
+    texts.iter().all(|t| !t.contains('\0'))
 }

@@ -434,6 +434,13 @@ fn region_of(
 
 /// The region of a regional host `sqs.<region>.<rest>` (`rest` may carry a port).
 fn host_region(host: &str) -> Option<String> {
+    // Most hosts are not regional: answered before the lower-cased copy.
+    if !host
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("sqs."))
+    {
+        return None;
+    }
     let host = host.to_ascii_lowercase();
     let (region, rest) = host.strip_prefix("sqs.")?.split_once('.')?;
     (!rest.is_empty() && is_region_name(region)).then(|| region.to_string())
@@ -443,10 +450,10 @@ fn host_region(host: &str) -> Option<String> {
 /// URLs the request's host loses its own `sqs.<region>.` (the client followed such a URL), so
 /// [`Context::queue_url`] can put the queue's region there.
 fn url_base(config: &Config, headers: &http::HeaderMap) -> String {
-    let (scheme, host) = match &config.queue_url_host {
+    let (scheme, host): (&str, std::borrow::Cow<'_, str>) = match &config.queue_url_host {
         Some(h) => match h.split_once("://") {
-            Some((scheme, host)) => (scheme.to_string(), host.trim_end_matches('/').to_string()),
-            None => ("http".to_string(), h.trim_end_matches('/').to_string()),
+            Some((scheme, host)) => (scheme, host.trim_end_matches('/').into()),
+            None => ("http", h.trim_end_matches('/').into()),
         },
         None => {
             let host = headers
@@ -454,18 +461,22 @@ fn url_base(config: &Config, headers: &http::HeaderMap) -> String {
                 .and_then(|v| v.to_str().ok())
                 .filter(|h| !h.is_empty())
                 .map_or_else(
-                    || config.bind.to_string(),
+                    || config.bind.to_string().into(),
                     |h| match host_region(h) {
                         Some(region) if config.queue_url_regional => {
-                            h["sqs.".len() + region.len() + 1..].to_string()
+                            h["sqs.".len() + region.len() + 1..].into()
                         }
-                        _ => h.to_string(),
+                        _ => h.into(),
                     },
                 );
-            ("http".to_string(), host)
+            ("http", host)
         }
     };
-    format!("{scheme}://{host}")
+    let mut base = String::with_capacity(scheme.len() + 3 + host.len());
+    base.push_str(scheme);
+    base.push_str("://");
+    base.push_str(&host);
+    base
 }
 
 #[cfg(test)]

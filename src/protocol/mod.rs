@@ -38,9 +38,10 @@ pub fn detect(headers: &HeaderMap) -> Protocol {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
+            const JSON_TYPE: &str = "application/x-amz-json";
             v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/x-amz-json")
+                .get(..JSON_TYPE.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(JSON_TYPE))
         });
     if headers.contains_key("x-amz-target") || json_type {
         Protocol::Json
@@ -349,7 +350,11 @@ pub fn queue_path(url: &str) -> Option<(Option<&str>, &str)> {
         }
         None => url,
     };
-    let path = path.split(['?', '#']).next().unwrap_or("");
+    let end = path
+        .bytes()
+        .position(|b| b == b'?' || b == b'#')
+        .unwrap_or(path.len());
+    let path = &path[..end];
     let mut parts = path.split('/').filter(|p| !p.is_empty());
     match (parts.next(), parts.next(), parts.next()) {
         (Some(name), None, _) => Some((None, name)),

@@ -3,6 +3,7 @@
 //! action's input ([`QueryInput`], declared with `query_input!` from the input's one member
 //! list).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
@@ -253,13 +254,19 @@ pub fn to_json(params: &[(String, String)], fields: &'static [Field]) -> SqsResu
 /// when a name or value is not UTF-8 once decoded. (Decoding it lossily, as a form parser
 /// does, would store a message body other than the one sent.)
 pub fn parse_params(raw: &[u8]) -> SqsResult<Vec<(String, String)>> {
+    // Most parts hold no `+` and no `%`: they are copied once, not rebuilt byte by byte.
     let decode = |part: &[u8]| {
-        let spaced: Vec<u8> = part
-            .iter()
-            .map(|&b| if b == b'+' { b' ' } else { b })
-            .collect();
-        let bytes: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
-        String::from_utf8(bytes).map_err(|_| {
+        let spaced: Cow<'_, [u8]> = if part.contains(&b'+') {
+            Cow::Owned(
+                part.iter()
+                    .map(|&b| if b == b'+' { b' ' } else { b })
+                    .collect(),
+            )
+        } else {
+            Cow::Borrowed(part)
+        };
+        let bytes: Cow<'_, [u8]> = percent_encoding::percent_decode(&spaced).into();
+        String::from_utf8(bytes.into_owned()).map_err(|_| {
             SqsError::new(
                 ErrorCode::MalformedQueryString,
                 "The query string is malformed: a parameter is not valid UTF-8.",

@@ -29,24 +29,57 @@ fn escape(s: &str) -> String {
     quick_xml::escape::escape(s.as_ref()).replace('\r', "&#xD;")
 }
 
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => escape(s),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Null => String::new(),
-        other => escape(&other.to_string()),
+/// Appends `s`, escaped. Text of printable ASCII without markup characters (a queue URL, an
+/// id, a digest, most bodies) is appended as it is, without the checks and copies of
+/// [`escape`], which gives the same text for it.
+fn escape_into(out: &mut String, s: &str) {
+    let plain = s.bytes().all(|b| {
+        matches!(b, b' '..=b'~' | b'\t' | b'\n') && !matches!(b, b'<' | b'>' | b'&' | b'\'' | b'"')
+    });
+    if plain {
+        out.push_str(s);
+    } else {
+        out.push_str(&escape(s));
     }
 }
 
-fn element(out: &mut String, name: &str, inner: &str) {
+fn scalar_into(out: &mut String, v: &Value) {
+    match v {
+        Value::String(s) => escape_into(out, s),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Null => {}
+        other => escape_into(out, &other.to_string()),
+    }
+}
+
+fn open(out: &mut String, name: &str) {
     out.push('<');
     out.push_str(name);
     out.push('>');
-    out.push_str(inner);
+}
+
+fn close(out: &mut String, name: &str) {
     out.push_str("</");
     out.push_str(name);
     out.push('>');
+}
+
+/// `<name>` + the escaped scalar `v` + `</name>`.
+fn scalar_element(out: &mut String, name: &str, v: &Value) {
+    open(out, name);
+    scalar_into(out, v);
+    close(out, name);
+}
+
+/// `<name>` + the members of `v` (an object) or its escaped scalar + `</name>`.
+fn value_element(out: &mut String, action: &str, name: &str, v: &Value) {
+    open(out, name);
+    match v {
+        Value::Object(fields) => members(out, action, fields),
+        other => scalar_into(out, other),
+    }
+    close(out, name);
 }
 
 /// Maps that SQS's XML flattens into repeated entries, by member: the entry element and its key
@@ -60,8 +93,8 @@ pub(super) fn flattened_map(member: &str) -> Option<(&'static str, &'static str,
     }
 }
 
-/// Writes the members of an output object in SQS's XML shapes. A `null` member is one the
-/// output left out: no element.
+/// Writes the members of an output object in SQS's XML shapes, straight into `out`. A `null`
+/// member is one the output left out: no element.
 fn members(out: &mut String, action: &str, obj: &serde_json::Map<String, Value>) {
     for (key, value) in obj {
         if value.is_null() {
@@ -71,51 +104,34 @@ fn members(out: &mut String, action: &str, obj: &serde_json::Map<String, Value>)
             (flattened_map(key), value)
         {
             for (k, v) in map {
-                let mut inner = String::new();
-                match v {
-                    Value::Object(fields) => members(&mut inner, action, fields),
-                    other => inner.push_str(&scalar(other)),
-                }
-                element(
-                    out,
-                    entry,
-                    &format!(
-                        "<{key_name}>{}</{key_name}><{value_name}>{inner}</{value_name}>",
-                        escape(k)
-                    ),
-                );
+                open(out, entry);
+                open(out, key_name);
+                escape_into(out, k);
+                close(out, key_name);
+                value_element(out, action, value_name, v);
+                close(out, entry);
             }
             continue;
         }
         match (key.as_str(), value) {
             ("QueueUrls" | "queueUrls", Value::Array(items)) => {
                 for item in items {
-                    element(out, "QueueUrl", &scalar(item));
+                    scalar_element(out, "QueueUrl", item);
                 }
             }
             (_, Value::Array(items)) => {
-                let item_name = match key.as_str() {
-                    "Messages" => "Message".to_string(),
-                    "Successful" => format!("{action}ResultEntry"),
-                    "Failed" => "BatchResultErrorEntry".to_string(),
-                    "Results" => format!("{action}ResultEntry"),
-                    other => other.to_string(),
+                let item_name: Cow<'_, str> = match key.as_str() {
+                    "Messages" => "Message".into(),
+                    "Successful" | "Results" => format!("{action}ResultEntry").into(),
+                    "Failed" => "BatchResultErrorEntry".into(),
+                    other => other.into(),
                 };
                 for item in items {
-                    let mut inner = String::new();
-                    match item {
-                        Value::Object(fields) => members(&mut inner, action, fields),
-                        other => inner.push_str(&scalar(other)),
-                    }
-                    element(out, &item_name, &inner);
+                    value_element(out, action, &item_name, item);
                 }
             }
-            (_, Value::Object(fields)) => {
-                let mut inner = String::new();
-                members(&mut inner, action, fields);
-                element(out, key, &inner);
-            }
-            (_, v) => element(out, key, &scalar(v)),
+            (_, Value::Object(_)) => value_element(out, action, key, value),
+            (_, v) => scalar_element(out, key, v),
         }
     }
 }
@@ -123,25 +139,37 @@ fn members(out: &mut String, action: &str, obj: &serde_json::Map<String, Value>)
 /// `<XResponse><XResult>…</XResult><ResponseMetadata>…</ResponseMetadata></XResponse>`; an
 /// action without output (`None`) gets no `<XResult>`.
 pub fn response(action: &str, output: Option<&Value>, request_id: &str) -> String {
-    let mut out = String::with_capacity(256);
-    out.push_str("<?xml version=\"1.0\"?>");
-    out.push_str(&format!("<{action}Response xmlns=\"{XML_NAMESPACE}\">"));
+    let mut out = String::with_capacity(512);
+    out.push_str("<?xml version=\"1.0\"?><");
+    out.push_str(action);
+    out.push_str("Response xmlns=\"");
+    out.push_str(XML_NAMESPACE);
+    out.push_str("\">");
     if let Some(output) = output {
-        let mut inner = String::new();
+        let result_at = out.len();
+        out.push('<');
+        out.push_str(action);
+        out.push_str("Result>");
+        let members_at = out.len();
         if let Value::Object(obj) = output {
-            members(&mut inner, action, obj);
+            members(&mut out, action, obj);
         }
-        if inner.is_empty() {
-            out.push_str(&format!("<{action}Result/>"));
+        if out.len() == members_at {
+            out.truncate(result_at);
+            out.push('<');
+            out.push_str(action);
+            out.push_str("Result/>");
         } else {
-            element(&mut out, &format!("{action}Result"), &inner);
+            out.push_str("</");
+            out.push_str(action);
+            out.push_str("Result>");
         }
     }
-    out.push_str(&format!(
-        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>",
-        escape(request_id)
-    ));
-    out.push_str(&format!("</{action}Response>"));
+    out.push_str("<ResponseMetadata><RequestId>");
+    escape_into(&mut out, request_id);
+    out.push_str("</RequestId></ResponseMetadata></");
+    out.push_str(action);
+    out.push_str("Response>");
     out
 }
 
@@ -219,6 +247,25 @@ mod tests {
         assert!(x.contains(
             "<ListQueueTagsResult><Tag><Key>a</Key><Value>1</Value></Tag></ListQueueTagsResult>"
         ));
+    }
+
+    /// The fast path of [`escape_into`] writes what [`escape`] would.
+    #[test]
+    fn escaping_into_a_document_matches_escape() {
+        for s in [
+            "",
+            "http://127.0.0.1:9324/000000000000/q",
+            "plain text ~ with spaces\tand\nlines",
+            "a<b>c&d'e\"f",
+            "cr\r",
+            "nul\0 and \u{1}",
+            "\u{e9}t\u{e9} \u{10000} \u{FFFE}",
+            "\u{7f}",
+        ] {
+            let mut out = String::from("<x>");
+            escape_into(&mut out, s);
+            assert_eq!(out, format!("<x>{}", escape(s)), "{s:?}");
+        }
     }
 
     /// An action name or parameter echoed in an error may hold any character; the document

@@ -30,9 +30,22 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError
         )));
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    // A predicate, not a `[char; 6]` pattern, which tests every char against each of its six.
-    let separator = |c: char| c == ',' || c.is_ascii_whitespace();
-    for token in rest.split(separator).filter(|t| !t.is_empty()) {
+    // Split on bytes: the separators are ASCII, so every cut is a char boundary, and no char
+    // is decoded on the way.
+    let mut start = 0;
+    let tokens = rest
+        .bytes()
+        .enumerate()
+        .chain(std::iter::once((rest.len(), b',')))
+        .filter_map(|(i, b)| {
+            if b != b',' && !b.is_ascii_whitespace() {
+                return None;
+            }
+            let token = &rest[start..i];
+            start = i + 1;
+            (!token.is_empty()).then_some(token)
+        });
+    for token in tokens {
         let Some((key, val)) = token
             .bytes()
             .position(|b| b == b'=')
@@ -125,18 +138,26 @@ pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
         matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&'
             | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
     };
-    let well_formed = value.bytes().all(|b| b == b';' || is_tchar(b))
-        && !value.is_empty()
-        && !value.starts_with(';')
-        && !value.ends_with(';')
-        && !value.contains(";;");
-    if !well_formed {
-        return Err(incomplete(format!(
+    let malformed = || {
+        incomplete(format!(
             "SignedHeaders must be a ';'-separated list of header names, got '{}'.",
             echo(value)
-        )));
-    }
-    Ok(value.split(';').map(str::to_ascii_lowercase).collect())
+        ))
+    };
+    // Every name non-empty and of token characters; checked on the names themselves.
+    value
+        .split(';')
+        .map(|name| {
+            if name.is_empty() || !name.bytes().all(is_tchar) {
+                return Err(malformed());
+            }
+            Ok(if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                name.to_ascii_lowercase()
+            } else {
+                name.to_string()
+            })
+        })
+        .collect()
 }
 
 /// A signature is 64 hex digits; returned lower-cased.

@@ -391,19 +391,8 @@ fn spawn_runner(engine: &Arc<Engine>, handle: String) {
             if e.is_shutting_down() {
                 return;
             }
-            if let Some(lease) = e.state.task_lease_ms() {
-                let now = e.now();
-                let due = *renew_at.get_or_insert(now + lease / 3);
-                if now >= due {
-                    match e.state.renew_task_lease(&handle, now).await {
-                        Ok(true) => renew_at = Some(now + lease / 3),
-                        Ok(false) => return,
-                        // Tried again at the next round; the moves check the lease anyway.
-                        Err(err) => {
-                            tracing::warn!(error = ?err, "a move task's lease was not renewed");
-                        }
-                    }
-                }
+            if !renew_lease_if_due(&e, &handle, &mut renew_at).await {
+                return;
             }
             let now = e.now();
             if now < next_move_at {
@@ -427,37 +416,8 @@ fn spawn_runner(engine: &Arc<Engine>, handle: String) {
             if task.status != MoveTaskStatus::Running {
                 return;
             }
-            let finished = |status: MoveTaskStatus, reason: Option<String>| {
-                let (e, handle) = (e.clone(), handle.clone());
-                async move {
-                    let ended = e
-                        .state
-                        .end_task(&handle, TaskEnd::runner(status, reason))
-                        .await;
-                    if let Err(err) = ended {
-                        tracing::warn!(task = %handle, error = ?err, "a move task's end was not stored; it resumes after a restart, or where its lease expires");
-                    }
-                }
-            };
-            if task.moved >= task.to_move {
-                finished(MoveTaskStatus::Completed, None).await;
+            if !move_and_end(&e, &handle, &task).await {
                 return;
-            }
-            match e.move_one(&task).await {
-                Ok(Step::Again) => {}
-                Ok(Step::Done) => {
-                    finished(MoveTaskStatus::Completed, None).await;
-                    return;
-                }
-                Ok(Step::Stopped) => return,
-                Err(err) => {
-                    finished(
-                        MoveTaskStatus::Failed,
-                        Some(failure_reason(&err).to_string()),
-                    )
-                    .await;
-                    return;
-                }
             }
             let Some(rate) = task.max_per_second else {
                 // No rate: only let other tasks run. Never a sleep on the clock, which would
@@ -469,6 +429,62 @@ fn spawn_runner(engine: &Arc<Engine>, handle: String) {
             next_move_at = pace.next(e.now(), rate);
         }
     });
+}
+
+/// Renews the lease of the task `handle` names if leases are on and the renewal is due
+/// (`renew_at`, first set a third of a lease from now). `false` when the runner must stop:
+/// another node has taken the lease over.
+async fn renew_lease_if_due(e: &Engine, handle: &str, renew_at: &mut Option<u64>) -> bool {
+    let Some(lease) = e.state.task_lease_ms() else {
+        return true;
+    };
+    let now = e.now();
+    let due = *renew_at.get_or_insert(now + lease / 3);
+    if now >= due {
+        match e.state.renew_task_lease(handle, now).await {
+            Ok(true) => *renew_at = Some(now + lease / 3),
+            Ok(false) => return false,
+            // Tried again at the next round; the moves check the lease anyway.
+            Err(err) => {
+                tracing::warn!(error = ?err, "a move task's lease was not renewed");
+            }
+        }
+    }
+    true
+}
+
+/// One move of the running `task`, ending the task when it is complete or a move fails.
+/// `false` when the runner must stop (the task ended, or stopped running here).
+async fn move_and_end(e: &Engine, handle: &str, task: &MoveTaskInfo) -> bool {
+    if task.moved >= task.to_move {
+        end_task(e, handle, MoveTaskStatus::Completed, None).await;
+        return false;
+    }
+    match e.move_one(task).await {
+        Ok(Step::Again) => true,
+        Ok(Step::Done) => {
+            end_task(e, handle, MoveTaskStatus::Completed, None).await;
+            false
+        }
+        Ok(Step::Stopped) => false,
+        Err(err) => {
+            let reason = Some(failure_reason(&err).to_string());
+            end_task(e, handle, MoveTaskStatus::Failed, reason).await;
+            false
+        }
+    }
+}
+
+/// Stores the end of the task `handle` names, as its runner ends it; a failure to store it
+/// is logged (the task then resumes after a restart, or where its lease expires).
+async fn end_task(e: &Engine, handle: &str, status: MoveTaskStatus, reason: Option<String>) {
+    let ended = e
+        .state
+        .end_task(handle, TaskEnd::runner(status, reason))
+        .await;
+    if let Err(err) = ended {
+        tracing::warn!(task = %handle, error = ?err, "a move task's end was not stored; it resumes after a restart, or where its lease expires");
+    }
 }
 
 /// A rate kept from a fixed start: the `n`th move is due at `start + n * 1000 / rate` ms, so

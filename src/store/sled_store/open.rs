@@ -1,6 +1,130 @@
-//! Opening a data directory: sled and its trees, the format version, the legacy layouts.
+//! Opening a data directory: sled and its trees, the format version, the journal's replay,
+//! the legacy layouts, and the start of the background writer.
 
 use super::*;
+
+impl SledStore {
+    /// Opens the store in `dir`; a format 1 directory's cold records move to the `messages`
+    /// tree without index records (see [`SledStore::open_with_index`]).
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        Self::open_with_index(dir, None)
+    }
+
+    /// Opens the store in `dir`; migrating a format 1 directory, `index_of` gives each cold
+    /// record's index record, written in the same write-out.
+    pub fn open_with_index(dir: &Path, index_of: Option<IndexOf>) -> StoreResult<Self> {
+        #[allow(
+            clippy::disallowed_methods,
+            reason = "timing the open for the log (recovery time)"
+        )]
+        let started = std::time::Instant::now();
+        let Sled {
+            db,
+            journal,
+            messages,
+        } = open_sled(dir)?;
+        let format = check_format(&db, &journal, dir)?;
+        let sled_opened = started.elapsed();
+        let legacy = !db.is_empty();
+        let state = replay(&db, &journal, dir, format)?;
+        tracing::info!(
+            sled_open_ms = sled_opened.as_millis() as u64,
+            replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
+            records = state.map.len(),
+            journal_entries = state.entries.len(),
+            "store opened"
+        );
+        let inner = Arc::new(Inner {
+            dir: dir.to_path_buf(),
+            sled: RwLock::new(Some(Sled {
+                db,
+                journal,
+                messages,
+            })),
+            last_recovery: Mutex::new(None),
+            state: Mutex::new(state),
+            writer: Mutex::new(()),
+            reclaim: Mutex::new(()),
+        });
+        if legacy {
+            inner.migrate_legacy()?;
+        }
+        if format < 2 {
+            inner.migrate_cold(index_of)?;
+        }
+        let (stop, background) = spawn_background(inner.clone())?;
+        Ok(SledStore {
+            inner,
+            stop: Some(stop),
+            background: Some(background),
+        })
+    }
+}
+
+/// Rebuilds the live records from sled: the records of the earlier one-key-per-record layout
+/// (the default tree) first, since the journal is newer, then the journal's entries in order.
+fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> StoreResult<State> {
+    let mut state = State {
+        map: BTreeMap::new(),
+        pending: vec![ENTRY_V1],
+        spare: Vec::new(),
+        pending_seq: 1,
+        dead: VecDeque::new(),
+        entries: BTreeMap::new(),
+        journal_bytes: 0,
+        live_bytes: 0,
+        failed: None,
+        cold: Cold::default(),
+    };
+    for pair in db.iter() {
+        let (k, v) = pair.map_err(err)?;
+        state.apply_op(k.to_vec(), Some(v.to_vec()), 0);
+    }
+    for pair in journal.iter() {
+        let (k, v) = pair.map_err(err)?;
+        let seq =
+            u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
+                damaged(dir, &format!("a journal key is {} bytes, not 8", k.len()))
+            })?);
+        let ops = decode_entry(&v).map_err(|e| {
+            damaged(
+                dir,
+                &format!("journal entry {seq} does not decode: {}", e.0),
+            )
+        })?;
+        for (key, value) in ops {
+            // From format 2 on, a cold record in the journal is one a migration moved
+            // to the `messages` tree (and maybe changed there since): stale.
+            if format < 2 || !keys::is_cold(&key) {
+                state.apply_op(key, value, seq);
+            }
+        }
+        let stat = state.entries.entry(seq).or_default();
+        stat.bytes = v.len() as u64;
+        state.journal_bytes += stat.bytes;
+        state.pending_seq = seq + 1;
+    }
+    Ok(state)
+}
+
+/// Starts the background writer: a round every [`WRITE_INTERVAL`] until the returned sender
+/// is dropped.
+fn spawn_background(worker: Arc<Inner>) -> StoreResult<(mpsc::Sender<()>, JoinHandle<()>)> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let background = std::thread::Builder::new()
+        .name("cauda-store".into())
+        .spawn(move || {
+            let mut round: u32 = 0;
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(WRITE_INTERVAL) {
+                round = round.wrapping_add(1);
+                if let Err(e) = worker.background_round(round) {
+                    super::super::log_failure("store background write failed", &e);
+                }
+            }
+        })
+        .map_err(|e| StoreError(e.to_string()))?;
+    Ok((stop, background))
+}
 
 /// Opens sled over `dir`, and its journal and messages trees.
 pub(super) fn open_sled(dir: &Path) -> StoreResult<Sled> {
@@ -25,7 +149,7 @@ fn write_format(db: &sled::Db, dir: &Path, version: u32) -> StoreResult<()> {
 /// The directory's format version. Refuses a newer one; a directory without a format record
 /// is version 1 if it holds records (it predates the record), and a new one otherwise, which
 /// gets the current version.
-pub(super) fn check_format(db: &sled::Db, journal: &sled::Tree, dir: &Path) -> StoreResult<u32> {
+fn check_format(db: &sled::Db, journal: &sled::Tree, dir: &Path) -> StoreResult<u32> {
     let meta = db.open_tree("meta").map_err(|e| describe(dir, &e))?;
     match meta.get(FORMAT_KEY).map_err(|e| describe(dir, &e))? {
         None if db.is_empty() && journal.is_empty() => {

@@ -36,8 +36,45 @@ pub(crate) type RecordChange<'a> = dyn FnMut(&mut QueueRecord) -> EngineResult<(
 /// What a [`MessageState`] operation returns.
 pub(crate) type StateFuture<'a, T> = Pin<Box<dyn Future<Output = EngineResult<T>> + Send + 'a>>;
 
+/// What a backend several nodes share tells each node's registry; a store only one process
+/// opens keeps these defaults.
+pub(crate) trait SharedStore: Send + Sync {
+    /// Whether other nodes share this store (their queues change under this node's registry).
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// A queue another node over the same store created that this node's registry does not
+    /// hold yet: its stored record, read by name. `None` for a store no other node shares.
+    fn stored_queue<'a>(
+        &'a self,
+        _account: &'a str,
+        _region: &'a str,
+        _name: &'a str,
+    ) -> StateFuture<'a, Option<QueueRecord>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// When a queue of this name was last deleted by any node over the same store (the
+    /// queue-deleted cooldown); `None` for a store no other node shares (the engine keeps
+    /// its own deletions).
+    fn deleted_at<'a>(
+        &'a self,
+        _account: &'a str,
+        _region: &'a str,
+        _name: &'a str,
+    ) -> StateFuture<'a, Option<u64>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Why the backend cannot serve now (its database unreachable); `None` when it can.
+    fn unavailable(&self) -> Option<&'static str> {
+        None
+    }
+}
+
 /// Where message state lives (DESIGN.md "Backends: where message state lives").
-pub(crate) trait MessageState: MoveTaskRecords + Send + Sync {
+pub(crate) trait MessageState: MoveTaskRecords + SharedStore + Send + Sync {
     /// SendMessage(Batch): prepares each entry under the queue's record
     /// ([`Sending::prepare`]: validation, digests, deduplication key), looks its key up among
     /// the live deduplication entries and those earlier in the batch, and stores the new
@@ -149,39 +186,6 @@ pub(crate) trait MessageState: MoveTaskRecords + Send + Sync {
     /// What this backend keeps for a queue beside its shared handle, made from its record
     /// when the queue is created or recovered.
     fn queue_slot(&self, record: QueueRecord) -> QueueSlot;
-
-    /// Whether other nodes share this store (their queues change under this node's registry).
-    fn is_shared(&self) -> bool {
-        false
-    }
-
-    /// A queue another node over the same store created that this node's registry does not
-    /// hold yet: its stored record, read by name. `None` for a store no other node shares.
-    fn stored_queue<'a>(
-        &'a self,
-        _account: &'a str,
-        _region: &'a str,
-        _name: &'a str,
-    ) -> StateFuture<'a, Option<QueueRecord>> {
-        Box::pin(std::future::ready(Ok(None)))
-    }
-
-    /// When a queue of this name was last deleted by any node over the same store (the
-    /// queue-deleted cooldown); `None` for a store no other node shares (the engine keeps
-    /// its own deletions).
-    fn deleted_at<'a>(
-        &'a self,
-        _account: &'a str,
-        _region: &'a str,
-        _name: &'a str,
-    ) -> StateFuture<'a, Option<u64>> {
-        Box::pin(std::future::ready(Ok(None)))
-    }
-
-    /// Why the backend cannot serve now (its database unreachable); `None` when it can.
-    fn unavailable(&self) -> Option<&'static str> {
-        None
-    }
 }
 
 /// Message move task records, kept where message state lives so that every node over it sees

@@ -42,7 +42,7 @@ use super::peek::{PeekRequest, PeekedMessage};
 use super::queue::{Counts, Queue, QueueRecord, QueueSlot, QueueStats};
 use super::receive::{Claim, Claimed};
 use super::send::{SendEntry, SendOutcome, Sending};
-use super::state::{MessageState, RecordChange, StateFuture};
+use super::state::{MessageState, RecordChange, SharedStore, StateFuture};
 use super::EngineResult;
 use journal::Journal;
 use queue_state::QueueState;
@@ -113,6 +113,9 @@ impl Local {
         &self.journal
     }
 }
+
+/// One process opens the store: the defaults.
+impl SharedStore for Local {}
 
 impl MessageState for Local {
     fn create_queue<'a>(&'a self, record: &'a QueueRecord) -> StateFuture<'a, ()> {

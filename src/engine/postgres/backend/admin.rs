@@ -316,25 +316,18 @@ async fn estimated_stats(
     // A literal id (an integer): the planner estimates for that queue, not a generic one.
     let plan = client
         .simple_query(&format!(
-            "EXPLAIN (FORMAT JSON) SELECT 1 FROM cauda.messages WHERE queue_id = {id}"
+            "EXPLAIN SELECT 1 FROM cauda.messages WHERE queue_id = {id}"
         ))
         .await
         .map_err(db)?;
-    let estimate = plan
+    // The plan's first line ends with its estimate: `(cost=0.43..8.45 rows=1234 width=4)`.
+    let total = plan
         .iter()
         .find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            SimpleQueryMessage::Row(r) => r.get(0).and_then(estimated_rows),
             _ => None,
         })
-        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
-        .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
-        .unwrap_or(0.0);
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "a row estimate, rounded"
-    )]
-    let total = estimate.round() as u64;
+        .unwrap_or(0);
     if total <= to_u64(EXACT_COUNT_LIMIT) {
         return Ok(None);
     }
@@ -362,4 +355,30 @@ async fn estimated_stats(
         },
         oldest_sent_at: row.get::<_, Option<i64>>(2).map(to_u64),
     }))
+}
+
+/// The row estimate of an EXPLAIN line (`… rows=1234 width=4)`).
+fn estimated_rows(line: &str) -> Option<u64> {
+    let after = &line[line.find(" rows=")? + " rows=".len()..];
+    let digits = after
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(after.len());
+    after[..digits].parse().ok()
+}
+
+#[cfg(test)]
+mod explain_tests {
+    use super::estimated_rows;
+
+    #[test]
+    fn the_estimate_is_read_from_a_plan_line() {
+        let line = "Index Only Scan using messages_by_sent_at on messages  \
+                    (cost=0.43..31245.71 rows=1000123 width=4)";
+        assert_eq!(estimated_rows(line), Some(1_000_123));
+        assert_eq!(
+            estimated_rows("Seq Scan on messages  (cost=0.00..1.01 rows=1 width=4)"),
+            Some(1)
+        );
+        assert_eq!(estimated_rows("Result  (cost=0.00..0.01 width=4)"), None);
+    }
 }

@@ -29,7 +29,7 @@ use crate::engine::peek::{PeekRequest, PeekedMessage};
 use crate::engine::queue::{Counts, MessageStateRecord, Queue, QueueRecord, QueueSlot, QueueStats};
 use crate::engine::receive::{Claim, Claimed};
 use crate::engine::send::{SendEntry, SendOutcome, Sending};
-use crate::engine::state::{MessageState, RecordChange, StateFuture};
+use crate::engine::state::{MessageState, RecordChange, SharedStore, StateFuture};
 use crate::engine::{EngineError, EngineResult};
 use crate::store::records;
 
@@ -317,7 +317,9 @@ impl MessageState for Postgres {
             record: RwLock::new(record),
         })
     }
+}
 
+impl SharedStore for Postgres {
     fn is_shared(&self) -> bool {
         true
     }

@@ -49,22 +49,8 @@ impl Postgres {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         if q.fifo {
-            if let Some(attempt) = &c.req.attempt_id {
-                let vt = c.req.visibility_timeout;
-                if let Some(rows) = replay_attempt(&tx, id, attempt, now_i, vt).await? {
-                    return finish_claim(tx, id, now_i, &rows).await;
-                }
-            }
             let times = [now_i, to_i64(retained_after), max, visible_at];
-            let (rows, moved) = claim_fifo(&tx, q, c.dead_letter.active(), times).await?;
-            if let (Some(attempt), false) = (&c.req.attempt_id, rows.is_empty()) {
-                remember_attempt(&tx, id, attempt, &rows, now, visibility).await?;
-            }
-            let mut claimed = finish_claim(tx, id, now_i, &rows).await?;
-            if let Some(claimed) = claimed.as_mut() {
-                claimed.moved_to_dead_letter = moved;
-            }
-            return Ok(claimed);
+            return fifo_request(tx, c, times, visibility).await;
         }
         // Shuffled: every due message, as the embedded engine draws from every visible one.
         let batch = if self.shuffle_seed.is_some() {
@@ -432,6 +418,33 @@ pub(super) const FIFO_RECEIVABLE: &str =
     "m.queue_id = $1 AND m.visible_at <= $2 AND m.sent_at > $3 \
      AND NOT EXISTS (SELECT 1 FROM blocked k WHERE k.group_id = m.group_id AND k.first < m.seq)";
 
+/// A FIFO queue's claim: a ReceiveRequestAttemptId replayed while its messages are
+/// unchanged, else [`claim_fifo`], remembered under the attempt id. `[now, retained_after,
+/// max, visible_at]`; `visibility`: the request's timeout in force (seconds).
+async fn fifo_request(
+    tx: Transaction<'_>,
+    c: &Claim<'_>,
+    times: [i64; 4],
+    visibility: u32,
+) -> EngineResult<Option<Claimed>> {
+    let (id, now_i) = (to_i64(c.q.id), times[0]);
+    if let Some(attempt) = &c.req.attempt_id {
+        let vt = c.req.visibility_timeout;
+        if let Some(rows) = replay_attempt(&tx, id, attempt, now_i, vt).await? {
+            return finish_claim(tx, id, now_i, &rows).await;
+        }
+    }
+    let (rows, moved) = claim_fifo(&tx, c.q, c.dead_letter.active(), times).await?;
+    if let (Some(attempt), false) = (&c.req.attempt_id, rows.is_empty()) {
+        remember_attempt(&tx, id, attempt, &rows, c.now, visibility).await?;
+    }
+    let mut claimed = finish_claim(tx, id, now_i, &rows).await?;
+    if let Some(claimed) = claimed.as_mut() {
+        claimed.moved_to_dead_letter = moved;
+    }
+    Ok(claimed)
+}
+
 /// A FIFO claim: the groups of the oldest receivable messages are locked (`fifo_groups`,
 /// `SKIP LOCKED`: a group another claim holds is left to it), then the receivable messages of
 /// the groups held, oldest first, are made in flight. Holding the group rows keeps the rule's
@@ -490,6 +503,29 @@ pub(super) async fn claim_fifo(
             .map_err(db)?;
         return Ok((rows, 0));
     };
+    claim_fifo_with_redrive(
+        tx,
+        q,
+        dlq,
+        max_receives,
+        &held,
+        [now, retained_after, max, visible_at],
+    )
+    .await
+}
+
+/// [`claim_fifo`] of a queue with a dead-letter queue: the held groups' receivable messages
+/// are locked; those received `max_receives` times move to `dlq` (and no longer block their
+/// group), up to `max` of the others are made in flight. Returns those and the number moved.
+async fn claim_fifo_with_redrive(
+    tx: &Transaction<'_>,
+    q: &Queue,
+    dlq: &Arc<Queue>,
+    max_receives: u32,
+    held: &[String],
+    [now, retained_after, max, visible_at]: [i64; 4],
+) -> EngineResult<(Vec<Row>, usize)> {
+    let id = to_i64(q.id);
     // Extra rows, so that messages moved instead of delivered leave room for others.
     let rows = tx
         .query(

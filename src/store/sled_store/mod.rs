@@ -48,9 +48,9 @@
 //!
 //! **Opening.** The `meta` tree holds the data directory's format version ([`STORE_FORMAT`]); a
 //! new directory gets the current one, and a directory with records but no version is version 1.
-//! A version 1 directory (bodies in the journal) is migrated on open (`migrate_cold`). A newer version, or a journal
-//! entry that does not decode, refuses the open with a message saying what the operator can
-//! do: the store never serves part of a journal.
+//! A version 1 directory (bodies in the journal) is migrated on open (`migrate_cold`). A newer
+//! version, or a journal entry that does not decode, refuses the open with a message saying
+//! what the operator can do: the store never serves part of a journal.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};

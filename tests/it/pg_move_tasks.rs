@@ -7,11 +7,10 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::types::ListMessageMoveTasksResultEntry;
-
 use crate::crash::{dirs, Dirs, Proc};
 use crate::harness::{unique, TestServer};
 use crate::messages::{counts, create_queue, queue_arn, receive, set_attrs};
+use crate::process::move_tasks;
 
 const VAR: &str = "CAUDA_TEST_DATABASE_URL";
 /// Messages in the dead-letter queue, moved at [`RATE`] a second: about 5 s of work.
@@ -45,29 +44,17 @@ async fn node(db: &str, d: &Dirs) -> Proc {
     Proc::spawn(&args, &[], &d.log).await
 }
 
-async fn tasks(s: &TestServer, source_arn: &str) -> Vec<ListMessageMoveTasksResultEntry> {
+/// The URL of queue `name` on node `s` (a queue another node created is found at once: a
+/// lookup that misses reads the database).
+async fn url_on(s: &TestServer, name: &str) -> String {
     s.sdk()
-        .list_message_move_tasks()
-        .source_arn(source_arn)
-        .max_results(10)
+        .get_queue_url()
+        .queue_name(name)
         .send()
         .await
-        .expect("list move tasks")
-        .results
-        .unwrap_or_default()
-}
-
-/// The URL of queue `name` on node `s`, once that node knows the queue (a queue created on
-/// another node reaches it by a notification).
-async fn url_on(s: &TestServer, name: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(out) = s.sdk().get_queue_url().queue_name(name).send().await {
-            return out.queue_url.unwrap();
-        }
-        assert!(Instant::now() < deadline, "node does not know queue {name}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        .expect("the queue, found through the database")
+        .queue_url
+        .unwrap()
 }
 
 /// Queues made on node `a`: a source redriving to a dead-letter queue holding [`N`] messages,
@@ -127,7 +114,7 @@ async fn start_task(a: &TestServer, st: &Setup) -> String {
 async fn wait_running(s: &TestServer, source_arn: &str, moved: i64) -> i64 {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let t = tasks(s, source_arn).await;
+        let t = move_tasks(s, source_arn).await;
         assert_eq!(t.len(), 1, "{t:?}");
         assert_eq!(t[0].status(), Some("RUNNING"), "{t:?}");
         assert!(
@@ -179,7 +166,7 @@ async fn a_task_of_a_killed_node_completes_on_the_other_exactly_once() {
 
     start_task(&a, &st).await;
     // Node B sees the task that node A runs.
-    let t = tasks(&b, &st.dlq_arn).await;
+    let t = move_tasks(&b, &st.dlq_arn).await;
     assert_eq!(t.len(), 1, "{t:?}");
     assert_eq!(t[0].status(), Some("RUNNING"));
     assert_eq!(
@@ -196,7 +183,7 @@ async fn a_task_of_a_killed_node_completes_on_the_other_exactly_once() {
 
     let deadline = Instant::now() + Duration::from_secs(60);
     let done = loop {
-        let t = tasks(&b, &st.dlq_arn).await;
+        let t = move_tasks(&b, &st.dlq_arn).await;
         assert_eq!(t.len(), 1, "{t:?}");
         if t[0].status() != Some("RUNNING") {
             break t[0].clone();
@@ -271,7 +258,7 @@ async fn a_cancel_on_one_node_stops_the_task_running_on_the_other() {
     );
     // Both nodes list it CANCELLED, without a handle.
     for s in [&a, &b] {
-        let t = tasks(s, &st.dlq_arn).await;
+        let t = move_tasks(s, &st.dlq_arn).await;
         assert_eq!(t.len(), 1, "{t:?}");
         assert_eq!(t[0].status(), Some("CANCELLED"), "{t:?}");
         assert!(t[0].task_handle().is_none());
@@ -279,7 +266,7 @@ async fn a_cancel_on_one_node_stops_the_task_running_on_the_other() {
     // Node A's runner sees the cancel at its next move: nothing moves any more. At 10 a
     // second, 2 s would have moved about 20 more.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let t = tasks(&b, &st.dlq_arn).await.remove(0);
+    let t = move_tasks(&b, &st.dlq_arn).await.remove(0);
     assert_eq!(t.status(), Some("CANCELLED"));
     assert_eq!(
         t.approximate_number_of_messages_moved(),
@@ -297,7 +284,7 @@ async fn a_cancel_on_one_node_stops_the_task_running_on_the_other() {
     );
     // A new task may start on node B now; it is listed first on node A.
     let h2 = start_task(&b, &st).await;
-    let t = tasks(&a, &st.dlq_arn).await;
+    let t = move_tasks(&a, &st.dlq_arn).await;
     assert_eq!(t.len(), 2, "{t:?}");
     assert_eq!(t[0].task_handle(), Some(h2.as_str()));
     b.sdk()

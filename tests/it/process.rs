@@ -14,7 +14,11 @@ use crate::messages::{counts, create_queue, queue_arn};
 
 const RELAXED: &[&str] = &["--durability", "relaxed"];
 
-async fn move_tasks(s: &TestServer, source_arn: &str) -> Vec<ListMessageMoveTasksResultEntry> {
+/// The move tasks of `source_arn` as ListMessageMoveTasks on `s` answers (10 at most).
+pub(crate) async fn move_tasks(
+    s: &TestServer,
+    source_arn: &str,
+) -> Vec<ListMessageMoveTasksResultEntry> {
     s.sdk()
         .list_message_move_tasks()
         .source_arn(source_arn)

@@ -756,6 +756,31 @@ async fn one_receive_returns_several_messages_of_a_group_in_order() {
     s.stop().await;
 }
 
+/// "SQS returns as many messages with the same message group ID as possible" (AWS knowledge
+/// center, sqs-fifo-messages-not-returned): one receive fills up from one group before it
+/// takes the next, so that other consumers can take the other groups.
+#[tokio::test]
+async fn a_receive_takes_as_many_messages_of_one_group_as_it_can() {
+    let s = TestServer::start().await;
+    let url = fifo_queue(&s, "fill", &[("ContentBasedDeduplication", "true")]).await;
+    for i in 0..4 {
+        fsend(&s, &url, &format!("a{i}"), "a", None).await;
+        fsend(&s, &url, &format!("b{i}"), "b", None).await;
+    }
+    fsend(&s, &url, "c0", "c", None).await;
+    let first = receive(&s, &url, 3, 0, None).await;
+    assert_eq!(bodies(&first), ["a0", "a1", "a2"]);
+    // Group a is held behind a0..a2: the next receive takes group b whole, then c.
+    let second = receive(&s, &url, 10, 0, None).await;
+    assert_eq!(bodies(&second), ["b0", "b1", "b2", "b3", "c0"]);
+    assert!(receive(&s, &url, 10, 0, None).await.is_empty());
+    for m in &first {
+        delete(&s, &url, m).await;
+    }
+    assert_eq!(bodies(&receive(&s, &url, 10, 0, None).await), ["a3"]);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn order_is_kept_after_visibility_reset() {
     let s = TestServer::start().await;

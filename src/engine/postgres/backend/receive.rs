@@ -445,10 +445,17 @@ async fn fifo_request(
     Ok(claimed)
 }
 
-/// A FIFO claim: the groups of the oldest receivable messages are locked (`fifo_groups`,
-/// `SKIP LOCKED`: a group another claim holds is left to it), then the receivable messages of
-/// the groups held, oldest first, are made in flight. Holding the group rows keeps the rule's
-/// view current until the commit: sends to the group and other claims of it wait.
+/// A FIFO claim, group by group as Amazon SQS does ("SQS returns as many messages with the
+/// same message group ID as possible", so that other consumers can take the other groups):
+/// the groups of the oldest receivable messages are ranked by their oldest receivable
+/// message, and as many of them as the window suggests fill the receive are locked
+/// (`fifo_groups`, `SKIP LOCKED`: a group another claim holds is left to it, and the next one
+/// is taken instead); then each held group, in that order, gives its messages from its head
+/// up to its first message that is not visible, until `max`. Holding the group rows keeps the
+/// rule's view current until the commit: sends to the group and other claims of it wait.
+/// (Locking every candidate group and taking the oldest messages across them, as this did
+/// before, made each receive block one group per message and left every concurrent claim
+/// empty-handed.)
 ///
 /// With a dead-letter queue (`dead_letter`: it and maxReceiveCount), the receivable messages
 /// already received maxReceiveCount times move to it in this transaction (as
@@ -466,36 +473,45 @@ pub(super) async fn claim_fifo(
     let candidates = tx
         .query(
             &format!(
-                "WITH {BLOCKED} SELECT DISTINCT group_id FROM (SELECT m.group_id \
-                 FROM cauda.messages m WHERE {FIFO_RECEIVABLE} ORDER BY m.seq LIMIT $4) c"
+                "WITH {BLOCKED} SELECT c.group_id, count(*) FROM (SELECT m.group_id, m.seq \
+                 FROM cauda.messages m WHERE {FIFO_RECEIVABLE} ORDER BY m.seq LIMIT $4) c \
+                 GROUP BY c.group_id ORDER BY min(c.seq)"
             ),
             &[&id, &now, &retained_after, &(max * 4)],
         )
         .await
         .map_err(db)?;
     let groups: Vec<String> = candidates.iter().map(|r| r.get(0)).collect();
+    let counts: Vec<i64> = candidates.iter().map(|r| r.get(1)).collect();
     if groups.is_empty() {
         return Ok((Vec::new(), 0));
     }
     let held = tx
         .query(
-            "SELECT group_id FROM cauda.fifo_groups WHERE queue_id = $1 AND group_id = ANY($2) \
-             ORDER BY group_id FOR UPDATE SKIP LOCKED",
-            &[&id, &groups],
+            "SELECT g.group_id FROM cauda.fifo_groups g \
+               JOIN unnest($2::text[]) WITH ORDINALITY AS u(group_id, ord) \
+                 ON g.group_id = u.group_id \
+             WHERE g.queue_id = $1 ORDER BY u.ord LIMIT $3 FOR UPDATE OF g SKIP LOCKED",
+            &[&id, &groups, &groups_to_hold(&counts, max)],
         )
         .await
         .map_err(db)?;
-    let held: Vec<String> = held.iter().map(|r| r.get(0)).collect();
+    let mut held: Vec<String> = held.iter().map(|r| r.get(0)).collect();
     if held.is_empty() {
         return Ok((Vec::new(), 0));
     }
+    let rank: HashMap<&str, usize> = groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i))
+        .collect();
+    held.sort_by_key(|g| rank.get(g.as_str()).copied());
     let Some((dlq, max_receives)) = dead_letter else {
         let rows = tx
             .query(
                 &format!(
-                    "WITH {BLOCKED}, c AS (SELECT m.seq FROM cauda.messages m \
-                       WHERE {FIFO_RECEIVABLE} AND m.group_id = ANY($6) ORDER BY m.seq LIMIT $4) \
-                     {TAKE}"
+                    "WITH {BLOCKED}, c AS ({}) {TAKE}",
+                    group_by_group("$6", "$4")
                 ),
                 &[&id, &now, &retained_after, &max, &visible_at, &held],
             )
@@ -514,6 +530,36 @@ pub(super) async fn claim_fifo(
     .await
 }
 
+/// How many of the ranked candidate groups a FIFO claim of `max` locks: enough for their
+/// receivable messages in the candidate window (`counts`, in rank order) to fill it, or all.
+fn groups_to_hold(counts: &[i64], max: i64) -> i64 {
+    let mut total = 0;
+    for (i, n) in counts.iter().enumerate() {
+        total += n;
+        if total >= max {
+            return i as i64 + 1;
+        }
+    }
+    counts.len() as i64
+}
+
+/// A query for the seqs of up to `limit` receivable messages of the groups in the text array
+/// `groups`, group by group in the array's order, each from its head up to (not including)
+/// its first message that is not visible ([`BLOCKED`] must be in the statement's `WITH`).
+/// Each group is a range of the `messages_by_group` index that ends at that message.
+fn group_by_group(groups: &str, limit: &str) -> String {
+    format!(
+        "SELECT x.seq FROM unnest({groups}::text[]) WITH ORDINALITY AS h(group_id, ord) \
+           CROSS JOIN LATERAL (SELECT m.seq FROM cauda.messages m \
+             WHERE m.queue_id = $1 AND m.group_id = h.group_id \
+               AND m.seq < coalesce((SELECT k.first FROM blocked k \
+                 WHERE k.group_id = h.group_id), 9223372036854775807) \
+               AND m.visible_at <= $2 AND m.sent_at > $3 \
+             ORDER BY m.seq LIMIT {limit}) x \
+         ORDER BY h.ord, x.seq LIMIT {limit}"
+    )
+}
+
 /// [`claim_fifo`] of a queue with a dead-letter queue: the held groups' receivable messages
 /// are locked; those received `max_receives` times move to `dlq` (and no longer block their
 /// group), up to `max` of the others are made in flight. Returns those and the number moved.
@@ -527,18 +573,25 @@ async fn claim_fifo_with_redrive(
 ) -> EngineResult<(Vec<Row>, usize)> {
     let id = to_i64(q.id);
     // Extra rows, so that messages moved instead of delivered leave room for others.
-    let rows = tx
+    let mut rows = tx
         .query(
             &format!(
-                "WITH {BLOCKED} SELECT m.seq, m.record, m.group_id, m.sent_at, m.visible_at, \
-                   m.receive_count, m.first_receive_at, m.received_at FROM cauda.messages m \
-                 WHERE {FIFO_RECEIVABLE} AND m.group_id = ANY($5) ORDER BY m.seq LIMIT $4 \
-                 FOR UPDATE OF m"
+                "WITH {BLOCKED}, c AS ({}) SELECT m.seq, m.record, m.group_id, m.sent_at, \
+                   m.visible_at, m.receive_count, m.first_receive_at, m.received_at \
+                 FROM cauda.messages m JOIN c ON m.seq = c.seq WHERE m.queue_id = $1 \
+                 FOR UPDATE OF m",
+                group_by_group("$5", "$4")
             ),
             &[&id, &now, &retained_after, &(max + 20), &held],
         )
         .await
         .map_err(db)?;
+    let rank: HashMap<&str, usize> = held
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.as_str(), i))
+        .collect();
+    rows.sort_by_key(|r| (rank.get(r.get::<_, &str>(2)).copied(), r.get::<_, i64>(0)));
     let mut take: Vec<i64> = Vec::new();
     let mut moved = 0;
     for row in &rows {

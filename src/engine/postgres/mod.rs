@@ -99,10 +99,14 @@
 //!   and kept by the node. On one node the order is bit-identical to the embedded
 //!   engine's for the same seed and sends; with several nodes each draws from its own
 //!   generator, so the order is reproducible only per node and request interleaving.
-//! - **Receive, FIFO**: lock candidate groups' `fifo_groups` rows `FOR UPDATE SKIP LOCKED`
-//!   (a group is received by one claim at a time), then per group its messages by `seq` from
-//!   the head up to the first in-flight one (a window `bool_or(in flight) OVER (ORDER BY
-//!   seq)` stops there), as the shared FIFO rule says. Fair queues: a standard claim ordered
+//! - **Receive, FIFO**: group by group, as SQS returns "as many messages with the same
+//!   message group ID as possible": the candidate groups are ranked by their oldest
+//!   receivable message, as many as should fill the receive are locked (`fifo_groups`,
+//!   `ORDER BY rank LIMIT k FOR UPDATE SKIP LOCKED`: a group is received by one claim at a
+//!   time, and a claim skips a held group for the next), then each held group gives its
+//!   messages by `seq` from the head up to its first invisible one (a range of
+//!   `messages_by_group` bounded by the group's first blocked `seq`), as the shared FIFO rule
+//!   says. Fair queues: a standard claim ordered
 //!   by each group's rank (`row_number() OVER (PARTITION BY group_id)`).
 //! - **Dead-letter moves** at receive: in the claim's transaction, rows already received
 //!   maxReceiveCount times are inserted into the dead-letter queue (as the shared

@@ -96,6 +96,17 @@ impl TaskEnd {
     }
 }
 
+impl Engine {
+    /// At a graceful shutdown, after [`Engine::shutdown`]: gives up this node's move-task
+    /// leases (`MoveTaskRecords::release_task_leases`); a failure is logged, and the
+    /// leases then expire as after a crash.
+    pub async fn release_task_leases(&self) {
+        if let Err(err) = self.state.release_task_leases().await {
+            tracing::warn!(error = ?err, "the message move tasks' leases were not released; other nodes take them over when they expire");
+        }
+    }
+}
+
 /// Runs the RUNNING tasks this node is to run: at start every one left running (a backend
 /// without leases), or, with leases, those whose lease expired, looked for at start and then
 /// every third of the lease.

@@ -223,6 +223,13 @@ pub(crate) trait MoveTaskRecords: Send + Sync {
 
     /// How long a lease lasts, in milliseconds; `None` when one process runs every task.
     fn task_lease_ms(&self) -> Option<u64>;
+
+    /// Gives up every lease this node holds (a graceful shutdown), so that another node
+    /// takes its tasks over at its next look instead of when the leases expire. Nothing to do
+    /// without leases.
+    fn release_task_leases(&self) -> StateFuture<'_, ()> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 }
 
 /// What [`MoveTaskRecords::end_task`] found.

@@ -317,6 +317,14 @@ async fn serve(
     {
         tracing::warn!("connections still open after 10 s; closing");
     }
+    if let Some(engine) = &engine {
+        if tokio::time::timeout(Duration::from_secs(5), engine.release_task_leases())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the message move tasks' leases were not released within 5 s");
+        }
+    }
     if let Some(Err(e)) = engine.map(|engine| engine.flush()) {
         tracing::error!(error = %e, "final flush failed");
     }

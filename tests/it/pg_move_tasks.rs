@@ -1,7 +1,8 @@
 //! Message move tasks over the postgres backend with two real server processes over one
 //! database: a task started on node A is listed on node B, and after A is SIGKILLed it
 //! completes on B once A's lease has expired, each message in the destination exactly once;
-//! a cancel on node B stops the task running on node A. Each test has a database of its own
+//! a cancel on node B stops the task running on node A; a node stopped gracefully gives its
+//! lease up, so the other takes the task over before the lease would expire. Each test has a database of its own
 //! on the cluster `CAUDA_TEST_DATABASE_URL` names; without it each test says it is skipped.
 
 use std::collections::HashSet;
@@ -31,15 +32,20 @@ async fn fresh_database(test: &str) -> Option<String> {
     Some(crate::harness::fresh_postgres_database().await)
 }
 
-/// A cauda process on `db`, its log in `d`.
+/// A cauda process on `db`, its log in `d`, with a [`LEASE_SECS`] lease.
 async fn node(db: &str, d: &Dirs) -> Proc {
+    node_with_lease(db, d, LEASE_SECS).await
+}
+
+/// A cauda process on `db`, its log in `d`, leasing tasks for `lease_secs`.
+async fn node_with_lease(db: &str, d: &Dirs, lease_secs: &str) -> Proc {
     let args = [
         "--backend",
         "postgres",
         "--database-url",
         db,
         "--move-task-lease-secs",
-        LEASE_SECS,
+        lease_secs,
     ];
     Proc::spawn(&args, &[], &d.log).await
 }
@@ -294,5 +300,59 @@ async fn a_cancel_on_one_node_stops_the_task_running_on_the_other() {
         .await
         .expect("cancel the second task");
     node_a.stop_gracefully().await;
+    node_b.stop_gracefully().await;
+}
+
+/// A node stopped gracefully (SIGTERM) gives its lease up: the other node takes the task over
+/// at its next look for tasks (every third of the lease, 10 s here), not once the 30 s lease
+/// has expired (20–30 s after the last renewal, plus that look).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_gracefully_gives_its_task_up_before_the_lease_expires() {
+    let test = "a_node_stopped_gracefully_gives_its_task_up_before_the_lease_expires";
+    let Some(db) = fresh_database(test).await else {
+        return;
+    };
+    let (da, db_dirs) = (dirs(), dirs());
+    let node_a = node_with_lease(&db, &da, "30").await;
+    let node_b = node_with_lease(&db, &db_dirs, "30").await;
+    let (a, b) = (node_a.client(), node_b.client());
+    let st = setup(&a).await;
+    let dest_on_b = url_on(&b, &st.dest).await;
+    start_task(&a, &st).await;
+    wait_running(&b, &st.dlq_arn, 5).await;
+    node_a.stop_gracefully().await;
+    let stopped_at = Instant::now();
+    let at_stop = move_tasks(&b, &st.dlq_arn).await[0].approximate_number_of_messages_moved();
+    assert!(at_stop < N as i64, "the task ended before the stop");
+    // Moving again on node B well before the lease could have expired.
+    loop {
+        let t = move_tasks(&b, &st.dlq_arn).await.remove(0);
+        if t.approximate_number_of_messages_moved() > at_stop || t.status() != Some("RUNNING") {
+            break;
+        }
+        assert!(
+            stopped_at.elapsed() < Duration::from_secs(18),
+            "node B has not taken the task over 18 s after node A stopped: {t:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let taken_over_after = stopped_at.elapsed();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let t = move_tasks(&b, &st.dlq_arn).await.remove(0);
+        if t.status() != Some("RUNNING") {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "not completed on node B: {t:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done.status(), Some("COMPLETED"), "{done:?}");
+    let got = drain_all(&b, &dest_on_b).await;
+    let mut bodies: Vec<String> = got.into_iter().map(|(_, b)| b).collect();
+    bodies.sort();
+    let mut want = st.bodies.clone();
+    want.sort();
+    assert_eq!(bodies, want, "each message exactly once");
+    eprintln!("pg move task: node B moving again {taken_over_after:?} after node A's SIGTERM");
     node_b.stop_gracefully().await;
 }

@@ -159,6 +159,8 @@
 //!   destination, the delete from the source, the task's progress. A takeover waits for a
 //!   step in progress, so it repeats nothing and loses nothing; a runner whose step finds
 //!   the task cancelled (by any node) or owned by another stops without writing.
+//!   A graceful shutdown gives the node's leases up (`owner` and `lease_until` cleared), so
+//!   another node takes its tasks over at its next look, not when the leases expire.
 //!   ListMessageMoveTasks and CancelMessageMoveTask read and write the table from any node.
 //! - **Long polls across nodes**: one dedicated connection per node (not pooled) `LISTEN`s
 //!   on `cauda_ready`; a send, a visibility change to 0 and a purge `pg_notify` the queue id in

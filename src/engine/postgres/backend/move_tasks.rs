@@ -156,6 +156,22 @@ impl Postgres {
         Ok(renewed == 1)
     }
 
+    /// Clears the owner and the lease of every RUNNING task this node holds: a move of this
+    /// node that has not locked its task row yet then finds it not held and stops, and the
+    /// next look of another node takes the task over.
+    async fn release_task_leases(&self) -> EngineResult<()> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE cauda.move_tasks SET owner = NULL, lease_until = 0 \
+                 WHERE owner = $1 AND status = 'RUNNING'",
+                &[&self.node],
+            )
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     /// The oldest visible message of `source` within its retention period, unlocked: the
     /// move locks it and checks again.
     pub(super) async fn next_to_move(&self, source: &Queue, now: u64) -> EngineResult<NextMove> {
@@ -274,5 +290,9 @@ impl MoveTaskRecords for Postgres {
 
     fn task_lease_ms(&self) -> Option<u64> {
         Some(self.lease_ms)
+    }
+
+    fn release_task_leases(&self) -> StateFuture<'_, ()> {
+        Box::pin(self.release_task_leases())
     }
 }

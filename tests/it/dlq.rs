@@ -959,3 +959,81 @@ async fn slow_move_task_second_start_and_cancel() {
     assert_eq!(one.results().len(), 1);
     s.stop().await;
 }
+
+/// Two FIFO queues that redrive to each other (maxReceiveCount 1: after its first delivery a
+/// message moves across at every receive), received at once from both: no receive fails (the
+/// SDK's retries are off, so none is hidden), and every message is in one of the two queues
+/// at the end. On postgres a claim moving a message into the other queue's group used to
+/// wait for that group's row, which a claim of the other queue could hold while waiting for
+/// this one's: a deadlock, ended by the database with an error. The window is narrow (both
+/// claims must lock their groups before either moves), and this test did not hit it in
+/// two runs before the fix; it guards the moves' bookkeeping under concurrency.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_queues_redriving_to_each_other_are_received_at_once() {
+    use aws_sdk_sqs::config::retry::RetryConfig;
+    const PER_QUEUE: usize = 40;
+    let s = TestServer::start().await;
+    let fifo = [("FifoQueue", "true"), ("ContentBasedDeduplication", "true")];
+    let a = create_queue(&s, &format!("{}.fifo", unique("cross-a")), &fifo).await;
+    let b = create_queue(&s, &format!("{}.fifo", unique("cross-b")), &fifo).await;
+    let (arn_a, arn_b) = (queue_arn(&s, &a).await, queue_arn(&s, &b).await);
+    set_attrs(&s, &a, &[("RedrivePolicy", &policy(&arn_b, 1))]).await;
+    set_attrs(&s, &b, &[("RedrivePolicy", &policy(&arn_a, 1))]).await;
+    for url in [&a, &b] {
+        for i in 0..PER_QUEUE {
+            s.sdk()
+                .send_message()
+                .queue_url(url)
+                .message_body(format!("{url} {i}"))
+                .message_group_id(format!("g{}", i % 4))
+                .send()
+                .await
+                .expect("send");
+        }
+    }
+    let config = s.sdk().config().to_builder();
+    let client =
+        aws_sdk_sqs::Client::from_conf(config.retry_config(RetryConfig::disabled()).build());
+    let mut consumers = Vec::new();
+    for url in [&a, &b, &a, &b] {
+        let (client, url) = (client.clone(), url.clone());
+        consumers.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let mut errors = Vec::new();
+            for _ in 0..200 {
+                if started.elapsed() > Duration::from_secs(4) {
+                    break;
+                }
+                let out = client
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .visibility_timeout(0)
+                    .send()
+                    .await;
+                match out {
+                    Err(e) => errors.push(format!("{e:?}")),
+                    Ok(o) => eprintln!("DBG {} {}", url, o.messages().len()),
+                }
+            }
+            errors
+        }));
+    }
+    let mut errors = Vec::new();
+    for c in consumers {
+        errors.extend(c.await.unwrap());
+    }
+    assert!(
+        errors.is_empty(),
+        "{} receives failed: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(3)]
+    );
+    let (in_a, in_b) = (counts(&s, &a).await, counts(&s, &b).await);
+    assert_eq!(
+        in_a.0 + in_a.1 + in_b.0 + in_b.1,
+        2 * PER_QUEUE as u64,
+        "{in_a:?} {in_b:?}"
+    );
+    s.stop().await;
+}

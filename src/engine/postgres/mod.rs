@@ -114,10 +114,11 @@
 //!   re-reads the source's RedrivePolicy in the same transaction (`None` if it changed). On a
 //!   FIFO queue the candidates are the held groups' receivable messages (`FOR UPDATE`): one
 //!   due for the dead-letter queue moves (into its group's row of the FIFO dead-letter
-//!   queue, locked as a send locks it) and no longer blocks its group, whose next messages
-//!   are delivered by the same claim. Two FIFO queues redriving to each other can deadlock
-//!   two claims (each holds its own group row and waits for the other's): PostgreSQL aborts
-//!   one, which answers InternalFailure.
+//!   queue) and no longer blocks its group, whose next messages are delivered by the same
+//!   claim. That row is locked `SKIP LOCKED`, never waited for: when another transaction
+//!   holds it, the message stays and its group gives nothing more to this claim. (Waiting
+//!   could deadlock two claims of FIFO queues that redrive to each other, each holding its
+//!   own group row.)
 //! - **Receipt handles**: the embedded engine's [`ReceiptHandle`](super::receipt)
 //!   unchanged (queue id, `seq`, generation = receive count). Delete and
 //!   ChangeMessageVisibility read the row `FOR UPDATE`, apply the shared rules

@@ -20,7 +20,7 @@ use crate::store::records;
 use super::super::listen::FALLBACK_POLL_MS;
 
 use super::attempts::{remember_attempt, replay_attempt};
-use super::send::{insert_message, lock_group, next_message_seq};
+use super::send::{insert_message, next_message_seq};
 use super::{db, failed, notify_ready, record_of, state_of, to_i64, to_u64, Postgres};
 
 /// Due messages a standard claim promotes at most (see [`promote`]).
@@ -594,25 +594,35 @@ async fn claim_fifo_with_redrive(
     rows.sort_by_key(|r| (rank.get(r.get::<_, &str>(2)).copied(), r.get::<_, i64>(0)));
     let mut take: Vec<i64> = Vec::new();
     let mut moved = 0;
+    // Groups whose next message is due for a dead-letter group another transaction holds:
+    // nothing more of them in this claim.
+    let mut stopped: HashSet<&str> = HashSet::new();
     for row in &rows {
         if take.len() >= usize::try_from(max).unwrap_or(10) {
             break;
         }
+        let group: &str = row.get(2);
+        if stopped.contains(group) {
+            continue;
+        }
         let meta = MessageMeta {
             sent_at: to_u64(row.get(3)),
-            group: row.get::<_, Option<&str>>(2).map(Arc::from),
+            group: Some(Arc::from(group)),
             state: state_of(row, 4),
         };
         if meta.state.receive_count < max_receives {
             take.push(row.get(0));
             continue;
         }
+        // Not waiting for the dead-letter queue's group: a claim of that queue may hold it
+        // and wait for this one's (two FIFO queues redriving to each other), a deadlock.
+        if dlq.fifo && !try_lock_group(tx, dlq.id, group).await? {
+            stopped.insert(group);
+            continue;
+        }
         let record: MessageRecord =
             records::decode(row.get::<_, &[u8]>(1)).map_err(|e| failed(&e))?;
         let (record, meta) = MoveKind::DeadLetter.rewrite(q, dlq, &meta, record, to_u64(now));
-        if let Some(group) = meta.group.as_deref().filter(|_| dlq.fifo) {
-            lock_group(tx, dlq.id, group).await?;
-        }
         let seq = next_message_seq(tx).await?;
         insert_message(tx, dlq.id, seq, &record, &meta.state).await?;
         tx.execute(
@@ -638,6 +648,28 @@ async fn claim_fifo_with_redrive(
         .await
         .map_err(db)?;
     Ok((rows, moved))
+}
+
+/// Locks the `fifo_groups` row of `group` in queue `queue_id` (made if missing) unless
+/// another transaction holds it: `false` then, without waiting.
+async fn try_lock_group(tx: &Transaction<'_>, queue_id: u64, group: &str) -> EngineResult<bool> {
+    let id = to_i64(queue_id);
+    tx.execute(
+        "INSERT INTO cauda.fifo_groups (queue_id, group_id) VALUES ($1, $2) \
+         ON CONFLICT (queue_id, group_id) DO NOTHING",
+        &[&id, &group],
+    )
+    .await
+    .map_err(db)?;
+    let held = tx
+        .query_opt(
+            "SELECT 1 FROM cauda.fifo_groups WHERE queue_id = $1 AND group_id = $2 \
+             FOR UPDATE SKIP LOCKED",
+            &[&id, &group],
+        )
+        .await
+        .map_err(db)?;
+    Ok(held.is_some())
 }
 
 /// Makes the messages of CTE `c` in flight until `$5` at `$2`, returning what a delivery needs.

@@ -46,7 +46,8 @@
 //! - `fifo_groups(queue_id, group_id)`: one row per FIFO group with messages. A FIFO send
 //!   locks its group's row before taking its `seq`, so that within a group `seq` order is
 //!   commit order (a sequence alone is not: two sends may commit in the other order, and a
-//!   receive could deliver 11 before 10 commits).
+//!   receive could deliver 11 before 10 commits). Each janitor round forgets a page of rows
+//!   whose group has no message left (`backend/groups.rs` says how without a race).
 //! - `receive_attempts(queue_id, attempt_id, expires_at, seqs, generations, visible_ats,
 //!   visibility_timeout)`: a FIFO
 //!   ReceiveRequestAttemptId replayed within 5 minutes while its messages are unchanged.
@@ -228,9 +229,8 @@
 //!   message's age; purge with its cooldown; an operator's peek and delete by message id;
 //!   retention by a janitor on every node and `Engine::expire`; long polls woken across
 //!   nodes (LISTEN/NOTIFY, 2 s fallback poll).
-//! - Nothing is refused any more for want of the backend. Not started: TLS to the database;
-//!   deleting `fifo_groups` rows of groups left without messages (they stay until a purge or the queue's deletion). An operator's peek shows a
-//!   promoted visible message's `visible_at` as its send time.
+//! - Nothing is refused any more for want of the backend. Not started: TLS to the database.
+//!   An operator's peek shows a promoted visible message's `visible_at` as its send time.
 
 mod backend;
 pub(crate) mod health;

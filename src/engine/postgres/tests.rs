@@ -396,6 +396,91 @@ async fn the_janitor_deletes_expired_rows_of_an_idle_queue() {
     db.drop_db().await;
 }
 
+/// The janitor forgets a FIFO queue's empty message groups (their `fifo_groups` rows), and
+/// only those: a group with a message keeps its row, and a send to a forgotten group makes
+/// it again and is received.
+#[tokio::test]
+async fn the_janitor_forgets_empty_message_groups() {
+    use crate::clock::ManualClock;
+    use crate::engine::{Engine, EngineSettings, ReceiveRequest, SendEntry};
+
+    let Some(db) = TestDb::create("the_janitor_forgets_empty_message_groups").await else {
+        return;
+    };
+    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
+    let engine = Engine::open_postgres(&db.url(), clock.clone(), EngineSettings::default())
+        .await
+        .unwrap();
+    engine.start();
+    let attrs: Vec<(String, String)> = [
+        ("FifoQueue", "true"),
+        ("ContentBasedDeduplication", "true"),
+        ("MessageRetentionPeriod", "60"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let q = engine
+        .create_queue("000000000000", "us-east-1", "groups.fifo", &attrs, &[])
+        .await
+        .unwrap();
+    let send = |body: &str, group: &str| {
+        let entry = SendEntry {
+            body: body.into(),
+            group_id: Some(group.into()),
+            ..Default::default()
+        };
+        let (engine, q) = (engine.clone(), q.clone());
+        async move {
+            engine
+                .send_messages(&q, vec![entry], "tester", false)
+                .await
+                .unwrap();
+        }
+    };
+    for g in ["g1", "g2", "g3"] {
+        send(&format!("{g}-a"), g).await;
+    }
+    let client = db.client().await;
+    assert_eq!(rows(&client, "fifo_groups", q.id).await, 3);
+    // g3 gets a later message; g1's and g2's only messages pass their retention first.
+    clock.advance_ms(50_000);
+    send("g3-b", "g3").await;
+    clock.advance_ms(11_000);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    clock.advance_ms(10_000);
+    wait_rows(&client, "fifo_groups", q.id, 1).await;
+    let left: String = client
+        .query_one(
+            "SELECT group_id FROM cauda.fifo_groups WHERE queue_id = $1",
+            &[&i64::try_from(q.id).unwrap()],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, "g3");
+    // A send to a forgotten group makes its row again; its message is received.
+    send("g1-b", "g1").await;
+    assert_eq!(rows(&client, "fifo_groups", q.id).await, 2);
+    let got = engine
+        .receive(
+            &q,
+            &ReceiveRequest {
+                max_messages: 10,
+                wait_time_seconds: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut bodies: Vec<String> = got.iter().map(|m| m.body.clone()).collect();
+    bodies.sort();
+    assert_eq!(bodies, ["g1-b", "g3-b"]);
+    engine.shutdown();
+    drop(client);
+    db.drop_db().await;
+}
+
 /// Counts are exact up to `EXACT_COUNT_LIMIT` messages and estimated above (in flight and
 /// delayed still counted, the total from the planner), in well under a second either way.
 /// `CAUDA_TEST_COUNT_ROWS` sets the large queue's depth (default 30,000; 1,000,000 for the

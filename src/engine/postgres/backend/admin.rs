@@ -254,8 +254,9 @@ impl Postgres {
         });
     }
 
-    /// One janitor round: expires each of `engine`'s queues that has something due; returns
-    /// how many it expired.
+    /// One janitor round: expires each of `engine`'s queues that has something due, then
+    /// forgets a page of empty message groups (`groups.rs`); returns how many queues it
+    /// expired.
     pub(crate) async fn sweep(&self, engine: &Engine) -> EngineResult<usize> {
         let queues = engine.all_queues();
         let now = engine.now();
@@ -266,6 +267,7 @@ impl Postgres {
             }
             self.expire(q, now).await?;
         }
+        self.forget_empty_groups().await?;
         Ok(due.len())
     }
 

@@ -5,6 +5,7 @@
 
 mod admin;
 mod attempts;
+mod groups;
 mod handles;
 mod move_tasks;
 mod queues;
@@ -55,6 +56,9 @@ pub(crate) struct Postgres {
     /// Each queue's generator of that order, by queue id, seeded at its first receive on
     /// this node.
     shuffles: Mutex<HashMap<u64, StdRng>>,
+    /// Where this node's janitor goes on looking for empty `fifo_groups` rows: the last
+    /// (queue id, group) it looked at (`groups.rs`).
+    group_cursor: Mutex<(i64, String)>,
 }
 
 /// What the backend keeps per queue: its record as this node last read or wrote it.
@@ -121,6 +125,7 @@ impl Postgres {
             lease_ms,
             shuffle_seed,
             shuffles: Mutex::default(),
+            group_cursor: Mutex::default(),
         }
     }
 

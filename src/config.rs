@@ -83,6 +83,13 @@ pub struct Config {
     #[arg(long, env = "CAUDA_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Certificates (PEM) to trust for the database's (`--backend postgres`): the server's
+    /// certificate is then verified against them and the URL's host, as libpq's
+    /// `verify-full`. Without it, TLS is used as the URL's `sslmode` says (`prefer`, the
+    /// default, or `require`) but the server is not verified.
+    #[arg(long, env = "CAUDA_DATABASE_CA_FILE")]
+    pub database_ca_file: Option<PathBuf>,
+
     /// Seconds a node's lease of a running message move task lasts (`--backend postgres`): the
     /// node renews it every third of it; if the node dies, another takes the task over once
     /// the lease has expired.

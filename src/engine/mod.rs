@@ -108,6 +108,9 @@ pub struct EngineSettings {
     /// several nodes (postgres); renewed every third of it, taken over by another node once
     /// expired.
     pub move_task_lease_ms: u64,
+    /// The certificates (PEM) a postgres backend trusts for the database's: the server is
+    /// then verified; without, the connection is encrypted when the server offers TLS.
+    pub database_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for EngineSettings {
@@ -122,6 +125,7 @@ impl Default for EngineSettings {
             max_long_polls: 1024,
             max_queues_per_account: 10_000,
             move_task_lease_ms: 30_000,
+            database_ca_file: None,
         }
     }
 }
@@ -179,8 +183,12 @@ impl Engine {
         clock: Arc<dyn Clock>,
         settings: EngineSettings,
     ) -> Result<Arc<Engine>, String> {
-        let (pool, config) =
-            postgres::open_pool(url, settings.sync_writes).map_err(|e| postgres::describe(&e))?;
+        let (pool, config) = postgres::open_pool(
+            url,
+            settings.sync_writes,
+            settings.database_ca_file.as_deref(),
+        )
+        .map_err(|e| postgres::describe(&e))?;
         let pg = Arc::new(postgres::Postgres::new(
             pool,
             settings.region.clone(),

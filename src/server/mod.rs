@@ -175,6 +175,7 @@ async fn open_engine(
         max_queues_per_account: usize::try_from(config.max_queues_per_account)
             .unwrap_or(usize::MAX),
         move_task_lease_ms: config.move_task_lease_secs * 1000,
+        database_ca_file: config.database_ca_file.clone(),
     };
     let engine = match (config.backend(), store) {
         (Backend::Postgres, None) => {

@@ -82,7 +82,7 @@ impl Health {
 /// Runs until the engine shuts down: opens the backend if it is not open yet (retrying every
 /// [`RETRY_EVERY`]), then starts the node's listener ([`listen::spawn`]) and checks the
 /// database.
-pub(crate) fn spawn(config: tokio_postgres::Config, engine: Weak<Engine>, pg: Arc<Postgres>) {
+pub(crate) fn spawn(connect: super::Connect, engine: Weak<Engine>, pg: Arc<Postgres>) {
     let Some(mut shutdown) = engine.upgrade().map(|e| e.shutdown_signal()) else {
         return;
     };
@@ -90,7 +90,7 @@ pub(crate) fn spawn(config: tokio_postgres::Config, engine: Weak<Engine>, pg: Ar
         if !pg.health.opened() && !open_when_reachable(&engine, &pg, &mut shutdown).await {
             return;
         }
-        listen::spawn(config, engine.clone(), pg.clone());
+        listen::spawn(connect, engine.clone(), pg.clone());
         loop {
             let wait = if pg.health.reachable() {
                 CHECK_EVERY

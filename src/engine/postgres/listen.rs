@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::Postgres;
 use crate::engine::Engine;
@@ -37,7 +37,7 @@ const RECONNECT: Duration = Duration::from_secs(1);
 
 /// Listens until the engine shuts down or is dropped, reconnecting after a failure; checks
 /// the registry every [`REGISTRY_CHECK`].
-pub(crate) fn spawn(config: tokio_postgres::Config, engine: Weak<Engine>, pg: Arc<Postgres>) {
+pub(crate) fn spawn(connect: super::Connect, engine: Weak<Engine>, pg: Arc<Postgres>) {
     let mut shutdown = match engine.upgrade() {
         Some(e) => e.shutdown_signal(),
         None => return,
@@ -66,7 +66,7 @@ pub(crate) fn spawn(config: tokio_postgres::Config, engine: Weak<Engine>, pg: Ar
         let mut failures: u64 = 0;
         loop {
             let ended = tokio::select! {
-                r = listen(&config, &engine, &pg, &mut failures) => r,
+                r = listen(&connect, &engine, &pg, &mut failures) => r,
                 _ = shutdown.changed() => return,
             };
             if engine.upgrade().is_none_or(|e| e.is_shutting_down()) {
@@ -89,12 +89,12 @@ pub(crate) fn spawn(config: tokio_postgres::Config, engine: Weak<Engine>, pg: Ar
 
 /// One connection's life: LISTEN, then act on each notification.
 async fn listen(
-    config: &tokio_postgres::Config,
+    connect: &super::Connect,
     engine: &Weak<Engine>,
     pg: &Postgres,
     failures: &mut u64,
 ) -> Result<(), tokio_postgres::Error> {
-    let (client, mut conn) = config.connect(NoTls).await?;
+    let (client, mut conn) = connect.config.connect(connect.tls.clone()).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(bool, String)>();
     let driver = tokio::spawn(async move {
         loop {

@@ -229,13 +229,16 @@
 //!   message's age; purge with its cooldown; an operator's peek and delete by message id;
 //!   retention by a janitor on every node and `Engine::expire`; long polls woken across
 //!   nodes (LISTEN/NOTIFY, 2 s fallback poll).
-//! - Nothing is refused any more for want of the backend. Not started: TLS to the database.
-//!   An operator's peek shows a promoted visible message's `visible_at` as its send time.
+//! - TLS to the database as the URL's `sslmode` says, the server verified with
+//!   `--database-ca-file` (`tls.rs`).
+//! - Nothing is refused any more for want of the backend. An operator's peek shows a
+//!   promoted visible message's `visible_at` as its send time.
 
 mod backend;
 pub(crate) mod health;
 pub(crate) mod listen;
 pub(crate) mod schema;
+mod tls;
 
 pub(crate) use backend::Postgres;
 #[cfg(test)]
@@ -247,7 +250,7 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Connections a node keeps to the database at most.
 const POOL_SIZE: usize = 16;
@@ -271,6 +274,9 @@ pub(crate) enum OpenError {
     },
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
+    /// `--database-ca-file` cannot be read or holds no certificate.
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl OpenError {
@@ -278,7 +284,9 @@ impl OpenError {
     /// database answers; otherwise the start stops (an operator's error).
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            OpenError::Url(_) | OpenError::Schema(schema::SchemaError::Newer { .. }) => false,
+            OpenError::Url(_)
+            | OpenError::Tls(_)
+            | OpenError::Schema(schema::SchemaError::Newer { .. }) => false,
             OpenError::Connect { transient, .. } => *transient,
             OpenError::Schema(schema::SchemaError::Database(e)) => is_transient(e),
         }
@@ -327,16 +335,18 @@ fn is_transient(e: &tokio_postgres::Error) -> bool {
         || code.code().starts_with("08")
 }
 
-/// The pool of connections to the database `url` names, and its configuration (for the
-/// LISTEN connection); nothing is connected yet ([`Postgres::open`] connects and makes the
+/// The pool of connections to the database `url` names, its configuration and its TLS
+/// connector (for the LISTEN connection; `ca_file`: see [`tls`]); nothing is connected yet ([`Postgres::open`] connects and makes the
 /// schema current). `sync_writes` false (`--durability relaxed`): cauda's sessions commit
 /// with `synchronous_commit=off` (a database crash may lose the last acknowledged commits,
 /// never part of one); otherwise the database's own setting applies.
 pub(crate) fn open_pool(
     url: &str,
     sync_writes: bool,
-) -> Result<(Pool, tokio_postgres::Config), OpenError> {
+    ca_file: Option<&std::path::Path>,
+) -> Result<(Pool, Connect), OpenError> {
     let mut config: tokio_postgres::Config = url.parse().map_err(OpenError::Url)?;
+    let tls = tls::connector(ca_file).map_err(OpenError::Tls)?;
     if !sync_writes {
         let options = match config.get_options() {
             Some(o) => format!("{o} -c synchronous_commit=off"),
@@ -349,7 +359,7 @@ pub(crate) fn open_pool(
     }
     let manager = Manager::from_config(
         config.clone(),
-        NoTls,
+        tls.clone(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -361,5 +371,13 @@ pub(crate) fn open_pool(
             message: e.to_string(),
             transient: false,
         })?;
-    Ok((pool, config))
+    Ok((pool, Connect { config, tls }))
+}
+
+/// How to open a connection outside the pool (the LISTEN connection): the pool's
+/// configuration and TLS connector.
+#[derive(Clone)]
+pub(crate) struct Connect {
+    pub(crate) config: tokio_postgres::Config,
+    pub(crate) tls: MakeRustlsConnect,
 }

@@ -104,7 +104,7 @@ async fn relaxed_durability_commits_asynchronously_strict_keeps_the_database_set
     drop(client);
     let url = db.url();
     for (sync_writes, expected) in [(true, "on"), (false, "off")] {
-        let (pool, _) = super::open_pool(&url, sync_writes).unwrap();
+        let (pool, _) = super::open_pool(&url, sync_writes, None).unwrap();
         let client = pool.get().await.unwrap();
         let setting: String = client
             .query_one("SHOW synchronous_commit", &[])
@@ -150,8 +150,8 @@ async fn a_move_task_lease_is_renewed_and_taken_over_once_expired() {
             std::sync::Arc::new(crate::clock::SystemClock),
         )
     };
-    let a = node(super::open_pool(&url, true).unwrap().0);
-    let b = node(super::open_pool(&url, true).unwrap().0);
+    let a = node(super::open_pool(&url, true, None).unwrap().0);
+    let b = node(super::open_pool(&url, true, None).unwrap().0);
     // The schema, made current by the first open.
     a.open().await.unwrap();
     b.open().await.unwrap();
@@ -651,11 +651,13 @@ async fn a_standard_claim_reads_the_ready_index_in_order() {
 
 #[tokio::test]
 async fn a_url_that_does_not_parse_stops_the_open_and_no_answer_is_waited_for() {
-    let e = super::open_pool("postgres://nobody@127.0.0.1:notaport/none", true).unwrap_err();
+    let e = super::open_pool("postgres://nobody@127.0.0.1:notaport/none", true, None)
+        .err()
+        .expect("a URL that does not parse");
     assert!(!e.is_transient(), "{e}");
     assert!(e.to_string().contains("does not parse"), "{e}");
     // Nothing listens on port 1: the node is to start and wait, the cause named.
-    let (pool, _) = super::open_pool("postgres://nobody@127.0.0.1:1/none", true).unwrap();
+    let (pool, _) = super::open_pool("postgres://nobody@127.0.0.1:1/none", true, None).unwrap();
     let pg = super::Postgres::new(
         pool,
         "us-east-1".into(),

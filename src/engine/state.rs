@@ -227,9 +227,7 @@ pub(crate) trait MoveTaskRecords: Send + Sync {
     /// Gives up every lease this node holds (a graceful shutdown), so that another node
     /// takes its tasks over at its next look instead of when the leases expire. Nothing to do
     /// without leases.
-    fn release_task_leases(&self) -> StateFuture<'_, ()> {
-        Box::pin(std::future::ready(Ok(())))
-    }
+    fn release_task_leases(&self) -> StateFuture<'_, ()>;
 }
 
 /// What [`MoveTaskRecords::end_task`] found.

@@ -1188,23 +1188,7 @@ async fn a_node_whose_database_is_down_at_start_serves_once_it_is_up() {
     cluster.resume();
     let took = node.wait_health(200, Duration::from_secs(30)).await;
     eprintln!("postgres: ready {took:?} after the database came up");
-    let sdk = node.client().sdk();
-    let url = sdk
-        .create_queue()
-        .queue_name("after-start")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    sdk.send_message()
-        .queue_url(&url)
-        .message_body("served")
-        .send()
-        .await
-        .unwrap();
-    let got = sdk.receive_message().queue_url(&url).send().await.unwrap();
-    assert_eq!(got.messages()[0].body(), Some("served"));
+    round_trip(&node, "after-start").await;
     assert!(
         node.log_text().contains("postgres backend opened"),
         "{}",

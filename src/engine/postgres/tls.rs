@@ -111,7 +111,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
         let e = connector(Some(&missing)).err().expect("a missing file");
-        assert!(e.starts_with("--database-ca-file") && e.contains("missing.pem"), "{e}");
+        assert!(
+            e.starts_with("--database-ca-file") && e.contains("missing.pem"),
+            "{e}"
+        );
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
         let e = connector(Some(&empty)).err().expect("no certificate");

@@ -10,6 +10,7 @@ mod handles;
 mod move_tasks;
 mod queues;
 mod receive;
+mod receive_fifo;
 mod send;
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub fn check_scope(auth: &SignedAuth<'_>, service: &str) -> Result<(), AuthError
             "Credential should be scoped to correct service: '{service}'."
         )));
     }
-    if !auth.amz_date.starts_with(c.date.as_str()) {
+    if !auth.amz_date.starts_with(&*c.date) {
         return Err(mismatch(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{}'.",
             c.date,

@@ -74,18 +74,19 @@ pub struct RequestParts<'a> {
     pub body: &'a [u8],
 }
 
-/// `AKID/yyyymmdd/region/service/aws4_request`, split.
+/// `AKID/yyyymmdd/region/service/aws4_request`, split; borrowed from the `Authorization`
+/// header (owned when read from a percent-decoded query parameter).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credential {
-    pub access_key: String,
+pub struct Credential<'a> {
+    pub access_key: Cow<'a, str>,
     /// `yyyymmdd`.
-    pub date: String,
-    pub region: String,
-    pub service: String,
-    pub terminator: String,
+    pub date: Cow<'a, str>,
+    pub region: Cow<'a, str>,
+    pub service: Cow<'a, str>,
+    pub terminator: Cow<'a, str>,
 }
 
-impl Credential {
+impl Credential<'_> {
     /// `yyyymmdd/region/service/terminator`, as it appears in the string to sign.
     pub fn scope(&self) -> String {
         format!(
@@ -93,16 +94,27 @@ impl Credential {
             self.date, self.region, self.service, self.terminator
         )
     }
+
+    /// The same credential, owning its parts.
+    pub fn into_owned(self) -> Credential<'static> {
+        Credential {
+            access_key: Cow::Owned(self.access_key.into_owned()),
+            date: Cow::Owned(self.date.into_owned()),
+            region: Cow::Owned(self.region.into_owned()),
+            service: Cow::Owned(self.service.into_owned()),
+            terminator: Cow::Owned(self.terminator.into_owned()),
+        }
+    }
 }
 
-/// A parsed `Authorization: AWS4-HMAC-SHA256 …` header.
+/// A parsed `Authorization: AWS4-HMAC-SHA256 …` header, borrowing from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthorizationHeader {
-    pub credential: Credential,
+pub struct AuthorizationHeader<'a> {
+    pub credential: Credential<'a>,
     /// Lower-cased header names, in the client's order.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: Vec<Cow<'a, str>>,
     /// Lower-case hex, 64 characters.
-    pub signature: String,
+    pub signature: Cow<'a, str>,
 }
 
 /// Where the signature travelled.
@@ -122,11 +134,11 @@ type QueryPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 #[derive(Clone, Debug)]
 pub struct SignedAuth<'a> {
     pub style: AuthStyle,
-    pub credential: Credential,
-    pub signed_headers: Vec<String>,
-    pub signature: String,
+    pub credential: Credential<'a>,
+    pub signed_headers: Vec<Cow<'a, str>>,
+    pub signature: Cow<'a, str>,
     /// The request time in ISO 8601 basic format (`yyyymmddThhmmssZ`), as signed.
-    pub amz_date: String,
+    pub amz_date: Cow<'a, str>,
     /// The request time, seconds since the Unix epoch.
     pub request_time: u64,
     /// The query string, percent-decoded with `+` read as a space.

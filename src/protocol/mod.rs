@@ -60,8 +60,8 @@ pub struct Encoded {
     pub body: Vec<u8>,
 }
 
-/// Renders a successful output: JSON straight from the typed output; XML and the Query JSON
-/// rendering from one value of it ([`value::to_value`]). `None` is an action that answers with
+/// Renders a successful output: JSON and XML straight from the typed output; the Query JSON
+/// rendering from a value of it ([`value::to_value`]). `None` is an action that answers with
 /// no result: `{}` in JSON, no `<XResult>` in the Query renderings.
 pub fn encode_output<T: Serialize>(
     protocol: Protocol,
@@ -81,15 +81,14 @@ pub fn encode_output<T: Serialize>(
                 None => b"{}".to_vec(),
             },
         },
-        Protocol::Query => {
-            let value = query_value(output).map_err(internal)?;
-            Encoded {
-                status: 200,
-                content_type: "text/xml",
-                headers: Vec::new(),
-                body: xml::response(action, value.as_ref(), request_id).into_bytes(),
-            }
-        }
+        Protocol::Query => Encoded {
+            status: 200,
+            content_type: "text/xml",
+            headers: Vec::new(),
+            body: xml::response(action, output, request_id)
+                .map_err(internal)?
+                .into_bytes(),
+        },
         Protocol::QueryJson => {
             let value = query_value(output).map_err(internal)?;
             Encoded {
@@ -113,8 +112,8 @@ pub struct Decoded {
 }
 
 /// A decoded request input: a JSON 1.0 body, kept as bytes and deserialized straight into the
-/// action's input type, or the Query parameters, turned into the same JSON by the input's
-/// Query members ([`QueryInput`]).
+/// action's input type, or the Query parameters, deserialized straight into it too, read as
+/// the same JSON would be by the input's Query members ([`QueryInput`]).
 #[derive(Debug)]
 pub enum Input {
     /// The body, and the queue it names (found while checking the body is one JSON object).
@@ -136,9 +135,7 @@ impl Input {
         };
         match self {
             Input::Json { body, .. } => serde_json::from_slice(body).map_err(invalid),
-            Input::Query(params) => {
-                T::deserialize(query::to_json(params, T::FIELDS)?).map_err(invalid)
-            }
+            Input::Query(params) => query::decode(params, T::FIELDS),
         }
     }
 

@@ -20,6 +20,9 @@ use self::query::QueryInput;
 use crate::error::{ErrorCode, SqsError, SqsResult};
 
 pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
+
+/// `X-Amz-Target`, the JSON protocol's action header (a `HeaderName`: no parse per lookup).
+static X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +46,7 @@ pub fn detect(headers: &HeaderMap) -> Protocol {
                 .get(..JSON_TYPE.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(JSON_TYPE))
         });
-    if headers.contains_key("x-amz-target") || json_type {
+    if headers.contains_key(&X_AMZ_TARGET) || json_type {
         Protocol::Json
     } else if query_json::wants_json(headers) {
         Protocol::QueryJson
@@ -252,7 +255,7 @@ pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Enc
 /// object (checked here, without building it; an empty body is `{}`).
 pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<Decoded> {
     let target = headers
-        .get("x-amz-target")
+        .get(&X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             SqsError::new(

@@ -9,6 +9,7 @@ use super::canonical::{canonical_request, parse_query, string_to_sign, HexDigest
 use super::date::format_amz_date;
 use super::{
     echo, mismatch, AuthStyle, RequestParts, SignedAuth, TERMINATOR, X_AMZ_CONTENT_SHA256,
+    X_AMZ_CONTENT_SHA256_HEADER,
 };
 use crate::auth::{AuthError, SIGNATURE_DOES_NOT_MATCH_MESSAGE};
 use crate::error::ErrorCode;
@@ -114,7 +115,7 @@ pub fn signed_content_hash(
     {
         return Ok(None);
     }
-    let Some(value) = request.headers.get(X_AMZ_CONTENT_SHA256) else {
+    let Some(value) = request.headers.get(&X_AMZ_CONTENT_SHA256_HEADER) else {
         return Ok(None);
     };
     let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();

@@ -53,7 +53,10 @@ pub const TERMINATOR: &str = "aws4_request";
 /// Longest validity of a presigned URL (7 days), per AWS.
 pub const MAX_EXPIRES_SECS: u64 = 604_800;
 
-const X_AMZ_DATE: &str = "x-amz-date";
+/// Header names looked up in every signed request, as `HeaderName`s (no parse per lookup).
+static X_AMZ_DATE: http::HeaderName = http::HeaderName::from_static("x-amz-date");
+static X_AMZ_CONTENT_SHA256_HEADER: http::HeaderName =
+    http::HeaderName::from_static(X_AMZ_CONTENT_SHA256);
 const X_AMZ_CONTENT_SHA256: &str = "x-amz-content-sha256";
 const X_AMZ_SECURITY_TOKEN: &str = "x-amz-security-token";
 

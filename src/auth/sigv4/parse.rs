@@ -32,22 +32,19 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthE
         )));
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    // Split on bytes: the separators are ASCII, so every cut is a char boundary, and no char
-    // is decoded on the way.
+    // Split on bytes, in a plain loop: the separators are ASCII, so every cut is a char
+    // boundary, and no char is decoded on the way.
+    let bytes = rest.as_bytes();
     let mut start = 0;
-    let tokens = rest
-        .bytes()
-        .enumerate()
-        .chain(std::iter::once((rest.len(), b',')))
-        .filter_map(|(i, b)| {
-            if b != b',' && !b.is_ascii_whitespace() {
-                return None;
-            }
-            let token = &rest[start..i];
-            start = i + 1;
-            (!token.is_empty()).then_some(token)
-        });
-    for token in tokens {
+    for end in 0..=bytes.len() {
+        if end < bytes.len() && bytes[end] != b',' && !bytes[end].is_ascii_whitespace() {
+            continue;
+        }
+        let token = &rest[start..end];
+        start = end + 1;
+        if token.is_empty() {
+            continue;
+        }
         let Some((key, val)) = token
             .bytes()
             .position(|b| b == b'=')
@@ -227,7 +224,7 @@ fn from_header<'a>(
     query: QueryPairs<'a>,
 ) -> Result<SignedAuth<'a>, AuthError> {
     let parsed = parse_authorization(value)?;
-    let (amz_date, request_time) = if let Some(date) = headers.get(X_AMZ_DATE) {
+    let (amz_date, request_time) = if let Some(date) = headers.get(&X_AMZ_DATE) {
         let text = date.to_str().unwrap_or("");
         let time = parse_amz_date(text.trim()).ok_or_else(|| {
             incomplete(format!(

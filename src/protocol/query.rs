@@ -314,7 +314,7 @@ impl<'de> de::Deserializer<'de> for Member<'_, 'de> {
                 next: None,
             }),
             Shape::Struct(fields) => {
-                let mut present = Vec::new();
+                let mut present = Vec::with_capacity(fields.len());
                 members(self.node, fields, &mut present);
                 visitor.visit_map(Members {
                     members: present.into_iter(),
@@ -361,19 +361,29 @@ fn members<'a, 'de>(
     fields: &'static [Field],
     out: &mut Vec<(&'static str, Member<'a, 'de>)>,
 ) {
+    // Split into children once; each field then looks its name up among them.
+    let children: Vec<(&'de str, Node<'a, 'de>)> = node.children().collect();
+    add_members(&children, fields, out);
+}
+
+fn add_members<'a, 'de>(
+    children: &[(&'de str, Node<'a, 'de>)],
+    fields: &'static [Field],
+    out: &mut Vec<(&'static str, Member<'a, 'de>)>,
+) {
     for field in fields {
         match field {
             Field::Member(json, query, shape) => {
-                if let Some(child) = node.child(query) {
+                if let Some((_, child)) = children.iter().find(|(part, _)| part == query) {
                     let member = Member {
-                        node: child,
+                        node: *child,
                         shape: *shape,
                         path: query,
                     };
                     out.push((json, member));
                 }
             }
-            Field::Flatten(inner) => members(node, inner, out),
+            Field::Flatten(inner) => add_members(children, inner, out),
         }
     }
 }

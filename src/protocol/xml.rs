@@ -89,7 +89,7 @@ pub fn response<T: Serialize + ?Sized>(
         out.push_str(action);
         out.push_str("Result>");
         let members_at = out.len();
-        output.serialize(Result_ {
+        output.serialize(ResultMembers {
             out: &mut out,
             action,
         })?;
@@ -133,7 +133,7 @@ fn key_text<K: Serialize + ?Sized>(key: &K) -> Result<String, Error> {
 
 /// The members of the result itself (`<XResult>` is written by [`response`]); an output that
 /// is not a structure or map writes none.
-struct Result_<'o> {
+struct ResultMembers<'o> {
     out: &'o mut String,
     action: &'o str,
 }
@@ -527,7 +527,7 @@ macro_rules! result_scalars {
     };
 }
 
-impl<'o> ser::Serializer for Result_<'o> {
+impl<'o> ser::Serializer for ResultMembers<'o> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Impossible<(), Error>;

@@ -4,10 +4,12 @@
 #   benches/null-ratio.sh [load-bench args...]   e.g. benches/null-ratio.sh --protocol query
 #
 # Builds the release server, the load generator and the null server (`benches/null_server.rs`:
-# canned replies, no work), then runs, ROUNDS times (env, default 3) and alternately, the
-# `send` scenario (SendMessage on CONNECTIONS connections, default 32, for SECS s, default 4) against
-# the null server and against `cauda --in-memory` (a fresh process each time, auth auto
-# without credentials), and prints each run's msgs/s, the medians and cauda / null.
+# canned replies, no work), or takes them from CAUDA_BIN, LOAD_BIN and NULL_BIN when all three
+# are set (to compare servers with one load binary). Then runs, ROUNDS times (env, default 3)
+# and alternately, the `send` scenario (SendMessage on CONNECTIONS connections, default 32,
+# for SECS s, default 4) against the null server and against `cauda --in-memory` (a fresh
+# process each time, auth auto without credentials), and prints each run's msgs/s, the
+# medians and cauda / null.
 # Processes are stopped by their PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,12 +36,19 @@ bench_exe() {
         | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4
 }
 
-echo "== building (release server, load benchmark, null server)"
-cargo build --release --bin cauda
 mkdir -p "$WORK_DIR/bin"
-cp target/release/cauda "$WORK_DIR/bin/cauda"
-cp "$(bench_exe load)" "$WORK_DIR/bin/load"
-cp "$(bench_exe null_server)" "$WORK_DIR/bin/null_server"
+if [[ -n "${CAUDA_BIN:-}" && -n "${LOAD_BIN:-}" && -n "${NULL_BIN:-}" ]]; then
+    echo "== given binaries: $CAUDA_BIN, $LOAD_BIN, $NULL_BIN"
+    cp "$CAUDA_BIN" "$WORK_DIR/bin/cauda"
+    cp "$LOAD_BIN" "$WORK_DIR/bin/load"
+    cp "$NULL_BIN" "$WORK_DIR/bin/null_server"
+else
+    echo "== building (release server, load benchmark, null server)"
+    cargo build --release --bin cauda
+    cp target/release/cauda "$WORK_DIR/bin/cauda"
+    cp "$(bench_exe load)" "$WORK_DIR/bin/load"
+    cp "$(bench_exe null_server)" "$WORK_DIR/bin/null_server"
+fi
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'

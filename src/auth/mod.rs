@@ -129,7 +129,7 @@ impl SigningKeys {
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let found = keys.get(c.access_key.as_str()).and_then(|scoped| {
+        let found = keys.get(c.access_key.as_ref()).and_then(|scoped| {
             scoped
                 .iter()
                 .find(|k| k.date == c.date && k.region == c.region && k.service == c.service)
@@ -141,15 +141,15 @@ impl SigningKeys {
             keys.clear();
         }
         let key: Arc<[u8]> = sigv4::signing_key(auth, secret).into();
-        let scoped = keys.entry(c.access_key.clone()).or_default();
+        let scoped = keys.entry(c.access_key.to_string()).or_default();
         // A key's old scopes (yesterday's date) are dropped once a few have gathered.
         if scoped.len() >= 8 {
             scoped.clear();
         }
         scoped.push(ScopedKey {
-            date: c.date.clone(),
-            region: c.region.clone(),
-            service: c.service.clone(),
+            date: c.date.to_string(),
+            region: c.region.to_string(),
+            service: c.service.to_string(),
             key: key.clone(),
         });
         key
@@ -240,10 +240,10 @@ impl Verifier {
             // A body that does not match its own signed hash is still caught.
             sigv4::signed_content_hash(&auth, &request)?;
             let principal = Principal {
-                access_key: Some(auth.credential.access_key),
+                access_key: Some(auth.credential.access_key.into_owned()),
                 account_id: None,
             };
-            return Ok((principal, Some(auth.credential.region)));
+            return Ok((principal, Some(auth.credential.region.into_owned())));
         }
         let payload_hash = sigv4::payload_hash(&auth, &request)?;
         let Some(secret) = self.credentials.get(&auth.credential.access_key) else {
@@ -257,9 +257,9 @@ impl Verifier {
             .get_or_derive(&auth, &secret.secret_access_key);
         sigv4::check_signature(&auth, &request, &payload_hash, &signing_key)?;
         let principal = Principal {
-            access_key: Some(auth.credential.access_key),
+            access_key: Some(auth.credential.access_key.into_owned()),
             account_id: secret.account_id.clone(),
         };
-        Ok((principal, Some(auth.credential.region)))
+        Ok((principal, Some(auth.credential.region.into_owned())))
     }
 }

@@ -644,7 +644,10 @@ fn to_req(c: &CapturedRequest) -> Req {
 fn signed_parts(r: &Req) -> (String, String) {
     if let Some(a) = r.headers.get("authorization") {
         let parsed = sigv4::parse_authorization(a.to_str().unwrap()).unwrap();
-        (parsed.signed_headers.join(";"), parsed.signature)
+        (
+            parsed.signed_headers.join(";"),
+            parsed.signature.into_owned(),
+        )
     } else {
         let q = r.uri.query().unwrap();
         let get = |name: &str| {

@@ -97,18 +97,33 @@ where
     response
 }
 
-/// The HTTP response of an encoded answer.
+/// `X-Amzn-Trace-Id`, the default `AWSTraceHeader` of the messages a request sends.
+static TRACE_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-trace-id");
+
+/// `x-amzn-RequestId`, the request id every SQS answer carries (HTTP/1 writes names as given).
+static REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
+
+/// The HTTP response of an encoded answer. Its fixed parts (status, content type, the request
+/// id's name) are built without parsing them from text.
 fn response(encoded: protocol::Encoded, request_id: &str) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(encoded.status)
-        .header(http::header::CONTENT_TYPE, encoded.content_type)
-        .header("x-amzn-RequestId", request_id);
-    for (k, v) in encoded.headers {
-        builder = builder.header(k, v);
-    }
-    builder
-        .body(Full::new(Bytes::from(encoded.body)))
-        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
+    let build = || -> Result<Response<Full<Bytes>>, http::Error> {
+        let mut r = Response::new(Full::new(Bytes::from(encoded.body)));
+        *r.status_mut() = StatusCode::from_u16(encoded.status)?;
+        let headers = r.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(encoded.content_type),
+        );
+        headers.insert(REQUEST_ID.clone(), http::HeaderValue::from_str(request_id)?);
+        for (k, v) in encoded.headers {
+            headers.append(
+                http::HeaderName::from_bytes(k.as_bytes())?,
+                http::HeaderValue::try_from(v)?,
+            );
+        }
+        Ok(r)
+    };
+    build().unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "response"))
 }
 
 /// `error` answered in the protocol of `req`, outside the SQS pipeline.
@@ -384,7 +399,7 @@ fn context(
         auto_create: state.config.auto_create,
         trace_header: parts
             .headers
-            .get("x-amzn-trace-id")
+            .get(&TRACE_ID)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
     }

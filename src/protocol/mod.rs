@@ -20,6 +20,9 @@ use self::query::QueryInput;
 use crate::error::{ErrorCode, SqsError, SqsResult};
 
 pub const XML_NAMESPACE: &str = "http://queue.amazonaws.com/doc/2012-11-05/";
+
+/// `X-Amz-Target`, the JSON protocol's action header (a `HeaderName`: no parse per lookup).
+static X_AMZ_TARGET: http::HeaderName = http::HeaderName::from_static("x-amz-target");
 pub const JSON_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +46,7 @@ pub fn detect(headers: &HeaderMap) -> Protocol {
                 .get(..JSON_TYPE.len())
                 .is_some_and(|p| p.eq_ignore_ascii_case(JSON_TYPE))
         });
-    if headers.contains_key("x-amz-target") || json_type {
+    if headers.contains_key(&X_AMZ_TARGET) || json_type {
         Protocol::Json
     } else if query_json::wants_json(headers) {
         Protocol::QueryJson
@@ -60,8 +63,8 @@ pub struct Encoded {
     pub body: Vec<u8>,
 }
 
-/// Renders a successful output: JSON straight from the typed output; XML and the Query JSON
-/// rendering from one value of it ([`value::to_value`]). `None` is an action that answers with
+/// Renders a successful output: JSON and XML straight from the typed output; the Query JSON
+/// rendering from a value of it ([`value::to_value`]). `None` is an action that answers with
 /// no result: `{}` in JSON, no `<XResult>` in the Query renderings.
 pub fn encode_output<T: Serialize>(
     protocol: Protocol,
@@ -81,15 +84,14 @@ pub fn encode_output<T: Serialize>(
                 None => b"{}".to_vec(),
             },
         },
-        Protocol::Query => {
-            let value = query_value(output).map_err(internal)?;
-            Encoded {
-                status: 200,
-                content_type: "text/xml",
-                headers: Vec::new(),
-                body: xml::response(action, value.as_ref(), request_id).into_bytes(),
-            }
-        }
+        Protocol::Query => Encoded {
+            status: 200,
+            content_type: "text/xml",
+            headers: Vec::new(),
+            body: xml::response(action, output, request_id)
+                .map_err(internal)?
+                .into_bytes(),
+        },
         Protocol::QueryJson => {
             let value = query_value(output).map_err(internal)?;
             Encoded {
@@ -113,8 +115,8 @@ pub struct Decoded {
 }
 
 /// A decoded request input: a JSON 1.0 body, kept as bytes and deserialized straight into the
-/// action's input type, or the Query parameters, turned into the same JSON by the input's
-/// Query members ([`QueryInput`]).
+/// action's input type, or the Query parameters, deserialized straight into it too, read as
+/// the same JSON would be by the input's Query members ([`QueryInput`]).
 #[derive(Debug)]
 pub enum Input {
     /// The body, and the queue it names (found while checking the body is one JSON object).
@@ -136,9 +138,7 @@ impl Input {
         };
         match self {
             Input::Json { body, .. } => serde_json::from_slice(body).map_err(invalid),
-            Input::Query(params) => {
-                T::deserialize(query::to_json(params, T::FIELDS)?).map_err(invalid)
-            }
+            Input::Query(params) => query::decode(params, T::FIELDS),
         }
     }
 
@@ -255,7 +255,7 @@ pub fn encode_error(protocol: Protocol, err: &SqsError, request_id: &str) -> Enc
 /// object (checked here, without building it; an empty body is `{}`).
 pub fn decode_json(headers: &HeaderMap, body: Bytes) -> SqsResult<Decoded> {
     let target = headers
-        .get("x-amz-target")
+        .get(&X_AMZ_TARGET)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| {
             SqsError::new(

@@ -9,6 +9,7 @@ use super::canonical::{canonical_request, parse_query, string_to_sign, HexDigest
 use super::date::format_amz_date;
 use super::{
     echo, mismatch, AuthStyle, RequestParts, SignedAuth, TERMINATOR, X_AMZ_CONTENT_SHA256,
+    X_AMZ_CONTENT_SHA256_HEADER,
 };
 use crate::auth::{AuthError, SIGNATURE_DOES_NOT_MATCH_MESSAGE};
 use crate::error::ErrorCode;
@@ -28,7 +29,7 @@ pub fn check_scope(auth: &SignedAuth<'_>, service: &str) -> Result<(), AuthError
             "Credential should be scoped to correct service: '{service}'."
         )));
     }
-    if !auth.amz_date.starts_with(c.date.as_str()) {
+    if !auth.amz_date.starts_with(&*c.date) {
         return Err(mismatch(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{}'.",
             c.date,
@@ -114,7 +115,7 @@ pub fn signed_content_hash(
     {
         return Ok(None);
     }
-    let Some(value) = request.headers.get(X_AMZ_CONTENT_SHA256) else {
+    let Some(value) = request.headers.get(&X_AMZ_CONTENT_SHA256_HEADER) else {
         return Ok(None);
     };
     let value = String::from_utf8_lossy(value.as_bytes()).trim().to_string();

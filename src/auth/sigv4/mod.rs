@@ -53,7 +53,10 @@ pub const TERMINATOR: &str = "aws4_request";
 /// Longest validity of a presigned URL (7 days), per AWS.
 pub const MAX_EXPIRES_SECS: u64 = 604_800;
 
-const X_AMZ_DATE: &str = "x-amz-date";
+/// Header names looked up in every signed request, as `HeaderName`s (no parse per lookup).
+static X_AMZ_DATE: http::HeaderName = http::HeaderName::from_static("x-amz-date");
+static X_AMZ_CONTENT_SHA256_HEADER: http::HeaderName =
+    http::HeaderName::from_static(X_AMZ_CONTENT_SHA256);
 const X_AMZ_CONTENT_SHA256: &str = "x-amz-content-sha256";
 const X_AMZ_SECURITY_TOKEN: &str = "x-amz-security-token";
 
@@ -74,18 +77,19 @@ pub struct RequestParts<'a> {
     pub body: &'a [u8],
 }
 
-/// `AKID/yyyymmdd/region/service/aws4_request`, split.
+/// `AKID/yyyymmdd/region/service/aws4_request`, split; borrowed from the `Authorization`
+/// header (owned when read from a percent-decoded query parameter).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credential {
-    pub access_key: String,
+pub struct Credential<'a> {
+    pub access_key: Cow<'a, str>,
     /// `yyyymmdd`.
-    pub date: String,
-    pub region: String,
-    pub service: String,
-    pub terminator: String,
+    pub date: Cow<'a, str>,
+    pub region: Cow<'a, str>,
+    pub service: Cow<'a, str>,
+    pub terminator: Cow<'a, str>,
 }
 
-impl Credential {
+impl Credential<'_> {
     /// `yyyymmdd/region/service/terminator`, as it appears in the string to sign.
     pub fn scope(&self) -> String {
         format!(
@@ -93,16 +97,27 @@ impl Credential {
             self.date, self.region, self.service, self.terminator
         )
     }
+
+    /// The same credential, owning its parts.
+    pub fn into_owned(self) -> Credential<'static> {
+        Credential {
+            access_key: Cow::Owned(self.access_key.into_owned()),
+            date: Cow::Owned(self.date.into_owned()),
+            region: Cow::Owned(self.region.into_owned()),
+            service: Cow::Owned(self.service.into_owned()),
+            terminator: Cow::Owned(self.terminator.into_owned()),
+        }
+    }
 }
 
-/// A parsed `Authorization: AWS4-HMAC-SHA256 …` header.
+/// A parsed `Authorization: AWS4-HMAC-SHA256 …` header, borrowing from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuthorizationHeader {
-    pub credential: Credential,
+pub struct AuthorizationHeader<'a> {
+    pub credential: Credential<'a>,
     /// Lower-cased header names, in the client's order.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: Vec<Cow<'a, str>>,
     /// Lower-case hex, 64 characters.
-    pub signature: String,
+    pub signature: Cow<'a, str>,
 }
 
 /// Where the signature travelled.
@@ -122,11 +137,11 @@ type QueryPair<'a> = (Cow<'a, [u8]>, Cow<'a, [u8]>);
 #[derive(Clone, Debug)]
 pub struct SignedAuth<'a> {
     pub style: AuthStyle,
-    pub credential: Credential,
-    pub signed_headers: Vec<String>,
-    pub signature: String,
+    pub credential: Credential<'a>,
+    pub signed_headers: Vec<Cow<'a, str>>,
+    pub signature: Cow<'a, str>,
     /// The request time in ISO 8601 basic format (`yyyymmddThhmmssZ`), as signed.
-    pub amz_date: String,
+    pub amz_date: Cow<'a, str>,
     /// The request time, seconds since the Unix epoch.
     pub request_time: u64,
     /// The query string, percent-decoded with `+` read as a space.

@@ -1,6 +1,8 @@
 //! Reading the SigV4 material out of a request: the `Authorization` header or the presigned
 //! `X-Amz-*` query parameters.
 
+use std::borrow::Cow;
+
 use http::{HeaderMap, Uri};
 
 use super::canonical::{parse_query, PlusMode};
@@ -16,7 +18,7 @@ use crate::error::ErrorCode;
 /// Parses an `Authorization` header value. Tolerant of spacing: the parts may be separated by
 /// `,`, `, ` or whitespace, in any order; unknown parts are ignored. A missing or repeated
 /// `Credential`, `SignedHeaders` or `Signature` → `IncompleteSignature`.
-pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError> {
+pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, AuthError> {
     let trimmed = value.trim();
     let (algorithm, rest) = match trimmed.find(|c: char| c.is_ascii_whitespace()) {
         Some(i) => trimmed.split_at(i),
@@ -30,22 +32,9 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError
         )));
     }
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
-    // Split on bytes: the separators are ASCII, so every cut is a char boundary, and no char
-    // is decoded on the way.
-    let mut start = 0;
-    let tokens = rest
-        .bytes()
-        .enumerate()
-        .chain(std::iter::once((rest.len(), b',')))
-        .filter_map(|(i, b)| {
-            if b != b',' && !b.is_ascii_whitespace() {
-                return None;
-            }
-            let token = &rest[start..i];
-            start = i + 1;
-            (!token.is_empty()).then_some(token)
-        });
-    for token in tokens {
+    // Tokens are separated by `,` and ASCII whitespace, in any mix: split on `,` first (a
+    // memchr), then on whitespace within the pieces.
+    for token in rest.split(',').flat_map(str::split_ascii_whitespace) {
         let Some((key, val)) = token
             .bytes()
             .position(|b| b == b'=')
@@ -97,7 +86,7 @@ pub fn parse_authorization(value: &str) -> Result<AuthorizationHeader, AuthError
 
 /// Parses `AKID/yyyymmdd/region/service/terminator`. Structure only: the service, terminator
 /// and date are compared with what they must be by the verifier (→ `SignatureDoesNotMatch`).
-pub fn parse_credential(value: &str) -> Result<Credential, AuthError> {
+pub fn parse_credential(value: &str) -> Result<Credential<'_>, AuthError> {
     let bad = || {
         incomplete(format!(
             "Credential should be scoped as '<access key>/<yyyymmdd>/<region>/sqs/{TERMINATOR}', got '{}'.",
@@ -124,16 +113,16 @@ pub fn parse_credential(value: &str) -> Result<Credential, AuthError> {
         )));
     }
     Ok(Credential {
-        access_key: access_key.to_string(),
-        date: date.to_string(),
-        region: region.to_string(),
-        service: service.to_string(),
-        terminator: terminator.to_string(),
+        access_key: Cow::Borrowed(access_key),
+        date: Cow::Borrowed(date),
+        region: Cow::Borrowed(region),
+        service: Cow::Borrowed(service),
+        terminator: Cow::Borrowed(terminator),
     })
 }
 
 /// Parses `a;b;c` into lower-cased header names.
-pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
+pub fn parse_signed_headers(value: &str) -> Result<Vec<Cow<'_, str>>, AuthError> {
     let is_tchar = |b: u8| {
         matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'!' | b'#' | b'$' | b'%' | b'&'
             | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`' | b'|' | b'~')
@@ -152,23 +141,27 @@ pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, AuthError> {
                 return Err(malformed());
             }
             Ok(if name.bytes().any(|b| b.is_ascii_uppercase()) {
-                name.to_ascii_lowercase()
+                Cow::Owned(name.to_ascii_lowercase())
             } else {
-                name.to_string()
+                Cow::Borrowed(name)
             })
         })
         .collect()
 }
 
 /// A signature is 64 hex digits; returned lower-cased.
-pub fn parse_signature(value: &str) -> Result<String, AuthError> {
+pub fn parse_signature(value: &str) -> Result<Cow<'_, str>, AuthError> {
     if value.len() != 64 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(incomplete(format!(
             "Signature must be 64 hexadecimal characters, got '{}'.",
             echo(value)
         )));
     }
-    Ok(value.to_ascii_lowercase())
+    Ok(if value.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(value.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(value)
+    })
 }
 
 /// Pulls the SigV4 material out of a request: the `Authorization` header or the presigned
@@ -206,22 +199,22 @@ pub fn extract<'a>(request: &RequestParts<'a>) -> Result<SignedAuth<'a>, AuthErr
 pub fn scope_region(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     if let Some(value) = headers.get(http::header::AUTHORIZATION) {
         let parsed = parse_authorization(value.to_str().ok()?).ok()?;
-        return Some(parsed.credential.region);
+        return Some(parsed.credential.region.into_owned());
     }
     let query = uri.query().filter(|q| q.contains("X-Amz-Credential"))?;
     let pairs = parse_query(query, PlusMode::Space);
     let (_, credential) = pairs.iter().find(|(k, _)| k.as_ref() == Q_CREDENTIAL)?;
     let credential = parse_credential(std::str::from_utf8(credential).ok()?).ok()?;
-    Some(credential.region)
+    Some(credential.region.into_owned())
 }
 
 fn from_header<'a>(
-    value: &str,
-    headers: &HeaderMap,
+    value: &'a str,
+    headers: &'a HeaderMap,
     query: QueryPairs<'a>,
 ) -> Result<SignedAuth<'a>, AuthError> {
     let parsed = parse_authorization(value)?;
-    let (amz_date, request_time) = if let Some(date) = headers.get(X_AMZ_DATE) {
+    let (amz_date, request_time) = if let Some(date) = headers.get(&X_AMZ_DATE) {
         let text = date.to_str().unwrap_or("");
         let time = parse_amz_date(text.trim()).ok_or_else(|| {
             incomplete(format!(
@@ -229,7 +222,7 @@ fn from_header<'a>(
                 echo(text)
             ))
         })?;
-        (text.trim().to_string(), time)
+        (Cow::Borrowed(text.trim()), time)
     } else if let Some(date) = headers.get(http::header::DATE) {
         let text = date.to_str().unwrap_or("");
         let time = parse_http_date(text.trim()).ok_or_else(|| {
@@ -238,7 +231,7 @@ fn from_header<'a>(
                 echo(text)
             ))
         })?;
-        (format_amz_date(time), time)
+        (Cow::Owned(format_amz_date(time)), time)
     } else {
         return Err(incomplete(format!(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={}",
@@ -330,10 +323,14 @@ fn from_query(query: QueryPairs<'_>) -> Result<SignedAuth<'_>, AuthError> {
         ))
     })?;
     let expires = parse_expires(expires)?;
-    let credential = parse_credential(credential)?;
-    let signed_headers = parse_signed_headers(signed_headers)?;
-    let signature = parse_signature(signature)?;
-    let amz_date = date.to_string();
+    // Owned: they borrow from `query`, which the result takes.
+    let credential = parse_credential(credential)?.into_owned();
+    let signed_headers = parse_signed_headers(signed_headers)?
+        .into_iter()
+        .map(|h| Cow::Owned(h.into_owned()))
+        .collect();
+    let signature = Cow::Owned(parse_signature(signature)?.into_owned());
+    let amz_date = Cow::Owned(date.to_string());
     Ok(SignedAuth {
         style: AuthStyle::Presigned { expires },
         credential,

@@ -30,7 +30,7 @@ impl SledStore {
         tracing::info!(
             sled_open_ms = sled_opened.as_millis() as u64,
             replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
-            records = state.map.len(),
+            records = state.map.len() + state.lean.len(),
             journal_entries = state.entries.len(),
             "store opened"
         );
@@ -75,6 +75,7 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
         live_bytes: 0,
         failed: None,
         cold: Cold::default(),
+        lean: Lean::default(),
     };
     for pair in db.iter() {
         let (k, v) = pair.map_err(err)?;
@@ -104,6 +105,7 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
         state.journal_bytes += stat.bytes;
         state.pending_seq = seq + 1;
     }
+    state.lean.opened(state.pending_seq - 1);
     Ok(state)
 }
 
@@ -215,12 +217,23 @@ impl Inner {
                 encode_op(&mut state.pending, k, Some(&slot.value));
                 slot.entry = seq;
             }
+            // At the open every lean value is in memory (the engine has not recovered yet).
+            let lean: Vec<lean::LeanKey> = state.lean.iter().map(|(k, _)| *k).collect();
+            for k in &lean {
+                let value = state
+                    .lean
+                    .value(k)
+                    .expect("lean values are in memory at the open");
+                encode_op(&mut state.pending, k, Some(value));
+                state.lean.moved(k, seq);
+            }
             // Every record now lives in the pending entry; the journal entries replayed on top
             // of the legacy records (if any) stay until the head reclaim removes them.
             for stat in state.entries.values_mut() {
                 stat.live = 0;
             }
-            state.entries.entry(seq).or_default().live = state.map.len() as u64;
+            state.entries.entry(seq).or_default().live =
+                (state.map.len() + state.lean.len()) as u64;
         }
         self.write_pending()?;
         let db = self.sled()?.db;

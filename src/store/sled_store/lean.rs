@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Bound;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -40,13 +41,41 @@ pub(super) enum Found<'a> {
     Entry(u64),
 }
 
+/// The values replayed at the open, kept until the opener's recovery is done: one arena and
+/// one table, a few large allocations given back whole when dropped (millions of small ones
+/// would leave the allocator's pages fragmented, and the resident set high).
+#[derive(Default)]
+pub(super) struct Replayed {
+    /// Offset and length in `bytes`.
+    index: FxHashMap<LeanKey, (u64, u32)>,
+    bytes: Vec<u8>,
+}
+
+impl Replayed {
+    fn put(&mut self, key: LeanKey, value: &[u8]) {
+        let len = u32::try_from(value.len()).expect("a record under 4 GiB");
+        self.index.insert(key, (self.bytes.len() as u64, len));
+        self.bytes.extend_from_slice(value);
+    }
+
+    pub(super) fn get(&self, key: &LeanKey) -> Option<&[u8]> {
+        let &(at, len) = self.index.get(key)?;
+        self.bytes.get(at as usize..at as usize + len as usize)
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Lean {
     /// Every live lean record: the entry of its latest put (low [`ENTRY_BITS`]) and its
     /// value's length (above), packed, since there is one per queued message.
     slots: BTreeMap<LeanKey, u64>,
-    /// Values held in memory (see the module doc).
+    /// Values held in memory (see the module doc) but those replayed at the open.
     values: FxHashMap<LeanKey, Box<[u8]>>,
+    /// The values replayed at the open, until the opener's recovery is done. A key's value
+    /// is here only if it has a slot and no entry in `values`.
+    replayed: Option<Arc<Replayed>>,
+    /// Whether the open's replay is running (its puts go to `replayed`).
+    replaying: bool,
     /// Puts not known to be flushed, by entry, oldest first: once flushed, their values go.
     unflushed: VecDeque<(u64, LeanKey)>,
     /// Entries up to this one are flushed.
@@ -69,12 +98,27 @@ fn unpack(slot: u64) -> (u64, u64) {
 }
 
 impl Lean {
+    /// Lean records about to be replayed from the journal.
+    pub(super) fn replaying() -> Self {
+        Lean {
+            replaying: true,
+            ..Lean::default()
+        }
+    }
+
     /// A put of `key` in entry `entry`; the entry and value length of the put it replaces.
     pub(super) fn put(&mut self, key: &[u8], value: Vec<u8>, entry: u64) -> Option<(u64, u64)> {
         let key = lean_key(key);
         let old = self.slots.insert(key, pack(entry, value.len()));
+        if self.replaying {
+            let replayed = self.replayed.get_or_insert_with(Default::default);
+            Arc::get_mut(replayed)
+                .expect("nothing shares the replayed values during the replay")
+                .put(key, &value);
+            return old.map(unpack);
+        }
         self.values.insert(key, value.into_boxed_slice());
-        if entry > self.flushed_upto {
+        if self.released && entry > self.flushed_upto {
             self.unflushed.push_back((entry, key));
         }
         old.map(unpack)
@@ -84,6 +128,11 @@ impl Lean {
     pub(super) fn remove(&mut self, key: &[u8]) -> Option<(u64, u64)> {
         let key = lean_key(key);
         self.values.remove(&key);
+        if self.replaying {
+            if let Some(replayed) = self.replayed.as_mut().and_then(Arc::get_mut) {
+                replayed.index.remove(&key);
+            }
+        }
         self.slots.remove(&key).map(unpack)
     }
 
@@ -96,16 +145,19 @@ impl Lean {
         self.slots.get(&lean_key(key)).map(|&s| unpack(s).0)
     }
 
-    /// The value of `key`, if held in memory.
+    /// The value of `key` (which has a slot), if held in memory.
     pub(super) fn value(&self, key: &LeanKey) -> Option<&[u8]> {
-        self.values.get(key).map(|v| &**v)
+        match self.values.get(key) {
+            Some(v) => Some(v),
+            None => self.replayed.as_ref()?.get(key),
+        }
     }
 
     /// Where the value of `key` is; `None` if it has no record.
     pub(super) fn find(&self, key: &[u8]) -> Option<Found<'_>> {
         let key = lean_key(key);
         let slot = self.slots.get(&key)?;
-        Some(match self.values.get(&key) {
+        Some(match self.value(&key) {
             Some(v) => Found::Memory(v),
             None => Found::Entry(unpack(*slot).0),
         })
@@ -116,7 +168,7 @@ impl Lean {
         let key = lean_key(key);
         if let Some(slot) = self.slots.get_mut(&key) {
             *slot = pack(entry, unpack(*slot).1 as usize);
-            if self.values.contains_key(&key) {
+            if self.released && self.values.contains_key(&key) {
                 self.unflushed.push_back((entry, key));
             }
         }
@@ -150,9 +202,10 @@ impl Lean {
         }
     }
 
-    /// Everything replayed at the open, up to entry `upto`, is on disk.
+    /// The replay is done: everything it read, up to entry `upto`, is on disk.
     pub(super) fn opened(&mut self, upto: u64) {
         self.flushed_upto = upto;
+        self.replaying = false;
     }
 
     /// The opener's recovery is done: only values of puts not flushed stay in memory.
@@ -161,11 +214,19 @@ impl Lean {
             return;
         }
         self.released = true;
+        self.replayed = None;
         let upto = self.flushed_upto;
         let slots = &self.slots;
         self.values
             .retain(|k, _| slots.get(k).is_some_and(|&s| unpack(s).0 > upto));
         self.values.shrink_to_fit();
+        let mut unflushed: Vec<(u64, LeanKey)> = self
+            .values
+            .keys()
+            .filter_map(|k| Some((self.entry_of(k)?, *k)))
+            .collect();
+        unflushed.sort_unstable();
+        self.unflushed = unflushed.into();
     }
 
     /// The records whose key starts with `prefix`, in key order, with their latest entry.
@@ -180,13 +241,14 @@ impl Lean {
     }
 
     /// Up to `max` records under `prefix` after `after` (from the first if `None`), in key
-    /// order, with their values: `None` once some value is not in memory.
+    /// order, with their values unless replayed (`None`: the value is in [`Lean::replayed`]);
+    /// `None` once some value is in neither.
     pub(super) fn chunk(
         &self,
         prefix: &[u8],
         after: Option<&LeanKey>,
         max: usize,
-        out: &mut Vec<(LeanKey, Box<[u8]>)>,
+        out: &mut Vec<(LeanKey, Option<Box<[u8]>>)>,
     ) -> Option<()> {
         let start = match after {
             Some(k) => Bound::Excluded(&k[..]),
@@ -198,9 +260,21 @@ impl Lean {
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(max)
         {
-            out.push((*k, self.values.get(k)?.clone()));
+            let value = match self.values.get(k) {
+                Some(v) => Some(v.clone()),
+                None => {
+                    self.replayed.as_ref()?.get(k)?;
+                    None
+                }
+            };
+            out.push((*k, value));
         }
         Some(())
+    }
+
+    /// The values replayed at the open, while kept.
+    pub(super) fn replayed(&self) -> Option<Arc<Replayed>> {
+        self.replayed.clone()
     }
 
     /// Whether every value is in memory (until the opener's recovery is done).
@@ -220,7 +294,7 @@ impl Lean {
     /// Lean values held in memory (tests).
     #[cfg(test)]
     pub(super) fn values_in_memory(&self) -> usize {
-        self.values.len()
+        self.values.len() + self.replayed.as_ref().map_or(0, |r| r.index.len())
     }
 }
 
@@ -294,7 +368,7 @@ impl Inner {
         let mut last: Option<LeanKey> = None;
         loop {
             chunk.clear();
-            {
+            let replayed = {
                 let state = self.state();
                 if !state.lean.all_in_memory() {
                     return if last.is_none() {
@@ -310,9 +384,17 @@ impl Inner {
                 {
                     return Err(StoreError("a lean value is not in memory".into()));
                 }
-            }
+                state.lean.replayed()
+            };
             for (k, v) in &chunk {
-                f(k, v)?;
+                let value = match v {
+                    Some(v) => v,
+                    None => replayed
+                        .as_ref()
+                        .and_then(|r| r.get(k))
+                        .ok_or_else(|| StoreError("a lean value is not in memory".into()))?,
+                };
+                f(k, value)?;
             }
             match chunk.last() {
                 Some((k, _)) if chunk.len() == CHUNK => last = Some(*k),

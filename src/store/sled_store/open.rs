@@ -75,7 +75,7 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
         live_bytes: 0,
         failed: None,
         cold: Cold::default(),
-        lean: Lean::default(),
+        lean: Lean::replaying(),
     };
     for pair in db.iter() {
         let (k, v) = pair.map_err(err)?;

@@ -412,6 +412,23 @@ mod unit {
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.inner.state().lean.values_in_memory(), 301);
         assert_eq!(store.scan_prefix(b"").unwrap(), everything);
+        put(&store, &index(303), &value(303));
+        let mut visited = Vec::new();
+        store
+            .for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut |k, v| {
+                visited.push((k.to_vec(), v.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            visited,
+            store.scan_prefix(&[keys::MESSAGE_INDEX]).unwrap(),
+            "replayed values and one put since the open"
+        );
+        assert_eq!(visited.len(), 302);
+        store.flush().unwrap();
+        everything.push((index(303), value(303)));
+        everything.sort();
         store.recovered();
         assert_eq!(store.inner.state().lean.values_in_memory(), 0);
         assert_eq!(store.scan_prefix(b"").unwrap(), everything);

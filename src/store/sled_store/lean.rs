@@ -107,17 +107,17 @@ impl Lean {
     }
 
     /// A put of `key` in entry `entry`; the entry and value length of the put it replaces.
-    pub(super) fn put(&mut self, key: &[u8], value: Vec<u8>, entry: u64) -> Option<(u64, u64)> {
+    pub(super) fn put(&mut self, key: &[u8], value: &[u8], entry: u64) -> Option<(u64, u64)> {
         let key = lean_key(key);
         let old = self.slots.insert(key, pack(entry, value.len()));
         if self.replaying {
             let replayed = self.replayed.get_or_insert_with(Default::default);
             Arc::get_mut(replayed)
                 .expect("nothing shares the replayed values during the replay")
-                .put(key, &value);
+                .put(key, value);
             return old.map(unpack);
         }
-        self.values.insert(key, value.into_boxed_slice());
+        self.values.insert(key, value.into());
         if self.released && entry > self.flushed_upto {
             self.unflushed.push_back((entry, key));
         }

@@ -87,17 +87,25 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
             u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
                 damaged(dir, &format!("a journal key is {} bytes, not 8", k.len()))
             })?);
-        let ops = decode_entry(&v).map_err(|e| {
-            damaged(
-                dir,
-                &format!("journal entry {seq} does not decode: {}", e.0),
-            )
-        })?;
-        for (key, value) in ops {
-            // From format 2 on, a cold record in the journal is one a migration moved
-            // to the `messages` tree (and maybe changed there since): stale.
-            if format < 2 || !keys::is_cold(&key) {
-                state.apply_op(key, value, seq);
+        let corrupt = |e: &dyn std::fmt::Display| {
+            damaged(dir, &format!("journal entry {seq} does not decode: {e}"))
+        };
+        let Some((&ENTRY_V1, mut rest)) = v.split_first() else {
+            return Err(corrupt(&"unknown journal entry format"));
+        };
+        // Decoded in place: lean records (most of a backlog's) are applied without copying
+        // their keys and values out first.
+        while !rest.is_empty() {
+            type OpRef<'a> = (&'a [u8], Option<&'a [u8]>);
+            let ((key, value), tail) = postcard::take_from_bytes::<OpRef>(rest)
+                .map_err(|e| corrupt(&format!("corrupt journal entry: {e}")))?;
+            rest = tail;
+            if keys::is_lean(key) {
+                state.apply_lean(key, value, seq);
+            } else if format < 2 || !keys::is_cold(key) {
+                // From format 2 on, a cold record in the journal is one a migration moved
+                // to the `messages` tree (and maybe changed there since): stale.
+                state.apply_op(key.to_vec(), value.map(<[u8]>::to_vec), seq);
             }
         }
         let stat = state.entries.entry(seq).or_default();

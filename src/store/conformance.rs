@@ -54,6 +54,42 @@ fn suite(store: &dyn Store) {
     );
     assert_eq!(store.keys_with_prefix(&prefix, 10).unwrap().len(), 3);
     assert!(store.keys_with_prefix(b"zz", 10).unwrap().is_empty());
+
+    // Visiting in place sees what a scan copies, index records included, and stops at an error.
+    let mut b = WriteBatch::new();
+    for seq in 1..=5_000u64 {
+        b.put(keys::message_index(6, seq), records::encode(&seq));
+    }
+    store.apply(b).unwrap();
+    for prefix in [
+        &[keys::MESSAGE_INDEX][..],
+        &keys::queue_prefix(keys::MESSAGE, 5),
+        b"",
+    ] {
+        let mut visited = Vec::new();
+        store
+            .for_each_with_prefix(prefix, &mut |k, v| {
+                visited.push((k.to_vec(), v.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(visited, store.scan_prefix(prefix).unwrap());
+    }
+    let mut calls = 0;
+    let stopped = store.for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut |_, _| {
+        calls += 1;
+        Err(StoreError("stop".into()))
+    });
+    assert!(stopped.is_err() && calls == 1);
+    store.recovered();
+    let mut visited = 0;
+    store
+        .for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut |_, _| {
+            visited += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(visited, 5_000, "after the recovery too");
 }
 
 #[test]

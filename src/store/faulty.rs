@@ -184,6 +184,10 @@ impl Store for FaultyStore {
     fn journal_bytes(&self) -> Option<u64> {
         self.inner.journal_bytes()
     }
+
+    fn recovered(&self) {
+        self.inner.recovered();
+    }
 }
 
 #[cfg(test)]

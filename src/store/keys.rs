@@ -8,7 +8,8 @@ pub const QUEUE: u8 = b'q';
 /// record (see [`is_cold`]): the sled store keeps it on disk only, and recovery never reads it.
 pub const MESSAGE: u8 = b'm';
 /// `i` + queue id + seq → `MessageIndexRecord`: what recovery needs of a message (when it was
-/// sent and first visible, its group), written and removed with its `m` record.
+/// sent and first visible, its group), written and removed with its `m` record. A *lean*
+/// record (see [`is_lean`]): the sled store keeps only its key in memory once recovered.
 pub const MESSAGE_INDEX: u8 = b'i';
 /// `s` + queue id + seq → `MessageStateRecord` (what a receive changes).
 pub const MESSAGE_STATE: u8 = b's';
@@ -58,6 +59,19 @@ pub fn is_cold(key: &[u8]) -> bool {
 /// Whether a key starting with `prefix` may be cold.
 pub fn may_be_cold(prefix: &[u8]) -> bool {
     prefix.first().is_none_or(|&p| p == MESSAGE) && prefix.len() <= 17
+}
+
+/// Whether `key` is a lean record: a message index record (`i` + queue id + seq), one per
+/// queued message and read only by recovery. A store may keep its value on disk only, reading
+/// it back on demand; recovery reads them all right after the open
+/// ([`Store::recovered`](super::Store::recovered) says when it is done).
+pub fn is_lean(key: &[u8]) -> bool {
+    key.len() == 17 && key[0] == MESSAGE_INDEX
+}
+
+/// Whether a key starting with `prefix` may be lean.
+pub fn may_be_lean(prefix: &[u8]) -> bool {
+    prefix.first().is_none_or(|&p| p == MESSAGE_INDEX) && prefix.len() <= 17
 }
 
 pub fn message_state(queue_id: u64, seq: u64) -> Vec<u8> {

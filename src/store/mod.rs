@@ -48,6 +48,9 @@ pub fn log_failure(what: &str, e: &StoreError) {
     }
 }
 
+/// What [`Store::for_each_with_prefix`] calls with each pair (key, value).
+pub type Visit<'a> = dyn FnMut(&[u8], &[u8]) -> StoreResult<()> + 'a;
+
 /// One write: a key and its new value, or `None` to delete it.
 pub type Op = (Vec<u8>, Option<Vec<u8>>);
 
@@ -79,6 +82,14 @@ pub trait Store: Send + Sync + 'static {
     fn get(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>>;
     /// Every pair whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    /// Calls `f` with every pair whose key starts with `prefix`, in key order, without
+    /// copying them all out first (recovery reads millions). `f` must not call the store.
+    fn for_each_with_prefix(&self, prefix: &[u8], f: &mut Visit<'_>) -> StoreResult<()> {
+        for (k, v) in self.scan_prefix(prefix)? {
+            f(&k, &v)?;
+        }
+        Ok(())
+    }
     /// At most `limit` keys starting with `prefix`, in key order (no values).
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>>;
     /// Applies every op of the batch in order, all or none.
@@ -92,6 +103,10 @@ pub trait Store: Send + Sync + 'static {
     fn journal_bytes(&self) -> Option<u64> {
         None
     }
+    /// The opener has read the records it recovers from: the store may drop what it kept in
+    /// memory only for that (the sled store: lean records' values, see [`keys::is_lean`]).
+    /// Reads stay correct after it, if slower.
+    fn recovered(&self) {}
 }
 
 /// What the store and its group commit tell about themselves, for the metrics.

@@ -53,6 +53,7 @@ impl Local {
         if !garbage.is_empty() {
             self.journal.store().apply(garbage)?;
         }
+        self.journal.store().recovered();
         Ok(recovered)
     }
 
@@ -73,16 +74,18 @@ impl Local {
             }
         }
         let mut recovered = 0usize;
-        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE_INDEX])? {
-            let Some((queue_id, seq)) = keys::split_id_key(&k) else {
-                continue;
+        // Visited in place: a backlog holds millions, and copying them all out first would
+        // double the memory recovery takes.
+        let mut visit = |k: &[u8], v: &[u8]| -> Result<(), StoreError> {
+            let Some((queue_id, seq)) = keys::split_id_key(k) else {
+                return Ok(());
             };
             *max_seq = (*max_seq).max(seq);
             let Some(q) = by_id.get(&queue_id) else {
                 super::journal::delete_message(garbage, queue_id, seq);
-                continue;
+                return Ok(());
             };
-            let record: MessageIndexRecord = records::decode(&v)?;
+            let record: MessageIndexRecord = records::decode(v)?;
             let state = states
                 .remove(&(queue_id, seq))
                 .unwrap_or(MessageStateRecord {
@@ -96,7 +99,11 @@ impl Local {
             };
             q.lock().insert(seq, meta, now);
             recovered += 1;
-        }
+            Ok(())
+        };
+        self.journal
+            .store()
+            .for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut visit)?;
         for ((queue_id, seq), _) in states {
             garbage.delete(keys::message_state(queue_id, seq));
         }

@@ -1,6 +1,9 @@
 //! When sled fails: a full disk (checked before sled meets one), any other failed call (the
 //! store is *failed* until it recovers in place), and how each is told to the operator.
 
+use std::collections::HashMap;
+
+use super::lean::{EntryReader, LeanKey};
 use super::*;
 
 /// Whether `e` says the disk (or the user's quota on it) is full.
@@ -146,14 +149,35 @@ impl Inner {
     }
 
     /// Replaces every journal entry in `sled` by one holding the whole live map, and flushes;
-    /// every unflushed cold write is written again first (sled may have lost it). The count of
-    /// records written. The caller holds the reclaim and writer locks.
-    pub(super) fn rewrite_journal(&self, sled: &Sled) -> Result<usize, sled::Error> {
-        let old: Vec<sled::IVec> = sled.journal.iter().keys().collect::<Result<_, _>>()?;
+    /// every unflushed cold write is written again first (sled may have lost it). Lean values
+    /// not in memory are flushed, hence in the entries read back from `sled` before they go.
+    /// The count of records written. The caller holds the reclaim and writer locks.
+    pub(super) fn rewrite_journal(&self, sled: &Sled) -> StoreResult<usize> {
+        let old: Vec<sled::IVec> = sled
+            .journal
+            .iter()
+            .keys()
+            .collect::<Result<_, _>>()
+            .map_err(err)?;
         let on_disk = old
             .last()
             .and_then(|k| <[u8; 8]>::try_from(k.as_ref()).ok())
             .map_or(0, u64::from_be_bytes);
+        let wanted: Vec<(LeanKey, u64)> = {
+            let state = self.state();
+            state
+                .lean
+                .iter()
+                .filter(|(k, _)| state.lean.value(k).is_none())
+                .map(|(k, entry)| (*k, entry))
+                .collect()
+        };
+        let mut fetched: HashMap<LeanKey, Vec<u8>> = HashMap::with_capacity(wanted.len());
+        let mut reader = EntryReader::new(sled);
+        for (k, entry) in wanted {
+            fetched.insert(k, reader.value(&k, entry)?);
+        }
+        drop(reader);
         let (seq, entry, records, cold) = {
             let mut guard = self.state();
             let state = &mut *guard;
@@ -164,6 +188,15 @@ impl Inner {
                 encode_op(&mut entry, k, Some(&slot.value));
                 slot.entry = seq;
             }
+            for (k, _) in state.lean.iter() {
+                let value = state
+                    .lean
+                    .value(k)
+                    .or_else(|| fetched.get(k).map(Vec::as_slice))
+                    .ok_or_else(|| StoreError("a lean record's value was not found".into()))?;
+                encode_op(&mut entry, k, Some(value));
+            }
+            state.lean.rewrite_to(seq);
             // The pending ops are in the map, hence in this entry.
             state.pending.clear();
             state.pending.push(ENTRY_V1);
@@ -171,25 +204,33 @@ impl Inner {
             state.dead.clear();
             state.entries.clear();
             let bytes = entry.len() as u64;
-            let live = state.map.len() as u64;
-            state.entries.insert(seq, EntryStat { bytes, live });
+            let records = state.map.len() + state.lean.len();
+            state.entries.insert(
+                seq,
+                EntryStat {
+                    bytes,
+                    live: records as u64,
+                },
+            );
             state.journal_bytes = bytes;
-            (seq, entry, state.map.len(), cold)
+            (seq, entry, records, cold)
         };
         if let Some(puts) = cold.puts {
-            sled.messages.apply_batch(puts)?;
+            sled.messages.apply_batch(puts).map_err(err)?;
         }
         let mut batch = sled::Batch::default();
         for k in old {
             batch.remove(k);
         }
         batch.insert(&entry_key(seq), entry);
-        sled.journal.apply_batch(batch)?;
+        sled.journal.apply_batch(batch).map_err(err)?;
         if let Some(removes) = cold.removes {
-            sled.messages.apply_batch(removes)?;
+            sled.messages.apply_batch(removes).map_err(err)?;
         }
-        sled.db.flush()?;
-        self.state().cold.flushed(seq);
+        sled.db.flush().map_err(err)?;
+        let mut state = self.state();
+        state.cold.flushed(seq);
+        state.lean.flushed(seq);
         Ok(records)
     }
 }

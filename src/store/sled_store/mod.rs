@@ -8,7 +8,10 @@
 //! writes that reaches disk together — everything applied since the last write-out, i.e. all
 //! the requests that share one group-commit flush — is **one** sled value in the `journal`
 //! tree, keyed by a big-endian sequence number. The live records are kept in memory (a
-//! `BTreeMap`), which answers every read; the journal is only read when the store opens.
+//! `BTreeMap`), which answers every read; the journal is only read when the store opens —
+//! except for lean records ([`keys::is_lean`], message index records), of which memory keeps
+//! only the key once the engine has recovered, reading the value back from its journal entry
+//! on the rare read (see `lean.rs`).
 //!
 //! Space is reclaimed from the head of the journal only, so replaying the remaining entries
 //! in order always rebuilds the same map:
@@ -61,8 +64,9 @@ use std::time::Duration;
 
 use serde_bytes::Bytes;
 
-use super::{keys, with_prefix, Op, Store, StoreError, StoreResult, WriteBatch};
+use super::{keys, with_prefix, Op, Store, StoreError, StoreResult, Visit, WriteBatch};
 use cold::{Cold, ColdWrites};
+use lean::Lean;
 
 /// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
 pub(crate) const ENTRY_V1: u8 = 1;
@@ -140,6 +144,8 @@ struct State {
     failed: Option<String>,
     /// Cold records' writes not flushed yet (the records themselves are in sled only).
     cold: Cold,
+    /// Lean records: their keys and entries (their values mostly in the journal only).
+    lean: Lean,
 }
 
 /// What one write-out moves to sled: its journal entry (if it has hot ops), its cold writes,
@@ -163,8 +169,37 @@ impl State {
         self.live_bytes = self.live_bytes.saturating_sub(bytes);
     }
 
+    /// Whether `key` has a live record.
+    fn contains(&self, key: &[u8]) -> bool {
+        if keys::is_lean(key) {
+            self.lean.contains(key)
+        } else {
+            self.map.contains_key(key)
+        }
+    }
+
+    /// Applies one op of a lean record ([`keys::is_lean`]), as the latest write of entry
+    /// `entry`; borrowed, since the replay reads millions.
+    fn apply_lean(&mut self, key: &[u8], value: Option<&[u8]>, entry: u64) {
+        let old = match value {
+            Some(value) => {
+                self.entries.entry(entry).or_default().live += 1;
+                self.live_bytes += Self::record_bytes(key, value);
+                self.lean.put(key, value, entry)
+            }
+            None => self.lean.remove(key),
+        };
+        if let Some((old_entry, len)) = old {
+            self.unlink(old_entry, key.len() as u64 + len + RECORD_OVERHEAD);
+        }
+    }
+
     /// Applies one op to the map, as the latest write of entry `entry`.
     fn apply_op(&mut self, key: Vec<u8>, value: Option<Vec<u8>>, entry: u64) {
+        if keys::is_lean(&key) {
+            self.apply_lean(&key, value.as_deref(), entry);
+            return;
+        }
         match value {
             Some(value) => {
                 let bytes = Self::record_bytes(&key, &value);
@@ -349,7 +384,9 @@ impl Inner {
     /// Flushes sled; then the cold writes of write-outs up to `upto` leave memory.
     fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
         sled.db.flush().map_err(|e| self.failed(&e))?;
-        self.state().cold.flushed(upto);
+        let mut state = self.state();
+        state.cold.flushed(upto);
+        state.lean.flushed(upto);
         Ok(())
     }
 
@@ -448,20 +485,39 @@ impl Store for SledStore {
         if keys::is_cold(key) {
             return self.inner.get_cold(key);
         }
+        if keys::is_lean(key) {
+            return self.inner.get_lean(key);
+        }
         Ok(self.inner.state().map.get(key).map(|s| s.value.clone()))
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        if !keys::may_be_cold(prefix) {
-            let state = self.inner.state();
-            return Ok(with_prefix(&state.map, prefix)
-                .map(|(k, s)| (k.clone(), s.value.clone()))
-                .collect());
+        let mut found = self.scan_not_lean(prefix)?;
+        if keys::may_be_lean(prefix) {
+            let lean = self.inner.scan_lean(prefix)?;
+            if found.is_empty() {
+                return Ok(lean);
+            }
+            found.extend(lean);
+            found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         }
-        let mut found = self.inner.scan_cold(prefix, usize::MAX)?;
-        let state = self.inner.state();
-        found.extend(with_prefix(&state.map, prefix).map(|(k, s)| (k.clone(), s.value.clone())));
-        Ok(found.into_iter().collect())
+        Ok(found)
+    }
+
+    fn for_each_with_prefix(&self, prefix: &[u8], f: &mut Visit<'_>) -> StoreResult<()> {
+        // Lean keys in a chunked walk, when the map holds none under the prefix.
+        if prefix.first() == Some(&keys::MESSAGE_INDEX)
+            && with_prefix(&self.inner.state().map, prefix)
+                .next()
+                .is_none()
+            && self.inner.for_each_lean(prefix, f)?
+        {
+            return Ok(());
+        }
+        for (k, v) in self.scan_prefix(prefix)? {
+            f(&k, &v)?;
+        }
+        Ok(())
     }
 
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
@@ -475,6 +531,15 @@ impl Store for SledStore {
                 .take(limit)
                 .map(|(k, _)| k.clone()),
         );
+        if keys::may_be_lean(prefix) {
+            found.extend(
+                state
+                    .lean
+                    .with_prefix(prefix)
+                    .take(limit)
+                    .map(|(k, _)| k.to_vec()),
+            );
+        }
         found.sort_unstable();
         found.truncate(limit);
         Ok(found)
@@ -489,7 +554,7 @@ impl Store for SledStore {
                 state.cold.apply(key, value, seq);
                 continue;
             }
-            if value.is_none() && !state.map.contains_key(&key) {
+            if value.is_none() && !state.contains(&key) {
                 continue;
             }
             encode_op(&mut state.pending, &key, value.as_deref());
@@ -508,10 +573,31 @@ impl Store for SledStore {
     fn is_persistent(&self) -> bool {
         true
     }
+
+    fn recovered(&self) {
+        self.inner.state().lean.release();
+    }
+}
+
+impl SledStore {
+    /// [`Store::scan_prefix`] of the records that are not lean.
+    fn scan_not_lean(&self, prefix: &[u8]) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        if !keys::may_be_cold(prefix) {
+            let state = self.inner.state();
+            return Ok(with_prefix(&state.map, prefix)
+                .map(|(k, s)| (k.clone(), s.value.clone()))
+                .collect());
+        }
+        let mut found = self.inner.scan_cold(prefix, usize::MAX)?;
+        let state = self.inner.state();
+        found.extend(with_prefix(&state.map, prefix).map(|(k, s)| (k.clone(), s.value.clone())));
+        Ok(found.into_iter().collect())
+    }
 }
 
 mod cold;
 mod failure;
+mod lean;
 mod open;
 mod reclaim;
 

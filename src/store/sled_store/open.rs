@@ -30,7 +30,7 @@ impl SledStore {
         tracing::info!(
             sled_open_ms = sled_opened.as_millis() as u64,
             replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
-            records = state.map.len(),
+            records = state.map.len() + state.lean.len(),
             journal_entries = state.entries.len(),
             "store opened"
         );
@@ -75,6 +75,7 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
         live_bytes: 0,
         failed: None,
         cold: Cold::default(),
+        lean: Lean::replaying(),
     };
     for pair in db.iter() {
         let (k, v) = pair.map_err(err)?;
@@ -86,17 +87,25 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
             u64::from_be_bytes(k.as_ref().try_into().map_err(|_| {
                 damaged(dir, &format!("a journal key is {} bytes, not 8", k.len()))
             })?);
-        let ops = decode_entry(&v).map_err(|e| {
-            damaged(
-                dir,
-                &format!("journal entry {seq} does not decode: {}", e.0),
-            )
-        })?;
-        for (key, value) in ops {
-            // From format 2 on, a cold record in the journal is one a migration moved
-            // to the `messages` tree (and maybe changed there since): stale.
-            if format < 2 || !keys::is_cold(&key) {
-                state.apply_op(key, value, seq);
+        let corrupt = |e: &dyn std::fmt::Display| {
+            damaged(dir, &format!("journal entry {seq} does not decode: {e}"))
+        };
+        let Some((&ENTRY_V1, mut rest)) = v.split_first() else {
+            return Err(corrupt(&"unknown journal entry format"));
+        };
+        // Decoded in place: lean records (most of a backlog's) are applied without copying
+        // their keys and values out first.
+        while !rest.is_empty() {
+            type OpRef<'a> = (&'a [u8], Option<&'a [u8]>);
+            let ((key, value), tail) = postcard::take_from_bytes::<OpRef>(rest)
+                .map_err(|e| corrupt(&format!("corrupt journal entry: {e}")))?;
+            rest = tail;
+            if keys::is_lean(key) {
+                state.apply_lean(key, value, seq);
+            } else if format < 2 || !keys::is_cold(key) {
+                // From format 2 on, a cold record in the journal is one a migration moved
+                // to the `messages` tree (and maybe changed there since): stale.
+                state.apply_op(key.to_vec(), value.map(<[u8]>::to_vec), seq);
             }
         }
         let stat = state.entries.entry(seq).or_default();
@@ -104,6 +113,7 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
         state.journal_bytes += stat.bytes;
         state.pending_seq = seq + 1;
     }
+    state.lean.opened(state.pending_seq - 1);
     Ok(state)
 }
 
@@ -215,12 +225,23 @@ impl Inner {
                 encode_op(&mut state.pending, k, Some(&slot.value));
                 slot.entry = seq;
             }
+            // At the open every lean value is in memory (the engine has not recovered yet).
+            let lean: Vec<lean::LeanKey> = state.lean.iter().map(|(k, _)| *k).collect();
+            for k in &lean {
+                let value = state
+                    .lean
+                    .value(k)
+                    .expect("lean values are in memory at the open");
+                encode_op(&mut state.pending, k, Some(value));
+                state.lean.moved(k, seq);
+            }
             // Every record now lives in the pending entry; the journal entries replayed on top
             // of the legacy records (if any) stay until the head reclaim removes them.
             for stat in state.entries.values_mut() {
                 stat.live = 0;
             }
-            state.entries.entry(seq).or_default().live = state.map.len() as u64;
+            state.entries.entry(seq).or_default().live =
+                (state.map.len() + state.lean.len()) as u64;
         }
         self.write_pending()?;
         let db = self.sled()?.db;

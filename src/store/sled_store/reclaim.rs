@@ -30,8 +30,18 @@ impl State {
         let mut copy = vec![ENTRY_V1];
         let mut live = 0u64;
         for (seq, ops) in decoded {
-            for (key, value) in ops {
-                if value.is_none() {
+            // Newest first: an entry may put a key twice, and a lean record's value is taken
+            // from its latest put here.
+            for (key, value) in ops.into_iter().rev() {
+                let Some(value) = value else {
+                    continue;
+                };
+                if keys::is_lean(&key) {
+                    if self.lean.entry_of(&key) == Some(seq) {
+                        encode_op(&mut copy, &key, Some(&value));
+                        self.lean.moved(&key, copy_seq);
+                        live += 1;
+                    }
                     continue;
                 }
                 if let Some(slot) = self.map.get_mut(&key) {

@@ -218,7 +218,7 @@ mod unit {
         {
             let state = store.inner.state();
             assert_eq!(state.cold.len(), 0, "flushed cold writes leave memory");
-            assert!(!state.map.contains_key(&body) && state.map.contains_key(&index));
+            assert!(!state.map.contains_key(&body) && state.lean.contains(&index));
         }
         let messages = store.inner.sled().unwrap().messages;
         assert_eq!(messages.len(), 1);
@@ -324,6 +324,114 @@ mod unit {
             store.get(&keys::message(1, 2)).unwrap().as_deref(),
             Some(&b"pending"[..])
         );
+    }
+
+    /// Lean records (message index records): once the opener has recovered and their puts
+    /// are flushed, memory keeps their keys only; `get`, scans and key listings read the
+    /// values back from the journal, before and after a compaction, a rewrite of a failed
+    /// store and a reopen, and overwrites and deletes apply to them as to any record.
+    #[test]
+    fn lean_records_leave_memory_once_recovered_and_are_read_from_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = |seq: u64| keys::message_index(4, seq);
+        let value = |seq: u64| format!("index {seq}").into_bytes();
+        let prefix = keys::queue_prefix(keys::MESSAGE_INDEX, 4);
+        let store = SledStore::open(dir.path()).unwrap();
+        put(&store, b"q-queue", b"queue record");
+        for seq in 1..=300u64 {
+            put(&store, &index(seq), &value(seq));
+            if seq % 100 == 0 {
+                store.flush().unwrap();
+            }
+        }
+        assert_eq!(store.inner.state().lean.values_in_memory(), 300);
+        store.recovered();
+        assert_eq!(
+            store.inner.state().lean.values_in_memory(),
+            0,
+            "all flushed"
+        );
+        put(&store, &index(301), &value(301));
+        assert_eq!(
+            store.inner.state().lean.values_in_memory(),
+            1,
+            "an unflushed value stays"
+        );
+        store.flush().unwrap();
+        assert_eq!(store.inner.state().lean.values_in_memory(), 0);
+        assert!(store.inner.state().map.len() == 1, "only the queue record");
+        assert_eq!(store.get(&index(7)).unwrap(), Some(value(7)));
+        assert_eq!(store.get(&index(999)).unwrap(), None);
+        let mut b = WriteBatch::new();
+        b.delete(index(1));
+        b.put(index(2), b"overwritten".to_vec());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        let expect: Vec<(Vec<u8>, Vec<u8>)> = std::iter::once((index(2), b"overwritten".to_vec()))
+            .chain((3..=301).map(|seq| (index(seq), value(seq))))
+            .collect();
+        assert_eq!(store.scan_prefix(&prefix).unwrap(), expect);
+        assert_eq!(
+            store.keys_with_prefix(&prefix, 2).unwrap(),
+            vec![index(2), index(3)]
+        );
+        let mut everything = expect.clone();
+        everything.push((b"q-queue".to_vec(), b"queue record".to_vec()));
+        assert_eq!(store.scan_prefix(b"").unwrap(), everything);
+
+        // Compaction copies the live lean records it reads from the old entries.
+        let before = store.inner.state().lean.entry_of(&index(3)).unwrap();
+        let hot = vec![1u8; 64 * 1024];
+        for i in 0..1024u32 {
+            put(&store, b"s-hot", &hot);
+            store.inner.background_round(i).unwrap();
+        }
+        store.flush().unwrap();
+        let after = store.inner.state().lean.entry_of(&index(3)).unwrap();
+        assert!(after > before, "copied forward");
+        assert!(store.inner.state().entries.contains_key(&after));
+        assert!(!store.inner.state().entries.contains_key(&before));
+        assert!(store.inner.state().journal_bytes < 40 * 1024 * 1024);
+        everything.push((b"s-hot".to_vec(), hot.clone()));
+        everything.sort();
+        assert_eq!(store.scan_prefix(b"").unwrap(), everything);
+        assert_eq!(store.inner.state().lean.values_in_memory(), 0);
+
+        // A failed store rewrites its journal with the values read back from sled.
+        store.inner.state().failed = Some("a test failure".into());
+        put(&store, &index(302), &value(302));
+        store.flush().unwrap();
+        assert!(store.inner.state().failed.is_none());
+        assert_eq!(journal_len(&store), 1, "the journal is one entry");
+        assert_eq!(store.inner.state().lean.values_in_memory(), 0);
+        everything.push((index(302), value(302)));
+        everything.sort();
+        assert_eq!(store.scan_prefix(b"").unwrap(), everything);
+        drop(store);
+
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.inner.state().lean.values_in_memory(), 301);
+        assert_eq!(store.scan_prefix(b"").unwrap(), everything);
+        put(&store, &index(303), &value(303));
+        let mut visited = Vec::new();
+        store
+            .for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut |k, v| {
+                visited.push((k.to_vec(), v.to_vec()));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            visited,
+            store.scan_prefix(&[keys::MESSAGE_INDEX]).unwrap(),
+            "replayed values and one put since the open"
+        );
+        assert_eq!(visited.len(), 302);
+        store.flush().unwrap();
+        everything.push((index(303), value(303)));
+        everything.sort();
+        store.recovered();
+        assert_eq!(store.inner.state().lean.values_in_memory(), 0);
+        assert_eq!(store.scan_prefix(b"").unwrap(), everything);
     }
 
     /// A format record above [`STORE_FORMAT`] refuses the open, naming both versions; a

@@ -125,7 +125,12 @@ impl Inner {
                 return Err(still_failed(&self.state()));
             }
         };
-        let rewritten = self.rewrite_journal(&sled);
+        // The log starts afresh once the journal is rewritten and flushed: a record torn by the
+        // failure must not end the log before records written after it.
+        let rewritten = self
+            .rewrite_journal(&sled)
+            .map_err(|e| describe(&self.dir, &e))
+            .and_then(|records| self.reset_wal().map(|()| records));
         *self.sled.write().unwrap_or_else(PoisonError::into_inner) = Some(sled);
         match rewritten {
             Ok(records) => {

@@ -18,11 +18,18 @@ impl SledStore {
             reason = "timing the open for the log (recovery time)"
         )]
         let started = std::time::Instant::now();
+        let sled = open_sled(dir)?;
+        // Write-outs acknowledged through the log but not yet in sled's flushed state first.
+        let (mut wal, records) = wal::Wal::open(dir, wal::SEGMENT_BYTES)
+            .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
+        let replayed = Inner::replay_wal(&sled, dir, &records)?;
+        wal.reset()
+            .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
         let Sled {
             db,
             journal,
             messages,
-        } = open_sled(dir)?;
+        } = sled;
         let format = check_format(&db, &journal, dir)?;
         let sled_opened = started.elapsed();
         let legacy = !db.is_empty();
@@ -32,6 +39,7 @@ impl SledStore {
             replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
             records = state.map.len(),
             journal_entries = state.entries.len(),
+            wal_records_replayed = replayed,
             "store opened"
         );
         let inner = Arc::new(Inner {
@@ -44,6 +52,7 @@ impl SledStore {
             last_recovery: Mutex::new(None),
             state: Mutex::new(state),
             writer: Mutex::new(()),
+            wal: Mutex::new(wal),
             reclaim: Mutex::new(()),
         });
         if legacy {

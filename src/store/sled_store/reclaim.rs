@@ -125,13 +125,20 @@ impl Inner {
         // The ops applied since the last write-out become entry P and the copy entry P + 1:
         // the copy holds only keys whose latest write is in an old entry, so P touches none
         // of them and their order does not matter; later writes go to P + 2 and after.
+        let out = state.take_pending();
+        let copy_seq = state.pending_seq;
+        state.pending_seq += 1;
+        // P goes to the write-ahead log first, like every write-out (the copy entry need not:
+        // it only moves records already durable, in one atomic batch with the removals).
+        drop(state);
+        let logged = self.log_write_out(&sled, &out)?;
         let WriteOut {
+            number,
             entry: written,
             cold,
             dead,
-        } = state.take_pending();
-        let copy_seq = state.pending_seq;
-        state.pending_seq += 1;
+        } = out;
+        let mut state = self.state();
         let (copy, live) = state.copy_live(decoded, copy_seq);
         let mut batch = sled::Batch::default();
         if let Some((seq, bytes)) = &written {
@@ -164,6 +171,9 @@ impl Inner {
             sled.messages
                 .apply_batch(removes)
                 .map_err(|e| self.failed(&e))?;
+        }
+        if let (false, Some(number)) = (logged, number) {
+            self.flush_sled(&sled, number)?;
         }
         drop(writer);
         let mut state = self.state();

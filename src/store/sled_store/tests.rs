@@ -215,9 +215,15 @@ mod unit {
         store.apply(b).unwrap();
         assert_eq!(store.get(&body).unwrap().as_deref(), Some(&b"the body"[..]));
         store.flush().unwrap();
+        assert_eq!(
+            store.inner.state().cold.len(),
+            1,
+            "in memory until sled is flushed"
+        );
+        store.inner.checkpoint().unwrap();
         {
             let state = store.inner.state();
-            assert_eq!(state.cold.len(), 0, "flushed cold writes leave memory");
+            assert_eq!(state.cold.len(), 0, "checkpointed cold writes leave memory");
             assert!(!state.map.contains_key(&body) && state.map.contains_key(&index));
         }
         let messages = store.inner.sled().unwrap().messages;
@@ -244,6 +250,7 @@ mod unit {
         );
         assert!(store.scan_prefix(&[keys::MESSAGE]).unwrap().is_empty());
         store.flush().unwrap();
+        store.inner.checkpoint().unwrap();
         assert!(store.inner.sled().unwrap().messages.is_empty());
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();

@@ -182,7 +182,7 @@ impl Inner {
             (seq, entry, state.map.len(), cold)
         };
         if let Some(puts) = cold.puts {
-            sled.messages.apply_batch(puts)?;
+            puts.apply(&sled.messages)?;
         }
         let mut batch = sled::Batch::default();
         for k in old {
@@ -191,7 +191,7 @@ impl Inner {
         batch.insert(&entry_key(seq), entry);
         sled.journal.apply_batch(batch)?;
         if let Some(removes) = cold.removes {
-            sled.messages.apply_batch(removes)?;
+            removes.apply(&sled.messages)?;
         }
         sled.db.flush()?;
         self.state().cold.flushed(seq);

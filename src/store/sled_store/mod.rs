@@ -354,9 +354,7 @@ impl Inner {
         out: WriteOut,
     ) -> StoreResult<()> {
         if let Some(puts) = out.cold.puts {
-            sled.messages
-                .apply_batch(puts)
-                .map_err(|e| self.failed(&e))?;
+            puts.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         if let Some((seq, bytes)) = out.entry {
             // On failure the entries it killed are left in sled (the recovery rewrites the
@@ -368,9 +366,7 @@ impl Inner {
             self.state().keep_spare(bytes);
         }
         if let Some(removes) = out.cold.removes {
-            sled.messages
-                .apply_batch(removes)
-                .map_err(|e| self.failed(&e))?;
+            removes.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         self.state().dead.extend(out.dead);
         Ok(())

@@ -160,17 +160,13 @@ impl Inner {
         // and one that overwrites a copied record unlinks it from the copy entry.
         drop(state);
         if let Some(puts) = cold.puts {
-            sled.messages
-                .apply_batch(puts)
-                .map_err(|e| self.failed(&e))?;
+            puts.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         if let Err(e) = sled.journal.apply_batch(batch) {
             return Err(self.failed(&e));
         }
         if let Some(removes) = cold.removes {
-            sled.messages
-                .apply_batch(removes)
-                .map_err(|e| self.failed(&e))?;
+            removes.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         if let (false, Some(number)) = (logged, number) {
             self.flush_sled(&sled, number)?;

@@ -358,9 +358,11 @@ impl Wal {
         self.checkpointed = self.checkpointed.max(upto);
     }
 
-    /// How full the active file is, in 0..=1.
-    pub(super) fn fill(&self) -> f64 {
-        (self.tail_at + self.tail.len() as u64) as f64 / self.segment_bytes as f64
+    /// Whether a checkpoint is due before the active file fills up: it is more than half
+    /// full, and the other file (the next one) still holds records sled may not have.
+    pub(super) fn needs_checkpoint(&self) -> bool {
+        let used = self.tail_at + self.tail.len() as u64;
+        used > self.segment_bytes / 2 && self.newest[1 - self.active] > self.checkpointed
     }
 }
 
@@ -465,9 +467,9 @@ impl Inner {
         self.wal().checkpointed(upto);
     }
 
-    /// Whether the active log file is filling up (checkpoint now rather than later).
+    /// Whether the log needs a checkpoint soon (see [`Wal::needs_checkpoint`]).
     pub(super) fn wal_filling(&self) -> bool {
-        self.wal().fill() > 0.5
+        self.wal().needs_checkpoint()
     }
 
     /// Starts the log afresh once the journal was rewritten (and flushed) from memory.
@@ -568,11 +570,16 @@ mod tests {
         }
         // File 0 filled, file 1 took the next ones, then file 0 still held unflushed records.
         let blocked = needs.expect("the writer had to checkpoint");
+        assert!(
+            wal.needs_checkpoint(),
+            "file 1 half full, file 0 not checkpointed"
+        );
         wal.sync().unwrap();
         let before = read_with(dir.path(), 8 * 1024);
         assert_eq!(before.first().unwrap().number, 1);
         assert_eq!(before.last().unwrap().number, blocked - 1);
         wal.checkpointed(blocked - 1);
+        assert!(!wal.needs_checkpoint());
         assert_eq!(
             wal.append(&rec(blocked, Some(&big))).unwrap(),
             Appended::Done

@@ -1347,6 +1347,7 @@ async fn disk_probe(dir: &std::path::Path, max_writes: u64) -> Result<disk::Disk
     let methods: Vec<Value> = rate
         .methods
         .iter()
+        .chain(rate.direct.iter())
         .map(|m| {
             json!({
                 "method": m.method,
@@ -1375,6 +1376,7 @@ fn print_probe(when: &str, p: &disk::DiskRate) {
     let methods: Vec<String> = p
         .methods
         .iter()
+        .chain(p.direct.iter())
         .map(|m| {
             let rounds: Vec<String> = m.rounds.iter().map(|r| format!("{r:.0}")).collect();
             format!(
@@ -1545,6 +1547,17 @@ fn print_targets(reports: &[Report], probes: &[(String, disk::DiskRate)]) {
         );
     }
     println!("{met} of {} targets met", lines.len());
+    let direct: Vec<f64> = probes
+        .iter()
+        .filter_map(|(_, p)| p.direct.as_ref().map(disk::MethodRate::per_sec))
+        .collect();
+    if let (false, Some(send1)) = (direct.is_empty(), lines[0].measured) {
+        let mean = direct.iter().sum::<f64>() / direct.len() as f64;
+        println!(
+            "(send, 1 conn is {:.0} % of the disk's {mean:.0} O_DIRECT writes/s, which flush no drive cache, like cauda's own flush)",
+            100.0 * send1 / mean
+        );
+    }
     println!(
         "{}",
         json!({

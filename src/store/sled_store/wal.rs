@@ -93,38 +93,55 @@ pub(super) fn encode_record(out: &mut Vec<u8>, epoch: u64, rec: &Record) {
     out[24..28].copy_from_slice(&crc.finalize().to_le_bytes());
 }
 
-/// The valid records of one file's contents (header included), in order: they end at the first
-/// record that is torn, stale (another epoch) or not a record.
-pub(super) fn decode_file(bytes: &[u8]) -> (Option<u64>, Vec<Record>) {
-    let Some(epoch) = file_epoch(bytes) else {
-        return (None, Vec::new());
+/// `len` bytes of `file` at `at`, if it has them.
+fn read_at(file: &File, at: u64, len: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; len];
+    match file.read_exact_at(&mut buf, at) {
+        Ok(()) => Ok(Some(buf)),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The valid records of one file, in order, read one at a time (not the whole file: the
+/// memory would stay with the process): they end at the first record that is torn, stale
+/// (another epoch) or not a record.
+pub(super) fn decode_file(file: &File) -> io::Result<(Option<u64>, Vec<Record>)> {
+    let Some(epoch) = read_at(file, 0, 16)?.and_then(|h| file_epoch(&h)) else {
+        return Ok((None, Vec::new()));
     };
+    // A length read from a torn record must not allocate beyond the file.
+    let file_len = file.metadata()?.len();
     let mut records = Vec::new();
-    let mut at = HEADER_BYTES as usize;
-    while let Some(header) = bytes.get(at..at + RECORD_HEADER) {
+    let mut at = HEADER_BYTES;
+    while let Some(header) = read_at(file, at, RECORD_HEADER)? {
         let word = |i: usize| u32::from_le_bytes(header[i..i + 4].try_into().expect("4 bytes"));
         let long = |i: usize| u64::from_le_bytes(header[i..i + 8].try_into().expect("8 bytes"));
         let (len, rec_epoch, number) = (word(4) as usize, long(8), long(16));
         if word(0) != RECORD_MAGIC || rec_epoch != epoch {
             break;
         }
-        let Some(payload) = bytes.get(at + RECORD_HEADER..at + RECORD_HEADER + len) else {
+        let end = at + (RECORD_HEADER + len) as u64;
+        if end > file_len {
+            break;
+        }
+        let Some(payload) = read_at(file, at + RECORD_HEADER as u64, len)? else {
             break;
         };
         let mut crc = crc32fast::Hasher::new();
         crc.update(&rec_epoch.to_le_bytes());
         crc.update(&number.to_le_bytes());
-        crc.update(payload);
+        crc.update(&payload);
         if crc.finalize() != word(24) {
             break;
         }
-        let Some(rec) = decode_payload(number, payload) else {
+        let Some(rec) = decode_payload(number, &payload) else {
             break;
         };
         records.push(rec);
-        at += RECORD_HEADER + len;
+        at = end;
     }
-    (Some(epoch), records)
+    Ok((Some(epoch), records))
 }
 
 fn decode_payload(number: u64, payload: &[u8]) -> Option<Record> {
@@ -207,7 +224,7 @@ impl Wal {
             let len = file.metadata()?.len();
             if len < segment_bytes {
                 file.allocate(segment_bytes)?;
-                let zeros = vec![0u8; 1 << 20];
+                let zeros = vec![0u8; 64 * 1024];
                 let mut at = len;
                 while at < segment_bytes {
                     let n = (segment_bytes - at).min(zeros.len() as u64);
@@ -216,8 +233,7 @@ impl Wal {
                 }
                 file.sync_all()?;
             }
-            let bytes = std::fs::read(&path)?;
-            let (file_epoch, mut found) = decode_file(&bytes);
+            let (file_epoch, mut found) = decode_file(&file)?;
             epoch = epoch.max(file_epoch.unwrap_or(0));
             records.append(&mut found);
             let writer = OpenOptions::new()

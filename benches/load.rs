@@ -43,6 +43,8 @@ use serde_json::{json, Map, Value};
 #[allow(dead_code, reason = "the soak's operations are not used here")]
 mod client;
 use client::*;
+#[path = "common/disk.rs"]
+mod disk;
 
 /// The load generator shares the cores with the server it measures; the allocator the server
 /// uses costs it less CPU than glibc's (about a quarter of its time went to malloc/free).
@@ -73,6 +75,9 @@ enum Scenario {
     HalfPeak,
     /// Receive latency at queue depth 10,000 (and 1,000,000 with `--deep`).
     Depth,
+    /// `--connections` producers (SendMessage) and as many consumers (ReceiveMessage(10) +
+    /// DeleteMessageBatch) on one queue at the same time; msgs/s counts deleted messages.
+    ConcurrentRoundtrip,
 }
 
 #[derive(Debug, Parser)]
@@ -106,7 +111,7 @@ struct Args {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "send1,send,batch,roundtrip,fifo-send,fifo-roundtrip,half-peak,depth"
+        default_value = "send1,send,batch,roundtrip,fifo-send,fifo-roundtrip,half-peak,depth,concurrent-roundtrip"
     )]
     scenario: Vec<Scenario>,
 
@@ -157,6 +162,22 @@ struct Args {
 
     #[arg(long, default_value = "us-east-1")]
     region: String,
+
+    /// Measure the disk under DIR first (the server's data dir): synchronous 4 KiB writes,
+    /// see `common/disk.rs`. With `--targets` it is measured right before and after send-1.
+    #[arg(long, value_name = "DIR")]
+    disk_probe_dir: Option<std::path::PathBuf>,
+
+    /// Upper bound on the disk probe's writes per method (it also stops after ~2 s).
+    #[arg(long, default_value_t = 4_000)]
+    disk_probe_writes: u64,
+
+    /// Run issue 16's durable-mode targets instead of `--scenario` (send on 1, 8 and 32
+    /// connections, FIFO send on 8 connections over 10 groups, 8 producers + 8 consumers at
+    /// once; `--connections` and `--fifo-groups` are ignored) and print each figure next to
+    /// its target. Pass `--disk-probe-dir` for the 1-connection target.
+    #[arg(long)]
+    targets: bool,
 
     /// Passed by `cargo bench`; without it (e.g. under `cargo test --benches`) nothing runs.
     #[arg(long, hide = true)]
@@ -246,6 +267,25 @@ async fn run(args: Args, target: Target) -> ExitCode {
         max_errors: args.max_errors,
     };
 
+    let mut probes: Vec<(String, disk::DiskRate)> = Vec::new();
+    if args.targets {
+        scenarios.clear();
+        run_targets(
+            &ctx,
+            &limits,
+            &args,
+            &mut reports,
+            &mut failures,
+            &mut probes,
+        )
+        .await;
+    } else if let Some(dir) = &args.disk_probe_dir {
+        match disk_probe(dir, args.disk_probe_writes).await {
+            Ok(p) => probes.push(("before the scenarios".into(), p)),
+            Err(e) => failures.push(format!("disk probe: {e}")),
+        }
+    }
+
     for sc in scenarios {
         let runs: Vec<Plan> = match sc {
             Scenario::Send1 => vec![Plan::Send {
@@ -328,6 +368,11 @@ async fn run(args: Args, target: Target) -> ExitCode {
                     }
                 }
             }
+            Scenario::ConcurrentRoundtrip => vec![Plan::Concurrent {
+                id: "concurrent-roundtrip",
+                producers: conns,
+                consumers: conns,
+            }],
             Scenario::Depth => {
                 let mut v = vec![Plan::Depth { depth: 10_000 }];
                 if args.deep {
@@ -359,6 +404,12 @@ async fn run(args: Args, target: Target) -> ExitCode {
     }
 
     print_table(&reports, args.protocol);
+    for (when, p) in &probes {
+        print_probe(when, p);
+    }
+    if args.targets {
+        print_targets(&reports, &probes);
+    }
 
     let total_errors: u64 = reports.iter().map(|r| r.errors).sum();
     if !failures.is_empty() {
@@ -668,6 +719,12 @@ enum Plan {
     Depth {
         depth: u64,
     },
+    /// Producers and consumers on one queue at the same time.
+    Concurrent {
+        id: &'static str,
+        producers: usize,
+        consumers: usize,
+    },
 }
 
 impl Plan {
@@ -698,6 +755,11 @@ impl Plan {
                 None => format!("{id} ({conns} conn)"),
             },
             Plan::Depth { depth } => format!("receive at depth {depth} (1 conn)"),
+            Plan::Concurrent {
+                id,
+                producers,
+                consumers,
+            } => format!("{id} ({producers} producers + {consumers} consumers)"),
         }
     }
 }
@@ -808,6 +870,76 @@ async fn execute(
                     + phase.errors.load(Ordering::Relaxed)
                     + u64::from(cleanup.is_some()),
                 error_samples: with_cleanup(samples, cleanup),
+                extra,
+            })
+        }
+        Plan::Concurrent {
+            id,
+            producers,
+            consumers,
+        } => {
+            let url = create_queue(ctx, id, false).await?;
+            let phase = Phase::new(limits.dur, limits.max_requests, limits.max_errors);
+            let spec = Arc::new(SendSpec {
+                url: url.clone(),
+                batch: false,
+                groups: None,
+                rate: None,
+                conns: *producers,
+                tag: "c",
+            });
+            let start = Instant::now();
+            let (sent, mut stats) = tokio::join!(
+                run_senders(ctx, &phase, &spec),
+                run_consumers(ctx, &phase, &url, *consumers, u64::MAX, false)
+            );
+            let secs = start.elapsed().as_secs_f64();
+            let backlog = get_depth(ctx, &url).await;
+            let mut extra = Map::new();
+            extra.insert("producers".into(), json!(producers));
+            extra.insert("consumers".into(), json!(consumers));
+            extra.insert("sent".into(), json!(sent.messages));
+            extra.insert(
+                "sent_per_s".into(),
+                json!(round3(sent.messages as f64 / secs.max(1e-9))),
+            );
+            extra.insert("send_p50_us".into(), json!(q(&sent.hist, 0.50)));
+            extra.insert("send_p99_us".into(), json!(q(&sent.hist, 0.99)));
+            extra.insert("receive_p50_us".into(), json!(q(&stats.aux, 0.50)));
+            extra.insert("receive_p99_us".into(), json!(q(&stats.aux, 0.99)));
+            extra.insert("delete_p50_us".into(), json!(q(&stats.aux2, 0.50)));
+            extra.insert("delete_p99_us".into(), json!(q(&stats.aux2, 0.99)));
+            extra.insert("empty_receives".into(), json!(stats.empty_receives));
+            if let Ok(d) = &backlog {
+                extra.insert("backlog_at_end".into(), json!(d));
+            }
+            extra.insert(
+                "msgs_are".into(),
+                json!("deleted messages; latency: every request"),
+            );
+            println!(
+                "    sent {} ({:.0}/s), deleted {}, backlog at the end {}",
+                sent.messages,
+                sent.messages as f64 / secs.max(1e-9),
+                stats.messages,
+                backlog
+                    .as_ref()
+                    .map_or_else(|e| format!("unknown ({e})"), ToString::to_string)
+            );
+            // Msgs = deleted ones; the latency histogram covers every request of both sides.
+            let _ = stats.hist.add(&sent.hist);
+            stats.requests += sent.requests;
+            stats.entry_errors += sent.entry_errors;
+            let cleanup = delete_queue(ctx, &url).await.err();
+            Ok(Report {
+                id,
+                label: plan.label(),
+                protocol: ctx.protocol,
+                connections: producers + consumers,
+                secs,
+                stats,
+                errors: phase.errors.load(Ordering::Relaxed) + u64::from(cleanup.is_some()),
+                error_samples: with_cleanup(phase.error_samples(), cleanup),
                 extra,
             })
         }
@@ -1190,4 +1322,254 @@ async fn consume_worker(
         }
     }
     stats
+}
+
+// ---------------------------------------------------------------------------------------------
+// The disk probe and issue 16's durable-mode targets
+// ---------------------------------------------------------------------------------------------
+
+/// How long one disk probe runs at most.
+const DISK_PROBE_TIME: Duration = Duration::from_secs(2);
+
+async fn disk_probe(dir: &std::path::Path, max_writes: u64) -> Result<disk::DiskRate, String> {
+    let dir = dir.to_path_buf();
+    let shown = dir.display().to_string();
+    let rate = tokio::task::spawn_blocking(move || disk::probe(&dir, max_writes, DISK_PROBE_TIME))
+        .await
+        .map_err(|e| format!("probe task: {e}"))?
+        .map_err(|e| format!("in {shown}: {e}"))?;
+    println!(
+        "    disk probe in {shown}: {:.0} synchronous {} KiB writes/s ({})",
+        rate.writes_per_sec(),
+        disk::WRITE_BYTES / 1024,
+        rate.best_method()
+    );
+    let methods: Vec<Value> = rate
+        .methods
+        .iter()
+        .chain(rate.direct.iter())
+        .map(|m| {
+            json!({
+                "method": m.method,
+                "writes": m.writes,
+                "secs": round3(m.secs),
+                "writes_per_s": round3(m.per_sec()),
+                "rounds_per_s": m.rounds.iter().map(|r| r.round()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    println!(
+        "{}",
+        json!({
+            "bench": "cauda-load",
+            "scenario": "disk-probe",
+            "dir": shown,
+            "write_bytes": disk::WRITE_BYTES,
+            "writes_per_s": round3(rate.writes_per_sec()),
+            "methods": methods,
+        })
+    );
+    Ok(rate)
+}
+
+fn print_probe(when: &str, p: &disk::DiskRate) {
+    let methods: Vec<String> = p
+        .methods
+        .iter()
+        .chain(p.direct.iter())
+        .map(|m| {
+            let rounds: Vec<String> = m.rounds.iter().map(|r| format!("{r:.0}")).collect();
+            format!(
+                "{} {:.0}/s (rounds {})",
+                m.method,
+                m.per_sec(),
+                rounds.join(", ")
+            )
+        })
+        .collect();
+    println!(
+        "disk probe ({when}): {:.0} synchronous {} KiB writes/s; {}",
+        p.writes_per_sec(),
+        disk::WRITE_BYTES / 1024,
+        methods.join("; ")
+    );
+}
+
+/// The plans of `--targets`, in the order they run.
+fn target_plans() -> Vec<Plan> {
+    let send = |id, conns, groups| Plan::Send {
+        id,
+        conns,
+        batch: false,
+        groups,
+        rate: None,
+    };
+    vec![
+        send("send-1", 1, None),
+        send("send", 8, None),
+        send("send", 32, None),
+        send("fifo-send", 8, Some(10)),
+        Plan::Concurrent {
+            id: "concurrent-roundtrip",
+            producers: 8,
+            consumers: 8,
+        },
+    ]
+}
+
+/// Runs the targets' scenarios; the disk probe right before and right after send-1.
+async fn run_targets(
+    ctx: &Arc<Ctx>,
+    limits: &Limits,
+    args: &Args,
+    reports: &mut Vec<Report>,
+    failures: &mut Vec<String>,
+    probes: &mut Vec<(String, disk::DiskRate)>,
+) {
+    for plan in target_plans() {
+        let first = matches!(plan, Plan::Send { conns: 1, .. });
+        if !reports.is_empty() && args.settle_secs > 0 {
+            println!("--- settling {} s ...", args.settle_secs);
+            tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
+        }
+        if let (true, Some(dir)) = (first, &args.disk_probe_dir) {
+            println!("--- disk probe before send-1 ...");
+            match disk_probe(dir, args.disk_probe_writes).await {
+                Ok(p) => probes.push(("before send-1".into(), p)),
+                Err(e) => failures.push(format!("disk probe: {e}")),
+            }
+        }
+        println!("--- running {} ...", plan.label());
+        match execute(ctx, limits, args, &plan).await {
+            Ok(r) => {
+                emit(&r);
+                reports.push(r);
+            }
+            Err(e) => {
+                eprintln!("!!! {} FAILED: {e}", plan.label());
+                failures.push(format!("{}: {e}", plan.label()));
+            }
+        }
+        if let (true, Some(dir)) = (first, &args.disk_probe_dir) {
+            println!("--- disk probe after send-1 ...");
+            match disk_probe(dir, args.disk_probe_writes).await {
+                Ok(p) => probes.push(("after send-1".into(), p)),
+                Err(e) => failures.push(format!("disk probe: {e}")),
+            }
+        }
+    }
+}
+
+/// One target: what it is, the figure measured, and the bound it must reach.
+struct TargetLine {
+    what: String,
+    measured: Option<f64>,
+    target: Option<f64>,
+    unit: &'static str,
+}
+
+/// Prints issue 16's durable-mode targets with the figures of this run: measured, target,
+/// met or not. The 1-connection target is 90 % of the mean of the disk probes around send-1.
+fn print_targets(reports: &[Report], probes: &[(String, disk::DiskRate)]) {
+    let find = |id: &str, conns: usize, groups: Option<usize>| {
+        reports
+            .iter()
+            .find(|r| {
+                r.id == id
+                    && r.connections == conns
+                    && r.extra.get("groups").and_then(Value::as_u64) == groups.map(|g| g as u64)
+                    && r.errors == 0
+                    && r.stats.entry_errors == 0
+            })
+            .map(Report::msgs_per_s)
+    };
+    let disk = (!probes.is_empty())
+        .then(|| probes.iter().map(|(_, p)| p.writes_per_sec()).sum::<f64>() / probes.len() as f64);
+    let lines = [
+        TargetLine {
+            what: match disk {
+                Some(d) => format!("send, 1 conn (≥ 90 % of the disk's {d:.0} writes/s)"),
+                None => "send, 1 conn (≥ 90 % of the disk: no --disk-probe-dir)".into(),
+            },
+            measured: find("send-1", 1, None),
+            target: disk.map(|d| 0.9 * d),
+            unit: "msgs/s",
+        },
+        TargetLine {
+            what: "send, 8 conns".into(),
+            measured: find("send", 8, None),
+            target: Some(25_000.0),
+            unit: "msgs/s",
+        },
+        TargetLine {
+            what: "send, 32 conns".into(),
+            measured: find("send", 32, None),
+            target: Some(35_000.0),
+            unit: "msgs/s",
+        },
+        TargetLine {
+            what: "FIFO send, 8 conns, 10 groups".into(),
+            measured: find("fifo-send", 8, Some(10)),
+            target: Some(25_000.0),
+            unit: "msgs/s",
+        },
+        TargetLine {
+            what: "round trip, 8 producers + 8 consumers".into(),
+            measured: find("concurrent-roundtrip", 16, None),
+            target: Some(18_000.0),
+            unit: "msgs/s",
+        },
+    ];
+    println!();
+    println!("issue 16, durable strict mode targets (a figure with errors counts as not measured)");
+    println!(
+        "{:<58} {:>12} {:>12}  verdict",
+        "target", "measured", "target"
+    );
+    println!("{}", "-".repeat(96));
+    let mut met = 0;
+    for l in &lines {
+        let verdict = match (l.measured, l.target) {
+            (Some(m), Some(t)) if m >= t => {
+                met += 1;
+                "met"
+            }
+            (Some(_), Some(_)) => "NOT met",
+            _ => "not measured",
+        };
+        let show = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.0}"));
+        println!(
+            "{:<58} {:>12} {:>12}  {verdict} ({})",
+            l.what,
+            show(l.measured),
+            show(l.target),
+            l.unit
+        );
+    }
+    println!("{met} of {} targets met", lines.len());
+    let direct: Vec<f64> = probes
+        .iter()
+        .filter_map(|(_, p)| p.direct.as_ref().map(disk::MethodRate::per_sec))
+        .collect();
+    if let (false, Some(send1)) = (direct.is_empty(), lines[0].measured) {
+        let mean = direct.iter().sum::<f64>() / direct.len() as f64;
+        println!(
+            "(send, 1 conn is {:.0} % of the disk's {mean:.0} O_DIRECT writes/s, which flush no drive cache, like cauda's own flush)",
+            100.0 * send1 / mean
+        );
+    }
+    println!(
+        "{}",
+        json!({
+            "bench": "cauda-load",
+            "scenario": "targets",
+            "met": met,
+            "of": lines.len(),
+            "targets": lines.iter().map(|l| json!({
+                "what": l.what,
+                "measured": l.measured.map(round3),
+                "target": l.target.map(round3),
+            })).collect::<Vec<_>>(),
+        })
+    );
 }

@@ -9,12 +9,18 @@
 #    "--durability relaxed"),
 # 3. waits for GET /health -> 200,
 # 4. runs the load benchmark built by `cargo bench --bench load` (its executable, with --bench, as
-#    cargo bench does) with `--endpoint http://127.0.0.1:PORT "$@"`,
+#    cargo bench does) with `--endpoint http://127.0.0.1:PORT "$@"`, plus `--disk-probe-dir` of
+#    the server's data dir when it exists (the disk's synchronous-write rate, measured in the
+#    same run; CAUDA_BENCH_DISK_PROBE=0 leaves it out),
 # 5. prints the server's RSS (VmRSS, and peak VmHWM) idle before the load and after it,
 # 6. stops the server by its PID (trap on exit) and removes the data dir.
 #
 # Environment: CAUDA_BENCH_SERVER_ARGS (extra server flags), CAUDA_BENCH_RUST_LOG (server log
-# filter, default "warn"), CAUDA_BENCH_KEEP=1 (keep the temp dir with data and server log).
+# filter, default "warn"), CAUDA_BENCH_KEEP=1 (keep the temp dir with data and server log),
+# CAUDA_BENCH_DISK_PROBE=0 (no disk probe).
+#
+# Issue 16's durable-mode targets, each figure printed next to its target:
+#   benches/run.sh --targets --duration-secs 5
 # Exit status: the benchmark's (0 = no errors, 3 = request errors, others = failures).
 set -euo pipefail
 
@@ -148,9 +154,14 @@ echo "== server RSS idle, before load: $RSS_IDLE"
 LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 echo "== load average before: $LOAD_BEFORE (other processes on this machine skew the figures)"
 
+PROBE_ARGS=()
+if [[ "${CAUDA_BENCH_DISK_PROBE:-1}" != "0" && -d "$DATA_DIR" ]]; then
+    PROBE_ARGS=(--disk-probe-dir "$DATA_DIR")
+fi
+
 set +e
-echo "== $BENCH_EXE --bench --endpoint $ENDPOINT $*"
-"$WORK_DIR/bin/load" --bench --endpoint "$ENDPOINT" "$@"
+echo "== $BENCH_EXE --bench --endpoint $ENDPOINT ${PROBE_ARGS[*]:-} $*"
+"$WORK_DIR/bin/load" --bench --endpoint "$ENDPOINT" ${PROBE_ARGS[@]+"${PROBE_ARGS[@]}"} "$@"
 BENCH_STATUS=$?
 set -e
 

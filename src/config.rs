@@ -26,7 +26,7 @@ pub enum LogFormat {
 pub enum Durability {
     /// Reply only after the write is flushed to disk; concurrent requests share one flush.
     Strict,
-    /// Reply once the write is in the store; sled flushes in the background (every ~500 ms).
+    /// Reply once the write is in the store; sled flushes in the background (every ~100 ms).
     Relaxed,
 }
 
@@ -130,7 +130,7 @@ pub struct Config {
     pub credentials: Vec<String>,
 
     /// When a change is acknowledged: strict (after it is flushed to disk) or relaxed (once it
-    /// is in the store; sled flushes every ~500 ms, so a crash may lose the last half second).
+    /// is in the store; sled flushes every ~100 ms, so a crash may lose the last 100 ms).
     #[arg(long, env = "CAUDA_DURABILITY", value_enum, default_value = "strict")]
     pub durability: Durability,
 

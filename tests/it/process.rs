@@ -1,7 +1,7 @@
 //! A real server process stopped and restarted over its data directory: message move tasks
 //! resume after SIGTERM and SIGKILL, SIGTERM releases long polls at once and exits 0, and the
 //! relaxed durability mode keeps its documented window (periodic flush, flush at SIGTERM, at
-//! most ~500 ms lost to SIGKILL).
+//! most ~100 ms lost to SIGKILL).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -217,7 +217,7 @@ async fn sigterm_releases_long_polls_at_once_and_exits_zero() {
     assert!(exited < Duration::from_secs(2), "exit after {exited:?}");
 }
 
-/// Relaxed durability: the periodic flush (every 500 ms) puts a write on disk without any
+/// Relaxed durability: the periodic flush (every 100 ms) puts a write on disk without any
 /// SIGTERM; a SIGKILL more than a second later loses nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relaxed_durability_flushes_periodically() {
@@ -302,7 +302,7 @@ async fn relaxed_durability_sigterm_flushes_everything() {
 }
 
 /// Relaxed durability: SIGKILL under continuous sends loses at most the documented window
-/// (~500 ms): every send acknowledged more than a second before the kill is there.
+/// (~100 ms): every send acknowledged more than a second before the kill is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn relaxed_durability_sigkill_loses_at_most_the_window() {
     const WORKERS: usize = 2;

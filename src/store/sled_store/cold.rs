@@ -31,11 +31,41 @@ pub(super) struct Cold {
     written: VecDeque<(u64, Vec<u8>)>,
 }
 
-/// One write-out's cold writes: puts before its journal entry, removals after it.
+/// One write-out's cold writes: puts before its journal entry, removals after it; and the same
+/// encoded for the write-ahead log (each a journal entry: format byte, then ops; empty if none).
 #[derive(Default)]
 pub(super) struct ColdWrites {
-    pub(super) puts: Option<sled::Batch>,
-    pub(super) removes: Option<sled::Batch>,
+    pub(super) puts: Option<ColdOps>,
+    pub(super) removes: Option<ColdOps>,
+    pub(super) log_puts: Vec<u8>,
+    pub(super) log_removes: Vec<u8>,
+}
+
+/// Cold puts or removals, applied to sled one key at a time, in order: an atomic sled batch
+/// rolls sled's log buffer twice (two log writes, each with its `sync_file_range` on sled's I/O
+/// threads), while a write-out needs only the order of its writes (sled recovers a prefix of
+/// its operations, and the write-ahead log holds them all).
+#[derive(Default)]
+pub(super) struct ColdOps(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+
+impl ColdOps {
+    pub(super) fn apply(self, tree: &sled::Tree) -> Result<(), sled::Error> {
+        for (key, value) in self.0 {
+            match value {
+                Some(value) => tree.insert(key, value)?,
+                None => tree.remove(key)?,
+            };
+        }
+        Ok(())
+    }
+}
+
+/// Appends an op to a log encoding, starting it with the format byte.
+fn log_op(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+    if out.is_empty() {
+        out.push(super::ENTRY_V1);
+    }
+    super::encode_op(out, key, value);
 }
 
 impl Cold {
@@ -83,14 +113,20 @@ impl Cold {
                 continue;
             };
             match &slot.value {
-                Some(v) => out
-                    .puts
-                    .get_or_insert_with(Default::default)
-                    .insert(key.as_slice(), v.as_slice()),
-                None => out
-                    .removes
-                    .get_or_insert_with(Default::default)
-                    .remove(key.as_slice()),
+                Some(v) => {
+                    log_op(&mut out.log_puts, &key, Some(v));
+                    out.puts
+                        .get_or_insert_with(Default::default)
+                        .0
+                        .push((key.clone(), Some(v.clone())));
+                }
+                None => {
+                    log_op(&mut out.log_removes, &key, None);
+                    out.removes
+                        .get_or_insert_with(Default::default)
+                        .0
+                        .push((key.clone(), None));
+                }
             }
             self.written.push_back((entry, key));
         }

@@ -128,7 +128,11 @@ impl Inner {
                 return Err(still_failed(&self.state()));
             }
         };
-        let rewritten = self.rewrite_journal(&sled);
+        // The log starts afresh once the journal is rewritten and flushed: a record torn by the
+        // failure must not end the log before records written after it.
+        let rewritten = self
+            .rewrite_journal(&sled)
+            .and_then(|records| self.reset_wal().map(|()| records));
         *self.sled.write().unwrap_or_else(PoisonError::into_inner) = Some(sled);
         match rewritten {
             Ok(records) => {
@@ -216,7 +220,7 @@ impl Inner {
             (seq, entry, records, cold)
         };
         if let Some(puts) = cold.puts {
-            sled.messages.apply_batch(puts).map_err(err)?;
+            puts.apply(&sled.messages).map_err(err)?;
         }
         let mut batch = sled::Batch::default();
         for k in old {
@@ -225,7 +229,7 @@ impl Inner {
         batch.insert(&entry_key(seq), entry);
         sled.journal.apply_batch(batch).map_err(err)?;
         if let Some(removes) = cold.removes {
-            sled.messages.apply_batch(removes).map_err(err)?;
+            removes.apply(&sled.messages).map_err(err)?;
         }
         sled.db.flush().map_err(err)?;
         let mut state = self.state();

@@ -30,24 +30,33 @@
 //! A store opened over a data directory written by the earlier one-key-per-record layout (the
 //! default sled tree) is migrated on open: its records become one journal entry.
 //!
+//! **Durability** comes from a write-ahead log of our own (`wal.rs`), not from flushing sled:
+//! each write-out goes to the log (in memory) and then to sled unflushed, and a flush is one
+//! `O_DIRECT` write of the log's new blocks. sled is flushed in the background every 100 ms (a
+//! checkpoint), after which the log's records up to it are obsolete; on open, the records newer
+//! than sled's newest journal entry are applied to sled again before the journal is read.
+//!
 //! **A full disk.** sled 0.34 does not survive one: a log write that fails with ENOSPC is never
 //! retried, and every later flush waits for it forever (even once space is back), as does
 //! closing the database (observed; see the full-disk test). So sled must never meet a full
-//! disk: before moving writes to sled the store checks the free space of the data directory's
-//! disk, and below [`MIN_FREE_SPACE`] (plus what it is about to write) it writes nothing, and
-//! every flush fails, saying the disk is full and where. Reads and writes to memory go on;
+//! disk: before moving writes to the write-ahead log and sled the store checks the free space
+//! of the data directory's disk, and below [`MIN_FREE_SPACE`] (plus what it is about to write)
+//! it writes nothing, and every flush fails, saying the disk is full and where. The write-ahead
+//! log's two files are allocated in full when created, so its writes never need space. Reads and writes to memory go on;
 //! the pending writes stay pending, and the first flush after space was freed writes them: the
 //! store recovers by itself. (Only a disk filled by someone else faster than that margin
 //! between the check and sled's write can still wedge sled; then flushes hang, and cauda must
 //! be restarted once space is freed: nothing acknowledged is lost.)
 //!
 //! **Other failures.** After any other failed sled call (an IO error, a failed fsync) sled
-//! refuses every later write until it is reopened. So the store is then *failed*: reads keep
+//! refuses every later write until it is reopened; a failed write or sync of the write-ahead
+//! log is treated the same way. So the store is then *failed*: reads keep
 //! being answered from memory, writes keep being applied there, but no flush reports success.
 //! Every flush and background round then tries (at most every `RECOVERY_INTERVAL`) to
 //! recover in place: sled is reopened, and since it may have lost any write not yet flushed,
 //! the journal is rewritten from memory, the whole live map as one entry replacing every old
-//! one in a single atomic batch, and flushed. Once that succeeds the store works again.
+//! one in a single atomic batch, and flushed, and the write-ahead log is started afresh. Once
+//! that succeeds the store works again.
 //!
 //! **Opening.** The `meta` tree holds the data directory's format version ([`STORE_FORMAT`]); a
 //! new directory gets the current one, and a directory with records but no version is version 1.
@@ -73,8 +82,11 @@ pub(crate) const ENTRY_V1: u8 = 1;
 /// The data directory's format version, kept in the `meta` tree under `FORMAT_KEY`: raised
 /// when a cauda writes what an older one cannot read. Directories without it are version 1.
 /// Version 2 keeps cold records (message bodies) in the `messages` tree instead of the
-/// journal; a version 1 directory is migrated on open.
-pub const STORE_FORMAT: u32 = 2;
+/// journal; a version 1 directory is migrated on open. Version 3 adds the write-ahead log
+/// (`wal/`), which may hold acknowledged writes sled does not have yet: a cauda that reads
+/// at most version 2 would ignore it, so it must refuse the directory. A version 2 directory
+/// becomes version 3 on open (nothing to convert).
+pub const STORE_FORMAT: u32 = 3;
 const FORMAT_KEY: &[u8] = b"format";
 /// The shortest time between two attempts to recover a failed store.
 const RECOVERY_INTERVAL: Duration = Duration::from_millis(500);
@@ -84,9 +96,10 @@ pub const MIN_FREE_SPACE: u64 = 16 * 1024 * 1024;
 /// How often the background writer moves pending writes to sled (relaxed durability) and
 /// reclaims space.
 const WRITE_INTERVAL: Duration = Duration::from_millis(10);
-/// Every this many background rounds (500 ms) sled is flushed too, so that with relaxed
-/// durability (nobody waits for flushes) writes still reach the disk soon.
-const FLUSH_EVERY_ROUNDS: u32 = 50;
+/// Every this many background rounds (100 ms) sled is flushed too (a checkpoint: see [`wal`]),
+/// so that the write-ahead log's records become obsolete and, with relaxed durability (nobody
+/// waits for flushes), writes still reach the disk soon.
+const CHECKPOINT_EVERY_ROUNDS: u32 = 10;
 /// Journal bytes allowed beyond twice the live bytes before live records are copied forward.
 const COMPACTION_SLACK: u64 = 32 * 1024 * 1024;
 /// How many bytes of old entries one compaction step rewrites at most (bounds the pause).
@@ -151,6 +164,8 @@ struct State {
 /// What one write-out moves to sled: its journal entry (if it has hot ops), its cold writes,
 /// the head entries it made dead, and the last write-out number it completes.
 struct WriteOut {
+    /// Its write-out number, if it writes anything.
+    number: Option<u64>,
     entry: Option<(u64, Vec<u8>)>,
     cold: ColdWrites,
     dead: Vec<u64>,
@@ -224,6 +239,8 @@ impl State {
     /// Takes the pending ops as the next entry, and the dead entries at the head of the
     /// journal (they may be removed from sled once that entry is in it).
     fn take_pending(&mut self) -> WriteOut {
+        let number =
+            (self.pending.len() > 1 || self.cold.has_pending()).then_some(self.pending_seq);
         let mut cold = ColdWrites::default();
         if self.cold.has_pending() {
             cold = self.cold.take(self.pending_seq);
@@ -257,6 +274,7 @@ impl State {
             dead.push(seq);
         }
         WriteOut {
+            number,
             entry: written,
             cold,
             dead,
@@ -307,8 +325,10 @@ struct Inner {
     /// When the last recovery was tried (see [`RECOVERY_INTERVAL`]).
     last_recovery: Mutex<Option<std::time::Instant>>,
     state: Mutex<State>,
-    /// Serialises writers, so entries reach sled in sequence order.
+    /// Serialises writers, so entries reach the log and sled in sequence order.
     writer: Mutex<()>,
+    /// The write-ahead log (see [`wal`]); taken after `writer` when both are held.
+    wal: Mutex<wal::Wal>,
     /// Serialises the removal of dead entries (oldest first) with compaction, which must not
     /// remove an entry whose tombstones still hide an older dead entry's puts.
     reclaim: Mutex<()>,
@@ -328,7 +348,8 @@ impl Inner {
             .ok_or_else(|| StoreError(format!("the store in {} is reopening", self.dir.display())))
     }
 
-    /// Moves the pending ops into sled as one entry. Does not fsync. A failed store recovers
+    /// Moves the pending ops to the write-ahead log and into sled as one entry. Syncs neither
+    /// (but flushes sled when the write-out is too large for the log). A failed store recovers
     /// first (or fails again); on a full disk nothing is written (the ops stay pending).
     /// Returns the number of the last write-out now in sled: a flush that starts after this
     /// makes every write-out up to it durable.
@@ -345,8 +366,20 @@ impl Inner {
         let sled = self.sled()?;
         let writer = self.writer.lock().expect("store writer lock");
         let out = self.state().take_pending();
+        let number = out.number;
+        let logged = self.log_write_out(&sled, &out)?;
         self.insert_entry(&sled, &writer, out)?;
+        if let (false, Some(number)) = (logged, number) {
+            self.flush_sled(&sled, number)?;
+        }
         Ok(self.state().pending_seq - 1)
+    }
+
+    /// Flushes sled with every write-out so far: the log's records up to them are obsolete.
+    fn checkpoint(&self) -> StoreResult<()> {
+        let upto = self.write_pending()?;
+        self.has_room(0)?;
+        self.flush_sled(&self.sled()?, upto)
     }
 
     /// Inserts an entry taken by [`State::take_pending`], its cold puts before it and its cold
@@ -359,9 +392,7 @@ impl Inner {
         out: WriteOut,
     ) -> StoreResult<()> {
         if let Some(puts) = out.cold.puts {
-            sled.messages
-                .apply_batch(puts)
-                .map_err(|e| self.failed(&e))?;
+            puts.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         if let Some((seq, bytes)) = out.entry {
             // On failure the entries it killed are left in sled (the recovery rewrites the
@@ -373,20 +404,22 @@ impl Inner {
             self.state().keep_spare(bytes);
         }
         if let Some(removes) = out.cold.removes {
-            sled.messages
-                .apply_batch(removes)
-                .map_err(|e| self.failed(&e))?;
+            removes.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         self.state().dead.extend(out.dead);
         Ok(())
     }
 
-    /// Flushes sled; then the cold writes of write-outs up to `upto` leave memory.
+    /// Flushes sled; then the cold writes of write-outs up to `upto` leave memory, and the
+    /// log's records up to it are obsolete.
     fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
         sled.db.flush().map_err(|e| self.failed(&e))?;
-        let mut state = self.state();
-        state.cold.flushed(upto);
-        state.lean.flushed(upto);
+        {
+            let mut state = self.state();
+            state.cold.flushed(upto);
+            state.lean.flushed(upto);
+        }
+        self.wal_checkpointed(upto);
         Ok(())
     }
 
@@ -440,7 +473,7 @@ impl Inner {
         if urgent || round % COMPACT_EVERY_ROUNDS == 0 {
             self.compact()?;
         }
-        if round % FLUSH_EVERY_ROUNDS == 0 {
+        if round % CHECKPOINT_EVERY_ROUNDS == 0 || self.wal_filling() {
             self.has_room(0)?;
             self.flush_sled(&self.sled()?, upto)?;
         }
@@ -470,7 +503,9 @@ impl Drop for SledStore {
                 tracing::error!("the store's background thread panicked");
             }
         }
-        if let Err(e) = self.flush() {
+        // Everything in sled, flushed: the log is started afresh, leaving nothing to replay.
+        let closed = self.flush().and_then(|()| self.inner.checkpoint());
+        if let Err(e) = closed.and_then(|()| self.inner.reset_wal()) {
             tracing::error!(error = %e, "store flush on close failed");
         }
     }
@@ -563,11 +598,11 @@ impl Store for SledStore {
         Ok(())
     }
 
+    /// Durable through the write-ahead log: sled itself is flushed in the background.
     fn flush(&self) -> StoreResult<()> {
-        let upto = self.inner.write_pending()?;
+        self.inner.write_pending()?;
         self.inner.has_room(0)?;
-        let sled = self.inner.sled()?;
-        self.inner.flush_sled(&sled, upto)
+        self.inner.sync_wal()
     }
 
     fn is_persistent(&self) -> bool {
@@ -600,6 +635,7 @@ mod failure;
 mod lean;
 mod open;
 mod reclaim;
+mod wal;
 
 use failure::{damaged, describe};
 use open::open_sled;

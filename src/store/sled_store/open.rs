@@ -18,12 +18,20 @@ impl SledStore {
             reason = "timing the open for the log (recovery time)"
         )]
         let started = std::time::Instant::now();
+        let sled = open_sled(dir)?;
+        // Before the log is touched: a newer cauda's directory is refused as it is.
+        let format = check_format(&sled.db, &sled.journal, dir)?;
+        // Write-outs acknowledged through the log but not yet in sled's flushed state first.
+        let (mut wal, records) = wal::Wal::open(dir, wal::SEGMENT_BYTES)
+            .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
+        let replayed = Inner::replay_wal(&sled, dir, &records)?;
+        wal.reset()
+            .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
         let Sled {
             db,
             journal,
             messages,
-        } = open_sled(dir)?;
-        let format = check_format(&db, &journal, dir)?;
+        } = sled;
         let sled_opened = started.elapsed();
         let legacy = !db.is_empty();
         let state = replay(&db, &journal, dir, format)?;
@@ -32,6 +40,7 @@ impl SledStore {
             replay_ms = (started.elapsed() - sled_opened).as_millis() as u64,
             records = state.map.len() + state.lean.len(),
             journal_entries = state.entries.len(),
+            wal_records_replayed = replayed,
             "store opened"
         );
         let inner = Arc::new(Inner {
@@ -44,6 +53,7 @@ impl SledStore {
             last_recovery: Mutex::new(None),
             state: Mutex::new(state),
             writer: Mutex::new(()),
+            wal: Mutex::new(wal),
             reclaim: Mutex::new(()),
         });
         if legacy {
@@ -178,6 +188,13 @@ fn check_format(db: &sled::Db, journal: &sled::Tree, dir: &Path) -> StoreResult<
                      one that wrote it, or point --data-dir elsewhere",
                     dir.display()
                 )));
+            }
+            if version == 2 {
+                // Format 3 only adds the write-ahead log: nothing to convert, but from now on
+                // a cauda that would ignore the log must refuse the directory.
+                write_format(db, dir, STORE_FORMAT)?;
+                db.flush().map_err(|e| describe(dir, &e))?;
+                return Ok(STORE_FORMAT);
             }
             Ok(version)
         }

@@ -135,13 +135,20 @@ impl Inner {
         // The ops applied since the last write-out become entry P and the copy entry P + 1:
         // the copy holds only keys whose latest write is in an old entry, so P touches none
         // of them and their order does not matter; later writes go to P + 2 and after.
+        let out = state.take_pending();
+        let copy_seq = state.pending_seq;
+        state.pending_seq += 1;
+        // P goes to the write-ahead log first, like every write-out (the copy entry need not:
+        // it only moves records already durable, in one atomic batch with the removals).
+        drop(state);
+        let logged = self.log_write_out(&sled, &out)?;
         let WriteOut {
+            number,
             entry: written,
             cold,
             dead,
-        } = state.take_pending();
-        let copy_seq = state.pending_seq;
-        state.pending_seq += 1;
+        } = out;
+        let mut state = self.state();
         let (copy, live) = state.copy_live(decoded, copy_seq);
         let mut batch = sled::Batch::default();
         if let Some((seq, bytes)) = &written {
@@ -163,17 +170,16 @@ impl Inner {
         // and one that overwrites a copied record unlinks it from the copy entry.
         drop(state);
         if let Some(puts) = cold.puts {
-            sled.messages
-                .apply_batch(puts)
-                .map_err(|e| self.failed(&e))?;
+            puts.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         }
         if let Err(e) = sled.journal.apply_batch(batch) {
             return Err(self.failed(&e));
         }
         if let Some(removes) = cold.removes {
-            sled.messages
-                .apply_batch(removes)
-                .map_err(|e| self.failed(&e))?;
+            removes.apply(&sled.messages).map_err(|e| self.failed(&e))?;
+        }
+        if let (false, Some(number)) = (logged, number) {
+            self.flush_sled(&sled, number)?;
         }
         drop(writer);
         let mut state = self.state();

@@ -215,9 +215,15 @@ mod unit {
         store.apply(b).unwrap();
         assert_eq!(store.get(&body).unwrap().as_deref(), Some(&b"the body"[..]));
         store.flush().unwrap();
+        assert_eq!(
+            store.inner.state().cold.len(),
+            1,
+            "in memory until sled is flushed"
+        );
+        store.inner.checkpoint().unwrap();
         {
             let state = store.inner.state();
-            assert_eq!(state.cold.len(), 0, "flushed cold writes leave memory");
+            assert_eq!(state.cold.len(), 0, "checkpointed cold writes leave memory");
             assert!(!state.map.contains_key(&body) && state.lean.contains(&index));
         }
         let messages = store.inner.sled().unwrap().messages;
@@ -244,6 +250,7 @@ mod unit {
         );
         assert!(store.scan_prefix(&[keys::MESSAGE]).unwrap().is_empty());
         store.flush().unwrap();
+        store.inner.checkpoint().unwrap();
         assert!(store.inner.sled().unwrap().messages.is_empty());
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();
@@ -341,10 +348,13 @@ mod unit {
         for seq in 1..=300u64 {
             put(&store, &index(seq), &value(seq));
             if seq % 100 == 0 {
-                store.flush().unwrap();
+                flush_and_checkpoint(&store);
             }
         }
         assert_eq!(store.inner.state().lean.values_in_memory(), 300);
+        // A strict flush makes them durable in the write-ahead log; they leave memory once
+        // sled has them too (the checkpoint).
+        store.inner.checkpoint().unwrap();
         store.recovered();
         assert_eq!(
             store.inner.state().lean.values_in_memory(),
@@ -357,7 +367,7 @@ mod unit {
             1,
             "an unflushed value stays"
         );
-        store.flush().unwrap();
+        flush_and_checkpoint(&store);
         assert_eq!(store.inner.state().lean.values_in_memory(), 0);
         assert!(store.inner.state().map.len() == 1, "only the queue record");
         assert_eq!(store.get(&index(7)).unwrap(), Some(value(7)));
@@ -366,7 +376,7 @@ mod unit {
         b.delete(index(1));
         b.put(index(2), b"overwritten".to_vec());
         store.apply(b).unwrap();
-        store.flush().unwrap();
+        flush_and_checkpoint(&store);
         let expect: Vec<(Vec<u8>, Vec<u8>)> = std::iter::once((index(2), b"overwritten".to_vec()))
             .chain((3..=301).map(|seq| (index(seq), value(seq))))
             .collect();
@@ -386,7 +396,7 @@ mod unit {
             put(&store, b"s-hot", &hot);
             store.inner.background_round(i).unwrap();
         }
-        store.flush().unwrap();
+        flush_and_checkpoint(&store);
         let after = store.inner.state().lean.entry_of(&index(3)).unwrap();
         assert!(after > before, "copied forward");
         assert!(store.inner.state().entries.contains_key(&after));
@@ -400,7 +410,7 @@ mod unit {
         // A failed store rewrites its journal with the values read back from sled.
         store.inner.state().failed = Some("a test failure".into());
         put(&store, &index(302), &value(302));
-        store.flush().unwrap();
+        flush_and_checkpoint(&store);
         assert!(store.inner.state().failed.is_none());
         assert_eq!(journal_len(&store), 1, "the journal is one entry");
         assert_eq!(store.inner.state().lean.values_in_memory(), 0);
@@ -426,12 +436,19 @@ mod unit {
             "replayed values and one put since the open"
         );
         assert_eq!(visited.len(), 302);
-        store.flush().unwrap();
+        flush_and_checkpoint(&store);
         everything.push((index(303), value(303)));
         everything.sort();
         store.recovered();
         assert_eq!(store.inner.state().lean.values_in_memory(), 0);
         assert_eq!(store.scan_prefix(b"").unwrap(), everything);
+    }
+
+    /// A strict flush (the write-ahead log), then the checkpoint that puts the writes in sled,
+    /// after which flushed values may leave memory.
+    fn flush_and_checkpoint(store: &SledStore) {
+        store.flush().unwrap();
+        store.inner.checkpoint().unwrap();
     }
 
     /// A format record above [`STORE_FORMAT`] refuses the open, naming both versions; a
@@ -470,6 +487,35 @@ mod unit {
                 && message.contains("newer cauda")
                 && message.contains(&dir.path().display().to_string()),
             "{message}"
+        );
+    }
+
+    /// A format 2 directory (before the write-ahead log) opens with its records and becomes
+    /// format 3, so that a cauda that ignores the log refuses it from then on.
+    #[test]
+    fn a_format_2_directory_opens_and_becomes_format_3() {
+        assert_eq!(STORE_FORMAT, 3);
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            put(&store, b"k", b"v");
+            store.flush().unwrap();
+            store.inner.checkpoint().unwrap();
+        }
+        {
+            let db = open_db(dir.path()).unwrap();
+            let meta = db.open_tree("meta").unwrap();
+            meta.insert(FORMAT_KEY, &2u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        drop(store);
+        let db = open_db(dir.path()).unwrap();
+        let meta = db.open_tree("meta").unwrap();
+        assert_eq!(
+            meta.get(FORMAT_KEY).unwrap().as_deref(),
+            Some(&3u32.to_be_bytes()[..])
         );
     }
 

@@ -54,8 +54,12 @@ fn suite(store: &dyn Store) {
     );
     assert_eq!(store.keys_with_prefix(&prefix, 10).unwrap().len(), 3);
     assert!(store.keys_with_prefix(b"zz", 10).unwrap().is_empty());
+    visits(store);
+}
 
-    // Visiting in place sees what a scan copies, index records included, and stops at an error.
+/// Visiting in place sees what a scan copies, index records included, and stops at an error;
+/// after the recovery too.
+fn visits(store: &dyn Store) {
     let mut b = WriteBatch::new();
     for seq in 1..=5_000u64 {
         b.put(keys::message_index(6, seq), records::encode(&seq));

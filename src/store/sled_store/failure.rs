@@ -167,21 +167,7 @@ impl Inner {
             .last()
             .and_then(|k| <[u8; 8]>::try_from(k.as_ref()).ok())
             .map_or(0, u64::from_be_bytes);
-        let wanted: Vec<(LeanKey, u64)> = {
-            let state = self.state();
-            state
-                .lean
-                .iter()
-                .filter(|(k, _)| state.lean.value(k).is_none())
-                .map(|(k, entry)| (*k, entry))
-                .collect()
-        };
-        let mut fetched: HashMap<LeanKey, Vec<u8>> = HashMap::with_capacity(wanted.len());
-        let mut reader = EntryReader::new(sled);
-        for (k, entry) in wanted {
-            fetched.insert(k, reader.value(&k, entry)?);
-        }
-        drop(reader);
+        let fetched = self.lean_values_from(sled)?;
         let (seq, entry, records, cold) = {
             let mut guard = self.state();
             let state = &mut *guard;
@@ -236,5 +222,25 @@ impl Inner {
         state.cold.flushed(seq);
         state.lean.flushed(seq);
         Ok(records)
+    }
+
+    /// The values of the lean records that are not in memory, read from their journal
+    /// entries in `sled`.
+    fn lean_values_from(&self, sled: &Sled) -> StoreResult<HashMap<LeanKey, Vec<u8>>> {
+        let wanted: Vec<(LeanKey, u64)> = {
+            let state = self.state();
+            state
+                .lean
+                .iter()
+                .filter(|(k, _)| state.lean.value(k).is_none())
+                .map(|(k, entry)| (*k, entry))
+                .collect()
+        };
+        let mut fetched = HashMap::with_capacity(wanted.len());
+        let mut reader = EntryReader::new(sled);
+        for (k, entry) in wanted {
+            fetched.insert(k, reader.value(&k, entry)?);
+        }
+        Ok(fetched)
     }
 }

@@ -70,8 +70,8 @@ pub(super) fn flattened_map(member: &str) -> Option<(&'static str, &'static str,
 }
 
 /// `<XResponse><XResult>…</XResult><ResponseMetadata>…</ResponseMetadata></XResponse>`, the
-/// result written straight from the typed output (see [`Element`]); an action without output
-/// (`None`) gets no `<XResult>`.
+/// result written straight from the typed output (by `Element`, the serializer below); an
+/// action without output (`None`) gets no `<XResult>`.
 pub fn response<T: Serialize + ?Sized>(
     action: &str,
     output: Option<&T>,

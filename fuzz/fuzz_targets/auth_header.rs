@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         assert!(!parsed.signed_headers.is_empty());
     }
     if let Ok(credential) = sigv4::parse_credential(&text) {
-        assert!(credential.scope().ends_with(credential.terminator.as_str()));
+        assert!(credential.scope().ends_with(credential.terminator.as_ref()));
     }
     let _ = sigv4::parse_signed_headers(&text);
     let _ = sigv4::parse_signature(&text);

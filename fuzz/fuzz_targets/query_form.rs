@@ -1,11 +1,12 @@
 //! Query-protocol decoding: the first line is the request target (path and query string), the
 //! rest the form body; the method is GET when the input starts with `G`. Decoding must not
-//! panic; what decodes must name an action, and turn into the JSON input of a structure with
-//! every Query shape (lists, maps, nested structures) without panicking.
+//! panic; what decodes must name an action, and deserialize into a structure with every Query
+//! shape (lists, maps, nested structures) without panicking, through the request's input and
+//! straight from the parsed form.
 #![no_main]
 
 use cauda::fuzzing::Input as EveryShape;
-use cauda::protocol::query::{parse_params, to_json, QueryInput};
+use cauda::protocol::query::{decode, parse_params, QueryInput};
 use cauda::protocol::{decode_query, Input};
 use http::{Method, Uri};
 use libfuzzer_sys::fuzz_target;
@@ -32,24 +33,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = decoded.input.decode::<EveryShape>();
     }
     if let Ok(params) = parse_params(body) {
-        if let Ok(value) = to_json(&params, EveryShape::FIELDS) {
-            let object = value.as_object().expect("a structure becomes an object");
-            for key in object.keys() {
-                assert!(
-                    [
-                        "QueueUrl",
-                        "Wait",
-                        "Attributes",
-                        "Tags",
-                        "AttributeNames",
-                        "Entries",
-                        "MaxResults",
-                        "NextToken"
-                    ]
-                    .contains(&key.as_str()),
-                    "{key}"
-                );
-            }
-        }
+        let _ = decode::<EveryShape>(&params, EveryShape::FIELDS);
     }
 });

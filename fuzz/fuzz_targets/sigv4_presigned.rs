@@ -74,7 +74,7 @@ fuzz_target!(|data: &[u8]| {
     let region = sigv4::scope_region(&uri, &headers);
     if let Ok(auth) = &extracted {
         assert_eq!(auth.signature.len(), 64);
-        assert_eq!(region.as_deref(), Some(auth.credential.region.as_str()));
+        assert_eq!(region.as_deref(), Some(auth.credential.region.as_ref()));
     }
     let now = UNIX_EPOCH + Duration::from_secs(NOW);
     let strict = Verifier::new(

@@ -273,28 +273,42 @@ async fn wait_rows(client: &tokio_postgres::Client, table: &str, id: u64, expect
     }
 }
 
+/// An engine over `db` whose clock stands at `now` and moves only when told to.
+async fn engine_at(
+    db: &TestDb,
+    now: u64,
+) -> (Arc<crate::engine::Engine>, Arc<crate::clock::ManualClock>) {
+    let clock = Arc::new(crate::clock::ManualClock::new(now));
+    let engine = crate::engine::Engine::open_postgres(
+        &db.url(),
+        clock.clone(),
+        crate::engine::EngineSettings::default(),
+    )
+    .await
+    .unwrap();
+    (engine, clock)
+}
+
+/// Queue attributes as `create_queue` takes them.
+fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// The janitor deletes an idle queue's messages past their retention, then its expired
 /// deduplication rows and receive attempts, on its own (no receive, no request), and not
 /// before they are due; `Engine::expire` leaves a queue another session holds the lock of.
 #[tokio::test]
 async fn the_janitor_deletes_expired_rows_of_an_idle_queue() {
-    use crate::clock::ManualClock;
-    use crate::engine::{Engine, EngineSettings, ReceiveRequest, SendEntry};
+    use crate::engine::{ReceiveRequest, SendEntry};
 
     let Some(db) = TestDb::create("the_janitor_deletes_expired_rows_of_an_idle_queue").await else {
         return;
     };
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    let engine = Engine::open_postgres(&db.url(), clock.clone(), EngineSettings::default())
-        .await
-        .unwrap();
+    let (engine, clock) = engine_at(&db, 1_800_000_000_000).await;
     engine.start();
-    let attrs = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    };
     let retention = ("MessageRetentionPeriod", "60");
     let std_q = engine
         .create_queue(
@@ -401,25 +415,18 @@ async fn the_janitor_deletes_expired_rows_of_an_idle_queue() {
 /// it again and is received.
 #[tokio::test]
 async fn the_janitor_forgets_empty_message_groups() {
-    use crate::clock::ManualClock;
-    use crate::engine::{Engine, EngineSettings, ReceiveRequest, SendEntry};
+    use crate::engine::{ReceiveRequest, SendEntry};
 
     let Some(db) = TestDb::create("the_janitor_forgets_empty_message_groups").await else {
         return;
     };
-    let clock = Arc::new(ManualClock::new(1_800_000_000_000));
-    let engine = Engine::open_postgres(&db.url(), clock.clone(), EngineSettings::default())
-        .await
-        .unwrap();
+    let (engine, clock) = engine_at(&db, 1_800_000_000_000).await;
     engine.start();
-    let attrs: Vec<(String, String)> = [
+    let attrs = attrs(&[
         ("FifoQueue", "true"),
         ("ContentBasedDeduplication", "true"),
         ("MessageRetentionPeriod", "60"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    ]);
     let q = engine
         .create_queue("000000000000", "us-east-1", "groups.fifo", &attrs, &[])
         .await
@@ -488,18 +495,14 @@ async fn the_janitor_forgets_empty_message_groups() {
 #[tokio::test]
 async fn counts_are_exact_for_small_queues_and_estimated_above() {
     use super::backend::EXACT_COUNT_LIMIT;
-    use crate::clock::ManualClock;
-    use crate::engine::{Counts, Engine, EngineSettings};
+    use crate::engine::Counts;
 
     let Some(db) = TestDb::create("counts_are_exact_for_small_queues_and_estimated_above").await
     else {
         return;
     };
     let now: i64 = 1_800_000_000_000;
-    let clock = Arc::new(ManualClock::new(u64::try_from(now).unwrap()));
-    let engine = Engine::open_postgres(&db.url(), clock.clone(), EngineSettings::default())
-        .await
-        .unwrap();
+    let (engine, _clock) = engine_at(&db, u64::try_from(now).unwrap()).await;
     let q = engine
         .create_queue("000000000000", "us-east-1", "deep", &[], &[])
         .await

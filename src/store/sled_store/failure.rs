@@ -157,6 +157,7 @@ impl Inner {
     /// not in memory are flushed, hence in the entries read back from `sled` before they go.
     /// The count of records written. The caller holds the reclaim and writer locks.
     pub(super) fn rewrite_journal(&self, sled: &Sled) -> StoreResult<usize> {
+        let mut cold_upto = self.checkpoint.lock().expect("store checkpoint lock");
         let old: Vec<sled::IVec> = sled
             .journal
             .iter()
@@ -172,7 +173,8 @@ impl Inner {
             let mut guard = self.state();
             let state = &mut *guard;
             let seq = state.pending_seq.max(on_disk + 1);
-            let cold = state.cold.take_all(seq);
+            state.cold.take_all(seq);
+            let cold = state.cold.due(seq);
             let mut entry = vec![ENTRY_V1];
             for (k, slot) in state.map.iter_mut() {
                 encode_op(&mut entry, k, Some(&slot.value));
@@ -205,19 +207,20 @@ impl Inner {
             state.journal_bytes = bytes;
             (seq, entry, records, cold)
         };
-        if let Some(puts) = cold.puts {
-            puts.apply(&sled.messages).map_err(err)?;
-        }
+        let (puts, removes) = cold.split();
+        puts.apply(&sled.messages).map_err(err)?;
         let mut batch = sled::Batch::default();
         for k in old {
             batch.remove(k);
         }
         batch.insert(&entry_key(seq), entry);
         sled.journal.apply_batch(batch).map_err(err)?;
-        if let Some(removes) = cold.removes {
-            removes.apply(&sled.messages).map_err(err)?;
-        }
+        removes.apply(&sled.messages).map_err(err)?;
+        sled.meta
+            .insert(COLD_UPTO_KEY, &seq.to_be_bytes())
+            .map_err(err)?;
         sled.db.flush().map_err(err)?;
+        *cold_upto = seq;
         let mut state = self.state();
         state.cold.flushed(seq);
         state.lean.flushed(seq);

@@ -1,7 +1,7 @@
 //! The default [`Store`]: every record in memory, made durable by a journal in sled — except
 //! cold records (message bodies, [`keys::is_cold`]), which are in sled only, one key each in
 //! the `messages` tree, so that a backlog is bounded by the disk and recovery reads only the
-//! journal (see `cold.rs` for how their writes are ordered against the journal's).
+//! journal (see `cold.rs`: they reach sled at checkpoints, off the flush's path).
 //!
 //! sled 0.34 costs about 10 µs per key written (a leaf splits every few inserts), so writing
 //! one key per message capped throughput far below what a queue needs. Here each batch of
@@ -31,10 +31,11 @@
 //! default sled tree) is migrated on open: its records become one journal entry.
 //!
 //! **Durability** comes from a write-ahead log of our own (`wal.rs`), not from flushing sled:
-//! each write-out goes to the log (in memory) and then to sled unflushed, and a flush is one
-//! `O_DIRECT` write of the log's new blocks. sled is flushed in the background every 100 ms (a
-//! checkpoint), after which the log's records up to it are obsolete; on open, the records newer
-//! than sled's newest journal entry are applied to sled again before the journal is read.
+//! each write-out goes to the log (in memory) and its journal entry to sled unflushed, and a
+//! flush is one `O_DIRECT` write of the log's new blocks. Every 100 ms in the background (a
+//! checkpoint) the cold writes since the last one go to sled and sled is flushed, after which
+//! the log's records up to it are obsolete; on open, the records sled may lack (see `wal.rs`)
+//! are applied to sled again before the journal is read.
 //!
 //! **A full disk.** sled 0.34 does not survive one: a log write that fails with ENOSPC is never
 //! retried, and every later flush waits for it forever (even once space is back), as does
@@ -85,9 +86,16 @@ pub(crate) const ENTRY_V1: u8 = 1;
 /// journal; a version 1 directory is migrated on open. Version 3 adds the write-ahead log
 /// (`wal/`), which may hold acknowledged writes sled does not have yet: a cauda that reads
 /// at most version 2 would ignore it, so it must refuse the directory. A version 2 directory
-/// becomes version 3 on open (nothing to convert).
-pub const STORE_FORMAT: u32 = 3;
+/// becomes version 3 on open (nothing to convert). Version 4 writes cold records to sled at
+/// checkpoints only, so the log's replay must start at `COLD_UPTO_KEY`'s write-out, which a
+/// cauda that reads at most version 3 would not: it must refuse the directory. A version 2 or
+/// 3 directory becomes version 4 on open (nothing to convert: without the key, replay starts
+/// where version 3's does).
+pub const STORE_FORMAT: u32 = 4;
 const FORMAT_KEY: &[u8] = b"format";
+/// In the `meta` tree: the last write-out whose cold writes are all in sled (big-endian u64),
+/// written by each checkpoint before it flushes sled (see `cold.rs`).
+const COLD_UPTO_KEY: &[u8] = b"cold_upto";
 /// The shortest time between two attempts to recover a failed store.
 const RECOVERY_INTERVAL: Duration = Duration::from_millis(500);
 /// Free space the data directory's disk keeps beyond what a write-out adds: below it, nothing
@@ -161,8 +169,9 @@ struct State {
     lean: Lean,
 }
 
-/// What one write-out moves to sled: its journal entry (if it has hot ops), its cold writes,
-/// the head entries it made dead, and the last write-out number it completes.
+/// What one write-out moves to the log and sled: its journal entry (if it has hot ops), its
+/// cold writes (to the log only: sled gets them at a checkpoint), the head entries it made
+/// dead, and its write-out number.
 struct WriteOut {
     /// Its write-out number, if it writes anything.
     number: Option<u64>,
@@ -309,13 +318,15 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> StoreResult<Vec<Op>> {
     Ok(ops)
 }
 
-/// The sled database and its journal tree; replaced when a failed store reopens sled.
+/// The sled database and its trees; replaced when a failed store reopens sled.
 #[derive(Clone)]
 struct Sled {
     db: sled::Db,
     journal: sled::Tree,
     /// Cold records, one key each (see [`cold`]).
     messages: sled::Tree,
+    /// The format version and the checkpoint's `COLD_UPTO_KEY`.
+    meta: sled::Tree,
 }
 
 struct Inner {
@@ -329,6 +340,10 @@ struct Inner {
     writer: Mutex<()>,
     /// The write-ahead log (see [`wal`]); taken after `writer` when both are held.
     wal: Mutex<wal::Wal>,
+    /// Serialises checkpoints (see [`Inner::flush_sled`]), so cold writes reach sled in
+    /// write-out order; holds the last `COLD_UPTO_KEY` written. Taken after `writer` (and
+    /// `reclaim`) when they are held, never before.
+    checkpoint: Mutex<u64>,
     /// Serialises the removal of dead entries (oldest first) with compaction, which must not
     /// remove an entry whose tombstones still hide an older dead entry's puts.
     reclaim: Mutex<()>,
@@ -368,11 +383,25 @@ impl Inner {
         let out = self.state().take_pending();
         let number = out.number;
         let logged = self.log_write_out(&sled, &out)?;
+        let unlogged = number.filter(|_| !logged);
+        if let Some(number) = unlogged {
+            self.before_unlogged(&sled, number)?;
+        }
         self.insert_entry(&sled, &writer, out)?;
-        if let (false, Some(number)) = (logged, number) {
+        if let Some(number) = unlogged {
             self.flush_sled(&sled, number)?;
         }
         Ok(self.state().pending_seq - 1)
+    }
+
+    /// Before write-out `number`, too large for the log, goes to sled: it must be consistent
+    /// there by itself after a crash, and the log's replay must never need to step over it.
+    /// So every earlier write-out is checkpointed, and its cold puts are written (its journal
+    /// entry next, then the checkpoint of `number` writes its cold removals and flushes).
+    fn before_unlogged(&self, sled: &Sled, number: u64) -> StoreResult<()> {
+        self.flush_sled(sled, number - 1)?;
+        let (puts, _) = self.state().cold.due(number).split();
+        puts.apply(&sled.messages).map_err(|e| self.failed(&e))
     }
 
     /// Flushes sled with every write-out so far: the log's records up to them are obsolete.
@@ -382,18 +411,14 @@ impl Inner {
         self.flush_sled(&self.sled()?, upto)
     }
 
-    /// Inserts an entry taken by [`State::take_pending`], its cold puts before it and its cold
-    /// removals after it; then the entries it made dead may go. `_writer` proves the caller
-    /// holds the writer lock.
+    /// Inserts an entry taken by [`State::take_pending`]; then the entries it made dead may go.
+    /// `_writer` proves the caller holds the writer lock.
     fn insert_entry(
         &self,
         sled: &Sled,
         _writer: &MutexGuard<'_, ()>,
         out: WriteOut,
     ) -> StoreResult<()> {
-        if let Some(puts) = out.cold.puts {
-            puts.apply(&sled.messages).map_err(|e| self.failed(&e))?;
-        }
         if let Some((seq, bytes)) = out.entry {
             // On failure the entries it killed are left in sled (the recovery rewrites the
             // whole journal anyway); removing them without their killer on disk could
@@ -403,17 +428,25 @@ impl Inner {
             }
             self.state().keep_spare(bytes);
         }
-        if let Some(removes) = out.cold.removes {
-            removes.apply(&sled.messages).map_err(|e| self.failed(&e))?;
-        }
         self.state().dead.extend(out.dead);
         Ok(())
     }
 
-    /// Flushes sled; then the cold writes of write-outs up to `upto` leave memory, and the
-    /// log's records up to it are obsolete.
+    /// A checkpoint: writes the cold writes of write-outs up to `upto` to sled, records that
+    /// (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave memory, and the
+    /// log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
     fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
+        let mut cold_upto = self.checkpoint.lock().expect("store checkpoint lock");
+        let due = self.state().cold.due(upto);
+        due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
+        if upto > *cold_upto {
+            sled.meta
+                .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
+                .map_err(|e| self.failed(&e))?;
+        }
         sled.db.flush().map_err(|e| self.failed(&e))?;
+        *cold_upto = upto.max(*cold_upto);
+        drop(cold_upto);
         {
             let mut state = self.state();
             state.cold.flushed(upto);

@@ -24,13 +24,14 @@ impl SledStore {
         // Write-outs acknowledged through the log but not yet in sled's flushed state first.
         let (mut wal, records) = wal::Wal::open(dir, wal::SEGMENT_BYTES)
             .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
-        let replayed = Inner::replay_wal(&sled, dir, &records)?;
+        let (replayed, cold_upto) = Inner::replay_wal(&sled, dir, &records)?;
         wal.reset()
             .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
         let Sled {
             db,
             journal,
             messages,
+            meta,
         } = sled;
         let sled_opened = started.elapsed();
         let legacy = !db.is_empty();
@@ -49,11 +50,13 @@ impl SledStore {
                 db,
                 journal,
                 messages,
+                meta,
             })),
             last_recovery: Mutex::new(None),
             state: Mutex::new(state),
             writer: Mutex::new(()),
             wal: Mutex::new(wal),
+            checkpoint: Mutex::new(cold_upto),
             reclaim: Mutex::new(()),
         });
         if legacy {
@@ -146,16 +149,31 @@ fn spawn_background(worker: Arc<Inner>) -> StoreResult<(mpsc::Sender<()>, JoinHa
     Ok((stop, background))
 }
 
-/// Opens sled over `dir`, and its journal and messages trees.
+/// Opens sled over `dir`, and its trees.
 pub(super) fn open_sled(dir: &Path) -> StoreResult<Sled> {
     let db = open_db(dir)?;
-    let journal = db.open_tree("journal").map_err(|e| describe(dir, &e))?;
-    let messages = db.open_tree("messages").map_err(|e| describe(dir, &e))?;
+    let tree = |name: &str| db.open_tree(name).map_err(|e| describe(dir, &e));
+    let (journal, messages, meta) = (tree("journal")?, tree("messages")?, tree("meta")?);
     Ok(Sled {
         db,
         journal,
         messages,
+        meta,
     })
+}
+
+/// The last write-out whose cold writes a checkpoint recorded as all in sled, if one did.
+pub(super) fn cold_upto(sled: &Sled, dir: &Path) -> StoreResult<Option<u64>> {
+    match sled
+        .meta
+        .get(COLD_UPTO_KEY)
+        .map_err(|e| describe(dir, &e))?
+    {
+        None => Ok(None),
+        Some(v) => <[u8; 8]>::try_from(v.as_ref())
+            .map(|b| Some(u64::from_be_bytes(b)))
+            .map_err(|_| damaged(dir, "its checkpoint record is not a write-out number")),
+    }
 }
 
 /// Writes the data directory's format version.
@@ -189,9 +207,10 @@ fn check_format(db: &sled::Db, journal: &sled::Tree, dir: &Path) -> StoreResult<
                     dir.display()
                 )));
             }
-            if version == 2 {
-                // Format 3 only adds the write-ahead log: nothing to convert, but from now on
-                // a cauda that would ignore the log must refuse the directory.
+            if version == 2 || version == 3 {
+                // Formats 3 and 4 only change how the write-ahead log is written and replayed:
+                // nothing to convert, but from now on a cauda that would replay it the old way
+                // (or ignore it) must refuse the directory.
                 write_format(db, dir, STORE_FORMAT)?;
                 db.flush().map_err(|e| describe(dir, &e))?;
                 return Ok(STORE_FORMAT);

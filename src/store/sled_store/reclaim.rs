@@ -142,11 +142,14 @@ impl Inner {
         // it only moves records already durable, in one atomic batch with the removals).
         drop(state);
         let logged = self.log_write_out(&sled, &out)?;
+        let unlogged = out.number.filter(|_| !logged);
+        if let Some(number) = unlogged {
+            self.before_unlogged(&sled, number)?;
+        }
         let WriteOut {
-            number,
             entry: written,
-            cold,
             dead,
+            ..
         } = out;
         let mut state = self.state();
         let (copy, live) = state.copy_live(decoded, copy_seq);
@@ -169,16 +172,10 @@ impl Inner {
         // From here on requests may change the map again: their writes go to later entries,
         // and one that overwrites a copied record unlinks it from the copy entry.
         drop(state);
-        if let Some(puts) = cold.puts {
-            puts.apply(&sled.messages).map_err(|e| self.failed(&e))?;
-        }
         if let Err(e) = sled.journal.apply_batch(batch) {
             return Err(self.failed(&e));
         }
-        if let Some(removes) = cold.removes {
-            removes.apply(&sled.messages).map_err(|e| self.failed(&e))?;
-        }
-        if let (false, Some(number)) = (logged, number) {
+        if let Some(number) = unlogged {
             self.flush_sled(&sled, number)?;
         }
         drop(writer);

@@ -220,6 +220,10 @@ mod unit {
             1,
             "in memory until sled is flushed"
         );
+        assert!(
+            store.inner.sled().unwrap().messages.is_empty(),
+            "a flush makes a cold write durable in the log only: sled gets it at a checkpoint"
+        );
         store.inner.checkpoint().unwrap();
         {
             let state = store.inner.state();
@@ -490,33 +494,38 @@ mod unit {
         );
     }
 
-    /// A format 2 directory (before the write-ahead log) opens with its records and becomes
-    /// format 3, so that a cauda that ignores the log refuses it from then on.
+    /// A format 2 directory (before the write-ahead log) and a format 3 one (cold writes with
+    /// their write-out) open with their records and become format 4, so that a cauda that
+    /// would ignore the log, or replay it the format 3 way, refuses them from then on.
     #[test]
-    fn a_format_2_directory_opens_and_becomes_format_3() {
-        assert_eq!(STORE_FORMAT, 3);
-        let dir = tempfile::tempdir().unwrap();
-        {
+    fn format_2_and_3_directories_open_and_become_format_4() {
+        assert_eq!(STORE_FORMAT, 4);
+        for old in [2u32, 3] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = SledStore::open(dir.path()).unwrap();
+                put(&store, b"k", b"v");
+                store.flush().unwrap();
+                store.inner.checkpoint().unwrap();
+            }
+            {
+                let db = open_db(dir.path()).unwrap();
+                let meta = db.open_tree("meta").unwrap();
+                meta.insert(FORMAT_KEY, &old.to_be_bytes()).unwrap();
+                meta.remove(COLD_UPTO_KEY).unwrap();
+                db.flush().unwrap();
+            }
             let store = SledStore::open(dir.path()).unwrap();
-            put(&store, b"k", b"v");
-            store.flush().unwrap();
-            store.inner.checkpoint().unwrap();
-        }
-        {
+            assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+            drop(store);
             let db = open_db(dir.path()).unwrap();
             let meta = db.open_tree("meta").unwrap();
-            meta.insert(FORMAT_KEY, &2u32.to_be_bytes()).unwrap();
-            db.flush().unwrap();
+            assert_eq!(
+                meta.get(FORMAT_KEY).unwrap().as_deref(),
+                Some(&4u32.to_be_bytes()[..]),
+                "from format {old}"
+            );
         }
-        let store = SledStore::open(dir.path()).unwrap();
-        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
-        drop(store);
-        let db = open_db(dir.path()).unwrap();
-        let meta = db.open_tree("meta").unwrap();
-        assert_eq!(
-            meta.get(FORMAT_KEY).unwrap().as_deref(),
-            Some(&3u32.to_be_bytes()[..])
-        );
     }
 
     /// A journal entry that does not decode (bad bytes, or a value cut short) refuses the

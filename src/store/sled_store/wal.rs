@@ -20,14 +20,22 @@
 //! carries its file's epoch, its write-out number, its length and a CRC32, so a torn last record
 //! or a stale one from an earlier round ends the file's records instead of being misread.
 //!
-//! **Recovery** (before the journal is read): sled holds a prefix of its operations. Every valid
-//! record whose write-out number is at least the newest journal entry in sled is applied to
-//! sled again, in order (cold puts, the entry, cold removals: the order of `insert_entry`), and
-//! sled is flushed. Applying a contiguous run of write-outs that starts no later than where
-//! sled's prefix ends gives the state of applying them all, since each write-out's operations
-//! are puts and removals of keys; the run is contiguous because the inactive file holds the
-//! records just before the active one's, and only the active file can end with a torn record.
-//! Then both files get new epochs: nothing before the open is replayed twice.
+//! **Recovery** (before the journal is read): sled holds a prefix of its operations. A
+//! write-out's journal entry goes to sled with the write-out, its cold writes only at the next
+//! checkpoint, which records the last write-out it covers in the `meta` tree (`COLD_UPTO_KEY`)
+//! before flushing (see `cold.rs`). So sled has every journal entry up to its newest one and
+//! every cold write up to that record, and every valid log record from the older of the two
+//! on (the newest entry's write-out, or the one after the record) is applied to sled again, in
+//! order (cold puts, the entry, cold removals), and sled is flushed. Applying a contiguous run
+//! of write-outs that ends with the newest one gives, for each key the run writes, its last
+//! write; a key it does not write keeps sled's value, which is its last write if the run starts
+//! no later than sled's state ends. Entries the run inserts again that reclaim had removed are
+//! dead or superseded by later entries (a compaction's copy of their live records has a later
+//! number), so the journal's replay still rebuilds the same map. The run is contiguous because
+//! the inactive file holds the records just before the active one's, only the active file can
+//! end with a torn record, and a write-out too large for the log is checkpointed with
+//! everything before it (the replay never starts before it). Then both files get new epochs:
+//! nothing before the open is replayed twice.
 //!
 //! **Failures.** A failed log write or sync fails the store like a failed sled call: it recovers
 //! by rewriting the journal from memory into sled (flushed) and then starting the log afresh.
@@ -383,14 +391,27 @@ impl Wal {
 }
 
 impl Inner {
-    /// Applies the log's `records` newer than sled's journal to sled, then flushes sled.
-    pub(super) fn replay_wal(sled: &Sled, dir: &Path, records: &[Record]) -> StoreResult<usize> {
+    /// Applies the log's `records` that sled may lack to sled, then flushes sled: from the
+    /// newest journal entry in sled, or from the first write-out after the last checkpoint's
+    /// (`COLD_UPTO_KEY`: later ones' cold writes may be missing), whichever is older.
+    /// Returns how many records it applied, and the checkpoint record it wrote.
+    pub(super) fn replay_wal(
+        sled: &Sled,
+        dir: &Path,
+        records: &[Record],
+    ) -> StoreResult<(usize, u64)> {
         let newest_entry = match sled.journal.last().map_err(|e| describe(dir, &e))? {
             Some((k, _)) => <[u8; 8]>::try_from(k.as_ref()).map_or(0, u64::from_be_bytes),
             None => 0,
         };
+        // Without a checkpoint record (format 3 wrote cold writes with their write-out), the
+        // newest entry is where sled's state ends.
+        let start = match super::open::cold_upto(sled, dir)? {
+            Some(upto) => newest_entry.min(upto + 1),
+            None => newest_entry,
+        };
         let mut applied = 0;
-        for rec in records.iter().filter(|r| r.number >= newest_entry) {
+        for rec in records.iter().filter(|r| r.number >= start) {
             let ops = |bytes: &[u8]| -> StoreResult<Vec<Op>> {
                 if bytes.is_empty() {
                     return Ok(Vec::new());
@@ -425,10 +446,15 @@ impl Inner {
                 .map_err(|e| describe(dir, &e))?;
             applied += 1;
         }
-        if applied > 0 {
-            sled.db.flush().map_err(|e| describe(dir, &e))?;
-        }
-        Ok(applied)
+        // Every cold write of the log is in sled now, and the log is about to start afresh:
+        // the checkpoint record moves up to the newest write-out, and a directory that had
+        // none (new, or format 3) gets one.
+        let upto = records.last().map_or(0, |r| r.number).max(newest_entry);
+        sled.meta
+            .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
+            .map_err(|e| describe(dir, &e))?;
+        sled.db.flush().map_err(|e| describe(dir, &e))?;
+        Ok((applied, upto))
     }
 
     fn wal(&self) -> MutexGuard<'_, Wal> {
@@ -694,6 +720,85 @@ mod tests {
         let again = SledStore::open(crashed.path()).unwrap();
         assert_eq!(again.get(&body).unwrap().as_deref(), Some(&b"the body"[..]));
         assert_eq!(again.get(b"q/first").unwrap(), None);
+    }
+
+    /// A crash once sled has flushed journal entries newer than the last checkpoint (sled
+    /// flushes for compaction, a too large write-out, or its own reasons): the bodies of
+    /// those write-outs are in the log only, and the replay starts at the checkpoint's
+    /// record, not at sled's newest entry.
+    #[test]
+    fn bodies_not_checkpointed_are_replayed_though_sled_has_newer_entries() {
+        use crate::store::{keys, Store, WriteBatch};
+        let live = tempfile::tempdir().unwrap();
+        let crashed = tempfile::tempdir().unwrap();
+        let store = SledStore::open(live.path()).unwrap();
+        store.inner.checkpoint().unwrap();
+        let (body, index) = (keys::message(3, 9), keys::message_index(3, 9));
+        let mut b = WriteBatch::new();
+        b.put(body.clone(), b"the body".to_vec());
+        b.put(index.clone(), b"idx".to_vec());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        let mut b = WriteBatch::new();
+        b.put(b"q/later".to_vec(), b"hot".to_vec());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        let sled = store.inner.sled().unwrap();
+        sled.db.flush().unwrap();
+        assert!(sled.messages.is_empty(), "the body waits for a checkpoint");
+        assert!(sled.journal.len() >= 2, "both entries are in sled");
+        copy_dir(live.path(), crashed.path(), false);
+        copy_dir(live.path(), crashed.path(), true);
+        drop((sled, store));
+
+        let reopened = SledStore::open(crashed.path()).unwrap();
+        assert_eq!(reopened.get(&index).unwrap().as_deref(), Some(&b"idx"[..]));
+        assert_eq!(
+            reopened.get(&body).unwrap().as_deref(),
+            Some(&b"the body"[..]),
+            "the body is replayed from the log"
+        );
+        assert_eq!(
+            reopened.get(b"q/later").unwrap().as_deref(),
+            Some(&b"hot"[..])
+        );
+    }
+
+    /// A write-out too large for the log goes to sled in the order that is consistent by
+    /// itself, with every write-out before it checkpointed: sled's files alone have them all
+    /// once its flush returned.
+    #[test]
+    fn a_write_out_too_large_for_the_log_is_in_sled_alone_once_flushed() {
+        use crate::store::{keys, Store, WriteBatch};
+        let live = tempfile::tempdir().unwrap();
+        let crashed = tempfile::tempdir().unwrap();
+        let store = SledStore::open(live.path()).unwrap();
+        let (small, small_index) = (keys::message(3, 1), keys::message_index(3, 1));
+        let mut b = WriteBatch::new();
+        b.put(small.clone(), b"small body".to_vec());
+        b.put(small_index.clone(), b"idx 1".to_vec());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        let (large, large_index) = (keys::message(3, 2), keys::message_index(3, 2));
+        let big = vec![7u8; SEGMENT_BYTES as usize + 4096];
+        let mut b = WriteBatch::new();
+        b.put(large.clone(), big.clone());
+        b.put(large_index.clone(), b"idx 2".to_vec());
+        b.delete(small.clone());
+        b.delete(small_index.clone());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        // sled's files as they are now, without the log.
+        copy_dir(live.path(), crashed.path(), false);
+        drop(store);
+        let reopened = SledStore::open(crashed.path()).unwrap();
+        assert_eq!(
+            reopened.get(&large_index).unwrap().as_deref(),
+            Some(&b"idx 2"[..])
+        );
+        assert_eq!(reopened.get(&large).unwrap(), Some(big));
+        assert_eq!(reopened.get(&small).unwrap(), None);
+        assert_eq!(reopened.get(&small_index).unwrap(), None);
     }
 
     #[test]

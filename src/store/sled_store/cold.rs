@@ -1,16 +1,20 @@
 //! Cold records ([`keys::is_cold`]: message bodies and attributes) live in the `messages`
 //! tree, one sled key each, and not in memory: a backlog is bounded by the disk, not by RAM.
 //!
-//! A cold write reaches sled only at a **checkpoint** (`Inner::flush_sled`, every 100 ms or
-//! when the write-ahead log fills), not with its write-out: a write-out makes its cold writes
-//! durable in the write-ahead log alone. sled costs ~5 µs a key written and ~3 µs a key
-//! removed, so a message sent and deleted between two checkpoints — most of a busy queue's —
-//! costs sled nothing but the removal of a key it never had (a read, ~0.2 µs): the checkpoint
-//! writes each key's latest value only.
+//! A cold write does not reach sled with its write-out: a write-out makes its cold writes
+//! durable in the write-ahead log alone, and they go to sled, unflushed, once they are
+//! [`COLD_LAG`] old, at most [`FLUSH_PATH_OPS`] keys at a time: from the flush's path after
+//! its log write (unless another move is at work), and from the background writer. A
+//! **checkpoint** (`Inner::flush_sled`, every 100 ms) flushes sled with the cold writes moved
+//! so far; when the write-ahead log fills it moves every one first. sled costs ~5 µs a key
+//! written and ~3 µs a key removed, so a message sent and deleted within the lag — most of a
+//! busy queue's — costs sled nothing but the removal of a key it never had (a read, ~0.2 µs):
+//! sled gets each key's latest value only.
 //!
 //! Until its checkpoint, a cold key's latest write stays in memory: a read must see it, and a
-//! failed store that rewrites its journal from memory must rewrite it too. A checkpoint writes
-//! the cold writes of every write-out up to its number, then records that number in the
+//! failed store that rewrites its journal from memory must rewrite it too (sled may lose what
+//! it was given unflushed). A checkpoint writes the cold writes of every write-out up to its
+//! number that sled lacks, then records that number in the
 //! `meta` tree (`COLD_UPTO_KEY`), then flushes sled; at the open, the write-ahead log's
 //! replay starts at the oldest write-out whose cold writes may be missing from sled (see
 //! `wal.rs`), so after a crash every journalled index record still finds its body. A crash
@@ -24,6 +28,16 @@
 //! [`keys::is_cold`]: crate::store::keys::is_cold
 
 use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// How old a write-out's cold writes are before they go to sled (unless a checkpoint comes
+/// first): a message deleted within it costs sled nothing.
+pub(super) const COLD_LAG: Duration = Duration::from_millis(50);
+/// The most cold writes one move takes (~5–10 ms of sled's time): a flush moves the ones old
+/// enough after its own log write, so the flush's path shares the work with the background
+/// writer much as when every write-out wrote its own, and the background writer moves the
+/// rest this much at a time, so that a flush never waits long for it.
+pub(super) const FLUSH_PATH_OPS: usize = 1024;
 
 /// A cold key's latest write not checkpointed yet, and the write-out it belongs to.
 struct Slot {
@@ -40,6 +54,10 @@ pub(super) struct Cold {
     pending_bytes: u64,
     /// Keys taken by write-out `.0`, not checkpointed yet, oldest first.
     written: VecDeque<(u64, Vec<u8>)>,
+    /// When each write-out with cold writes became durable in the log, oldest first (pruned
+    /// as they reach sled). Only these may go to sled: a cold write in sled whose write-out
+    /// is not in the log could outlive a crash that its journal entry does not.
+    taken: VecDeque<(Instant, u64)>,
 }
 
 /// One write-out's cold writes, encoded for the write-ahead log (each a journal entry: format
@@ -48,6 +66,12 @@ pub(super) struct Cold {
 pub(super) struct ColdWrites {
     pub(super) log_puts: Vec<u8>,
     pub(super) log_removes: Vec<u8>,
+}
+
+impl ColdWrites {
+    pub(super) fn has_writes(&self) -> bool {
+        !self.log_puts.is_empty() || !self.log_removes.is_empty()
+    }
 }
 
 /// Cold puts and removals due at a checkpoint, each key's latest value once, applied to sled
@@ -116,7 +140,7 @@ impl Cold {
     }
 
     /// Takes the writes of write-out `entry` (every write since the last one), encoded for
-    /// the write-ahead log; they stay in memory until a checkpoint writes them to sled.
+    /// the write-ahead log; they stay in memory until a checkpoint.
     pub(super) fn take(&mut self, entry: u64) -> ColdWrites {
         let mut keys = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
@@ -136,23 +160,57 @@ impl Cold {
         out
     }
 
-    /// What a checkpoint of write-outs up to `upto` writes to sled: the latest write of each
-    /// key they wrote, unless a later write-out wrote it again (that one's checkpoint will).
-    pub(super) fn due(&self, upto: u64) -> ColdOps {
+    /// What sled lacks of write-outs `after + 1 ..= upto` (those up to `after` are in it):
+    /// the latest write of each key they wrote, unless a later write-out wrote it again (that
+    /// one's turn will come). Stops after the write-out that reaches `max_ops` ops; returns
+    /// the ops and the last write-out they complete.
+    pub(super) fn due(&self, after: u64, upto: u64, max_ops: usize) -> (ColdOps, u64) {
         let mut ops = Vec::new();
-        for (entry, key) in self.written.iter().take_while(|(e, _)| *e <= upto) {
+        let mut done = after;
+        let start = self.written.partition_point(|(e, _)| *e <= after);
+        for (entry, key) in self.written.range(start..).take_while(|(e, _)| *e <= upto) {
+            if *entry != done {
+                if ops.len() >= max_ops {
+                    return (ColdOps(ops), done);
+                }
+                done = *entry;
+            }
             if let Some(slot) = self.slots.get(key).filter(|s| s.entry == *entry) {
                 ops.push((key.clone(), slot.value.clone()));
             }
         }
-        ColdOps(ops)
+        (ColdOps(ops), upto.max(after))
+    }
+
+    /// Write-out `entry`, which has cold writes, is durable in the write-ahead log since `at`:
+    /// from now on its cold writes may go to sled.
+    pub(super) fn logged(&mut self, entry: u64, at: Instant) {
+        self.taken.push_back((at, entry));
+    }
+
+    /// The oldest write-out with cold writes that sled lacks (it has those up to `applied`).
+    pub(super) fn first_not_moved(&mut self, applied: u64) -> Option<u64> {
+        while self.taken.front().is_some_and(|&(_, e)| e <= applied) {
+            self.taken.pop_front();
+        }
+        self.taken.front().map(|&(_, e)| e)
+    }
+
+    /// The newest write-out logged at or before `cutoff` whose cold writes sled lacks (it has
+    /// those up to `applied`), if any.
+    pub(super) fn lagging(&mut self, cutoff: Instant, applied: u64) -> Option<u64> {
+        self.first_not_moved(applied)?;
+        // Logged in order, under the writer lock: both the times and the numbers ascend.
+        let old_enough = self.taken.partition_point(|&(at, _)| at <= cutoff);
+        old_enough.checked_sub(1).map(|last| self.taken[last].1)
     }
 
     /// Makes every write not checkpointed part of write-out `entry` (a failed store rewriting
-    /// from memory; [`Cold::due`] then gives them all).
+    /// from memory; `due(entry - 1, entry, usize::MAX)` then gives them all).
     pub(super) fn take_all(&mut self, entry: u64) {
         self.pending = self.slots.keys().cloned().collect();
         self.written.clear();
+        self.taken.clear();
         for slot in self.slots.values_mut() {
             slot.entry = entry;
         }
@@ -176,5 +234,82 @@ impl Cold {
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ops(cold: &Cold, after: u64, upto: u64, max: usize) -> (Vec<(String, Option<u8>)>, u64) {
+        let (ColdOps(ops), done) = cold.due(after, upto, max);
+        let mut ops: Vec<_> = ops
+            .into_iter()
+            .map(|(k, v)| (String::from_utf8(k).unwrap(), v.map(|v| v[0])))
+            .collect();
+        ops.sort();
+        (ops, done)
+    }
+
+    /// Write-outs 1 (puts a, b), 2 (removes a, puts c) and 3 (puts d), taken 0, 10 and 60 ms
+    /// after `t0`.
+    fn three_write_outs(t0: Instant) -> Cold {
+        let mut cold = Cold::default();
+        let ms = Duration::from_millis;
+        for (entry, at, writes) in [
+            (1, ms(0), vec![("a", Some(1)), ("b", Some(1))]),
+            (2, ms(10), vec![("a", None), ("c", Some(2))]),
+            (3, ms(60), vec![("d", Some(3))]),
+        ] {
+            for (key, value) in writes {
+                cold.apply(key.into(), value.map(|v: u8| vec![v]), entry);
+            }
+            cold.take(entry);
+            cold.logged(entry, t0 + at);
+        }
+        cold
+    }
+
+    #[test]
+    fn due_gives_each_keys_latest_write_once_and_stops_between_write_outs() {
+        let cold = three_write_outs(super::super::now());
+        let all = vec![
+            ("a".to_string(), None),
+            ("b".to_string(), Some(1)),
+            ("c".to_string(), Some(2)),
+            ("d".to_string(), Some(3)),
+        ];
+        assert_eq!(ops(&cold, 0, 3, usize::MAX), (all, 3));
+        assert_eq!(
+            ops(&cold, 0, 3, 1),
+            (vec![("b".to_string(), Some(1))], 1),
+            "a's put is superseded by write-out 2's removal; the limit ends write-out 1"
+        );
+        assert_eq!(
+            ops(&cold, 1, 2, usize::MAX),
+            (vec![("a".to_string(), None), ("c".to_string(), Some(2))], 2)
+        );
+        assert_eq!(ops(&cold, 3, 3, usize::MAX), (vec![], 3), "nothing left");
+    }
+
+    #[test]
+    fn lagging_is_the_newest_write_out_old_enough_that_sled_lacks() {
+        let t0 = super::super::now();
+        let mut cold = three_write_outs(t0);
+        let ms = Duration::from_millis;
+        assert_eq!(cold.lagging(t0 + ms(5), 0), Some(1));
+        assert_eq!(cold.lagging(t0 + ms(59), 0), Some(2));
+        assert_eq!(cold.lagging(t0 + ms(59), 2), None, "sled has 1 and 2");
+        assert_eq!(cold.lagging(t0 + ms(60), 2), Some(3));
+        assert_eq!(cold.lagging(t0 + ms(60), 3), None);
+        assert_eq!(cold.first_not_moved(3), None);
+    }
+
+    #[test]
+    fn the_first_write_out_not_moved_bounds_a_checkpoint() {
+        let mut cold = three_write_outs(super::super::now());
+        assert_eq!(cold.first_not_moved(0), Some(1));
+        assert_eq!(cold.first_not_moved(1), Some(2));
+        assert_eq!(cold.first_not_moved(3), None);
     }
 }

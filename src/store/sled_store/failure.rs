@@ -157,7 +157,7 @@ impl Inner {
     /// not in memory are flushed, hence in the entries read back from `sled` before they go.
     /// The count of records written. The caller holds the reclaim and writer locks.
     pub(super) fn rewrite_journal(&self, sled: &Sled) -> StoreResult<usize> {
-        let mut cold_upto = self.checkpoint.lock().expect("store checkpoint lock");
+        let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");
         let old: Vec<sled::IVec> = sled
             .journal
             .iter()
@@ -174,7 +174,7 @@ impl Inner {
             let state = &mut *guard;
             let seq = state.pending_seq.max(on_disk + 1);
             state.cold.take_all(seq);
-            let cold = state.cold.due(seq);
+            let (cold, _) = state.cold.due(seq - 1, seq, usize::MAX);
             let mut entry = vec![ENTRY_V1];
             for (k, slot) in state.map.iter_mut() {
                 encode_op(&mut entry, k, Some(&slot.value));
@@ -220,7 +220,8 @@ impl Inner {
             .insert(COLD_UPTO_KEY, &seq.to_be_bytes())
             .map_err(err)?;
         sled.db.flush().map_err(err)?;
-        *cold_upto = seq;
+        checkpoints.recorded = seq;
+        checkpoints.applied = seq;
         let mut state = self.state();
         state.cold.flushed(seq);
         state.lean.flushed(seq);

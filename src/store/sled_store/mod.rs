@@ -70,7 +70,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_bytes::Bytes;
 
@@ -122,6 +122,15 @@ const BACKGROUND_REMOVALS: usize = 128;
 const MAX_SPARE: usize = 4 * 1024 * 1024;
 /// Bookkeeping bytes counted per live record on top of its key and value.
 const RECORD_OVERHEAD: u64 = 16;
+
+/// The store's own clock, for pacing its sled writes (not an SQS time).
+#[allow(
+    clippy::disallowed_methods,
+    reason = "pacing the store's sled writes, not an SQS time"
+)]
+fn now() -> Instant {
+    Instant::now()
+}
 
 fn err(e: sled::Error) -> StoreError {
     StoreError(e.to_string())
@@ -329,6 +338,14 @@ struct Sled {
     meta: sled::Tree,
 }
 
+/// Where the cold writes stand against sled (see [`cold`]).
+struct Checkpoints {
+    /// The last `COLD_UPTO_KEY` written.
+    recorded: u64,
+    /// The cold writes of write-outs up to this one are in sled (maybe not flushed).
+    applied: u64,
+}
+
 struct Inner {
     dir: PathBuf,
     /// `None` while a failed store reopens sled.
@@ -340,10 +357,9 @@ struct Inner {
     writer: Mutex<()>,
     /// The write-ahead log (see [`wal`]); taken after `writer` when both are held.
     wal: Mutex<wal::Wal>,
-    /// Serialises checkpoints (see [`Inner::flush_sled`]), so cold writes reach sled in
-    /// write-out order; holds the last `COLD_UPTO_KEY` written. Taken after `writer` (and
-    /// `reclaim`) when they are held, never before.
-    checkpoint: Mutex<u64>,
+    /// Serialises the moves of cold writes to sled (see [`cold`]), so they reach it in
+    /// write-out order. Taken after `writer` (and `reclaim`) when they are held, never before.
+    checkpoint: Mutex<Checkpoints>,
     /// Serialises the removal of dead entries (oldest first) with compaction, which must not
     /// remove an entry whose tombstones still hide an older dead entry's puts.
     reclaim: Mutex<()>,
@@ -363,8 +379,8 @@ impl Inner {
             .ok_or_else(|| StoreError(format!("the store in {} is reopening", self.dir.display())))
     }
 
-    /// Moves the pending ops to the write-ahead log and into sled as one entry. Syncs neither
-    /// (but flushes sled when the write-out is too large for the log). A failed store recovers
+    /// Moves the pending ops to the write-ahead log, durably, and then into sled as one entry
+    /// (unflushed; but sled is flushed when the write-out is too large for the log). A failed store recovers
     /// first (or fails again); on a full disk nothing is written (the ops stay pending).
     /// Returns the number of the last write-out now in sled: a flush that starts after this
     /// makes every write-out up to it durable.
@@ -400,7 +416,12 @@ impl Inner {
     /// entry next, then the checkpoint of `number` writes its cold removals and flushes).
     fn before_unlogged(&self, sled: &Sled, number: u64) -> StoreResult<()> {
         self.flush_sled(sled, number - 1)?;
-        let (puts, _) = self.state().cold.due(number).split();
+        let (puts, _) = self
+            .state()
+            .cold
+            .due(number - 1, number, usize::MAX)
+            .0
+            .split();
         puts.apply(&sled.messages).map_err(|e| self.failed(&e))
     }
 
@@ -436,17 +457,19 @@ impl Inner {
     /// (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave memory, and the
     /// log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
     fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
-        let mut cold_upto = self.checkpoint.lock().expect("store checkpoint lock");
-        let due = self.state().cold.due(upto);
-        due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
-        if upto > *cold_upto {
-            sled.meta
-                .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
-                .map_err(|e| self.failed(&e))?;
+        {
+            let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");
+            self.apply_cold(sled, &mut checkpoints, upto, usize::MAX)?;
+            if upto > checkpoints.recorded {
+                sled.meta
+                    .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
+                    .map_err(|e| self.failed(&e))?;
+                checkpoints.recorded = upto;
+            }
         }
+        // Not under the lock: a flush makes durable what sled was given before it started,
+        // and the flush's path must not wait for one to move cold writes.
         sled.db.flush().map_err(|e| self.failed(&e))?;
-        *cold_upto = upto.max(*cold_upto);
-        drop(cold_upto);
         {
             let mut state = self.state();
             state.cold.flushed(upto);
@@ -454,6 +477,63 @@ impl Inner {
         }
         self.wal_checkpointed(upto);
         Ok(())
+    }
+
+    /// Writes to sled, unflushed, the cold writes of write-outs up to `upto` it lacks, or of
+    /// as many of them as reach `max_ops` ops.
+    fn apply_cold(
+        &self,
+        sled: &Sled,
+        checkpoints: &mut Checkpoints,
+        upto: u64,
+        max_ops: usize,
+    ) -> StoreResult<()> {
+        if upto <= checkpoints.applied {
+            return Ok(());
+        }
+        let (due, done) = self.state().cold.due(checkpoints.applied, upto, max_ops);
+        due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
+        checkpoints.applied = done;
+        Ok(())
+    }
+
+    /// Writes to sled the cold writes of write-outs taken at or before `cutoff` (see
+    /// [`cold`]), at most `max_ops` of them (rounded up to a whole write-out). Gives way to
+    /// another move at work instead of waiting for it. Returns whether it moved any.
+    fn apply_lagging_cold(&self, cutoff: Instant, max_ops: usize) -> StoreResult<bool> {
+        let sled = self.sled()?;
+        let mut checkpoints = match self.checkpoint.try_lock() {
+            Ok(checkpoints) => checkpoints,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::sync::TryLockError::Poisoned(e)) => panic!("store checkpoint lock: {e}"),
+        };
+        let lagging = self.state().cold.lagging(cutoff, checkpoints.applied);
+        match lagging {
+            Some(upto) => {
+                self.apply_cold(&sled, &mut checkpoints, upto, max_ops)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// How far a background checkpoint goes: to `upto` (the newest write-out in sled) when
+    /// the log is filling, else only to just before the first write-out whose cold writes
+    /// were not moved yet (a checkpoint that moved the last [`cold::COLD_LAG`] of them would
+    /// hold the flush's path up).
+    fn checkpoint_bound(&self, upto: u64) -> u64 {
+        if self.wal_filling() {
+            return upto;
+        }
+        let applied = self
+            .checkpoint
+            .lock()
+            .expect("store checkpoint lock")
+            .applied;
+        match self.state().cold.first_not_moved(applied) {
+            Some(first) => upto.min(first - 1),
+            None => upto,
+        }
     }
 
     /// A cold record: its unflushed write if any, else the `messages` tree's value.
@@ -501,6 +581,11 @@ impl Inner {
     /// One round of the background writer.
     fn background_round(&self, round: u32) -> StoreResult<()> {
         let upto = self.write_pending()?;
+        // In slices, so that a flush waits for none of them; only those old enough when the
+        // round began, so that the round ends (and checkpoints come) under any load.
+        if let Some(cutoff) = now().checked_sub(cold::COLD_LAG) {
+            while self.apply_lagging_cold(cutoff, cold::FLUSH_PATH_OPS)? {}
+        }
         self.remove_dead(BACKGROUND_REMOVALS)?;
         let urgent = self.state().needs_urgent_compaction();
         if urgent || round % COMPACT_EVERY_ROUNDS == 0 {
@@ -508,7 +593,7 @@ impl Inner {
         }
         if round % CHECKPOINT_EVERY_ROUNDS == 0 || self.wal_filling() {
             self.has_room(0)?;
-            self.flush_sled(&self.sled()?, upto)?;
+            self.flush_sled(&self.sled()?, self.checkpoint_bound(upto))?;
         }
         Ok(())
     }
@@ -631,11 +716,17 @@ impl Store for SledStore {
         Ok(())
     }
 
-    /// Durable through the write-ahead log: sled itself is flushed in the background.
+    /// Durable through the write-ahead log (`write_pending` writes it): sled itself is
+    /// flushed in the background. Then a slice of the cold writes old enough goes to sled
+    /// (see [`cold`]).
     fn flush(&self) -> StoreResult<()> {
         self.inner.write_pending()?;
         self.inner.has_room(0)?;
-        self.inner.sync_wal()
+        if let Some(cutoff) = now().checked_sub(cold::COLD_LAG) {
+            self.inner
+                .apply_lagging_cold(cutoff, cold::FLUSH_PATH_OPS)?;
+        }
+        Ok(())
     }
 
     fn is_persistent(&self) -> bool {

@@ -56,7 +56,10 @@ impl SledStore {
             state: Mutex::new(state),
             writer: Mutex::new(()),
             wal: Mutex::new(wal),
-            checkpoint: Mutex::new(cold_upto),
+            checkpoint: Mutex::new(Checkpoints {
+                recorded: cold_upto,
+                applied: cold_upto,
+            }),
             reclaim: Mutex::new(()),
         });
         if legacy {

@@ -471,13 +471,27 @@ impl Inner {
         e
     }
 
-    /// Writes a taken write-out to the log, before it goes to sled. `Ok(false)`: it could not
-    /// go to the log (larger than a file), so the caller must flush sled after inserting it.
-    /// The caller holds the writer lock (write-outs reach the log in order).
+    /// Writes a taken write-out to the log, durably, before it goes to sled: sled (flushed
+    /// by a checkpoint at any time) must never hold a journal entry, nor a cold write, that
+    /// the log's replay could not complete. `Ok(false)`: it could not go to the log (larger
+    /// than a file), so the caller must flush sled after inserting it. The caller holds the
+    /// writer lock (write-outs reach the log in order).
     pub(super) fn log_write_out(&self, sled: &Sled, out: &WriteOut) -> StoreResult<bool> {
         let Some(number) = out.number else {
             return Ok(true);
         };
+        let logged = self.append_write_out(sled, out, number)?;
+        if logged {
+            self.sync_wal()?;
+            if out.cold.has_writes() {
+                self.state().cold.logged(number, now());
+            }
+        }
+        Ok(logged)
+    }
+
+    /// [`Inner::log_write_out`]'s append, not synced.
+    fn append_write_out(&self, sled: &Sled, out: &WriteOut, number: u64) -> StoreResult<bool> {
         let rec = Record {
             number,
             entry: out.entry.as_ref().map(|(_, bytes)| bytes.clone()),
@@ -761,6 +775,36 @@ mod tests {
         assert_eq!(
             reopened.get(b"q/later").unwrap().as_deref(),
             Some(&b"hot"[..])
+        );
+    }
+
+    /// The background writer's write-out (relaxed durability: nobody flushes) reaches sled
+    /// only once it is durable in the log, so a checkpoint that flushes sled right then (its
+    /// index record on disk, its body still waiting to move) leaves nothing the replay cannot
+    /// complete.
+    #[test]
+    fn an_entry_in_sled_always_has_its_log_record() {
+        use crate::store::{keys, Store, WriteBatch};
+        let live = tempfile::tempdir().unwrap();
+        let crashed = tempfile::tempdir().unwrap();
+        let store = SledStore::open(live.path()).unwrap();
+        let (body, index) = (keys::message(4, 1), keys::message_index(4, 1));
+        let mut b = WriteBatch::new();
+        b.put(body.clone(), b"relaxed body".to_vec());
+        b.put(index.clone(), b"idx".to_vec());
+        store.apply(b).unwrap();
+        store.inner.write_pending().unwrap();
+        let sled = store.inner.sled().unwrap();
+        sled.db.flush().unwrap();
+        assert!(sled.messages.get(&body).unwrap().is_none(), "not moved yet");
+        copy_dir(live.path(), crashed.path(), false);
+        copy_dir(live.path(), crashed.path(), true);
+        drop((sled, store));
+        let reopened = SledStore::open(crashed.path()).unwrap();
+        assert_eq!(reopened.get(&index).unwrap().as_deref(), Some(&b"idx"[..]));
+        assert_eq!(
+            reopened.get(&body).unwrap().as_deref(),
+            Some(&b"relaxed body"[..])
         );
     }
 

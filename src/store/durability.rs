@@ -35,6 +35,13 @@ use super::{Store, StoreError};
 /// (the watchdog's period); the request whose own thread runs the hung flush waits for it.
 pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How many flushes in a row must each have covered a single write before a request flushes
+/// on its own thread. Under concurrent writes the flusher thread flushes: its wake-up
+/// gathers the writes that come meanwhile, a request's own flush starts with its write alone
+/// (32 connections: about 36,000 -> 21,000 sends/s when any request that found the flusher
+/// idle flushed itself).
+const LONE_WRITER_FLUSHES: u64 = 8;
+
 /// How long the flusher pauses before it retries after a failed flush.
 const RETRY_PAUSE: Duration = Duration::from_millis(100);
 
@@ -53,6 +60,8 @@ struct Shared {
     wake: Condvar,
     /// Held through a flush, by the flusher thread or a request's thread.
     flushing: Mutex<()>,
+    /// How many successful flushes in a row covered a single write.
+    single_flushes: AtomicU64,
     flushed: watch::Sender<Flushed>,
     /// Successful flushes, and the microseconds they took together (metrics).
     flushes: AtomicU64,
@@ -80,6 +89,7 @@ impl GroupCommit {
             stop: Mutex::new(false),
             wake: Condvar::new(),
             flushing: Mutex::new(()),
+            single_flushes: AtomicU64::new(0),
             flushed: watch::channel((0, None)).0,
             flushes: AtomicU64::new(0),
             flush_micros: AtomicU64::new(0),
@@ -142,13 +152,17 @@ impl GroupCommit {
         }
     }
 
-    /// Runs the flush on the caller's thread when no flush is in progress or waiting for
-    /// the flusher, the last flush did not fail (the flusher retries after a pause) and the
-    /// runtime can lend the thread (`block_in_place`). True if it ran one: it covered every
-    /// ticket taken before it, the caller's too.
+    /// Runs the flush on the caller's thread when writes come one at a time (the last
+    /// [`LONE_WRITER_FLUSHES`] flushes covered one each), no flush is in progress or waiting
+    /// for the flusher, the last flush did not fail (the flusher retries after a pause) and
+    /// the runtime can lend the thread (`block_in_place`). True if it ran one: it covered
+    /// every ticket taken before it, the caller's too.
     fn flush_on_this_thread(&self) -> bool {
         let shared = &self.shared;
-        if !shared.idle.load(Ordering::SeqCst) || shared.flushed.borrow().1.is_some() {
+        if shared.single_flushes.load(Ordering::Relaxed) < LONE_WRITER_FLUSHES
+            || !shared.idle.load(Ordering::SeqCst)
+            || shared.flushed.borrow().1.is_some()
+        {
             return false;
         }
         if !Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread) {
@@ -177,7 +191,8 @@ impl GroupCommit {
 /// after every earlier flush finished: `flushed` only rises.
 fn flush_covering(shared: &Shared, store: &dyn Store, _flushing: &MutexGuard<'_, ()>) {
     let target = shared.written.load(Ordering::SeqCst);
-    if target <= shared.flushed.borrow().0 {
+    let done = shared.flushed.borrow().0;
+    if target <= done {
         return;
     }
     #[allow(
@@ -190,6 +205,11 @@ fn flush_covering(shared: &Shared, store: &dyn Store, _flushing: &MutexGuard<'_,
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             shared.flush_micros.fetch_add(micros, Ordering::Relaxed);
             shared.flushes.fetch_add(1, Ordering::Relaxed);
+            if target - done == 1 {
+                shared.single_flushes.fetch_add(1, Ordering::Relaxed);
+            } else {
+                shared.single_flushes.store(0, Ordering::Relaxed);
+            }
             shared.flushed.send_replace((target, None));
         }
         Err(e) => {
@@ -524,12 +544,21 @@ mod pipeline_tests {
         h.release.send(Ok(())).unwrap();
     }
 
-    /// With the flusher idle on the multi-thread runtime, a lone write is flushed on its
-    /// request's own thread; a write applied during that flush is not acknowledged by it but
-    /// by the next flush, which the flusher thread runs once the first one has finished.
+    /// Writes that come one at a time are flushed by the flusher thread until
+    /// [`LONE_WRITER_FLUSHES`] flushes in a row covered one write each; then, with the flusher
+    /// idle on the multi-thread runtime, a lone write is flushed on its request's own thread.
+    /// A write applied during that flush is not acknowledged by it but by the next flush,
+    /// which the flusher thread runs once the first one has finished.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lone_write_is_flushed_on_its_own_thread_and_a_write_during_it_by_the_next_flush() {
         let h = Harness::new();
+        for _ in 0..LONE_WRITER_FLUSHES {
+            h.flusher_idle();
+            let waiter = h.waiter(h.commit.ticket());
+            assert_eq!(h.flush_started().as_deref(), Some("cauda-flusher"));
+            h.release.send(Ok(())).unwrap();
+            waiter.await.unwrap().expect("flushed");
+        }
         h.flusher_idle();
         let first = h.commit.ticket();
         let first_waiter = h.waiter(first);
@@ -562,7 +591,7 @@ mod pipeline_tests {
             .await
             .unwrap()
             .expect("the second flush covers it");
-        assert_eq!(h.commit.flush_totals().0, 2);
+        assert_eq!(h.commit.flush_totals().0, LONE_WRITER_FLUSHES + 2);
     }
 }
 

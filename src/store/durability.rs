@@ -7,12 +7,13 @@
 //! read before its flush starts, and a ticket is taken after its write was applied, so a write
 //! applied during flush N is acknowledged by N + 1, never by N.
 //!
-//! Who flushes: a flusher thread runs flushes back to back while writes keep coming. When it is
-//! idle (no flush in progress, none waiting) on the multi-thread runtime, the waiting request
-//! flushes on its own thread instead (`block_in_place`): a lone request then pays no hand-off
-//! to the flusher and back (two thread wake-ups, most of a one-connection send's latency).
-//! Either way one flush runs at a time (the `flushing` lock) and a flush's target is read
-//! under that lock, so the rule above holds for both.
+//! Who flushes: a flusher thread runs flushes back to back while writes keep coming. When
+//! writes come one at a time (a lone writer: the last flushes each covered a single write) and
+//! the flusher is idle, on the multi-thread runtime, the waiting request flushes on its own
+//! thread instead (`block_in_place`): it then pays no hand-off to the flusher and back (two
+//! thread wake-ups, much of a one-connection send's latency). Either way one flush runs at a
+//! time (the `flushing` lock) and a flush's target is read under that lock, so the rule above
+//! holds for both.
 //!
 //! A flush that does not complete fails its waiters after [`FLUSH_TIMEOUT`]: a watchdog task
 //! looks every sixteenth of it whether writes have waited that long without a flush finishing

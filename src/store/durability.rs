@@ -172,7 +172,11 @@ impl GroupCommit {
         let Ok(flushing) = shared.flushing.try_lock() else {
             return false;
         };
-        tokio::task::block_in_place(|| flush_covering(shared, self.store.as_ref(), &flushing));
+        // The request's reply waits for nothing after its flush: `after_flush` is left to
+        // the flusher and the store's own background work.
+        tokio::task::block_in_place(|| {
+            flush_covering(shared, self.store.as_ref(), &flushing, false);
+        });
         true
     }
 
@@ -190,7 +194,13 @@ impl GroupCommit {
 /// Flushes every write applied so far unless a flush already covered them, and publishes the
 /// outcome. The caller holds `flushing`, so the target is read before this flush starts and
 /// after every earlier flush finished: `flushed` only rises.
-fn flush_covering(shared: &Shared, store: &dyn Store, _flushing: &MutexGuard<'_, ()>) {
+/// With `then_tidy`, runs the store's [`Store::after_flush`] once the waiters are woken.
+fn flush_covering(
+    shared: &Shared,
+    store: &dyn Store,
+    _flushing: &MutexGuard<'_, ()>,
+    then_tidy: bool,
+) {
     let target = shared.written.load(Ordering::SeqCst);
     let done = shared.flushed.borrow().0;
     if target <= done {
@@ -212,6 +222,11 @@ fn flush_covering(shared: &Shared, store: &dyn Store, _flushing: &MutexGuard<'_,
                 shared.single_flushes.store(0, Ordering::Relaxed);
             }
             shared.flushed.send_replace((target, None));
+            if then_tidy {
+                if let Err(e) = store.after_flush() {
+                    super::log_failure("store work after a flush failed", &e);
+                }
+            }
         }
         Err(e) => {
             super::log_failure("store flush failed", &e);
@@ -253,7 +268,7 @@ fn flusher(shared: &Shared, store: &dyn Store) {
             std::thread::sleep(RETRY_PAUSE);
         }
         let flushing = shared.flushing.lock().expect("flush lock");
-        flush_covering(shared, store, &flushing);
+        flush_covering(shared, store, &flushing, true);
     }
 }
 

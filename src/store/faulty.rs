@@ -177,6 +177,10 @@ impl Store for FaultyStore {
         self.inner.flush()
     }
 
+    fn after_flush(&self) -> StoreResult<()> {
+        self.inner.after_flush()
+    }
+
     fn is_persistent(&self) -> bool {
         self.persistent
     }

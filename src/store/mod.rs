@@ -96,6 +96,11 @@ pub trait Store: Send + Sync + 'static {
     fn apply(&self, batch: WriteBatch) -> StoreResult<()>;
     /// Makes every applied batch durable (a no-op for memory).
     fn flush(&self) -> StoreResult<()>;
+    /// Work a flush leaves for after its waiters were answered (the sled store: moving cold
+    /// writes to sled, see `sled_store/cold.rs`); the group commit's flusher calls it.
+    fn after_flush(&self) -> StoreResult<()> {
+        Ok(())
+    }
     /// Whether [`Store::flush`] does real work (false for memory).
     fn is_persistent(&self) -> bool;
     /// Bytes of its on-disk journal, live records and those not compacted away yet; `None`

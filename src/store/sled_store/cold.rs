@@ -91,6 +91,16 @@ impl ColdOps {
         Ok(())
     }
 
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bytes of their keys and values.
+    pub(super) fn bytes(&self) -> u64 {
+        let len = |(k, v): &(Vec<u8>, Option<Vec<u8>>)| k.len() + v.as_ref().map_or(0, Vec::len);
+        self.0.iter().map(len).sum::<usize>() as u64
+    }
+
     /// The puts, and the removals.
     pub(super) fn split(self) -> (ColdOps, ColdOps) {
         let (puts, removes) = self.0.into_iter().partition(|(_, v)| v.is_some());

@@ -492,6 +492,10 @@ impl Inner {
             return Ok(());
         }
         let (due, done) = self.state().cold.due(checkpoints.applied, upto, max_ops);
+        if !due.is_empty() {
+            // sled must never meet a full disk (see the module doc).
+            self.has_room(due.bytes().saturating_mul(2))?;
+        }
         due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
         checkpoints.applied = done;
         Ok(())
@@ -716,12 +720,16 @@ impl Store for SledStore {
         Ok(())
     }
 
-    /// Durable through the write-ahead log (`write_pending` writes it): sled itself is
-    /// flushed in the background. Then a slice of the cold writes old enough goes to sled
-    /// (see [`cold`]).
+    /// Durable through the write-ahead log (`write_pending` writes it, and checks the free
+    /// space): sled itself is flushed in the background.
     fn flush(&self) -> StoreResult<()> {
         self.inner.write_pending()?;
-        self.inner.has_room(0)?;
+        Ok(())
+    }
+
+    /// A slice of the cold writes old enough goes to sled (see [`cold`]), off the reply's
+    /// path but on the flusher's, which so shares the work with the background writer.
+    fn after_flush(&self) -> StoreResult<()> {
         if let Some(cutoff) = now().checked_sub(cold::COLD_LAG) {
             self.inner
                 .apply_lagging_cold(cutoff, cold::FLUSH_PATH_OPS)?;

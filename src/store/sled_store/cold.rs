@@ -2,24 +2,24 @@
 //! tree, one sled key each, and not in memory: a backlog is bounded by the disk, not by RAM.
 //!
 //! A cold write does not reach sled with its write-out: a write-out makes its cold writes
-//! durable in the write-ahead log alone, and they go to sled, unflushed, once they are
-//! [`COLD_LAG`] old, at most [`FLUSH_PATH_OPS`] keys at a time: from the flush's path after
-//! its log write (unless another move is at work), and from the background writer. A
-//! **checkpoint** (`Inner::flush_sled`, every 100 ms) flushes sled with the cold writes moved
-//! so far; when the write-ahead log fills it moves every one first. sled costs ~5 µs a key
-//! written and ~3 µs a key removed, so a message sent and deleted within the lag — most of a
-//! busy queue's — costs sled nothing but the removal of a key it never had (a read, ~0.2 µs):
-//! sled gets each key's latest value only.
+//! durable in the write-ahead log, and only then may they go to sled (unflushed), once they
+//! are [`COLD_LAG`] old, at most [`FLUSH_PATH_OPS`] keys at a time: from the flusher after it
+//! answered a flush's waiters (`Store::after_flush`; unless another move is at work), and
+//! from the background writer. sled costs ~5 µs a key written and ~3 µs a key removed, so a
+//! message sent and deleted within the lag — most of a busy queue's — costs sled nothing but
+//! the removal of a key it never had (a read, ~0.2 µs): sled gets each key's latest value
+//! only.
 //!
 //! Until its checkpoint, a cold key's latest write stays in memory: a read must see it, and a
 //! failed store that rewrites its journal from memory must rewrite it too (sled may lose what
-//! it was given unflushed). A checkpoint writes the cold writes of every write-out up to its
-//! number that sled lacks, then records that number in the
-//! `meta` tree (`COLD_UPTO_KEY`), then flushes sled; at the open, the write-ahead log's
-//! replay starts at the oldest write-out whose cold writes may be missing from sled (see
-//! `wal.rs`), so after a crash every journalled index record still finds its body. A crash
-//! can leave a body whose index never reached the journal (a send not acknowledged): it is
-//! never read, and stays until its queue's records are removed.
+//! it was given unflushed). A **checkpoint** (`Inner::flush_sled`) writes the cold writes of
+//! every write-out up to its number that sled lacks, records that number in the `meta` tree
+//! (`COLD_UPTO_KEY`), then flushes sled. The background writer's checkpoints (every 100 ms)
+//! go only as far as the cold writes already moved, unless the write-ahead log is filling.
+//! At the open, the log's replay starts at the oldest write-out whose cold writes may be
+//! missing from sled (see `wal.rs`), so after a crash every journalled index record still
+//! finds its body. A crash can leave a body whose index never reached the journal (a send not
+//! acknowledged): it is never read, and stays until its queue's records are removed.
 //!
 //! A write-out too large for the log is the exception: it reaches sled in the order that is
 //! consistent by itself (every earlier write-out checkpointed, then its cold puts, its journal
@@ -33,10 +33,10 @@ use std::time::{Duration, Instant};
 /// How old a write-out's cold writes are before they go to sled (unless a checkpoint comes
 /// first): a message deleted within it costs sled nothing.
 pub(super) const COLD_LAG: Duration = Duration::from_millis(50);
-/// The most cold writes one move takes (~5–10 ms of sled's time): a flush moves the ones old
-/// enough after its own log write, so the flush's path shares the work with the background
-/// writer much as when every write-out wrote its own, and the background writer moves the
-/// rest this much at a time, so that a flush never waits long for it.
+/// The most cold writes one move takes (~5–10 ms of sled's time): the flusher moves the ones
+/// old enough after each flush, sharing the work with the background writer much as when
+/// every write-out wrote its own, and the background writer moves the rest this much at a
+/// time, so that the flusher never waits long for it.
 pub(super) const FLUSH_PATH_OPS: usize = 1024;
 
 /// A cold key's latest write not checkpointed yet, and the write-out it belongs to.

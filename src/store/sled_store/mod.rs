@@ -1,7 +1,8 @@
 //! The default [`Store`]: every record in memory, made durable by a journal in sled — except
 //! cold records (message bodies, [`keys::is_cold`]), which are in sled only, one key each in
 //! the `messages` tree, so that a backlog is bounded by the disk and recovery reads only the
-//! journal (see `cold.rs`: they reach sled at checkpoints, off the flush's path).
+//! journal (see `cold.rs`: they reach sled ~50 ms after their write-out, off the reply's
+//! path).
 //!
 //! sled 0.34 costs about 10 µs per key written (a leaf splits every few inserts), so writing
 //! one key per message capped throughput far below what a queue needs. Here each batch of
@@ -31,11 +32,11 @@
 //! default sled tree) is migrated on open: its records become one journal entry.
 //!
 //! **Durability** comes from a write-ahead log of our own (`wal.rs`), not from flushing sled:
-//! each write-out goes to the log (in memory) and its journal entry to sled unflushed, and a
-//! flush is one `O_DIRECT` write of the log's new blocks. Every 100 ms in the background (a
-//! checkpoint) the cold writes since the last one go to sled and sled is flushed, after which
-//! the log's records up to it are obsolete; on open, the records sled may lack (see `wal.rs`)
-//! are applied to sled again before the journal is read.
+//! each write-out is written to the log (one `O_DIRECT` write of its new blocks) before its
+//! journal entry goes to sled unflushed; its cold writes follow ~50 ms later (`cold.rs`). sled
+//! is flushed in the background every 100 ms (a checkpoint), after which the log's records up
+//! to it are obsolete; on open, the records sled may lack (see `wal.rs`) are applied to sled
+//! again before the journal is read.
 //!
 //! **A full disk.** sled 0.34 does not survive one: a log write that fails with ENOSPC is never
 //! retried, and every later flush waits for it forever (even once space is back), as does
@@ -86,11 +87,11 @@ pub(crate) const ENTRY_V1: u8 = 1;
 /// journal; a version 1 directory is migrated on open. Version 3 adds the write-ahead log
 /// (`wal/`), which may hold acknowledged writes sled does not have yet: a cauda that reads
 /// at most version 2 would ignore it, so it must refuse the directory. A version 2 directory
-/// becomes version 3 on open (nothing to convert). Version 4 writes cold records to sled at
-/// checkpoints only, so the log's replay must start at `COLD_UPTO_KEY`'s write-out, which a
-/// cauda that reads at most version 3 would not: it must refuse the directory. A version 2 or
-/// 3 directory becomes version 4 on open (nothing to convert: without the key, replay starts
-/// where version 3's does).
+/// becomes version 3 on open (nothing to convert). Version 4 writes cold records to sled
+/// after their write-out's journal entry, so the log's replay must start at the write-out
+/// after `COLD_UPTO_KEY`'s, which a cauda that reads at most version 3 would not: it must
+/// refuse the directory. A version 2 or 3 directory becomes version 4 on open (nothing to
+/// convert: without the key, replay starts where version 3's does).
 pub const STORE_FORMAT: u32 = 4;
 const FORMAT_KEY: &[u8] = b"format";
 /// In the `meta` tree: the last write-out whose cold writes are all in sled (big-endian u64),
@@ -179,8 +180,8 @@ struct State {
 }
 
 /// What one write-out moves to the log and sled: its journal entry (if it has hot ops), its
-/// cold writes (to the log only: sled gets them at a checkpoint), the head entries it made
-/// dead, and its write-out number.
+/// cold writes (to the log only: they go to sled later, see [`cold`]), the head entries it
+/// made dead, and its write-out number.
 struct WriteOut {
     /// Its write-out number, if it writes anything.
     number: Option<u64>,
@@ -380,8 +381,9 @@ impl Inner {
     }
 
     /// Moves the pending ops to the write-ahead log, durably, and then into sled as one entry
-    /// (unflushed; but sled is flushed when the write-out is too large for the log). A failed store recovers
-    /// first (or fails again); on a full disk nothing is written (the ops stay pending).
+    /// (unflushed; but sled is flushed when the write-out is too large for the log). A failed
+    /// store recovers first (or fails again); on a full disk nothing is written (the ops stay
+    /// pending).
     /// Returns the number of the last write-out now in sled: a flush that starts after this
     /// makes every write-out up to it durable.
     fn write_pending(&self) -> StoreResult<u64> {
@@ -723,11 +725,10 @@ impl Store for SledStore {
     /// Durable through the write-ahead log (`write_pending` writes it, and checks the free
     /// space): sled itself is flushed in the background.
     fn flush(&self) -> StoreResult<()> {
-        self.inner.write_pending()?;
-        Ok(())
+        self.inner.write_pending().map(drop)
     }
 
-    /// A slice of the cold writes old enough goes to sled (see [`cold`]), off the reply's
+    /// A slice of the cold writes old enough goes to sled (see `cold.rs`), off the reply's
     /// path but on the flusher's, which so shares the work with the background writer.
     fn after_flush(&self) -> StoreResult<()> {
         if let Some(cutoff) = now().checked_sub(cold::COLD_LAG) {

@@ -361,6 +361,12 @@ impl QueueState {
         slowly(self.attempt_expiry, shutdown);
     }
 
+    /// Makes room for `additional` more messages (recovery knows how many it inserts: the
+    /// table grown by doubling instead would leave its earlier sizes freed, but resident).
+    pub fn reserve(&mut self, additional: usize) {
+        self.messages.reserve(additional);
+    }
+
     /// Adds a message's metadata to every index.
     pub fn insert(&mut self, seq: u64, meta: MessageMeta, now: u64) {
         let v = meta.state.visible_at;

@@ -6,6 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 use crate::engine::queue::{DedupRecord, MessageIndexRecord, MessageMeta, MessageStateRecord};
 use crate::engine::queue::{Queue, QueueRecord};
 use crate::store::StoreError;
@@ -67,11 +69,16 @@ impl Local {
         max_seq: &mut u64,
         garbage: &mut WriteBatch,
     ) -> Result<usize, StoreError> {
-        let mut states: HashMap<(u64, u64), MessageStateRecord> = HashMap::new();
-        for (k, v) in self.journal.store().scan_prefix(&[keys::MESSAGE_STATE])? {
+        let store = self.journal.store();
+        let mut states: FxHashMap<(u64, u64), MessageStateRecord> = FxHashMap::default();
+        for (k, v) in store.scan_prefix(&[keys::MESSAGE_STATE])? {
             if let Some(id) = keys::split_id_key(&k) {
                 states.insert(id, records::decode(&v)?);
             }
+        }
+        for q in by_id.values() {
+            let count = store.count_with_prefix(&keys::queue_prefix(keys::MESSAGE_INDEX, q.id))?;
+            q.lock().reserve(count);
         }
         let mut recovered = 0usize;
         // Visited in place: a backlog holds millions, and copying them all out first would
@@ -86,12 +93,16 @@ impl Local {
                 return Ok(());
             };
             let record: MessageIndexRecord = records::decode(v)?;
-            let state = states
-                .remove(&(queue_id, seq))
-                .unwrap_or(MessageStateRecord {
-                    visible_at: record.first_visible_at.max(record.sent_at),
-                    ..Default::default()
-                });
+            // Most messages of a backlog were never received: no state record to look up.
+            let stored = if states.is_empty() {
+                None
+            } else {
+                states.remove(&(queue_id, seq))
+            };
+            let state = stored.unwrap_or(MessageStateRecord {
+                visible_at: record.first_visible_at.max(record.sent_at),
+                ..Default::default()
+            });
             let meta = MessageMeta {
                 state,
                 sent_at: record.sent_at,
@@ -101,9 +112,7 @@ impl Local {
             recovered += 1;
             Ok(())
         };
-        self.journal
-            .store()
-            .for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut visit)?;
+        store.for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut visit)?;
         for ((queue_id, seq), _) in states {
             garbage.delete(keys::message_state(queue_id, seq));
         }

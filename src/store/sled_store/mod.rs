@@ -555,6 +555,14 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn count_with_prefix(&self, prefix: &[u8]) -> StoreResult<usize> {
+        if keys::may_be_cold(prefix) {
+            return Ok(self.keys_with_prefix(prefix, usize::MAX)?.len());
+        }
+        let state = self.inner.state();
+        Ok(with_prefix(&state.map, prefix).count() + state.lean.count_with_prefix(prefix))
+    }
+
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
         let mut found: Vec<Vec<u8>> = Vec::new();
         if keys::may_be_cold(prefix) {

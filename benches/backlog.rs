@@ -187,7 +187,12 @@ async fn run(args: &Args) -> Result<(), String> {
         p99_deep.as_secs_f64() / p99_small.as_secs_f64().max(1e-9)
     );
 
+    let stopping = Instant::now();
     server.stop(Duration::from_secs(300)).await?;
+    println!(
+        "stopped (SIGTERM to exit) in {:.2} s",
+        stopping.elapsed().as_secs_f64()
+    );
     let log_from = std::fs::metadata(&log).map_or(0, |m| m.len());
     let started = Instant::now();
     let mut server = Server::start_bin(&bin, &data, &log, &args.server_args)?;
@@ -394,15 +399,17 @@ async fn restart_only(args: &Args, work: &Path) -> Result<(), String> {
             decode_queue_url(ctx.protocol, &body).map_err(|e| e.to_string())?
         };
         let depth = depth(&ctx, &url).await?;
+        let stopping = Instant::now();
         server.stop(Duration::from_secs(300)).await?;
         println!(
             "restart {} ({}): ready after {ready:.2} s ({}), RSS {:.1} MiB at ready, {:.1} MiB \
-             5 s later; ApproximateNumberOfMessages {depth}",
+             5 s later; ApproximateNumberOfMessages {depth}; stopped in {:.2} s",
             i + 1,
             bin_label(which, bin),
             split.describe(),
             kib_mib(ready_kib),
-            kib_mib(settled_kib)
+            kib_mib(settled_kib),
+            stopping.elapsed().as_secs_f64()
         );
         let nan = |v: Option<f64>| v.map_or(f64::NAN, |v| v / 1000.0);
         figures[which].push([

@@ -168,6 +168,8 @@ pub(super) struct Lean {
     flushed_upto: u64,
     /// Whether the opener's recovery is done: values of flushed puts are no longer kept.
     released: bool,
+    /// The last entry replayed at the open.
+    opened_at: u64,
 }
 
 fn pack(entry: u64, len: usize) -> u64 {
@@ -327,7 +329,13 @@ impl Lean {
     /// The replay is done: everything it read, up to entry `upto`, is on disk.
     pub(super) fn opened(&mut self, upto: u64) {
         self.flushed_upto = upto;
+        self.opened_at = upto;
         self.replaying = false;
+    }
+
+    /// The last entry replayed at the open.
+    pub(super) fn opened_at(&self) -> u64 {
+        self.opened_at
     }
 
     /// The opener's recovery is done: only values of puts not flushed stay in memory, and the

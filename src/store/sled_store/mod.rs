@@ -505,8 +505,9 @@ impl Drop for SledStore {
         }
         // Everything in sled, flushed: the log is started afresh, leaving nothing to replay.
         let closed = self.flush().and_then(|()| self.inner.checkpoint());
-        if let Err(e) = closed.and_then(|()| self.inner.reset_wal()) {
-            tracing::error!(error = %e, "store flush on close failed");
+        match closed.and_then(|()| self.inner.reset_wal()) {
+            Ok(()) => self.inner.snapshot_on_close(),
+            Err(e) => tracing::error!(error = %e, "store flush on close failed"),
         }
     }
 }

@@ -79,7 +79,7 @@ impl Local {
         }
         for q in by_id.values() {
             let count = store.count_with_prefix(&keys::queue_prefix(keys::MESSAGE_INDEX, q.id))?;
-            q.lock().reserve(count);
+            q.lock().start_recovery(count);
         }
         let mut recovered = 0usize;
         // The queue of the records being visited, locked: they come queue by queue (key
@@ -127,8 +127,12 @@ impl Local {
             recovered += 1;
             Ok(())
         };
-        store.for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut visit)?;
+        let visited = store.for_each_with_prefix(&[keys::MESSAGE_INDEX], &mut visit);
         drop(current);
+        for q in by_id.values() {
+            q.lock().finish_recovery();
+        }
+        visited?;
         for ((queue_id, seq), _) in states {
             garbage.delete(keys::message_state(queue_id, seq));
         }

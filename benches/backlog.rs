@@ -46,6 +46,7 @@ use clap::Parser;
 )]
 mod client;
 #[path = "common/server.rs"]
+#[allow(dead_code, reason = "the soak starts the built binary with `start`")]
 mod server;
 use client::*;
 use server::{rss_kib, Server};
@@ -82,6 +83,23 @@ struct Args {
     /// Extra server flags, space-separated.
     #[arg(long, default_value = "")]
     server_args: String,
+    /// Keep the work dir (data dir and server log) at the end and print its path, for
+    /// `--restart-only`.
+    #[arg(long)]
+    keep_data: bool,
+    /// Only restart the server, `--restarts` times, over the work dir a `--keep-data` run left
+    /// (no fill, no receives), and report each restart. sled's own open is short then (it
+    /// scans only its log since the previous open): this compares the journal replay and the
+    /// engine's recovery.
+    #[arg(long)]
+    restart_only: Option<PathBuf>,
+    /// Restarts with `--restart-only`.
+    #[arg(long, default_value_t = 4)]
+    restarts: usize,
+    /// `cauda` binaries taking turns, one per restart (A B A B ...), comma-separated; default
+    /// the one built with the benchmark. Without `--restart-only` the first runs everything.
+    #[arg(long, value_delimiter = ',')]
+    server_bins: Vec<PathBuf>,
     /// Passed by `cargo bench`; without it (e.g. under `cargo test --benches`) nothing runs.
     #[arg(long, hide = true)]
     bench: bool,
@@ -94,7 +112,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let rt = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    match rt.block_on(run(&args)) {
+    let ran = match &args.restart_only {
+        Some(work) => rt.block_on(restart_only(&args, work)),
+        None => rt.block_on(run(&args)),
+    };
+    match ran {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             println!("!!! backlog failed: {e}");
@@ -111,7 +133,8 @@ async fn run(args: &Args) -> Result<(), String> {
         .map_err(|e| format!("temp dir in {}: {e}", parent.display()))?;
     let data = work.path().join("data");
     let log = work.path().join("server.log");
-    let mut server = Server::start(&data, &log, &args.server_args)?;
+    let bin = server_bins(args)[0].clone();
+    let mut server = Server::start_bin(&bin, &data, &log, &args.server_args)?;
     server.wait_ready(Duration::from_secs(60)).await?;
     let ctx = context(&server, args)?;
     let url = {
@@ -125,6 +148,7 @@ async fn run(args: &Args) -> Result<(), String> {
             },
         );
         let (body, _) = conn.call(&ctx, &enc).await.map_err(|e| e.to_string())?;
+        std::fs::write(work.path().join(QUEUE_NAME_FILE), &name).map_err(|e| e.to_string())?;
         decode_queue_url(ctx.protocol, &body).map_err(|e| e.to_string())?
     };
     let body = "x".repeat(args.body_bytes);
@@ -163,18 +187,23 @@ async fn run(args: &Args) -> Result<(), String> {
         p99_deep.as_secs_f64() / p99_small.as_secs_f64().max(1e-9)
     );
 
+    let stopping = Instant::now();
     server.stop(Duration::from_secs(300)).await?;
+    println!(
+        "stopped (SIGTERM to exit) in {:.2} s",
+        stopping.elapsed().as_secs_f64()
+    );
+    let log_from = std::fs::metadata(&log).map_or(0, |m| m.len());
     let started = Instant::now();
-    let mut server = Server::start(&data, &log, &args.server_args)?;
+    let mut server = Server::start_bin(&bin, &data, &log, &args.server_args)?;
     server.wait_ready(Duration::from_secs(600)).await?;
     let recovery = started.elapsed();
     let recovered_kib = rss_kib(server.pid()).unwrap_or(0);
-    // With CAUDA_BENCH_RUST_LOG=info: where the recovery's time went.
-    for line in std::fs::read_to_string(&log).unwrap_or_default().lines() {
-        if line.contains("store opened") || line.contains("store recovered") {
-            println!("  server: {line}");
-        }
+    let split = RecoverySplit::from_log(&log, log_from);
+    for line in &split.lines {
+        println!("  server: {line}");
     }
+    println!("  {}", split.describe());
     let ctx = context(&server, args)?;
     let depth = depth(&ctx, &url).await?;
     println!(
@@ -256,7 +285,171 @@ async fn run(args: &Args) -> Result<(), String> {
     });
     println!("{line}");
     server.stop(Duration::from_secs(300)).await?;
+    if args.keep_data {
+        let kept = work.keep();
+        println!(
+            "kept the work dir {} (data dir and server log): rerun with --restart-only {}",
+            kept.display(),
+            kept.display()
+        );
+    }
     Ok(())
+}
+
+/// The file of a kept work dir naming its queue.
+const QUEUE_NAME_FILE: &str = "queue-name";
+
+/// The binaries to run: `--server-bins`, or the `cauda` built with the benchmark.
+fn server_bins(args: &Args) -> Vec<PathBuf> {
+    if args.server_bins.is_empty() {
+        vec![PathBuf::from(env!("CARGO_BIN_EXE_cauda"))]
+    } else {
+        args.server_bins.clone()
+    }
+}
+
+/// Where one restart's time went, from the server's `store opened` and `store recovered`
+/// lines (logged with `CAUDA_BENCH_RUST_LOG="warn,cauda::store::sled_store=info,cauda::engine::recovery=info"`).
+#[derive(Default)]
+struct RecoverySplit {
+    lines: Vec<String>,
+    sled_open_ms: Option<f64>,
+    replay_ms: Option<f64>,
+    /// From the `store opened` line to the `store recovered` line: the engine's recovery.
+    engine_ms: Option<f64>,
+}
+
+impl RecoverySplit {
+    /// The split of the start whose log lines follow byte `from` of `log`.
+    fn from_log(log: &Path, from: u64) -> RecoverySplit {
+        let text = std::fs::read(log).unwrap_or_default();
+        let text = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
+        let mut split = RecoverySplit::default();
+        let mut opened_at = None;
+        for line in text.lines() {
+            if line.contains("store opened") {
+                split.sled_open_ms = field(line, "sled_open_ms");
+                split.replay_ms = field(line, "replay_ms");
+                opened_at = timestamp(line);
+            } else if line.contains("store recovered") {
+                split.engine_ms = opened_at
+                    .zip(timestamp(line))
+                    .map(|(a, b)| (b - a).as_seconds_f64() * 1000.0);
+            } else {
+                continue;
+            }
+            split.lines.push(line.to_string());
+        }
+        split
+    }
+
+    fn describe(&self) -> String {
+        let ms = |v: Option<f64>| v.map_or("?".to_string(), |v| format!("{:.2}", v / 1000.0));
+        format!(
+            "split: sled open {} s, journal replay {} s, engine recovery {} s",
+            ms(self.sled_open_ms),
+            ms(self.replay_ms),
+            ms(self.engine_ms)
+        )
+    }
+}
+
+/// The number after `name=` in a log line.
+fn field(line: &str, name: &str) -> Option<f64> {
+    let at = line.find(&format!(" {name}="))? + name.len() + 2;
+    line[at..].split_whitespace().next()?.parse().ok()
+}
+
+/// The RFC 3339 time a log line starts with.
+fn timestamp(line: &str) -> Option<time::OffsetDateTime> {
+    let first = line.split_whitespace().next()?;
+    time::OffsetDateTime::parse(first, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// `--restart-only`: restarts over a kept work dir, binaries taking turns, each restart
+/// reported, then the median and range per binary.
+async fn restart_only(args: &Args, work: &Path) -> Result<(), String> {
+    let data = work.join("data");
+    let log = work.join("restarts.log");
+    let name = std::fs::read_to_string(work.join(QUEUE_NAME_FILE))
+        .map_err(|e| format!("{} is not a kept work dir: {e}", work.display()))?;
+    let bins = server_bins(args);
+    // Per binary: ready s, sled open, replay, engine, RSS at ready and 5 s later (MiB).
+    let mut figures: Vec<Vec<[f64; 6]>> = vec![Vec::new(); bins.len()];
+    for i in 0..args.restarts {
+        let which = i % bins.len();
+        let bin = &bins[which];
+        let log_from = std::fs::metadata(&log).map_or(0, |m| m.len());
+        let started = Instant::now();
+        let mut server = Server::start_bin(bin, &data, &log, &args.server_args)?;
+        server.wait_ready(Duration::from_secs(600)).await?;
+        let ready = started.elapsed().as_secs_f64();
+        let ready_kib = rss_kib(server.pid()).unwrap_or(0);
+        let split = RecoverySplit::from_log(&log, log_from);
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let settled_kib = rss_kib(server.pid()).unwrap_or(0);
+        let ctx = context(&server, args)?;
+        let url = {
+            let mut conn = Conn::connect(&ctx).await?;
+            let op = Op::CreateQueue {
+                name: &name,
+                fifo: false,
+            };
+            let (body, _) = call(&ctx, &mut conn, &op).await?;
+            decode_queue_url(ctx.protocol, &body).map_err(|e| e.to_string())?
+        };
+        let depth = depth(&ctx, &url).await?;
+        let stopping = Instant::now();
+        server.stop(Duration::from_secs(300)).await?;
+        println!(
+            "restart {} ({}): ready after {ready:.2} s ({}), RSS {:.1} MiB at ready, {:.1} MiB \
+             5 s later; ApproximateNumberOfMessages {depth}; stopped in {:.2} s",
+            i + 1,
+            bin_label(which, bin),
+            split.describe(),
+            kib_mib(ready_kib),
+            kib_mib(settled_kib),
+            stopping.elapsed().as_secs_f64()
+        );
+        let nan = |v: Option<f64>| v.map_or(f64::NAN, |v| v / 1000.0);
+        figures[which].push([
+            ready,
+            nan(split.sled_open_ms),
+            nan(split.replay_ms),
+            nan(split.engine_ms),
+            kib_mib(ready_kib),
+            kib_mib(settled_kib),
+        ]);
+    }
+    let names = [
+        "ready s",
+        "sled open s",
+        "replay s",
+        "engine s",
+        "RSS at ready MiB",
+        "RSS 5 s later MiB",
+    ];
+    for (which, runs) in figures.iter().enumerate() {
+        println!(
+            "{} over {} restarts, median (min-max):",
+            bin_label(which, &bins[which]),
+            runs.len()
+        );
+        for (col, name) in names.iter().enumerate() {
+            let mut v: Vec<f64> = runs.iter().map(|r| r[col]).collect();
+            v.sort_by(f64::total_cmp);
+            if let (Some(lo), Some(hi)) = (v.first(), v.last()) {
+                println!("  {name}: {:.2} ({lo:.2}-{hi:.2})", v[v.len() / 2]);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// "A (path)", "B (path)", ... for the binaries taking turns.
+fn bin_label(which: usize, bin: &Path) -> String {
+    let letter = char::from(b'A' + (which % 26) as u8);
+    format!("{letter} {}", bin.display())
 }
 
 /// Issue 16's backlog targets next to this run's figures. The RSS and recovery targets are

@@ -16,6 +16,16 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(data_dir: &Path, log: &Path, extra: &str) -> Result<Server, String> {
+        Self::start_bin(Path::new(env!("CARGO_BIN_EXE_cauda")), data_dir, log, extra)
+    }
+
+    /// [`Server::start`] with another `cauda` binary (a before/after comparison).
+    pub(crate) fn start_bin(
+        bin: &Path,
+        data_dir: &Path,
+        log: &Path,
+        extra: &str,
+    ) -> Result<Server, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
@@ -25,7 +35,7 @@ impl Server {
             .append(true)
             .open(log)
             .map_err(|e| e.to_string())?;
-        let child = Command::new(env!("CARGO_BIN_EXE_cauda"))
+        let child = Command::new(bin)
             .args(["--bind", &format!("127.0.0.1:{port}"), "--data-dir"])
             .arg(data_dir)
             .args(extra.split_whitespace())
@@ -36,7 +46,7 @@ impl Server {
             .stdout(Stdio::from(logfile.try_clone().map_err(|e| e.to_string())?))
             .stderr(Stdio::from(logfile))
             .spawn()
-            .map_err(|e| format!("spawn cauda: {e}"))?;
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
         Ok(Server { child, port })
     }
 

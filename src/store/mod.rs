@@ -90,6 +90,10 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(())
     }
+    /// How many keys start with `prefix` (recovery sizes a queue's table from it).
+    fn count_with_prefix(&self, prefix: &[u8]) -> StoreResult<usize> {
+        Ok(self.keys_with_prefix(prefix, usize::MAX)?.len())
+    }
     /// At most `limit` keys starting with `prefix`, in key order (no values).
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>>;
     /// Applies every op of the batch in order, all or none.

@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::StoreError;
 
 const FORMAT_V1_JSON: u8 = 1;
-const FORMAT_V2_MSGPACK: u8 = 2;
+/// MessagePack with field names (what [`encode`] writes).
+pub(crate) const FORMAT_V2_MSGPACK: u8 = 2;
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);

@@ -71,6 +71,9 @@ pub struct QueueState {
     deleted: bool,
     /// `--shuffle-seed`: the generator of the delivery order, seeded at the first receive.
     shuffle: Option<StdRng>,
+    /// While recovery inserts many messages: their entries of `messages`, kept aside until
+    /// [`QueueState::finish_recovery`].
+    recovering: Option<Box<BulkInsert>>,
 }
 
 impl QueueState {
@@ -95,6 +98,7 @@ impl QueueState {
             last_purge_at: None,
             deleted: false,
             shuffle: None,
+            recovering: None,
         }
     }
 
@@ -361,11 +365,40 @@ impl QueueState {
         slowly(self.attempt_expiry, shutdown);
     }
 
+    /// Recovery is about to insert `count` messages: the table is sized for them at once
+    /// (grown by doubling instead, its earlier sizes would stay freed but resident), and a
+    /// large recovery fills it in bulk (see [`BulkInsert`]) until
+    /// [`QueueState::finish_recovery`], which must come before any other use.
+    pub fn start_recovery(&mut self, count: usize) {
+        self.messages.reserve(count);
+        if count >= BulkInsert::MIN_MESSAGES {
+            self.recovering = BulkInsert::new(&self.messages, count).map(Box::new);
+        }
+    }
+
+    /// Puts the messages recovery inserted into the table, and into `ready` and `by_sent`.
+    pub fn finish_recovery(&mut self) {
+        if let Some(bulk) = self.recovering.take() {
+            let (ready, by_sent) = bulk.fill(&mut self.messages);
+            self.ready.append(&mut BTreeSet::from_iter(ready));
+            self.by_sent.append(&mut BTreeSet::from_iter(by_sent));
+        }
+    }
+
     /// Adds a message's metadata to every index.
     pub fn insert(&mut self, seq: u64, meta: MessageMeta, now: u64) {
         let v = meta.state.visible_at;
-        self.place(seq, v, now);
-        self.by_sent.insert((meta.sent_at, seq));
+        if let Some(bulk) = self.recovering.as_mut() {
+            bulk.by_sent.push((meta.sent_at, seq));
+            if v <= now {
+                bulk.ready.push(seq);
+            } else {
+                self.waiting.insert((v, seq));
+            }
+        } else {
+            self.place(seq, v, now);
+            self.by_sent.insert((meta.sent_at, seq));
+        }
         if v > now {
             if meta.state.receive_count > 0 {
                 self.in_flight.insert((v, seq));
@@ -389,7 +422,13 @@ impl QueueState {
             }
         }
         let group = self.group_ids.acquire(meta.group.as_ref());
-        if let Some(old) = self.messages.insert(seq, Meta::of(&meta, group)) {
+        let compact = Meta::of(&meta, group);
+        if let Some(bulk) = self.recovering.as_mut() {
+            if bulk.push(seq, &compact) {
+                return;
+            }
+        }
+        if let Some(old) = self.messages.insert(seq, compact) {
             self.group_ids.release(old.group);
         }
     }
@@ -566,6 +605,119 @@ impl Meta {
     }
 }
 
+/// Recovery's inserts into a large `messages` table, in bulk. Inserted in send order (as
+/// recovery reads them), each message lands in a random bucket of a table far larger than
+/// the cache: two cache misses (and TLB misses) each, ~35 % of a 10,000,000-message
+/// recovery. Instead each (seq, [`Meta`]) is appended to one of [`BulkInsert::PARTS`]
+/// buffers by the top bits of the bucket its hash picks (the table's hasher, its bucket count
+/// from its capacity), and the table is then filled one buffer at a time, each covering a
+/// slice of the table that fits the cache. The buffers are anonymous memory maps, returned to
+/// the system whole when done. Only the speed depends on the bucket guess, not correctness;
+/// a message that finds its buffer full is inserted directly.
+///
+/// `ready` and `by_sent` are built at the end from their sorted entries too: inserted one by
+/// one in ascending order, a `BTreeSet` leaves its nodes about half full (each split keeps 6
+/// of 11 on the left), built from sorted input they are full: fewer pages, and no descent
+/// from the root per message.
+struct BulkInsert {
+    hasher: rustc_hash::FxBuildHasher,
+    parts: Vec<(memmap2::MmapMut, usize)>,
+    ready: Vec<u64>,
+    by_sent: Vec<(u64, u64)>,
+    /// Bits of a bucket number above the partition number.
+    shift: u32,
+    mask: u64,
+}
+
+impl std::fmt::Debug for BulkInsert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BulkInsert")
+            .field("parts", &self.parts.len())
+            .finish()
+    }
+}
+
+impl BulkInsert {
+    /// Below this many messages the table fits the cache well enough.
+    const MIN_MESSAGES: usize = 100_000;
+    const PARTS: usize = 256;
+    /// An entry: seq, visible_at, received_at, first_receive_at, sent_at, receive_count,
+    /// group.
+    const ENTRY: usize = 5 * 8 + 2 * 4;
+
+    fn new(table: &FxHashMap<u64, Meta>, count: usize) -> Option<BulkInsert> {
+        let buckets = (table.capacity() / 7 * 8)
+            .next_power_of_two()
+            .max(Self::PARTS) as u64;
+        let shift = buckets.trailing_zeros() - Self::PARTS.trailing_zeros();
+        // Room for the expected share and then some; the rest goes in directly.
+        let per_part = (count / Self::PARTS) * 9 / 8 + 1024;
+        let mut parts = Vec::with_capacity(Self::PARTS);
+        for _ in 0..Self::PARTS {
+            let map = memmap2::MmapMut::map_anon(per_part * Self::ENTRY).ok()?;
+            parts.push((map, 0));
+        }
+        Some(BulkInsert {
+            hasher: *table.hasher(),
+            parts,
+            ready: Vec::with_capacity(count),
+            by_sent: Vec::with_capacity(count),
+            shift,
+            mask: buckets - 1,
+        })
+    }
+
+    /// Keeps the entry for later; `false` if its buffer is full.
+    fn push(&mut self, seq: u64, meta: &Meta) -> bool {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(seq);
+        let part = ((hash & self.mask) >> self.shift) as usize;
+        let Some((map, used)) = self.parts.get_mut(part) else {
+            return false;
+        };
+        let Some(slot) = map.get_mut(*used..*used + Self::ENTRY) else {
+            return false;
+        };
+        let words = [
+            seq,
+            meta.visible_at,
+            meta.received_at,
+            meta.first_receive_at,
+            meta.sent_at,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            slot[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        slot[40..44].copy_from_slice(&meta.receive_count.to_le_bytes());
+        slot[44..48].copy_from_slice(&meta.group.to_le_bytes());
+        *used += Self::ENTRY;
+        true
+    }
+
+    /// Inserts every kept entry, buffer by buffer (no seq is kept twice: recovery reads each
+    /// message once); the entries of `ready` and `by_sent`.
+    #[allow(clippy::type_complexity, reason = "a private pair of lists")]
+    fn fill(self, table: &mut FxHashMap<u64, Meta>) -> (Vec<u64>, Vec<(u64, u64)>) {
+        let word =
+            |e: &[u8], i: usize| u64::from_le_bytes(e[i * 8..i * 8 + 8].try_into().expect("8"));
+        let half = |e: &[u8], at: usize| u32::from_le_bytes(e[at..at + 4].try_into().expect("4"));
+        for (map, used) in self.parts {
+            for e in map[..used].chunks_exact(Self::ENTRY) {
+                let meta = Meta {
+                    visible_at: word(e, 1),
+                    received_at: word(e, 2),
+                    first_receive_at: word(e, 3),
+                    sent_at: word(e, 4),
+                    receive_count: half(e, 40),
+                    group: half(e, 44),
+                };
+                table.insert(word(e, 0), meta);
+            }
+        }
+        (self.ready, self.by_sent)
+    }
+}
+
 /// The message groups of a queue's messages by small ids (from 1), counted, so that an id is
 /// reused once no message names its group.
 #[derive(Debug, Default)]
@@ -728,6 +880,71 @@ mod tests {
         s.insert(4, meta(0, 0, Some("g2")), 100);
         assert_eq!(s.group_ids.names.len(), 1, "the freed id is reused");
         assert_eq!(s.message(4).unwrap().group.as_deref(), Some("g2"));
+    }
+
+    /// A large recovery's bulk insert gives the same queue as inserting one by one.
+    #[test]
+    fn a_bulk_recovery_holds_what_was_inserted() {
+        let n = BulkInsert::MIN_MESSAGES as u64 + 5_000;
+        let base = 1_700_000_000_000_000_000u64;
+        let m = |i: u64| {
+            let mut m = meta(if i % 3 == 0 { 500 } else { 0 }, (i % 4) as u32, None);
+            m.sent_at = i;
+            m.state.received_at = i * 2;
+            if i % 5 == 0 {
+                m.group = Some(Arc::from(format!("g{}", i % 7).as_str()));
+            }
+            if i % 4 > 0 {
+                m.state.first_receive_at = Some(i);
+            }
+            m
+        };
+        let mut bulk = state(false);
+        bulk.start_recovery(n as usize);
+        assert!(bulk.recovering.is_some());
+        let mut one_by_one = state(false);
+        for i in 0..n {
+            bulk.insert(base + i, m(i), 100);
+            one_by_one.insert(base + i, m(i), 100);
+        }
+        bulk.finish_recovery();
+        assert!(bulk.recovering.is_none());
+        assert_eq!(bulk.message_count(), n as usize);
+        assert_eq!(bulk.counts(100), one_by_one.counts(100));
+        assert_eq!(
+            bulk.visible(100).collect::<Vec<_>>(),
+            one_by_one.visible(100).collect::<Vec<_>>()
+        );
+        assert_eq!(bulk.next_visible_at(100), one_by_one.next_visible_at(100));
+        assert_eq!(bulk.oldest_sent_at(), one_by_one.oldest_sent_at());
+        assert_eq!(bulk.expired(50_000), one_by_one.expired(50_000));
+        assert_eq!(bulk.visible(600).count(), n as usize, "all visible later");
+        for i in (0..n).step_by(997).chain([n - 1]) {
+            let (a, b) = (
+                bulk.message(base + i).unwrap(),
+                one_by_one.message(base + i).unwrap(),
+            );
+            assert_eq!(
+                (
+                    a.sent_at,
+                    a.group.clone(),
+                    a.state.visible_at,
+                    a.state.receive_count
+                ),
+                (
+                    b.sent_at,
+                    b.group.clone(),
+                    b.state.visible_at,
+                    b.state.receive_count
+                )
+            );
+            assert_eq!(
+                (a.state.first_receive_at, a.state.received_at),
+                (b.state.first_receive_at, b.state.received_at)
+            );
+        }
+        assert_eq!(bulk.remove(base + 10).unwrap().group.as_deref(), Some("g3"));
+        assert!(bulk.message(base + 10).is_none());
     }
 
     #[test]

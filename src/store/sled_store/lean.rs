@@ -16,7 +16,6 @@
 //! [`Store::recovered`]: crate::store::Store::recovered
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::ops::Bound;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -27,12 +26,66 @@ use crate::store::Visit;
 /// The lean puts of one decoded journal entry: key → latest value.
 type EntryPuts = HashMap<Vec<u8>, Vec<u8>>;
 
-/// A lean record's key (`i` + queue id + seq).
-pub(super) type LeanKey = [u8; 17];
+/// A lean record's key (`i` + queue id + seq), ordered as its bytes are but compared as two
+/// integers: the replay inserts millions in a `BTreeMap`, where a `memcmp` call per
+/// comparison was the largest cost.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct LeanKey([u8; 17]);
 
-/// Bits of a slot holding the entry number; the bits above hold the value's length.
+impl LeanKey {
+    fn of(key: &[u8]) -> LeanKey {
+        LeanKey(key.try_into().expect("a lean key is 17 bytes"))
+    }
+
+    /// Its queue id and seq.
+    fn ids(&self) -> (u64, u64) {
+        let half = |at: usize| u64::from_be_bytes(self.0[at..at + 8].try_into().expect("8 bytes"));
+        (half(1), half(9))
+    }
+
+    /// The first and last possible lean keys starting with `prefix`, if any can.
+    fn range_of(prefix: &[u8]) -> Option<(LeanKey, LeanKey)> {
+        if !keys::may_be_lean(prefix) {
+            return None;
+        }
+        let (mut lo, mut hi) = ([0u8; 17], [0xffu8; 17]);
+        lo[0] = keys::MESSAGE_INDEX;
+        hi[0] = keys::MESSAGE_INDEX;
+        lo[..prefix.len()].copy_from_slice(prefix);
+        hi[..prefix.len()].copy_from_slice(prefix);
+        Some((LeanKey(lo), LeanKey(hi)))
+    }
+}
+
+impl Ord for LeanKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.0[0], self.ids()).cmp(&(other.0[0], other.ids()))
+    }
+}
+
+impl PartialOrd for LeanKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::ops::Deref for LeanKey {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Bits of a slot holding the entry number; the bits above hold the value's length, but the
+/// top one, [`IN_ARENA`].
 const ENTRY_BITS: u32 = 48;
 const ENTRY_MASK: u64 = (1 << ENTRY_BITS) - 1;
+/// The largest value length a slot counts (a lean value is ~25 bytes; the length only counts
+/// live bytes).
+const MAX_LEN: u64 = (1 << 15) - 1;
+/// A slot with this bit set holds the place of its record in the replay's [`Arena`] instead;
+/// the record there starts with the slot it stands for.
+const IN_ARENA: u64 = 1 << 63;
 
 /// Where a lean record's value is.
 pub(super) enum Found<'a> {
@@ -41,39 +94,72 @@ pub(super) enum Found<'a> {
     Entry(u64),
 }
 
-/// The values replayed at the open, kept until the opener's recovery is done: one arena and
-/// one table, a few large allocations given back whole when dropped (millions of small ones
-/// would leave the allocator's pages fragmented, and the resident set high).
+/// The records replayed at the open, kept until the opener's recovery is done, in the order
+/// the replay read them: each is its slot (entry and length, 8 bytes), its value's length
+/// (4) and its value, in chunks of anonymous memory mapped for them, which go back to the
+/// system whole when dropped (freed heap pages would stay resident until the allocator purges
+/// them). The lean slots point into it, so no table maps keys to records.
 #[derive(Default)]
-pub(super) struct Replayed {
-    /// Offset and length in `bytes`.
-    index: FxHashMap<LeanKey, (u64, u32)>,
-    bytes: Vec<u8>,
+pub(super) struct Arena {
+    chunks: Vec<memmap2::MmapMut>,
+    /// Bytes used in the last chunk.
+    used: usize,
 }
 
-impl Replayed {
-    fn put(&mut self, key: LeanKey, value: &[u8]) {
+/// Bytes of an arena chunk (mapped, so only what is written becomes resident).
+const ARENA_CHUNK: usize = 64 << 20;
+/// Bits of a place in the arena holding the offset in its chunk.
+const CHUNK_BITS: u32 = 32;
+
+impl Arena {
+    /// Appends a record; its place.
+    fn push(&mut self, slot: u64, value: &[u8]) -> u64 {
         let len = u32::try_from(value.len()).expect("a record under 4 GiB");
-        self.index.insert(key, (self.bytes.len() as u64, len));
-        self.bytes.extend_from_slice(value);
+        let size = 12 + value.len();
+        if self.chunks.is_empty() || self.used + size > self.chunks[self.chunks.len() - 1].len() {
+            let chunk = memmap2::MmapMut::map_anon(size.max(ARENA_CHUNK))
+                .expect("mapping memory for the replayed records");
+            self.chunks.push(chunk);
+            self.used = 0;
+        }
+        let index = self.chunks.len() - 1;
+        let at = self.used;
+        let chunk = &mut self.chunks[index];
+        chunk[at..at + 8].copy_from_slice(&slot.to_le_bytes());
+        chunk[at + 8..at + 12].copy_from_slice(&len.to_le_bytes());
+        chunk[at + 12..at + size].copy_from_slice(value);
+        self.used += size;
+        ((index as u64) << CHUNK_BITS) | at as u64
     }
 
-    pub(super) fn get(&self, key: &LeanKey) -> Option<&[u8]> {
-        let &(at, len) = self.index.get(key)?;
-        self.bytes.get(at as usize..at as usize + len as usize)
+    fn record(&self, place: u64) -> &[u8] {
+        let chunk = &self.chunks[(place >> CHUNK_BITS) as usize];
+        &chunk[(place & ((1 << CHUNK_BITS) - 1)) as usize..]
+    }
+
+    /// The slot the record at `place` stands for.
+    fn slot(&self, place: u64) -> u64 {
+        u64::from_le_bytes(self.record(place)[..8].try_into().expect("8 bytes"))
+    }
+
+    fn value(&self, place: u64) -> &[u8] {
+        let record = self.record(place);
+        let len = u32::from_le_bytes(record[8..12].try_into().expect("4 bytes")) as usize;
+        &record[12..12 + len]
     }
 }
 
 #[derive(Default)]
 pub(super) struct Lean {
     /// Every live lean record: the entry of its latest put (low [`ENTRY_BITS`]) and its
-    /// value's length (above), packed, since there is one per queued message.
+    /// value's length (above), packed, since there is one per queued message; or, until the
+    /// opener's recovery is done, the place of its replayed record in [`Lean::replayed`]
+    /// ([`IN_ARENA`]).
     slots: BTreeMap<LeanKey, u64>,
     /// Values held in memory (see the module doc) but those replayed at the open.
     values: FxHashMap<LeanKey, Box<[u8]>>,
-    /// The values replayed at the open, until the opener's recovery is done. A key's value
-    /// is here only if it has a slot and no entry in `values`.
-    replayed: Option<Arc<Replayed>>,
+    /// The records replayed at the open, until the opener's recovery is done.
+    replayed: Option<Arc<Arena>>,
     /// Whether the open's replay is running (its puts go to `replayed`).
     replaying: bool,
     /// Puts not known to be flushed, by entry, oldest first: once flushed, their values go.
@@ -82,19 +168,24 @@ pub(super) struct Lean {
     flushed_upto: u64,
     /// Whether the opener's recovery is done: values of flushed puts are no longer kept.
     released: bool,
-}
-
-fn lean_key(key: &[u8]) -> LeanKey {
-    key.try_into().expect("a lean key is 17 bytes")
+    /// The last entry replayed at the open.
+    opened_at: u64,
 }
 
 fn pack(entry: u64, len: usize) -> u64 {
     debug_assert!(entry <= ENTRY_MASK, "fewer than 2^48 journal entries");
-    (entry & ENTRY_MASK) | ((len.min(u16::MAX as usize) as u64) << ENTRY_BITS)
+    (entry & ENTRY_MASK) | ((len as u64).min(MAX_LEN) << ENTRY_BITS)
 }
 
 fn unpack(slot: u64) -> (u64, u64) {
     (slot & ENTRY_MASK, slot >> ENTRY_BITS)
+}
+
+/// A chunk of lean records copied out of the state lock: each key with its value, or the
+/// place of its replayed record in the arena.
+pub(super) enum ValueAt {
+    Owned(Box<[u8]>),
+    Arena(u64),
 }
 
 impl Lean {
@@ -106,66 +197,90 @@ impl Lean {
         }
     }
 
+    /// The packed entry and length a slot stands for.
+    fn resolve(&self, slot: u64) -> u64 {
+        match (slot & IN_ARENA != 0, &self.replayed) {
+            (true, Some(arena)) => arena.slot(slot & !IN_ARENA),
+            _ => slot,
+        }
+    }
+
     /// A put of `key` in entry `entry`; the entry and value length of the put it replaces.
     pub(super) fn put(&mut self, key: &[u8], value: &[u8], entry: u64) -> Option<(u64, u64)> {
-        let key = lean_key(key);
-        let old = self.slots.insert(key, pack(entry, value.len()));
-        if self.replaying {
-            let replayed = self.replayed.get_or_insert_with(Default::default);
-            Arc::get_mut(replayed)
-                .expect("nothing shares the replayed values during the replay")
-                .put(key, value);
-            return old.map(unpack);
-        }
-        self.values.insert(key, value.into());
-        if self.released && entry > self.flushed_upto {
-            self.unflushed.push_back((entry, key));
-        }
-        old.map(unpack)
+        let key = LeanKey::of(key);
+        let packed = pack(entry, value.len());
+        let slot = if self.replaying {
+            let arena = self.replayed.get_or_insert_with(Default::default);
+            let arena = Arc::get_mut(arena).expect("nothing shares the arena during the replay");
+            IN_ARENA | arena.push(packed, value)
+        } else {
+            self.values.insert(key, value.into());
+            if self.released && entry > self.flushed_upto {
+                self.unflushed.push_back((entry, key));
+            }
+            packed
+        };
+        let old = self.slots.insert(key, slot)?;
+        Some(unpack(self.resolve(old)))
     }
 
     /// Removes `key`; the entry and value length of its latest put.
     pub(super) fn remove(&mut self, key: &[u8]) -> Option<(u64, u64)> {
-        let key = lean_key(key);
+        let key = LeanKey::of(key);
         self.values.remove(&key);
-        if self.replaying {
-            if let Some(replayed) = self.replayed.as_mut().and_then(Arc::get_mut) {
-                replayed.index.remove(&key);
-            }
-        }
-        self.slots.remove(&key).map(unpack)
+        let old = self.slots.remove(&key)?;
+        Some(unpack(self.resolve(old)))
     }
 
     pub(super) fn contains(&self, key: &[u8]) -> bool {
-        self.slots.contains_key(&lean_key(key))
+        self.slots.contains_key(&LeanKey::of(key))
     }
 
     /// The entry holding the latest put of `key`.
     pub(super) fn entry_of(&self, key: &[u8]) -> Option<u64> {
-        self.slots.get(&lean_key(key)).map(|&s| unpack(s).0)
+        let slot = *self.slots.get(&LeanKey::of(key))?;
+        Some(unpack(self.resolve(slot)).0)
     }
 
     /// The value of `key` (which has a slot), if held in memory.
-    pub(super) fn value(&self, key: &LeanKey) -> Option<&[u8]> {
-        match self.values.get(key) {
-            Some(v) => Some(v),
-            None => self.replayed.as_ref()?.get(key),
+    pub(super) fn value(&self, key: &[u8]) -> Option<&[u8]> {
+        let key = LeanKey::of(key);
+        if let Some(v) = self.values.get(&key) {
+            return Some(v);
+        }
+        let slot = *self.slots.get(&key)?;
+        match (slot & IN_ARENA != 0, &self.replayed) {
+            (true, Some(arena)) => Some(arena.value(slot & !IN_ARENA)),
+            _ => None,
         }
     }
 
     /// Where the value of `key` is; `None` if it has no record.
     pub(super) fn find(&self, key: &[u8]) -> Option<Found<'_>> {
-        let key = lean_key(key);
-        let slot = self.slots.get(&key)?;
-        Some(match self.value(&key) {
+        let slot = *self.slots.get(&LeanKey::of(key))?;
+        Some(match self.value(key) {
             Some(v) => Found::Memory(v),
-            None => Found::Entry(unpack(*slot).0),
+            None => Found::Entry(unpack(slot).0),
         })
+    }
+
+    /// Turns the slot of `key`, if in the arena, into its entry and length, its value moving
+    /// to `values` (a replayed record whose entry changes).
+    fn out_of_arena(&mut self, key: LeanKey) {
+        let Some(slot) = self.slots.get_mut(&key) else {
+            return;
+        };
+        if let (true, Some(arena)) = (*slot & IN_ARENA != 0, &self.replayed) {
+            let place = *slot & !IN_ARENA;
+            self.values.insert(key, arena.value(place).into());
+            *slot = arena.slot(place);
+        }
     }
 
     /// `key`'s latest put now lives in entry `entry` (compaction copied it there).
     pub(super) fn moved(&mut self, key: &[u8], entry: u64) {
-        let key = lean_key(key);
+        let key = LeanKey::of(key);
+        self.out_of_arena(key);
         if let Some(slot) = self.slots.get_mut(&key) {
             *slot = pack(entry, unpack(*slot).1 as usize);
             if self.released && self.values.contains_key(&key) {
@@ -177,6 +292,15 @@ impl Lean {
     /// Every record's latest put now lives in entry `entry` (a failed store rewrites its
     /// journal); [`Lean::flushed`] once it is flushed.
     pub(super) fn rewrite_to(&mut self, entry: u64) {
+        let in_arena: Vec<LeanKey> = self
+            .slots
+            .iter()
+            .filter(|(_, &s)| s & IN_ARENA != 0)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in in_arena {
+            self.out_of_arena(key);
+        }
         for slot in self.slots.values_mut() {
             *slot = pack(entry, unpack(*slot).1 as usize);
         }
@@ -205,16 +329,29 @@ impl Lean {
     /// The replay is done: everything it read, up to entry `upto`, is on disk.
     pub(super) fn opened(&mut self, upto: u64) {
         self.flushed_upto = upto;
+        self.opened_at = upto;
         self.replaying = false;
     }
 
-    /// The opener's recovery is done: only values of puts not flushed stay in memory.
+    /// The last entry replayed at the open.
+    pub(super) fn opened_at(&self) -> u64 {
+        self.opened_at
+    }
+
+    /// The opener's recovery is done: only values of puts not flushed stay in memory, and the
+    /// replay's arena goes.
     pub(super) fn release(&mut self) {
         if self.released {
             return;
         }
         self.released = true;
-        self.replayed = None;
+        if let Some(arena) = self.replayed.take() {
+            for slot in self.slots.values_mut() {
+                if *slot & IN_ARENA != 0 {
+                    *slot = arena.slot(*slot & !IN_ARENA);
+                }
+            }
+        }
         let upto = self.flushed_upto;
         let slots = &self.slots;
         self.values
@@ -234,46 +371,49 @@ impl Lean {
         &'a self,
         prefix: &'a [u8],
     ) -> impl Iterator<Item = (&'a LeanKey, u64)> + 'a {
-        self.slots
-            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(prefix))
-            .map(|(k, &s)| (k, unpack(s).0))
+        LeanKey::range_of(prefix)
+            .into_iter()
+            .flat_map(move |(lo, hi)| self.slots.range(lo..=hi))
+            .map(|(k, &s)| (k, unpack(self.resolve(s)).0))
     }
 
     /// Up to `max` records under `prefix` after `after` (from the first if `None`), in key
-    /// order, with their values unless replayed (`None`: the value is in [`Lean::replayed`]);
-    /// `None` once some value is in neither.
+    /// order, with their values or the places of their replayed records; `None` once some
+    /// value is in neither.
     pub(super) fn chunk(
         &self,
         prefix: &[u8],
         after: Option<&LeanKey>,
         max: usize,
-        out: &mut Vec<(LeanKey, Option<Box<[u8]>>)>,
+        out: &mut Vec<(LeanKey, ValueAt)>,
     ) -> Option<()> {
-        let start = match after {
-            Some(k) => Bound::Excluded(&k[..]),
-            None => Bound::Included(prefix),
+        let Some((lo, hi)) = LeanKey::range_of(prefix) else {
+            return Some(());
         };
-        for (k, _) in self
-            .slots
-            .range::<[u8], _>((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(max)
-        {
+        let range = match after {
+            Some(k) if *k >= hi => return Some(()),
+            Some(k) => self
+                .slots
+                .range((std::ops::Bound::Excluded(*k), std::ops::Bound::Included(hi))),
+            None => self
+                .slots
+                .range((std::ops::Bound::Included(lo), std::ops::Bound::Included(hi))),
+        };
+        for (k, &slot) in range.take(max) {
             let value = match self.values.get(k) {
-                Some(v) => Some(v.clone()),
-                None => {
-                    self.replayed.as_ref()?.get(k)?;
-                    None
+                Some(v) => ValueAt::Owned(v.clone()),
+                None if slot & IN_ARENA != 0 && self.replayed.is_some() => {
+                    ValueAt::Arena(slot & !IN_ARENA)
                 }
+                None => return None,
             };
             out.push((*k, value));
         }
         Some(())
     }
 
-    /// The values replayed at the open, while kept.
-    pub(super) fn replayed(&self) -> Option<Arc<Replayed>> {
+    /// The records replayed at the open, while kept.
+    pub(super) fn replayed(&self) -> Option<Arc<Arena>> {
         self.replayed.clone()
     }
 
@@ -284,17 +424,29 @@ impl Lean {
 
     /// Every record with its latest entry, in key order.
     pub(super) fn iter(&self) -> impl Iterator<Item = (&LeanKey, u64)> + '_ {
-        self.slots.iter().map(|(k, &s)| (k, unpack(s).0))
+        self.slots
+            .iter()
+            .map(|(k, &s)| (k, unpack(self.resolve(s)).0))
     }
 
     pub(super) fn len(&self) -> usize {
         self.slots.len()
     }
 
+    /// How many records have a key starting with `prefix`.
+    pub(super) fn count_with_prefix(&self, prefix: &[u8]) -> usize {
+        LeanKey::range_of(prefix).map_or(0, |(lo, hi)| self.slots.range(lo..=hi).count())
+    }
+
     /// Lean values held in memory (tests).
     #[cfg(test)]
     pub(super) fn values_in_memory(&self) -> usize {
-        self.values.len() + self.replayed.as_ref().map_or(0, |r| r.index.len())
+        let in_arena = if self.replayed.is_some() {
+            self.slots.values().filter(|&&s| s & IN_ARENA != 0).count()
+        } else {
+            0
+        };
+        self.values.len() + in_arena
     }
 }
 
@@ -388,10 +540,10 @@ impl Inner {
             };
             for (k, v) in &chunk {
                 let value = match v {
-                    Some(v) => v,
-                    None => replayed
+                    ValueAt::Owned(v) => v,
+                    ValueAt::Arena(place) => replayed
                         .as_ref()
-                        .and_then(|r| r.get(k))
+                        .map(|arena| arena.value(*place))
                         .ok_or_else(|| StoreError("a lean value is not in memory".into()))?,
                 };
                 f(k, value)?;
@@ -437,5 +589,107 @@ impl Inner {
             }
         }
         (found, missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(queue: u64, seq: u64) -> Vec<u8> {
+        keys::message_index(queue, seq)
+    }
+
+    /// Lean keys order as their bytes do, and a prefix's range holds exactly its keys.
+    #[test]
+    fn lean_keys_order_as_their_bytes_and_prefixes_bound_them() {
+        let ids = [0, 1, 255, 256, 1 << 40, u64::MAX - 1, u64::MAX];
+        let mut all = Vec::new();
+        for q in ids {
+            for s in ids {
+                all.push(key(q, s));
+            }
+        }
+        for a in &all {
+            for b in &all {
+                assert_eq!(LeanKey::of(a).cmp(&LeanKey::of(b)), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+        let mut lean = Lean::default();
+        for k in &all {
+            lean.put(k, b"v", 1);
+        }
+        for prefix in [
+            vec![],
+            vec![keys::MESSAGE_INDEX],
+            keys::queue_prefix(keys::MESSAGE_INDEX, 256),
+            key(1 << 40, 255)[..12].to_vec(),
+            key(7, 7),
+            vec![keys::MESSAGE],
+        ] {
+            let expect: Vec<&Vec<u8>> = all.iter().filter(|k| k.starts_with(&prefix)).collect();
+            let got: Vec<Vec<u8>> = lean.with_prefix(&prefix).map(|(k, _)| k.to_vec()).collect();
+            let mut sorted = expect.clone();
+            sorted.sort();
+            assert_eq!(got.iter().collect::<Vec<_>>(), sorted, "{prefix:?}");
+            assert_eq!(lean.count_with_prefix(&prefix), expect.len());
+        }
+    }
+
+    /// Replayed records live in the arena until the recovery is done: overwrites and removals
+    /// report the put they replace, a move takes a record's value out of the arena, and the
+    /// release keeps only the values of puts not flushed.
+    #[test]
+    fn replayed_records_are_read_from_the_arena_until_released() {
+        let mut lean = Lean::replaying();
+        assert_eq!(lean.put(&key(1, 1), b"one", 1), None);
+        assert_eq!(lean.put(&key(1, 2), b"two", 1), None);
+        assert_eq!(lean.put(&key(1, 3), b"three", 2), None);
+        assert_eq!(lean.put(&key(1, 1), b"uno", 2), Some((1, 3)));
+        assert_eq!(lean.remove(&key(1, 2)), Some((1, 3)));
+        assert_eq!(lean.remove(&key(1, 2)), None);
+        lean.opened(2);
+        assert_eq!(lean.value(&key(1, 1)), Some(&b"uno"[..]));
+        assert_eq!(lean.entry_of(&key(1, 1)), Some(2));
+        assert_eq!(lean.value(&key(1, 2)), None);
+        assert_eq!(lean.values_in_memory(), 2);
+        // A compaction copies record 3 to entry 5 before the recovery is done.
+        lean.moved(&key(1, 3), 5);
+        assert_eq!(lean.entry_of(&key(1, 3)), Some(5));
+        assert_eq!(lean.value(&key(1, 3)), Some(&b"three"[..]));
+        let mut chunk = Vec::new();
+        lean.chunk(&[keys::MESSAGE_INDEX], None, 10, &mut chunk)
+            .unwrap();
+        let arena = lean.replayed().unwrap();
+        let read: Vec<(Vec<u8>, Vec<u8>)> = chunk
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    ValueAt::Owned(v) => v.to_vec(),
+                    ValueAt::Arena(place) => arena.value(*place).to_vec(),
+                };
+                (k.to_vec(), v)
+            })
+            .collect();
+        assert_eq!(
+            read,
+            vec![(key(1, 1), b"uno".to_vec()), (key(1, 3), b"three".to_vec())]
+        );
+        drop(arena);
+        lean.release();
+        assert_eq!(lean.entry_of(&key(1, 1)), Some(2));
+        assert_eq!(
+            lean.value(&key(1, 1)),
+            None,
+            "flushed: read from the journal"
+        );
+        assert_eq!(
+            lean.value(&key(1, 3)),
+            Some(&b"three"[..]),
+            "its copy is not flushed yet"
+        );
+        lean.flushed(5);
+        assert_eq!(lean.values_in_memory(), 0);
+        assert_eq!(lean.len(), 2);
     }
 }

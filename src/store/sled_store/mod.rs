@@ -629,8 +629,9 @@ impl Drop for SledStore {
         }
         // Everything in sled, flushed: the log is started afresh, leaving nothing to replay.
         let closed = self.flush().and_then(|()| self.inner.checkpoint());
-        if let Err(e) = closed.and_then(|()| self.inner.reset_wal()) {
-            tracing::error!(error = %e, "store flush on close failed");
+        match closed.and_then(|()| self.inner.reset_wal()) {
+            Ok(()) => self.inner.snapshot_on_close(),
+            Err(e) => tracing::error!(error = %e, "store flush on close failed"),
         }
     }
 }
@@ -677,6 +678,14 @@ impl Store for SledStore {
             f(&k, &v)?;
         }
         Ok(())
+    }
+
+    fn count_with_prefix(&self, prefix: &[u8]) -> StoreResult<usize> {
+        if keys::may_be_cold(prefix) {
+            return Ok(self.keys_with_prefix(prefix, usize::MAX)?.len());
+        }
+        let state = self.inner.state();
+        Ok(with_prefix(&state.map, prefix).count() + state.lean.count_with_prefix(prefix))
     }
 
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {

@@ -27,8 +27,10 @@
 //!
 //! [`keys::is_cold`]: crate::store::keys::is_cold
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
+
+use crate::store::StoreResult;
 
 /// How old a write-out's cold writes are before they go to sled (unless a checkpoint comes
 /// first): a message deleted within it costs sled nothing.
@@ -244,6 +246,54 @@ impl Cold {
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
         self.slots.len()
+    }
+}
+
+impl super::Inner {
+    /// A cold record: its unflushed write if any, else the `messages` tree's value.
+    pub(super) fn get_cold(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        if let Some(latest) = self.state().cold.get(key) {
+            return Ok(latest.map(<[u8]>::to_vec));
+        }
+        // Not in memory: the write is flushed, so the tree has it (or never had it).
+        let sled = self.sled()?;
+        let value = sled.messages.get(key).map_err(|e| self.failed(&e))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    /// At most `limit` cold records whose key starts with `prefix`, unflushed writes applied.
+    pub(super) fn scan_cold(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> StoreResult<BTreeMap<Vec<u8>, Vec<u8>>> {
+        let sled = self.sled()?;
+        let overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .state()
+            .cold
+            .with_prefix(prefix)
+            .map(|(k, v)| (k.clone(), v.map(<[u8]>::to_vec)))
+            .collect();
+        let removed = overlay.values().filter(|v| v.is_none()).count();
+        let mut found = BTreeMap::new();
+        for pair in sled
+            .messages
+            .scan_prefix(prefix)
+            .take(limit.saturating_add(removed))
+        {
+            let (k, v) = pair.map_err(|e| self.failed(&e))?;
+            found.insert(k.to_vec(), v.to_vec());
+        }
+        for (k, v) in overlay {
+            match v {
+                Some(v) => found.insert(k, v),
+                None => found.remove(&k),
+            };
+        }
+        while found.len() > limit {
+            found.pop_last();
+        }
+        Ok(found)
     }
 }
 

@@ -76,6 +76,7 @@ use std::time::{Duration, Instant};
 use serde_bytes::Bytes;
 
 use super::{keys, with_prefix, Op, Store, StoreError, StoreResult, Visit, WriteBatch};
+use checkpoint::Checkpoints;
 use cold::{Cold, ColdWrites};
 use lean::Lean;
 
@@ -339,14 +340,6 @@ struct Sled {
     meta: sled::Tree,
 }
 
-/// Where the cold writes stand against sled (see [`cold`]).
-struct Checkpoints {
-    /// The last `COLD_UPTO_KEY` written.
-    recorded: u64,
-    /// The cold writes of write-outs up to this one are in sled (maybe not flushed).
-    applied: u64,
-}
-
 struct Inner {
     dir: PathBuf,
     /// `None` while a failed store reopens sled.
@@ -412,28 +405,6 @@ impl Inner {
         Ok(self.state().pending_seq - 1)
     }
 
-    /// Before write-out `number`, too large for the log, goes to sled: it must be consistent
-    /// there by itself after a crash, and the log's replay must never need to step over it.
-    /// So every earlier write-out is checkpointed, and its cold puts are written (its journal
-    /// entry next, then the checkpoint of `number` writes its cold removals and flushes).
-    fn before_unlogged(&self, sled: &Sled, number: u64) -> StoreResult<()> {
-        self.flush_sled(sled, number - 1)?;
-        let (puts, _) = self
-            .state()
-            .cold
-            .due(number - 1, number, usize::MAX)
-            .0
-            .split();
-        puts.apply(&sled.messages).map_err(|e| self.failed(&e))
-    }
-
-    /// Flushes sled with every write-out so far: the log's records up to them are obsolete.
-    fn checkpoint(&self) -> StoreResult<()> {
-        let upto = self.write_pending()?;
-        self.has_room(0)?;
-        self.flush_sled(&self.sled()?, upto)
-    }
-
     /// Inserts an entry taken by [`State::take_pending`]; then the entries it made dead may go.
     /// `_writer` proves the caller holds the writer lock.
     fn insert_entry(
@@ -453,135 +424,6 @@ impl Inner {
         }
         self.state().dead.extend(out.dead);
         Ok(())
-    }
-
-    /// A checkpoint: writes the cold writes of write-outs up to `upto` to sled, records that
-    /// (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave memory, and the
-    /// log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
-    fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
-        {
-            let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");
-            self.apply_cold(sled, &mut checkpoints, upto, usize::MAX)?;
-            if upto > checkpoints.recorded {
-                sled.meta
-                    .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
-                    .map_err(|e| self.failed(&e))?;
-                checkpoints.recorded = upto;
-            }
-        }
-        // Not under the lock: a flush makes durable what sled was given before it started,
-        // and the flush's path must not wait for one to move cold writes.
-        sled.db.flush().map_err(|e| self.failed(&e))?;
-        {
-            let mut state = self.state();
-            state.cold.flushed(upto);
-            state.lean.flushed(upto);
-        }
-        self.wal_checkpointed(upto);
-        Ok(())
-    }
-
-    /// Writes to sled, unflushed, the cold writes of write-outs up to `upto` it lacks, or of
-    /// as many of them as reach `max_ops` ops.
-    fn apply_cold(
-        &self,
-        sled: &Sled,
-        checkpoints: &mut Checkpoints,
-        upto: u64,
-        max_ops: usize,
-    ) -> StoreResult<()> {
-        if upto <= checkpoints.applied {
-            return Ok(());
-        }
-        let (due, done) = self.state().cold.due(checkpoints.applied, upto, max_ops);
-        if !due.is_empty() {
-            // sled must never meet a full disk (see the module doc).
-            self.has_room(due.bytes().saturating_mul(2))?;
-        }
-        due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
-        checkpoints.applied = done;
-        Ok(())
-    }
-
-    /// Writes to sled the cold writes of write-outs taken at or before `cutoff` (see
-    /// [`cold`]), at most `max_ops` of them (rounded up to a whole write-out). Gives way to
-    /// another move at work instead of waiting for it. Returns whether it moved any.
-    fn apply_lagging_cold(&self, cutoff: Instant, max_ops: usize) -> StoreResult<bool> {
-        let sled = self.sled()?;
-        let mut checkpoints = match self.checkpoint.try_lock() {
-            Ok(checkpoints) => checkpoints,
-            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
-            Err(std::sync::TryLockError::Poisoned(e)) => panic!("store checkpoint lock: {e}"),
-        };
-        let lagging = self.state().cold.lagging(cutoff, checkpoints.applied);
-        match lagging {
-            Some(upto) => {
-                self.apply_cold(&sled, &mut checkpoints, upto, max_ops)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    /// How far a background checkpoint goes: to `upto` (the newest write-out in sled) when
-    /// the log is filling, else only to just before the first write-out whose cold writes
-    /// were not moved yet (a checkpoint that moved the last [`cold::COLD_LAG`] of them would
-    /// hold the flush's path up).
-    fn checkpoint_bound(&self, upto: u64) -> u64 {
-        if self.wal_filling() {
-            return upto;
-        }
-        let applied = self
-            .checkpoint
-            .lock()
-            .expect("store checkpoint lock")
-            .applied;
-        match self.state().cold.first_not_moved(applied) {
-            Some(first) => upto.min(first - 1),
-            None => upto,
-        }
-    }
-
-    /// A cold record: its unflushed write if any, else the `messages` tree's value.
-    fn get_cold(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        if let Some(latest) = self.state().cold.get(key) {
-            return Ok(latest.map(<[u8]>::to_vec));
-        }
-        // Not in memory: the write is flushed, so the tree has it (or never had it).
-        let sled = self.sled()?;
-        let value = sled.messages.get(key).map_err(|e| self.failed(&e))?;
-        Ok(value.map(|v| v.to_vec()))
-    }
-
-    /// At most `limit` cold records whose key starts with `prefix`, unflushed writes applied.
-    fn scan_cold(&self, prefix: &[u8], limit: usize) -> StoreResult<BTreeMap<Vec<u8>, Vec<u8>>> {
-        let sled = self.sled()?;
-        let overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
-            .state()
-            .cold
-            .with_prefix(prefix)
-            .map(|(k, v)| (k.clone(), v.map(<[u8]>::to_vec)))
-            .collect();
-        let removed = overlay.values().filter(|v| v.is_none()).count();
-        let mut found = BTreeMap::new();
-        for pair in sled
-            .messages
-            .scan_prefix(prefix)
-            .take(limit.saturating_add(removed))
-        {
-            let (k, v) = pair.map_err(|e| self.failed(&e))?;
-            found.insert(k.to_vec(), v.to_vec());
-        }
-        for (k, v) in overlay {
-            match v {
-                Some(v) => found.insert(k, v),
-                None => found.remove(&k),
-            };
-        }
-        while found.len() > limit {
-            found.pop_last();
-        }
-        Ok(found)
     }
 
     /// One round of the background writer.
@@ -772,6 +614,7 @@ impl SledStore {
     }
 }
 
+mod checkpoint;
 mod cold;
 mod failure;
 mod lean;

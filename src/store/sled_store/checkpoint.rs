@@ -1,0 +1,125 @@
+//! Checkpoints: moving cold writes (message bodies) to sled and flushing sled (see `cold.rs`
+//! for when and why), and the order a write-out too large for the write-ahead log takes.
+
+use std::time::Instant;
+
+use super::*;
+
+/// Where the cold writes stand against sled (see [`cold`]).
+pub(super) struct Checkpoints {
+    /// The last `COLD_UPTO_KEY` written.
+    pub(super) recorded: u64,
+    /// The cold writes of write-outs up to this one are in sled (maybe not flushed).
+    pub(super) applied: u64,
+}
+
+impl Inner {
+    /// Before write-out `number`, too large for the log, goes to sled: it must be consistent
+    /// there by itself after a crash, and the log's replay must never need to step over it.
+    /// So every earlier write-out is checkpointed, and its cold puts are written (its journal
+    /// entry next, then the checkpoint of `number` writes its cold removals and flushes).
+    pub(super) fn before_unlogged(&self, sled: &Sled, number: u64) -> StoreResult<()> {
+        self.flush_sled(sled, number - 1)?;
+        let (puts, _) = self
+            .state()
+            .cold
+            .due(number - 1, number, usize::MAX)
+            .0
+            .split();
+        puts.apply(&sled.messages).map_err(|e| self.failed(&e))
+    }
+
+    /// Flushes sled with every write-out so far: the log's records up to them are obsolete.
+    pub(super) fn checkpoint(&self) -> StoreResult<()> {
+        let upto = self.write_pending()?;
+        self.has_room(0)?;
+        self.flush_sled(&self.sled()?, upto)
+    }
+
+    /// A checkpoint: writes the cold writes of write-outs up to `upto` to sled, records that
+    /// (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave memory, and the
+    /// log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
+    pub(super) fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
+        {
+            let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");
+            self.apply_cold(sled, &mut checkpoints, upto, usize::MAX)?;
+            if upto > checkpoints.recorded {
+                sled.meta
+                    .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
+                    .map_err(|e| self.failed(&e))?;
+                checkpoints.recorded = upto;
+            }
+        }
+        // Not under the lock: a flush makes durable what sled was given before it started,
+        // and the flush's path must not wait for one to move cold writes.
+        sled.db.flush().map_err(|e| self.failed(&e))?;
+        {
+            let mut state = self.state();
+            state.cold.flushed(upto);
+            state.lean.flushed(upto);
+        }
+        self.wal_checkpointed(upto);
+        Ok(())
+    }
+
+    /// Writes to sled, unflushed, the cold writes of write-outs up to `upto` it lacks, or of
+    /// as many of them as reach `max_ops` ops.
+    pub(super) fn apply_cold(
+        &self,
+        sled: &Sled,
+        checkpoints: &mut Checkpoints,
+        upto: u64,
+        max_ops: usize,
+    ) -> StoreResult<()> {
+        if upto <= checkpoints.applied {
+            return Ok(());
+        }
+        let (due, done) = self.state().cold.due(checkpoints.applied, upto, max_ops);
+        if !due.is_empty() {
+            // sled must never meet a full disk (see the module doc).
+            self.has_room(due.bytes().saturating_mul(2))?;
+        }
+        due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
+        checkpoints.applied = done;
+        Ok(())
+    }
+
+    /// Writes to sled the cold writes of write-outs taken at or before `cutoff` (see
+    /// [`cold`]), at most `max_ops` of them (rounded up to a whole write-out). Gives way to
+    /// another move at work instead of waiting for it. Returns whether it moved any.
+    pub(super) fn apply_lagging_cold(&self, cutoff: Instant, max_ops: usize) -> StoreResult<bool> {
+        let sled = self.sled()?;
+        let mut checkpoints = match self.checkpoint.try_lock() {
+            Ok(checkpoints) => checkpoints,
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
+            Err(std::sync::TryLockError::Poisoned(e)) => panic!("store checkpoint lock: {e}"),
+        };
+        let lagging = self.state().cold.lagging(cutoff, checkpoints.applied);
+        match lagging {
+            Some(upto) => {
+                self.apply_cold(&sled, &mut checkpoints, upto, max_ops)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// How far a background checkpoint goes: to `upto` (the newest write-out in sled) when
+    /// the log is filling, else only to just before the first write-out whose cold writes
+    /// were not moved yet (a checkpoint that moved the last [`cold::COLD_LAG`] of them would
+    /// hold the flush's path up).
+    pub(super) fn checkpoint_bound(&self, upto: u64) -> u64 {
+        if self.wal_filling() {
+            return upto;
+        }
+        let applied = self
+            .checkpoint
+            .lock()
+            .expect("store checkpoint lock")
+            .applied;
+        match self.state().cold.first_not_moved(applied) {
+            Some(first) => upto.min(first - 1),
+            None => upto,
+        }
+    }
+}

@@ -736,22 +736,34 @@ mod tests {
         assert_eq!(again.get(b"q/first").unwrap(), None);
     }
 
+    /// Applies a message's body and index record, returning their keys.
+    fn put_message(
+        store: &SledStore,
+        (queue, seq): (u64, u64),
+        body: &[u8],
+        index: &[u8],
+    ) -> (Vec<u8>, Vec<u8>) {
+        use crate::store::{keys, Store, WriteBatch};
+        let keys = (keys::message(queue, seq), keys::message_index(queue, seq));
+        let mut b = WriteBatch::new();
+        b.put(keys.0.clone(), body.to_vec());
+        b.put(keys.1.clone(), index.to_vec());
+        store.apply(b).unwrap();
+        keys
+    }
+
     /// A crash once sled has flushed journal entries newer than the last checkpoint (sled
     /// flushes for compaction, a too large write-out, or its own reasons): the bodies of
     /// those write-outs are in the log only, and the replay starts at the checkpoint's
     /// record, not at sled's newest entry.
     #[test]
     fn bodies_not_checkpointed_are_replayed_though_sled_has_newer_entries() {
-        use crate::store::{keys, Store, WriteBatch};
+        use crate::store::{Store, WriteBatch};
         let live = tempfile::tempdir().unwrap();
         let crashed = tempfile::tempdir().unwrap();
         let store = SledStore::open(live.path()).unwrap();
         store.inner.checkpoint().unwrap();
-        let (body, index) = (keys::message(3, 9), keys::message_index(3, 9));
-        let mut b = WriteBatch::new();
-        b.put(body.clone(), b"the body".to_vec());
-        b.put(index.clone(), b"idx".to_vec());
-        store.apply(b).unwrap();
+        let (body, index) = put_message(&store, (3, 9), b"the body", b"idx");
         store.flush().unwrap();
         let mut b = WriteBatch::new();
         b.put(b"q/later".to_vec(), b"hot".to_vec());
@@ -784,15 +796,11 @@ mod tests {
     /// complete.
     #[test]
     fn an_entry_in_sled_always_has_its_log_record() {
-        use crate::store::{keys, Store, WriteBatch};
+        use crate::store::Store;
         let live = tempfile::tempdir().unwrap();
         let crashed = tempfile::tempdir().unwrap();
         let store = SledStore::open(live.path()).unwrap();
-        let (body, index) = (keys::message(4, 1), keys::message_index(4, 1));
-        let mut b = WriteBatch::new();
-        b.put(body.clone(), b"relaxed body".to_vec());
-        b.put(index.clone(), b"idx".to_vec());
-        store.apply(b).unwrap();
+        let (body, index) = put_message(&store, (4, 1), b"relaxed body", b"idx");
         store.inner.write_pending().unwrap();
         let sled = store.inner.sled().unwrap();
         sled.db.flush().unwrap();
@@ -813,21 +821,15 @@ mod tests {
     /// once its flush returned.
     #[test]
     fn a_write_out_too_large_for_the_log_is_in_sled_alone_once_flushed() {
-        use crate::store::{keys, Store, WriteBatch};
+        use crate::store::{Store, WriteBatch};
         let live = tempfile::tempdir().unwrap();
         let crashed = tempfile::tempdir().unwrap();
         let store = SledStore::open(live.path()).unwrap();
-        let (small, small_index) = (keys::message(3, 1), keys::message_index(3, 1));
-        let mut b = WriteBatch::new();
-        b.put(small.clone(), b"small body".to_vec());
-        b.put(small_index.clone(), b"idx 1".to_vec());
-        store.apply(b).unwrap();
+        let (small, small_index) = put_message(&store, (3, 1), b"small body", b"idx 1");
         store.flush().unwrap();
-        let (large, large_index) = (keys::message(3, 2), keys::message_index(3, 2));
         let big = vec![7u8; SEGMENT_BYTES as usize + 4096];
+        let (large, large_index) = put_message(&store, (3, 2), &big, b"idx 2");
         let mut b = WriteBatch::new();
-        b.put(large.clone(), big.clone());
-        b.put(large_index.clone(), b"idx 2".to_vec());
         b.delete(small.clone());
         b.delete(small_index.clone());
         store.apply(b).unwrap();

@@ -28,7 +28,8 @@ fn engine() -> (Arc<Engine>, Arc<ManualClock>) {
     (engine, clock)
 }
 
-fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+/// Queue attributes as `create_queue` takes them.
+pub(crate) fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

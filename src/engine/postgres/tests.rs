@@ -289,13 +289,7 @@ async fn engine_at(
     (engine, clock)
 }
 
-/// Queue attributes as `create_queue` takes them.
-fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use crate::engine::tests::attrs;
 
 /// The janitor deletes an idle queue's messages past their retention, then its expired
 /// deduplication rows and receive attempts, on its own (no receive, no request), and not

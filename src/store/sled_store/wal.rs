@@ -773,8 +773,7 @@ mod tests {
         sled.db.flush().unwrap();
         assert!(sled.messages.is_empty(), "the body waits for a checkpoint");
         assert!(sled.journal.len() >= 2, "both entries are in sled");
-        copy_dir(live.path(), crashed.path(), false);
-        copy_dir(live.path(), crashed.path(), true);
+        copy_all(live.path(), crashed.path());
         drop((sled, store));
 
         let reopened = SledStore::open(crashed.path()).unwrap();
@@ -805,8 +804,7 @@ mod tests {
         let sled = store.inner.sled().unwrap();
         sled.db.flush().unwrap();
         assert!(sled.messages.get(&body).unwrap().is_none(), "not moved yet");
-        copy_dir(live.path(), crashed.path(), false);
-        copy_dir(live.path(), crashed.path(), true);
+        copy_all(live.path(), crashed.path());
         drop((sled, store));
         let reopened = SledStore::open(crashed.path()).unwrap();
         assert_eq!(reopened.get(&index).unwrap().as_deref(), Some(&b"idx"[..]));

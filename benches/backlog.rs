@@ -10,8 +10,8 @@
 //!    server's RSS before and after (RSS delta / messages = memory per queued message), and
 //!    the data dir's size;
 //! 3. the receive latency at that depth;
-//! 4. a restart (SIGTERM, start again): the time from the start to `GET /health` 200
-//!    (readiness: recovery done), RSS then, and the depth the queue reports;
+//! 4. a restart (SIGTERM, or SIGKILL with `--crash`, start again): the time from the start to
+//!    `GET /health` 200 (readiness: recovery done), RSS then, and the depth the queue reports;
 //! 5. with `--drain-refill`: every message received and deleted, the queue filled again, and
 //!    the data dir's size after `--settle-secs` (space reclaimed or not).
 //!
@@ -77,6 +77,10 @@ struct Args {
     /// Also drain the queue and fill it again, then measure the data dir.
     #[arg(long)]
     drain_refill: bool,
+    /// Restart after a SIGKILL (a crash: the store is not closed, so its open replays its
+    /// logs) instead of a SIGTERM.
+    #[arg(long)]
+    crash: bool,
     /// Seconds to wait before measuring the data dir after the refill.
     #[arg(long, default_value_t = 20)]
     settle_secs: u64,
@@ -163,7 +167,7 @@ async fn run(args: &Args) -> Result<(), String> {
     );
 
     let started = Instant::now();
-    fill(&ctx, &url, &body, args.messages - first, args.connections).await?;
+    let stalls = fill(&ctx, &url, &body, args.messages - first, args.connections).await?;
     let fill_secs = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(2)).await;
     let full_kib = rss_kib(server.pid()).unwrap_or(0);
@@ -171,12 +175,13 @@ async fn run(args: &Args) -> Result<(), String> {
     let disk_full = dir_bytes(&data);
     println!(
         "filled {} messages in {fill_secs:.1} s ({:.0}/s); RSS idle {:.1} MiB, full {:.1} MiB: \
-         {per_message:.0} bytes per queued message; data dir {:.1} MiB",
+         {per_message:.0} bytes per queued message; data dir {:.1} MiB; {}",
         args.messages,
         args.messages as f64 / fill_secs,
         kib_mib(idle_kib),
         kib_mib(full_kib),
-        mib(disk_full)
+        mib(disk_full),
+        stalls.describe()
     );
     let (p50_deep, p99_deep) = receive_latency(&ctx, &url, &body, args.samples).await?;
     println!(
@@ -188,11 +193,16 @@ async fn run(args: &Args) -> Result<(), String> {
     );
 
     let stopping = Instant::now();
-    server.stop(Duration::from_secs(300)).await?;
-    println!(
-        "stopped (SIGTERM to exit) in {:.2} s",
-        stopping.elapsed().as_secs_f64()
-    );
+    if args.crash {
+        server.kill()?;
+        println!("killed (SIGKILL)");
+    } else {
+        server.stop(Duration::from_secs(300)).await?;
+        println!(
+            "stopped (SIGTERM to exit) in {:.2} s",
+            stopping.elapsed().as_secs_f64()
+        );
+    }
     let log_from = std::fs::metadata(&log).map_or(0, |m| m.len());
     let started = Instant::now();
     let mut server = Server::start_bin(&bin, &data, &log, &args.server_args)?;
@@ -268,6 +278,8 @@ async fn run(args: &Args) -> Result<(), String> {
         "messages": args.messages,
         "body_bytes": args.body_bytes,
         "fill_msgs_per_s": args.messages as f64 / fill_secs,
+        "fill_slowest_batch_ms": ms(stalls.slowest),
+        "fill_batches_over_50ms": stalls.slow,
         "rss_idle_kib": idle_kib,
         "rss_full_kib": full_kib,
         "bytes_per_message": per_message,
@@ -565,7 +577,7 @@ async fn fill(
     body: &str,
     count: u64,
     conns: usize,
-) -> Result<(), String> {
+) -> Result<FillStalls, String> {
     let batches = Arc::new(AtomicU64::new(count.div_ceil(10)));
     let left = Arc::new(AtomicU64::new(count));
     let mut tasks = Vec::new();
@@ -575,6 +587,7 @@ async fn fill(
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::connect(&ctx).await?;
             let deadline = Instant::now() + Duration::from_secs(3_600);
+            let mut stalls = FillStalls::default();
             while batches
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| b.checked_sub(1))
                 .is_ok()
@@ -589,6 +602,7 @@ async fn fill(
                     .map_or(0, |l| l.min(10));
                 let entries: Vec<(String, Option<String>)> =
                     (0..n).map(|_| (body.clone(), None)).collect();
+                let sent = Instant::now();
                 let (resp, _) = call(
                     &ctx,
                     &mut conn,
@@ -598,19 +612,53 @@ async fn fill(
                     },
                 )
                 .await?;
+                stalls.count(sent.elapsed());
                 let (ok, failed) = decode_batch(ctx.protocol, &resp, "SendMessageBatchResultEntry")
                     .map_err(|e| e.to_string())?;
                 if failed > 0 || ok as u64 != n {
                     return Err(format!("SendMessageBatch: {ok} ok, {failed} failed"));
                 }
             }
-            Ok::<_, String>(())
+            Ok::<_, String>(stalls)
         }));
     }
+    let mut stalls = FillStalls::default();
     for t in tasks {
-        t.await.map_err(|e| e.to_string())??;
+        stalls.add(t.await.map_err(|e| e.to_string())??);
     }
-    Ok(())
+    Ok(stalls)
+}
+
+/// The slowest SendMessageBatch calls of a fill: a pause of the server (a table growing under
+/// a queue's lock, a flush held up) shows here, not in the fill's rate.
+#[derive(Default)]
+struct FillStalls {
+    slowest: Duration,
+    /// Calls that took over [`FillStalls::SLOW`].
+    slow: u64,
+}
+
+impl FillStalls {
+    const SLOW: Duration = Duration::from_millis(50);
+
+    fn count(&mut self, took: Duration) {
+        self.slowest = self.slowest.max(took);
+        self.slow += u64::from(took > Self::SLOW);
+    }
+
+    fn add(&mut self, other: FillStalls) {
+        self.slowest = self.slowest.max(other.slowest);
+        self.slow += other.slow;
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "slowest SendMessageBatch {:.1} ms, {} over {} ms",
+            ms(self.slowest),
+            self.slow,
+            Self::SLOW.as_millis()
+        )
+    }
 }
 
 /// ReceiveMessage latency (p50, p99) over `samples` receives of one message, each deleted

@@ -65,6 +65,10 @@ use rand::Rng;
 )]
 mod client;
 #[path = "common/server.rs"]
+#[allow(
+    dead_code,
+    reason = "the backlog benchmark's crash restart (`kill`) is not used here"
+)]
 mod server;
 use client::*;
 use server::{rss_kib, Server};

@@ -1,5 +1,5 @@
 //! The benches' server process (`soak` and `backlog`): the `cauda` binary built with them on a
-//! free loopback port over a data dir, its readiness, SIGTERM and exit, its RSS.
+//! free loopback port over a data dir, its readiness, SIGTERM and exit (or SIGKILL), its RSS.
 //!
 //! Included with `#[path = "common/server.rs"] mod server;`.
 
@@ -67,6 +67,12 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         Err(format!("no /health 200 within {bound:?}"))
+    }
+
+    /// SIGKILL (a crash: nothing is flushed or closed), and waits for the exit.
+    pub(crate) fn kill(mut self) -> Result<(), String> {
+        self.child.kill().map_err(|e| e.to_string())?;
+        self.child.wait().map(drop).map_err(|e| e.to_string())
     }
 
     /// SIGTERM, then waits up to `bound` for exit status 0.

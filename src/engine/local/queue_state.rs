@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use rustc_hash::FxHashMap;
 use tokio::sync::watch;
 
 use crate::engine::attributes::QueueAttributes;
 use crate::engine::queue::{Counts, DedupRecord, MessageMeta, MessageStateRecord, QueueRecord};
 use bulk::BulkInsert;
+use table::MessageTable;
 
 /// A FIFO receive remembered for `ReceiveRequestAttemptId` retries.
 #[derive(Clone, Debug)]
@@ -36,9 +36,9 @@ pub struct AttemptedMessage {
 #[derive(Debug)]
 pub struct QueueState {
     record: QueueRecord,
-    /// By sequence number. Server-assigned keys, so the fast non-keyed hash is safe here.
+    /// By sequence number, in shards that grow one at a time (see [`MessageTable`]).
     /// Compact: one entry per queued message (see [`Meta`]).
-    messages: FxHashMap<u64, Meta>,
+    messages: MessageTable,
     /// The message groups the messages name, by the small ids their [`Meta`] holds.
     group_ids: GroupIds,
     /// Messages not yet visible when last looked at, by (visible_at, seq); [`promote`]
@@ -61,7 +61,11 @@ pub struct QueueState {
     grouped: usize,
     /// FIFO: the group served last, so receives rotate over groups.
     group_cursor: Option<Arc<str>>,
-    dedup: HashMap<String, DedupRecord>,
+    /// FIFO deduplication entries by key: a B-tree, not a hash table, since a FIFO queue at
+    /// full speed holds a few hundred thousand (five minutes of sends) and a hash table's
+    /// growth rehashes them all at once under the queue's lock (a pause of tens of
+    /// milliseconds at 100,000 keys).
+    dedup: BTreeMap<String, DedupRecord>,
     dedup_expiry: BTreeSet<(u64, String)>,
     attempts: HashMap<String, ReceiveAttempt>,
     /// Receive attempts by (expires_at, attempt id), for the janitor's deadline.
@@ -81,7 +85,7 @@ impl QueueState {
     pub fn new(record: QueueRecord) -> Self {
         QueueState {
             record,
-            messages: FxHashMap::default(),
+            messages: MessageTable::default(),
             group_ids: GroupIds::default(),
             waiting: BTreeSet::new(),
             ready: BTreeSet::new(),
@@ -91,7 +95,7 @@ impl QueueState {
             groups: BTreeMap::new(),
             grouped: 0,
             group_cursor: None,
-            dedup: HashMap::new(),
+            dedup: BTreeMap::new(),
             dedup_expiry: BTreeSet::new(),
             attempts: HashMap::new(),
             attempt_expiry: BTreeSet::new(),
@@ -165,7 +169,7 @@ impl QueueState {
     /// A message's metadata.
     pub fn message(&self, seq: u64) -> Option<MessageMeta> {
         self.messages
-            .get(&seq)
+            .get(seq)
             .map(|m| m.expand(self.group_ids.name(m.group)))
     }
 
@@ -177,7 +181,7 @@ impl QueueState {
 
     /// Sequence numbers of every message, in no order.
     pub fn seqs(&self) -> impl Iterator<Item = u64> + '_ {
-        self.messages.keys().copied()
+        self.messages.seqs()
     }
 
     /// Whether any message carries a MessageGroupId (fair standard queues, FIFO).
@@ -215,7 +219,7 @@ impl QueueState {
         self.dedup.contains_key(key)
     }
 
-    /// Keys of every deduplication entry, in no order.
+    /// Keys of every deduplication entry.
     pub fn dedup_keys(&self) -> impl Iterator<Item = &String> + '_ {
         self.dedup.keys()
     }
@@ -416,7 +420,7 @@ impl QueueState {
 
     /// Removes a message from every index.
     pub fn remove(&mut self, seq: u64) -> Option<MessageMeta> {
-        let compact = self.messages.remove(&seq)?;
+        let compact = self.messages.remove(seq)?;
         let meta = compact.expand(self.group_ids.name(compact.group));
         self.group_ids.release(compact.group);
         let v = meta.state.visible_at;
@@ -441,7 +445,7 @@ impl QueueState {
 
     /// Replaces a message's state (visibility, receive count) in every index.
     pub fn update_state(&mut self, seq: u64, state: MessageStateRecord, now: u64) {
-        let Some(meta) = self.messages.get_mut(&seq) else {
+        let Some(meta) = self.messages.get_mut(seq) else {
             return;
         };
         let old = meta.visible_at;
@@ -649,6 +653,7 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 mod bulk;
+mod table;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 //! One queue's state on the local backend: its stored record, and in-memory indexes over its
 //! messages' metadata (bodies stay in the store). All times are epoch milliseconds.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
@@ -67,7 +67,8 @@ pub struct QueueState {
     /// milliseconds at 100,000 keys).
     dedup: BTreeMap<String, DedupRecord>,
     dedup_expiry: BTreeSet<(u64, String)>,
-    attempts: HashMap<String, ReceiveAttempt>,
+    /// FIFO receives by `ReceiveRequestAttemptId` (a B-tree, like `dedup`).
+    attempts: BTreeMap<String, ReceiveAttempt>,
     /// Receive attempts by (expires_at, attempt id), for the janitor's deadline.
     attempt_expiry: BTreeSet<(u64, String)>,
     /// The janitor deadline last scheduled for this queue (see [`QueueState::janitor_due`]).
@@ -97,7 +98,7 @@ impl QueueState {
             group_cursor: None,
             dedup: BTreeMap::new(),
             dedup_expiry: BTreeSet::new(),
-            attempts: HashMap::new(),
+            attempts: BTreeMap::new(),
             attempt_expiry: BTreeSet::new(),
             janitor_at: None,
             last_purge_at: None,
@@ -594,7 +595,9 @@ impl Meta {
 /// reused once no message names its group.
 #[derive(Debug, Default)]
 struct GroupIds {
-    ids: HashMap<Arc<str>, u32>,
+    /// A B-tree, not a hash table: a queue may hold a million groups (one per customer), and a
+    /// hash table's growth would rehash them all at once under the queue's lock.
+    ids: BTreeMap<Arc<str>, u32>,
     /// By id − 1: the group and how many messages name it.
     names: Vec<(Option<Arc<str>>, usize)>,
     free: Vec<u32>,

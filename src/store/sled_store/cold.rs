@@ -230,16 +230,21 @@ impl Cold {
     }
 
     /// Write-outs up to `upto` are checkpointed: their writes are the `messages` tree's now.
-    pub(super) fn flushed(&mut self, upto: u64) {
-        while let Some((entry, _)) = self.written.front() {
+    /// Lets go of at most `max` of them; true once none is left.
+    pub(super) fn flushed(&mut self, upto: u64, max: usize) -> bool {
+        for _ in 0..max {
+            let Some((entry, _)) = self.written.front() else {
+                return true;
+            };
             if *entry > upto {
-                break;
+                return true;
             }
             let (entry, key) = self.written.pop_front().expect("a front entry");
             if self.slots.get(&key).is_some_and(|s| s.entry == entry) {
                 self.slots.remove(&key);
             }
         }
+        self.written.front().is_none_or(|(entry, _)| *entry > upto)
     }
 
     /// Unflushed cold writes held in memory (tests).
@@ -371,5 +376,20 @@ mod tests {
         assert_eq!(cold.first_not_moved(0), Some(1));
         assert_eq!(cold.first_not_moved(1), Some(2));
         assert_eq!(cold.first_not_moved(3), None);
+    }
+
+    /// A checkpoint lets go of the copies of flushed writes a few at a time, oldest first,
+    /// keeping those of write-outs it does not cover.
+    #[test]
+    fn flushed_writes_leave_memory_a_slice_at_a_time() {
+        let mut cold = three_write_outs(super::super::now());
+        assert_eq!(cold.len(), 4, "a (removal), b, c, d");
+        assert!(!cold.flushed(2, 2), "write-out 2's writes are left");
+        assert_eq!(cold.len(), 3, "b went; a's first write is not its latest");
+        assert!(cold.flushed(2, 2));
+        assert_eq!(cold.len(), 1, "only d, of write-out 3, stays");
+        assert!(cold.get(b"d").is_some() && cold.get(b"a").is_none());
+        assert!(cold.flushed(3, usize::MAX));
+        assert_eq!(cold.len(), 0);
     }
 }

@@ -222,9 +222,7 @@ impl Inner {
         sled.db.flush().map_err(err)?;
         checkpoints.recorded = seq;
         checkpoints.applied = seq;
-        let mut state = self.state();
-        state.cold.flushed(seq);
-        state.lean.flushed(seq);
+        self.state().forget_flushed(seq, usize::MAX);
         Ok(records)
     }
 

@@ -312,18 +312,25 @@ impl Lean {
         }
     }
 
-    /// Entries up to `upto` are flushed: the values of their puts may leave memory.
-    pub(super) fn flushed(&mut self, upto: u64) {
+    /// Entries up to `upto` are flushed: the values of their puts may leave memory. Lets go
+    /// of at most `max` of them; true once none is left.
+    pub(super) fn flushed(&mut self, upto: u64, max: usize) -> bool {
         self.flushed_upto = self.flushed_upto.max(upto);
-        while let Some(&(entry, key)) = self.unflushed.front() {
+        for _ in 0..max {
+            let Some(&(entry, key)) = self.unflushed.front() else {
+                return true;
+            };
             if entry > upto {
-                break;
+                return true;
             }
             self.unflushed.pop_front();
             if self.released && self.entry_of(&key) == Some(entry) {
                 self.values.remove(&key);
             }
         }
+        self.unflushed
+            .front()
+            .is_none_or(|&(entry, _)| entry > upto)
     }
 
     /// The replay is done: everything it read, up to entry `upto`, is on disk.
@@ -688,7 +695,9 @@ mod tests {
             Some(&b"three"[..]),
             "its copy is not flushed yet"
         );
-        lean.flushed(5);
+        assert!(lean.flushed(4, usize::MAX), "nothing up to entry 4 is left");
+        assert_eq!(lean.values_in_memory(), 1, "entry 5 is not flushed yet");
+        assert!(lean.flushed(5, 1));
         assert_eq!(lean.values_in_memory(), 0);
         assert_eq!(lean.len(), 2);
     }

@@ -66,10 +66,9 @@ impl Inner {
         // Not under the lock: a flush makes durable what sled was given before it started,
         // and the flush's path must not wait for one to move cold writes.
         sled.db.flush().map_err(|e| self.failed(&e))?;
-        // In slices, each under the state lock for a moment, since every write waits for that
-        // lock: a checkpoint lets go of thousands of copies (one per message since the last
-        // one; 8 ms at 5,000,000 queued), after a slow sled flush of hundreds of thousands
-        // (a pause of 0.8 s was seen).
+        // In slices, each a short hold of the state lock, which every write waits for: a
+        // checkpoint lets go of a copy per write since the previous one (8 ms of work at
+        // 5,000,000 queued), and after a slow sled flush of hundreds of thousands (0.8 s).
         while !self.state().forget_flushed(upto, FORGET_SLICE) {}
         self.wal_checkpointed(upto);
         Ok(())

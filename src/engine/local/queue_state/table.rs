@@ -120,7 +120,8 @@ impl MessageTable {
         }
     }
 
-    /// Adds to the count of messages those inserted straight into shards ([`shard_mut`]).
+    /// Counts the messages again, after some were inserted straight into shards
+    /// ([`shard_mut`]).
     ///
     /// [`shard_mut`]: MessageTable::shard_mut
     pub(super) fn recount(&mut self) {

@@ -68,7 +68,7 @@ impl Inner {
         sled.db.flush().map_err(|e| self.failed(&e))?;
         // In slices, each a short hold of the state lock, which every write waits for: a
         // checkpoint lets go of a copy per write since the previous one (8 ms of work at
-        // 5,000,000 queued), and after a slow sled flush of hundreds of thousands (0.8 s).
+        // 5,000,000 queued), and 0.8 s was seen once (a delayed checkpoint has more).
         while !self.state().forget_flushed(upto, FORGET_SLICE) {}
         self.wal_checkpointed(upto);
         Ok(())

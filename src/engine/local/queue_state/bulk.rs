@@ -106,8 +106,7 @@ impl BulkInsert {
         let word =
             |e: &[u8], i: usize| u64::from_le_bytes(e[i * 8..i * 8 + 8].try_into().expect("8"));
         let half = |e: &[u8], at: usize| u32::from_le_bytes(e[at..at + 4].try_into().expect("4"));
-        for (index, (map, used)) in self.parts.into_iter().enumerate() {
-            let shard = table.shard_mut(index);
+        for (map, used) in self.parts {
             for e in map[..used].chunks_exact(Self::ENTRY) {
                 let meta = Meta {
                     visible_at: word(e, 1),
@@ -117,10 +116,9 @@ impl BulkInsert {
                     receive_count: half(e, 40),
                     group: half(e, 44),
                 };
-                shard.insert(word(e, 0), meta);
+                table.insert(word(e, 0), meta);
             }
         }
-        table.recount();
         (self.ready, self.by_sent)
     }
 }

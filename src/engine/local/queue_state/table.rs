@@ -45,7 +45,7 @@ impl MessageTable {
     }
 
     /// Shard `index` of the split table (splitting it first if it is not).
-    pub(super) fn shard_mut(&mut self, index: usize) -> &mut FxHashMap<u64, Meta> {
+    fn shard_mut(&mut self, index: usize) -> &mut FxHashMap<u64, Meta> {
         self.split();
         &mut self.shards[index]
     }
@@ -118,14 +118,6 @@ impl MessageTable {
         for index in 0..Self::SHARDS {
             self.shard_mut(index).reserve(per_shard);
         }
-    }
-
-    /// Counts the messages again, after some were inserted straight into shards
-    /// ([`shard_mut`]).
-    ///
-    /// [`shard_mut`]: MessageTable::shard_mut
-    pub(super) fn recount(&mut self) {
-        self.len = self.shards.iter().map(std::collections::HashMap::len).sum();
     }
 }
 
@@ -205,7 +197,6 @@ mod tests {
         assert_eq!(large.shards.len(), MessageTable::SHARDS);
         assert!(large.shards.iter().all(|s| s.capacity() >= 4 * 128));
         large.insert(3, meta(3));
-        large.recount();
         assert_eq!((large.len(), large.get(3).map(|m| m.sent_at)), (1, Some(3)));
     }
 

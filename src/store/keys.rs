@@ -5,7 +5,8 @@
 /// written before queues had regions sit at `q` + account + 0x00 + name and keep that key.
 pub const QUEUE: u8 = b'q';
 /// `m` + queue id + seq → `MessageRecord` (immutable part: body, attributes, ids). A *cold*
-/// record (see [`is_cold`]): the sled store keeps it on disk only, and recovery never reads it.
+/// record (see [`is_cold`]): the sled store keeps it on disk only (in segment files of its
+/// own), and recovery never reads it.
 pub const MESSAGE: u8 = b'm';
 /// `i` + queue id + seq → `MessageIndexRecord`: what recovery needs of a message (when it was
 /// sent and first visible, its group), written and removed with its `m` record. A *lean*

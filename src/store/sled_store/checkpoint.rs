@@ -1,4 +1,5 @@
-//! Checkpoints: moving cold writes (message bodies) to sled and flushing sled (see `cold.rs`
+//! Checkpoints: moving cold writes (message bodies) to the segments, syncing them and flushing
+//! sled (see `cold.rs`
 //! for when and why), and the order a write-out too large for the write-ahead log takes.
 
 use std::time::Instant;
@@ -18,11 +19,11 @@ impl State {
     }
 }
 
-/// Where the cold writes stand against sled (see [`cold`]).
+/// Where the cold writes stand against the segments (see [`cold`]).
 pub(super) struct Checkpoints {
     /// The last `COLD_UPTO_KEY` written.
     pub(super) recorded: u64,
-    /// The cold writes of write-outs up to this one are in sled (maybe not flushed).
+    /// The cold writes of write-outs up to this one are in the segments (maybe not synced).
     pub(super) applied: u64,
 }
 
@@ -39,7 +40,9 @@ impl Inner {
             .due(number - 1, number, usize::MAX)
             .0
             .split();
-        puts.apply(&sled.messages).map_err(|e| self.failed(&e))
+        // On disk before the journal entry that indexes them can be.
+        self.apply_bodies(puts)?;
+        self.sync_bodies()
     }
 
     /// Flushes sled with every write-out so far: the log's records up to them are obsolete.
@@ -49,13 +52,16 @@ impl Inner {
         self.flush_sled(&self.sled()?, upto)
     }
 
-    /// A checkpoint: writes the cold writes of write-outs up to `upto` to sled, records that
-    /// (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave memory, and the
-    /// log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
+    /// A checkpoint: writes the cold writes of write-outs up to `upto` to the segments, syncs
+    /// them, records that (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave
+    /// memory, and the log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
     pub(super) fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
         {
             let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");
-            self.apply_cold(sled, &mut checkpoints, upto, usize::MAX)?;
+            self.apply_cold(&mut checkpoints, upto, usize::MAX)?;
+            // The cold writes it records must be on disk before the record can be (and dead
+            // segments go once their deaths are).
+            self.sync_bodies()?;
             if upto > checkpoints.recorded {
                 sled.meta
                     .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
@@ -74,11 +80,10 @@ impl Inner {
         Ok(())
     }
 
-    /// Writes to sled, unflushed, the cold writes of write-outs up to `upto` it lacks, or of
-    /// as many of them as reach `max_ops` ops.
+    /// Writes to the segments, unsynced, the cold writes of write-outs up to `upto` they lack,
+    /// or of as many of them as reach `max_ops` ops.
     pub(super) fn apply_cold(
         &self,
-        sled: &Sled,
         checkpoints: &mut Checkpoints,
         upto: u64,
         max_ops: usize,
@@ -91,16 +96,15 @@ impl Inner {
             // sled must never meet a full disk (see the module doc).
             self.has_room(due.bytes().saturating_mul(2))?;
         }
-        due.apply(&sled.messages).map_err(|e| self.failed(&e))?;
+        self.apply_bodies(due)?;
         checkpoints.applied = done;
         Ok(())
     }
 
-    /// Writes to sled the cold writes of write-outs taken at or before `cutoff` (see
+    /// Writes to the segments the cold writes of write-outs taken at or before `cutoff` (see
     /// [`cold`]), at most `max_ops` of them (rounded up to a whole write-out). Gives way to
     /// another move at work instead of waiting for it. Returns whether it moved any.
     pub(super) fn apply_lagging_cold(&self, cutoff: Instant, max_ops: usize) -> StoreResult<bool> {
-        let sled = self.sled()?;
         let mut checkpoints = match self.checkpoint.try_lock() {
             Ok(checkpoints) => checkpoints,
             Err(std::sync::TryLockError::WouldBlock) => return Ok(false),
@@ -109,7 +113,7 @@ impl Inner {
         let lagging = self.state().cold.lagging(cutoff, checkpoints.applied);
         match lagging {
             Some(upto) => {
-                self.apply_cold(&sled, &mut checkpoints, upto, max_ops)?;
+                self.apply_cold(&mut checkpoints, upto, max_ops)?;
                 Ok(true)
             }
             None => Ok(false),

@@ -1,41 +1,41 @@
-//! Cold records ([`keys::is_cold`]: message bodies and attributes) live in the `messages`
-//! tree, one sled key each, and not in memory: a backlog is bounded by the disk, not by RAM.
+//! Cold records ([`keys::is_cold`]: message bodies and attributes) live in segment files of
+//! their own (`bodies.rs`), and not in memory: a backlog is bounded by the disk, not by RAM.
 //!
-//! A cold write does not reach sled with its write-out: a write-out makes its cold writes
-//! durable in the write-ahead log, and only then may they go to sled (unflushed), once they
-//! are [`COLD_LAG`] old, at most [`FLUSH_PATH_OPS`] keys at a time: from the flusher after it
-//! answered a flush's waiters (`Store::after_flush`; unless another move is at work), and
-//! from the background writer. sled costs ~5 µs a key written and ~3 µs a key removed, so a
-//! message sent and deleted within the lag — most of a busy queue's — costs sled nothing but
-//! the removal of a key it never had (a read, ~0.2 µs): sled gets each key's latest value
+//! A cold write does not reach the segments with its write-out: a write-out makes its cold
+//! writes durable in the write-ahead log, and only then may they go to the segments
+//! (unsynced), once they are [`COLD_LAG`] old, at most [`FLUSH_PATH_OPS`] keys at a time: from
+//! the flusher after it answered a flush's waiters (`Store::after_flush`; unless another move
+//! is at work), and from the background writer. A message sent and deleted within the lag —
+//! most of a busy queue's — so never reaches the segments: they get each key's latest value
 //! only.
 //!
 //! Until its checkpoint, a cold key's latest write stays in memory: a read must see it, and a
-//! failed store that rewrites its journal from memory must rewrite it too (sled may lose what
-//! it was given unflushed). A **checkpoint** (`Inner::flush_sled`) writes the cold writes of
-//! every write-out up to its number that sled lacks, records that number in the `meta` tree
+//! failed store must write it again (the segments may lose what they were given unsynced). A
+//! **checkpoint** (`Inner::flush_sled`) writes the cold writes of every write-out up to its
+//! number that the segments lack, syncs them, records that number in sled's `meta` tree
 //! (`COLD_UPTO_KEY`), then flushes sled. The background writer's checkpoints (every 100 ms)
 //! go only as far as the cold writes already moved, unless the write-ahead log is filling.
 //! At the open, the log's replay starts at the oldest write-out whose cold writes may be
-//! missing from sled (see `wal.rs`), so after a crash every journalled index record still
-//! finds its body. A crash can leave a body whose index never reached the journal (a send not
-//! acknowledged): it is never read, and stays until its queue's records are removed.
+//! missing from the segments (see `wal.rs`), so after a crash every journalled index record
+//! still finds its body. A crash can leave a body whose index never reached the journal (a
+//! send not acknowledged): it is never read, and stays until its queue's records are removed.
 //!
-//! A write-out too large for the log is the exception: it reaches sled in the order that is
-//! consistent by itself (every earlier write-out checkpointed, then its cold puts, its journal
-//! entry, its cold removals, and a flush), see `Inner::write_pending`.
+//! A write-out too large for the log is the exception: it reaches the disk in the order that
+//! is consistent by itself (every earlier write-out checkpointed, then its cold puts, synced,
+//! its journal entry, its cold removals, and a checkpoint), see `Inner::write_pending`.
 //!
 //! [`keys::is_cold`]: crate::store::keys::is_cold
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use super::bodies::Bodies;
 use crate::store::StoreResult;
 
-/// How old a write-out's cold writes are before they go to sled (unless a checkpoint comes
-/// first): a message deleted within it costs sled nothing.
+/// How old a write-out's cold writes are before they go to the segments (unless a checkpoint
+/// comes first): a message deleted within it costs them nothing.
 pub(super) const COLD_LAG: Duration = Duration::from_millis(50);
-/// The most cold writes one move takes (~5–10 ms of sled's time): the flusher moves the ones
+/// The most cold writes one move takes (a few hundred microseconds): the flusher moves the ones
 /// old enough after each flush, sharing the work with the background writer much as when
 /// every write-out wrote its own, and the background writer moves the rest this much at a
 /// time, so that the flusher never waits long for it.
@@ -57,7 +57,7 @@ pub(super) struct Cold {
     /// Keys taken by write-out `.0`, not checkpointed yet, oldest first.
     written: VecDeque<(u64, Vec<u8>)>,
     /// When each write-out with cold writes became durable in the log, oldest first (pruned
-    /// as they reach sled). Only these may go to sled: a cold write in sled whose write-out
+    /// as they reach the segments). Only these may go there: a cold write there whose write-out
     /// is not in the log could outlive a crash that its journal entry does not.
     taken: VecDeque<(Instant, u64)>,
 }
@@ -76,18 +76,17 @@ impl ColdWrites {
     }
 }
 
-/// Cold puts and removals due at a checkpoint, each key's latest value once, applied to sled
-/// one key at a time: an atomic sled batch costs as much a key and rolls sled's log buffer
-/// twice, while a checkpoint needs no atomicity (the write-ahead log holds every write).
+/// Cold puts and removals due at a checkpoint, each key's latest value once, applied to the
+/// segments in order (no atomicity needed: the write-ahead log holds every write).
 #[derive(Default)]
 pub(super) struct ColdOps(Vec<(Vec<u8>, Option<Vec<u8>>)>);
 
 impl ColdOps {
-    pub(super) fn apply(self, tree: &sled::Tree) -> Result<(), sled::Error> {
+    pub(super) fn apply(self, bodies: &mut Bodies) -> std::io::Result<()> {
         for (key, value) in self.0 {
             match value {
-                Some(value) => tree.insert(key, value)?,
-                None => tree.remove(key)?,
+                Some(value) => bodies.put(&key, &value)?,
+                None => bodies.remove(&key)?,
             };
         }
         Ok(())
@@ -126,8 +125,8 @@ impl Cold {
         self.slots.insert(key, Slot { value, entry });
     }
 
-    /// The latest write of `key` not flushed yet: `Some(None)` for a removal, `None` when the
-    /// `messages` tree has the latest value.
+    /// The latest write of `key` not checkpointed yet: `Some(None)` for a removal, `None` when
+    /// the segments have the latest value.
     pub(super) fn get(&self, key: &[u8]) -> Option<Option<&[u8]>> {
         self.slots.get(key).map(|s| s.value.as_deref())
     }
@@ -172,7 +171,7 @@ impl Cold {
         out
     }
 
-    /// What sled lacks of write-outs `after + 1 ..= upto` (those up to `after` are in it):
+    /// What the segments lack of write-outs `after + 1 ..= upto` (those up to `after` are in them):
     /// the latest write of each key they wrote, unless a later write-out wrote it again (that
     /// one's turn will come). Stops after the write-out that reaches `max_ops` ops; returns
     /// the ops and the last write-out they complete.
@@ -195,12 +194,12 @@ impl Cold {
     }
 
     /// Write-out `entry`, which has cold writes, is durable in the write-ahead log since `at`:
-    /// from now on its cold writes may go to sled.
+    /// from now on its cold writes may go to the segments.
     pub(super) fn logged(&mut self, entry: u64, at: Instant) {
         self.taken.push_back((at, entry));
     }
 
-    /// The oldest write-out with cold writes that sled lacks (it has those up to `applied`).
+    /// The oldest write-out with cold writes the segments lack (they have those up to `applied`).
     pub(super) fn first_not_moved(&mut self, applied: u64) -> Option<u64> {
         while self.taken.front().is_some_and(|&(_, e)| e <= applied) {
             self.taken.pop_front();
@@ -208,8 +207,8 @@ impl Cold {
         self.taken.front().map(|&(_, e)| e)
     }
 
-    /// The newest write-out logged at or before `cutoff` whose cold writes sled lacks (it has
-    /// those up to `applied`), if any.
+    /// The newest write-out logged at or before `cutoff` whose cold writes the segments lack
+    /// (they have those up to `applied`), if any.
     pub(super) fn lagging(&mut self, cutoff: Instant, applied: u64) -> Option<u64> {
         self.first_not_moved(applied)?;
         // Logged in order, under the writer lock: both the times and the numbers ascend.
@@ -229,7 +228,7 @@ impl Cold {
         self.take(entry);
     }
 
-    /// Write-outs up to `upto` are checkpointed: their writes are the `messages` tree's now.
+    /// Write-outs up to `upto` are checkpointed: their writes are the segments' now.
     /// Lets go of at most `max` of them; true once none is left.
     pub(super) fn flushed(&mut self, upto: u64, max: usize) -> bool {
         for _ in 0..max {
@@ -255,24 +254,26 @@ impl Cold {
 }
 
 impl super::Inner {
-    /// A cold record: its unflushed write if any, else the `messages` tree's value.
+    /// A cold record: its unflushed write if any, else the segments' value.
     pub(super) fn get_cold(&self, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
         if let Some(latest) = self.state().cold.get(key) {
             return Ok(latest.map(<[u8]>::to_vec));
         }
-        // Not in memory: the write is flushed, so the tree has it (or never had it).
-        let sled = self.sled()?;
-        let value = sled.messages.get(key).map_err(|e| self.failed(&e))?;
-        Ok(value.map(|v| v.to_vec()))
+        // Not in memory: the write is checkpointed, so the segments have it (or never had).
+        let found = self.bodies().find(key);
+        found
+            .map(|at| at.read().map_err(|e| self.bodies_failed(&e)))
+            .transpose()
     }
 
-    /// At most `limit` cold records whose key starts with `prefix`, unflushed writes applied.
+    /// At most `limit` cold records whose key starts with `prefix`, unflushed writes applied;
+    /// without their values (left empty) unless `values`.
     pub(super) fn scan_cold(
         &self,
         prefix: &[u8],
         limit: usize,
+        values: bool,
     ) -> StoreResult<BTreeMap<Vec<u8>, Vec<u8>>> {
-        let sled = self.sled()?;
         let overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
             .state()
             .cold
@@ -281,17 +282,24 @@ impl super::Inner {
             .collect();
         let removed = overlay.values().filter(|v| v.is_none()).count();
         let mut found = BTreeMap::new();
-        for pair in sled
-            .messages
-            .scan_prefix(prefix)
-            .take(limit.saturating_add(removed))
-        {
-            let (k, v) = pair.map_err(|e| self.failed(&e))?;
-            found.insert(k.to_vec(), v.to_vec());
+        let keys = self
+            .bodies()
+            .keys_with_prefix(prefix, limit.saturating_add(removed));
+        for k in keys {
+            if !values {
+                found.insert(k, Vec::new());
+                continue;
+            }
+            // A record removed meanwhile is left out.
+            let at = self.bodies().find(&k);
+            if let Some(at) = at {
+                let v = at.read().map_err(|e| self.bodies_failed(&e))?;
+                found.insert(k, v);
+            }
         }
         for (k, v) in overlay {
             match v {
-                Some(v) => found.insert(k, v),
+                Some(v) => found.insert(k, if values { v } else { Vec::new() }),
                 None => found.remove(&k),
             };
         }
@@ -358,13 +366,17 @@ mod tests {
     }
 
     #[test]
-    fn lagging_is_the_newest_write_out_old_enough_that_sled_lacks() {
+    fn lagging_is_the_newest_write_out_old_enough_that_the_segments_lack() {
         let t0 = super::super::now();
         let mut cold = three_write_outs(t0);
         let ms = Duration::from_millis;
         assert_eq!(cold.lagging(t0 + ms(5), 0), Some(1));
         assert_eq!(cold.lagging(t0 + ms(59), 0), Some(2));
-        assert_eq!(cold.lagging(t0 + ms(59), 2), None, "sled has 1 and 2");
+        assert_eq!(
+            cold.lagging(t0 + ms(59), 2),
+            None,
+            "the segments have 1 and 2"
+        );
         assert_eq!(cold.lagging(t0 + ms(60), 2), Some(3));
         assert_eq!(cold.lagging(t0 + ms(60), 3), None);
         assert_eq!(cold.first_not_moved(3), None);

@@ -128,6 +128,16 @@ impl Inner {
                 return Err(still_failed(&self.state()));
             }
         };
+        // The segments as they are on disk: what a failed write may have left out of them is
+        // in memory until its checkpoint, and the rewrite writes it again.
+        match bodies::Bodies::open(&self.dir.join("bodies")) {
+            Ok(bodies) => *self.bodies() = bodies,
+            Err(e) => {
+                tracing::debug!(error = %e, "reopening the message bodies failed");
+                *self.sled.write().unwrap_or_else(PoisonError::into_inner) = Some(sled);
+                return Err(still_failed(&self.state()));
+            }
+        }
         // The log starts afresh once the journal is rewritten and flushed: a record torn by the
         // failure must not end the log before records written after it.
         let rewritten = self
@@ -153,7 +163,8 @@ impl Inner {
     }
 
     /// Replaces every journal entry in `sled` by one holding the whole live map, and flushes;
-    /// every unflushed cold write is written again first (sled may have lost it). Lean values
+    /// every cold write not checkpointed is written again first (the segments, reopened as
+    /// they are on disk, may lack it). Lean values
     /// not in memory are flushed, hence in the entries read back from `sled` before they go.
     /// The count of records written. The caller holds the reclaim and writer locks.
     pub(super) fn rewrite_journal(&self, sled: &Sled) -> StoreResult<usize> {
@@ -208,14 +219,15 @@ impl Inner {
             (seq, entry, records, cold)
         };
         let (puts, removes) = cold.split();
-        puts.apply(&sled.messages).map_err(err)?;
+        self.apply_bodies(puts)?;
         let mut batch = sled::Batch::default();
         for k in old {
             batch.remove(k);
         }
         batch.insert(&entry_key(seq), entry);
         sled.journal.apply_batch(batch).map_err(err)?;
-        removes.apply(&sled.messages).map_err(err)?;
+        self.apply_bodies(removes)?;
+        self.sync_bodies()?;
         sled.meta
             .insert(COLD_UPTO_KEY, &seq.to_be_bytes())
             .map_err(err)?;

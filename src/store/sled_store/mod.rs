@@ -1,8 +1,8 @@
 //! The default [`Store`]: every record in memory, made durable by a journal in sled — except
-//! cold records (message bodies, [`keys::is_cold`]), which are in sled only, one key each in
-//! the `messages` tree, so that a backlog is bounded by the disk and recovery reads only the
-//! journal (see `cold.rs`: they reach sled ~50 ms after their write-out, off the reply's
-//! path).
+//! cold records (message bodies, [`keys::is_cold`]), which are on disk only, in segment files
+//! of their own (`bodies.rs`), so that a backlog is bounded by the disk and recovery reads
+//! only the journal (see `cold.rs`: they reach the segments ~50 ms after their write-out, off
+//! the reply's path).
 //!
 //! sled 0.34 costs about 10 µs per key written (a leaf splits every few inserts), so writing
 //! one key per message capped throughput far below what a queue needs. Here each batch of
@@ -33,10 +33,10 @@
 //!
 //! **Durability** comes from a write-ahead log of our own (`wal.rs`), not from flushing sled:
 //! each write-out is written to the log (one `O_DIRECT` write of its new blocks) before its
-//! journal entry goes to sled unflushed; its cold writes follow ~50 ms later (`cold.rs`). sled
-//! is flushed in the background every 100 ms (a checkpoint), after which the log's records up
-//! to it are obsolete; on open, the records sled may lack (see `wal.rs`) are applied to sled
-//! again before the journal is read.
+//! journal entry goes to sled unflushed; its cold writes follow ~50 ms later, to the segments
+//! (`cold.rs`). sled and the segments are synced in the background every 100 ms (a
+//! checkpoint), after which the log's records up to it are obsolete; on open, the records they
+//! may lack (see `wal.rs`) are applied to them again before the journal is read.
 //!
 //! **A full disk.** sled 0.34 does not survive one: a log write that fails with ENOSPC is never
 //! retried, and every later flush waits for it forever (even once space is back), as does
@@ -92,11 +92,14 @@ pub(crate) const ENTRY_V1: u8 = 1;
 /// after their write-out's journal entry, so the log's replay must start at the write-out
 /// after `COLD_UPTO_KEY`'s, which a cauda that reads at most version 3 would not: it must
 /// refuse the directory. A version 2 or 3 directory becomes version 4 on open (nothing to
-/// convert: without the key, replay starts where version 3's does).
-pub const STORE_FORMAT: u32 = 4;
+/// convert: without the key, replay starts where version 3's does). Version 5 keeps cold
+/// records in segment files of their own (`bodies/`, see `bodies.rs`) instead of the
+/// `messages` tree, which a cauda that reads at most version 4 would not see; the open moves a
+/// version 2–4 directory's bodies there.
+pub const STORE_FORMAT: u32 = 5;
 const FORMAT_KEY: &[u8] = b"format";
-/// In the `meta` tree: the last write-out whose cold writes are all in sled (big-endian u64),
-/// written by each checkpoint before it flushes sled (see `cold.rs`).
+/// In the `meta` tree: the last write-out whose cold writes are all in the segments, synced
+/// (big-endian u64), written by each checkpoint before it flushes sled (see `cold.rs`).
 const COLD_UPTO_KEY: &[u8] = b"cold_upto";
 /// The shortest time between two attempts to recover a failed store.
 const RECOVERY_INTERVAL: Duration = Duration::from_millis(500);
@@ -181,7 +184,7 @@ struct State {
 }
 
 /// What one write-out moves to the log and sled: its journal entry (if it has hot ops), its
-/// cold writes (to the log only: they go to sled later, see [`cold`]), the head entries it
+/// cold writes (to the log only: they go to the segments later, see [`cold`]), the head entries it
 /// made dead, and its write-out number.
 struct WriteOut {
     /// Its write-out number, if it writes anything.
@@ -334,7 +337,7 @@ pub(crate) fn decode_entry(bytes: &[u8]) -> StoreResult<Vec<Op>> {
 struct Sled {
     db: sled::Db,
     journal: sled::Tree,
-    /// Cold records, one key each (see [`cold`]).
+    /// Cold records of a format 2–4 directory, one key each, moved to the segments on open.
     messages: sled::Tree,
     /// The format version and the checkpoint's `COLD_UPTO_KEY`.
     meta: sled::Tree,
@@ -351,12 +354,18 @@ struct Inner {
     writer: Mutex<()>,
     /// The write-ahead log (see [`wal`]); taken after `writer` when both are held.
     wal: Mutex<wal::Wal>,
-    /// Serialises the moves of cold writes to sled (see [`cold`]), so they reach it in
+    /// Serialises the moves of cold writes to the segments (see [`cold`]), so they reach them in
     /// write-out order. Taken after `writer` (and `reclaim`) when they are held, never before.
     checkpoint: Mutex<Checkpoints>,
     /// Serialises the removal of dead entries (oldest first) with compaction, which must not
     /// remove an entry whose tombstones still hide an older dead entry's puts.
     reclaim: Mutex<()>,
+    /// The cold records checkpointed (see [`bodies`]); taken last, after `checkpoint` when
+    /// both are held, and never with `state`.
+    bodies: Mutex<bodies::Bodies>,
+    /// Serialises the syncs of the segments (a sync covers the writes before it only once
+    /// every earlier sync is done); taken before `bodies`.
+    bodies_sync: Mutex<()>,
 }
 
 impl Inner {
@@ -439,6 +448,7 @@ impl Inner {
         if urgent || round % COMPACT_EVERY_ROUNDS == 0 {
             self.compact()?;
         }
+        self.compact_bodies()?;
         if round % CHECKPOINT_EVERY_ROUNDS == 0 || self.wal_filling() {
             self.has_room(0)?;
             self.flush_sled(&self.sled()?, self.checkpoint_bound(upto))?;
@@ -533,7 +543,11 @@ impl Store for SledStore {
     fn keys_with_prefix(&self, prefix: &[u8], limit: usize) -> StoreResult<Vec<Vec<u8>>> {
         let mut found: Vec<Vec<u8>> = Vec::new();
         if keys::may_be_cold(prefix) {
-            found = self.inner.scan_cold(prefix, limit)?.into_keys().collect();
+            found = self
+                .inner
+                .scan_cold(prefix, limit, false)?
+                .into_keys()
+                .collect();
         }
         let state = self.inner.state();
         found.extend(
@@ -579,7 +593,7 @@ impl Store for SledStore {
         self.inner.write_pending().map(drop)
     }
 
-    /// A slice of the cold writes old enough goes to sled (see `cold.rs`), off the reply's
+    /// A slice of the cold writes old enough goes to the segments (see `cold.rs`), off the reply's
     /// path but on the flusher's, which so shares the work with the background writer.
     fn after_flush(&self) -> StoreResult<()> {
         if let Some(cutoff) = now().checked_sub(cold::COLD_LAG) {
@@ -607,13 +621,14 @@ impl SledStore {
                 .map(|(k, s)| (k.clone(), s.value.clone()))
                 .collect());
         }
-        let mut found = self.inner.scan_cold(prefix, usize::MAX)?;
+        let mut found = self.inner.scan_cold(prefix, usize::MAX, true)?;
         let state = self.inner.state();
         found.extend(with_prefix(&state.map, prefix).map(|(k, s)| (k.clone(), s.value.clone())));
         Ok(found.into_iter().collect())
     }
 }
 
+mod bodies;
 mod checkpoint;
 mod cold;
 mod failure;

@@ -4,8 +4,8 @@
 use super::*;
 
 impl SledStore {
-    /// Opens the store in `dir`; a format 1 directory's cold records move to the `messages`
-    /// tree without index records (see [`SledStore::open_with_index`]).
+    /// Opens the store in `dir`; a format 1 directory's cold records move to the segments
+    /// without index records (see [`SledStore::open_with_index`]).
     pub fn open(dir: &Path) -> StoreResult<Self> {
         Self::open_with_index(dir, None)
     }
@@ -24,7 +24,14 @@ impl SledStore {
         // Write-outs acknowledged through the log but not yet in sled's flushed state first.
         let (mut wal, records) = wal::Wal::open(dir, wal::SEGMENT_BYTES)
             .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
-        let (replayed, cold_upto) = Inner::replay_wal(&sled, dir, &records)?;
+        let mut bodies = bodies::Bodies::open(&dir.join("bodies")).map_err(|e| {
+            StoreError(format!(
+                "the message bodies in {} failed to open: {e}",
+                dir.display()
+            ))
+        })?;
+        let migrated = migrate_messages(&sled, &mut bodies, dir)?;
+        let (replayed, cold_upto) = Inner::replay_wal(&sled, &mut bodies, dir, &records)?;
         wal.reset()
             .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
         let Sled {
@@ -42,6 +49,8 @@ impl SledStore {
             records = state.map.len() + state.lean.len(),
             journal_entries = state.entries.len(),
             wal_records_replayed = replayed,
+            bodies = bodies.len(),
+            bodies_migrated = migrated,
             "store opened"
         );
         let inner = Arc::new(Inner {
@@ -61,6 +70,8 @@ impl SledStore {
                 applied: cold_upto,
             }),
             reclaim: Mutex::new(()),
+            bodies: Mutex::new(bodies),
+            bodies_sync: Mutex::new(()),
         });
         if legacy {
             inner.migrate_legacy()?;
@@ -167,7 +178,7 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
                 state.apply_lean(key, value, seq);
             } else if format < 2 || !keys::is_cold(key) {
                 // From format 2 on, a cold record in the journal is one a migration moved
-                // to the `messages` tree (and maybe changed there since): stale.
+                // out (and maybe changed since): stale.
                 state.apply_op(key.to_vec(), value.map(<[u8]>::to_vec), seq);
             }
         }
@@ -197,6 +208,42 @@ fn spawn_background(worker: Arc<Inner>) -> StoreResult<(mpsc::Sender<()>, JoinHa
         })
         .map_err(|e| StoreError(e.to_string()))?;
     Ok((stop, background))
+}
+
+/// Moves the cold records of a format 2–4 directory from sled's `messages` tree to the
+/// segments (before the write-ahead log's replay, whose cold writes are newer): copied,
+/// synced, then removed from the tree, flushed. An open interrupted half way copies them
+/// again (the later copies win; the earlier ones are dead). How many it moved.
+fn migrate_messages(sled: &Sled, bodies: &mut bodies::Bodies, dir: &Path) -> StoreResult<usize> {
+    let failed = |e: std::io::Error| {
+        StoreError(format!(
+            "the message bodies in {} failed: {e}",
+            dir.display()
+        ))
+    };
+    let mut moved = 0;
+    for pair in sled.messages.iter() {
+        let (k, v) = pair.map_err(|e| describe(dir, &e))?;
+        if !keys::is_cold(&k) {
+            return Err(damaged(
+                dir,
+                "its messages tree holds a key that is not a body's",
+            ));
+        }
+        bodies.put(&k, &v).map_err(failed)?;
+        moved += 1;
+    }
+    if moved == 0 {
+        return Ok(0);
+    }
+    bodies::sync_now(bodies).map_err(failed)?;
+    sled.messages.clear().map_err(|e| describe(dir, &e))?;
+    sled.db.flush().map_err(|e| describe(dir, &e))?;
+    tracing::info!(
+        moved,
+        "moved the message bodies out of sled, to their own segment files"
+    );
+    Ok(moved)
 }
 
 /// Opens sled over `dir`, and its trees.
@@ -257,10 +304,11 @@ fn check_format(db: &sled::Db, journal: &sled::Tree, dir: &Path) -> StoreResult<
                     dir.display()
                 )));
             }
-            if version == 2 || version == 3 {
-                // Formats 3 and 4 only change how the write-ahead log is written and replayed:
-                // nothing to convert, but from now on a cauda that would replay it the old way
-                // (or ignore it) must refuse the directory.
+            if (2..STORE_FORMAT).contains(&version) {
+                // Formats 3 and 4 only change how the write-ahead log is written and replayed,
+                // and format 5's conversion (`migrate_messages`) follows on every open that
+                // finds bodies in sled; but from now on a cauda that would replay the log the
+                // old way (or ignore it, or the segments) must refuse the directory.
                 write_format(db, dir, STORE_FORMAT)?;
                 db.flush().map_err(|e| describe(dir, &e))?;
                 return Ok(STORE_FORMAT);

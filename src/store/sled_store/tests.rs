@@ -220,9 +220,11 @@ mod unit {
             1,
             "in memory until sled is flushed"
         );
-        assert!(
-            store.inner.sled().unwrap().messages.is_empty(),
-            "a flush makes a cold write durable in the log only: sled gets it at a checkpoint"
+        assert_eq!(
+            store.inner.bodies().len(),
+            0,
+            "a flush makes a cold write durable in the log only: the segments get it at a \
+             checkpoint"
         );
         store.inner.checkpoint().unwrap();
         {
@@ -230,8 +232,8 @@ mod unit {
             assert_eq!(state.cold.len(), 0, "checkpointed cold writes leave memory");
             assert!(!state.map.contains_key(&body) && state.lean.contains(&index));
         }
-        let messages = store.inner.sled().unwrap().messages;
-        assert_eq!(messages.len(), 1);
+        assert_eq!(store.inner.bodies().len(), 1);
+        assert!(store.inner.sled().unwrap().messages.is_empty());
         assert_eq!(store.get(&body).unwrap().as_deref(), Some(&b"the body"[..]));
         assert_eq!(
             store
@@ -239,7 +241,7 @@ mod unit {
                 .unwrap(),
             vec![body.clone()]
         );
-        drop((messages, store));
+        drop(store);
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.get(&body).unwrap().as_deref(), Some(&b"the body"[..]));
         assert!(!store.inner.state().map.contains_key(&body));
@@ -255,7 +257,7 @@ mod unit {
         assert!(store.scan_prefix(&[keys::MESSAGE]).unwrap().is_empty());
         store.flush().unwrap();
         store.inner.checkpoint().unwrap();
-        assert!(store.inner.sled().unwrap().messages.is_empty());
+        assert_eq!(store.inner.bodies().len(), 0);
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(store.get(&body).unwrap(), None);
@@ -291,7 +293,7 @@ mod unit {
             Some(&b"B"[..])
         );
         assert!(!store.inner.state().map.contains_key(&a));
-        assert_eq!(store.inner.sled().unwrap().messages.len(), 2);
+        assert_eq!(store.inner.bodies().len(), 2);
         let mut batch = WriteBatch::new();
         batch.delete(a.clone());
         batch.put(b.clone(), b"B-changed".to_vec());
@@ -494,13 +496,79 @@ mod unit {
         );
     }
 
-    /// A format 2 directory (before the write-ahead log) and a format 3 one (cold writes with
-    /// their write-out) open with their records and become format 4, so that a cauda that
-    /// would ignore the log, or replay it the format 3 way, refuses them from then on.
+    fn copy_tree(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let (entry, target) = {
+                let entry = entry.unwrap();
+                let target = to.join(entry.file_name());
+                (entry.path(), target)
+            };
+            if entry.is_dir() {
+                copy_tree(&entry, &target);
+            } else {
+                std::fs::copy(&entry, &target).unwrap();
+            }
+        }
+    }
+
+    /// A format 4 directory keeps its bodies in sled's `messages` tree: the open moves them to
+    /// the segments (the tree is left empty), and a body the write-ahead log removed after
+    /// its last checkpoint stays removed, since the log's replay follows the move.
     #[test]
-    fn format_2_and_3_directories_open_and_become_format_4() {
-        assert_eq!(STORE_FORMAT, 4);
-        for old in [2u32, 3] {
+    fn a_format_4_directory_moves_its_bodies_to_the_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let (kept, removed) = (keys::message(5, 1), keys::message(5, 2));
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            put(&store, b"q", b"queue");
+            store.flush().unwrap();
+            store.inner.checkpoint().unwrap();
+        }
+        {
+            let db = open_db(dir.path()).unwrap();
+            let messages = db.open_tree("messages").unwrap();
+            messages.insert(&kept, &b"kept body"[..]).unwrap();
+            messages.insert(&removed, &b"removed body"[..]).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(FORMAT_KEY, &4u32.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.get(&kept).unwrap().as_deref(),
+            Some(&b"kept body"[..])
+        );
+        assert_eq!(store.inner.bodies().len(), 2);
+        assert!(store.inner.sled().unwrap().messages.is_empty());
+        let mut b = WriteBatch::new();
+        b.delete(removed.clone());
+        store.apply(b).unwrap();
+        store.flush().unwrap();
+        // A crash now (a copy of the files): the removal is in the log only.
+        let crashed = tempfile::tempdir().unwrap();
+        copy_tree(dir.path(), crashed.path());
+        drop(store);
+        let store = SledStore::open(crashed.path()).unwrap();
+        assert_eq!(
+            store.get(&kept).unwrap().as_deref(),
+            Some(&b"kept body"[..])
+        );
+        assert_eq!(store.get(&removed).unwrap(), None);
+        assert_eq!(store.inner.bodies().len(), 1);
+        assert_eq!(store.get(b"q").unwrap().as_deref(), Some(&b"queue"[..]));
+    }
+
+    /// A format 2 directory (before the write-ahead log), a format 3 one (cold writes with
+    /// their write-out) and a format 4 one (bodies in sled's `messages` tree) open with their
+    /// records and become format 5, so that a cauda that would ignore the log or the
+    /// segments, or replay the log the format 3 way, refuses them from then on.
+    #[test]
+    fn format_2_3_and_4_directories_open_and_become_format_5() {
+        assert_eq!(STORE_FORMAT, 5);
+        for old in [2u32, 3, 4] {
             let dir = tempfile::tempdir().unwrap();
             {
                 let store = SledStore::open(dir.path()).unwrap();
@@ -522,7 +590,7 @@ mod unit {
             let meta = db.open_tree("meta").unwrap();
             assert_eq!(
                 meta.get(FORMAT_KEY).unwrap().as_deref(),
-                Some(&4u32.to_be_bytes()[..]),
+                Some(&5u32.to_be_bytes()[..]),
                 "from format {old}"
             );
         }

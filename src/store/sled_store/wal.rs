@@ -21,12 +21,13 @@
 //! or a stale one from an earlier round ends the file's records instead of being misread.
 //!
 //! **Recovery** (before the journal is read): sled holds a prefix of its operations. A
-//! write-out's journal entry goes to sled with the write-out, its cold writes only at the next
-//! checkpoint, which records the last write-out it covers in the `meta` tree (`COLD_UPTO_KEY`)
-//! before flushing (see `cold.rs`). So sled has every journal entry up to its newest one and
-//! every cold write up to that record, and every valid log record from the older of the two
-//! on (the newest entry's write-out, or the one after the record) is applied to sled again, in
-//! order (cold puts, the entry, cold removals), and sled is flushed. Applying a contiguous run
+//! write-out's journal entry goes to sled with the write-out, its cold writes to the segments
+//! (`bodies.rs`) only later; a checkpoint syncs them, then records the last write-out it
+//! covers in the `meta` tree (`COLD_UPTO_KEY`) before flushing sled (see `cold.rs`). So sled
+//! has every journal entry up to its newest one and the segments every cold write up to that
+//! record, and every valid log record from the older of the two on (the newest entry's
+//! write-out, or the one after the record) is applied again, in order (cold puts to the
+//! segments, the entry to sled, cold removals), and both are synced. Applying a contiguous run
 //! of write-outs that ends with the newest one gives, for each key the run writes, its last
 //! write; a key it does not write keeps sled's value, which is its last write if the run starts
 //! no later than sled's state ends. Entries the run inserts again that reclaim had removed are
@@ -397,6 +398,7 @@ impl Inner {
     /// Returns how many records it applied, and the checkpoint record it wrote.
     pub(super) fn replay_wal(
         sled: &Sled,
+        bodies: &mut bodies::Bodies,
         dir: &Path,
         records: &[Record],
     ) -> StoreResult<(usize, u64)> {
@@ -423,33 +425,38 @@ impl Inner {
                     )
                 })
             };
-            let mut puts = sled::Batch::default();
+            let failed = |e: io::Error| {
+                StoreError(format!(
+                    "the message bodies in {} failed: {e}",
+                    dir.display()
+                ))
+            };
             for (k, v) in ops(&rec.cold_puts)? {
                 if let Some(v) = v {
-                    puts.insert(k, v);
+                    bodies.put(&k, &v).map_err(failed)?;
                 }
             }
-            sled.messages
-                .apply_batch(puts)
-                .map_err(|e| describe(dir, &e))?;
             if let Some(entry) = &rec.entry {
                 sled.journal
                     .insert(entry_key(rec.number), entry.as_slice())
                     .map_err(|e| describe(dir, &e))?;
             }
-            let mut removes = sled::Batch::default();
             for (k, _) in ops(&rec.cold_removes)? {
-                removes.remove(k);
+                bodies.remove(&k).map_err(failed)?;
             }
-            sled.messages
-                .apply_batch(removes)
-                .map_err(|e| describe(dir, &e))?;
             applied += 1;
         }
-        // Every cold write of the log is in sled now, and the log is about to start afresh:
+        // Every cold write of the log is in the segments now (synced before the record that
+        // says so), and the log is about to start afresh:
         // the checkpoint record moves up to the newest write-out, and a directory that had
         // none (new, or format 3) gets one.
         let upto = records.last().map_or(0, |r| r.number).max(newest_entry);
+        bodies::sync_now(bodies).map_err(|e| {
+            StoreError(format!(
+                "the message bodies in {} failed: {e}",
+                dir.display()
+            ))
+        })?;
         sled.meta
             .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
             .map_err(|e| describe(dir, &e))?;
@@ -471,8 +478,9 @@ impl Inner {
         e
     }
 
-    /// Writes a taken write-out to the log, durably, before it goes to sled: sled (flushed
-    /// by a checkpoint at any time) must never hold a journal entry, nor a cold write, that
+    /// Writes a taken write-out to the log, durably, before it goes to sled: sled and the
+    /// segments (synced by a checkpoint at any time) must never hold a journal entry, nor a
+    /// cold write, that
     /// the log's replay could not complete. `Ok(false)`: it could not go to the log (larger
     /// than a file), so the caller must flush sled after inserting it. The caller holds the
     /// writer lock (write-outs reach the log in order).

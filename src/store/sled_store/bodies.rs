@@ -60,7 +60,7 @@ pub(super) const MAX_VALUE: usize = (1 << LEN_BITS) - 1;
 /// Buffered bytes written out (unsynced) at once.
 const WRITE_CHUNK: usize = 1 << 20;
 /// Bytes of live records one compaction step copies at most (bounds the lock's hold).
-const COMPACTION_STEP: u64 = 2 << 20;
+const COMPACTION_STEP: u64 = 512 << 10;
 /// One hint entry: offset (u32), length (u32), key.
 const HINT_ENTRY: usize = 4 + 4 + KEY;
 
@@ -322,6 +322,14 @@ impl Bodies {
             }
         }
         generations.sort_unstable();
+        if generations.len() >= 1 << SLOT_BITS {
+            return Err(invalid(format!(
+                "{} message body segments in {}: at most {} are supported",
+                generations.len(),
+                dir.display(),
+                (1 << SLOT_BITS) - 1
+            )));
+        }
         let mut bodies = Bodies {
             dir: dir.to_path_buf(),
             segment_bytes,
@@ -794,8 +802,7 @@ impl super::Inner {
         if ops.is_empty() {
             return Ok(());
         }
-        let applied = ops.apply(&mut self.bodies());
-        applied.map_err(|e| self.bodies_failed(&e))
+        ops.apply(&self.bodies).map_err(|e| self.bodies_failed(&e))
     }
 }
 

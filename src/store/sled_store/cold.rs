@@ -27,6 +27,7 @@
 //! [`keys::is_cold`]: crate::store::keys::is_cold
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::bodies::Bodies;
@@ -81,13 +82,22 @@ impl ColdWrites {
 #[derive(Default)]
 pub(super) struct ColdOps(Vec<(Vec<u8>, Option<Vec<u8>>)>);
 
+/// Cold writes applied per hold of the segments' lock (a receive reading a body waits for it).
+const APPLY_SLICE: usize = 256;
+
 impl ColdOps {
-    pub(super) fn apply(self, bodies: &mut Bodies) -> std::io::Result<()> {
-        for (key, value) in self.0 {
-            match value {
-                Some(value) => bodies.put(&key, &value)?,
-                None => bodies.remove(&key)?,
-            };
+    /// Applies them in order, [`APPLY_SLICE`] per hold of `bodies`' lock: between two slices
+    /// a read still finds the later ones in memory (see [`Cold::get`]).
+    pub(super) fn apply(self, bodies: &Mutex<Bodies>) -> std::io::Result<()> {
+        let mut ops = self.0.into_iter().peekable();
+        while ops.peek().is_some() {
+            let mut bodies = bodies.lock().expect("store bodies lock");
+            for (key, value) in ops.by_ref().take(APPLY_SLICE) {
+                match value {
+                    Some(value) => bodies.put(&key, &value)?,
+                    None => bodies.remove(&key)?,
+                };
+            }
         }
         Ok(())
     }

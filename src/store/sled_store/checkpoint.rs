@@ -54,7 +54,8 @@ impl Inner {
 
     /// A checkpoint: writes the cold writes of write-outs up to `upto` to the segments, syncs
     /// them, records that (`COLD_UPTO_KEY`), and flushes sled; then those cold writes leave
-    /// memory, and the log's records up to `upto` are obsolete. Every write-out up to `upto` must be in sled.
+    /// memory, and the log's records up to `upto` are obsolete. Every write-out up to `upto`
+    /// must be in sled.
     pub(super) fn flush_sled(&self, sled: &Sled, upto: u64) -> StoreResult<()> {
         {
             let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");

@@ -1,5 +1,5 @@
 //! Cold records ([`keys::is_cold`]: message bodies and attributes) live in segment files of
-//! their own (`bodies.rs`), and not in memory: a backlog is bounded by the disk, not by RAM.
+//! their own (`bodies/`), and not in memory: a backlog is bounded by the disk, not by RAM.
 //!
 //! A cold write does not reach the segments with its write-out: a write-out makes its cold
 //! writes durable in the write-ahead log, and only then may they go to the segments

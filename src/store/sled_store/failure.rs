@@ -128,16 +128,6 @@ impl Inner {
                 return Err(still_failed(&self.state()));
             }
         };
-        // The segments as they are on disk: what a failed write may have left out of them is
-        // in memory until its checkpoint, and the rewrite writes it again.
-        match bodies::Bodies::open(&self.dir.join("bodies")) {
-            Ok(bodies) => *self.bodies() = bodies,
-            Err(e) => {
-                tracing::debug!(error = %e, "reopening the message bodies failed");
-                *self.sled.write().unwrap_or_else(PoisonError::into_inner) = Some(sled);
-                return Err(still_failed(&self.state()));
-            }
-        }
         // The log starts afresh once the journal is rewritten and flushed: a record torn by the
         // failure must not end the log before records written after it.
         let rewritten = self
@@ -163,12 +153,16 @@ impl Inner {
     }
 
     /// Replaces every journal entry in `sled` by one holding the whole live map, and flushes;
-    /// every cold write not checkpointed is written again first (the segments, reopened as
-    /// they are on disk, may lack it). Lean values
-    /// not in memory are flushed, hence in the entries read back from `sled` before they go.
+    /// the segments are reopened as they are on disk, and every cold write not checkpointed
+    /// is written to them again first (a failed write may have left it out). Lean values not
+    /// in memory are flushed, hence in the entries read back from `sled` before they go.
     /// The count of records written. The caller holds the reclaim and writer locks.
     pub(super) fn rewrite_journal(&self, sled: &Sled) -> StoreResult<usize> {
         let mut checkpoints = self.checkpoint.lock().expect("store checkpoint lock");
+        // Under the checkpoint lock: no move of cold writes straddles the reopen.
+        let reopened = bodies::Bodies::open(&self.dir.join("bodies"))
+            .map_err(|e| StoreError(format!("reopening the message bodies failed: {e}")))?;
+        *self.bodies() = reopened;
         let old: Vec<sled::IVec> = sled
             .journal
             .iter()

@@ -1,6 +1,6 @@
 //! The default [`Store`]: every record in memory, made durable by a journal in sled — except
 //! cold records (message bodies, [`keys::is_cold`]), which are on disk only, in segment files
-//! of their own (`bodies.rs`), so that a backlog is bounded by the disk and recovery reads
+//! of their own (`bodies/`), so that a backlog is bounded by the disk and recovery reads
 //! only the journal (see `cold.rs`: they reach the segments ~50 ms after their write-out, off
 //! the reply's path).
 //!
@@ -93,7 +93,7 @@ pub(crate) const ENTRY_V1: u8 = 1;
 /// after `COLD_UPTO_KEY`'s, which a cauda that reads at most version 3 would not: it must
 /// refuse the directory. A version 2 or 3 directory becomes version 4 on open (nothing to
 /// convert: without the key, replay starts where version 3's does). Version 5 keeps cold
-/// records in segment files of their own (`bodies/`, see `bodies.rs`) instead of the
+/// records in segment files of their own (`bodies/` in the data directory) instead of the
 /// `messages` tree, which a cauda that reads at most version 4 would not see; the open moves a
 /// version 2–4 directory's bodies there.
 pub const STORE_FORMAT: u32 = 5;

@@ -22,7 +22,7 @@
 //!
 //! **Recovery** (before the journal is read): sled holds a prefix of its operations. A
 //! write-out's journal entry goes to sled with the write-out, its cold writes to the segments
-//! (`bodies.rs`) only later; a checkpoint syncs them, then records the last write-out it
+//! (`bodies/`) only later; a checkpoint syncs them, then records the last write-out it
 //! covers in the `meta` tree (`COLD_UPTO_KEY`) before flushing sled (see `cold.rs`). So sled
 //! has every journal entry up to its newest one and the segments every cold write up to that
 //! record, and every valid log record from the older of the two on (the newest entry's
@@ -771,6 +771,8 @@ mod tests {
         let crashed = tempfile::tempdir().unwrap();
         let store = SledStore::open(live.path()).unwrap();
         store.inner.checkpoint().unwrap();
+        // No move of cold writes nor checkpoint until the copy is taken.
+        let no_move = store.inner.checkpoint.lock().unwrap();
         let (body, index) = put_message(&store, (3, 9), b"the body", b"idx");
         store.flush().unwrap();
         let mut b = WriteBatch::new();
@@ -779,9 +781,14 @@ mod tests {
         store.flush().unwrap();
         let sled = store.inner.sled().unwrap();
         sled.db.flush().unwrap();
-        assert!(sled.messages.is_empty(), "the body waits for a checkpoint");
+        assert_eq!(
+            store.inner.bodies().len(),
+            0,
+            "the body waits for a checkpoint"
+        );
         assert!(sled.journal.len() >= 2, "both entries are in sled");
         copy_all(live.path(), crashed.path());
+        drop(no_move);
         drop((sled, store));
 
         let reopened = SledStore::open(crashed.path()).unwrap();
@@ -807,12 +814,15 @@ mod tests {
         let live = tempfile::tempdir().unwrap();
         let crashed = tempfile::tempdir().unwrap();
         let store = SledStore::open(live.path()).unwrap();
+        // No move of cold writes nor checkpoint until the copy is taken.
+        let no_move = store.inner.checkpoint.lock().unwrap();
         let (body, index) = put_message(&store, (4, 1), b"relaxed body", b"idx");
         store.inner.write_pending().unwrap();
         let sled = store.inner.sled().unwrap();
         sled.db.flush().unwrap();
-        assert!(sled.messages.get(&body).unwrap().is_none(), "not moved yet");
+        assert!(store.inner.bodies().find(&body).is_none(), "not moved yet");
         copy_all(live.path(), crashed.path());
+        drop(no_move);
         drop((sled, store));
         let reopened = SledStore::open(crashed.path()).unwrap();
         assert_eq!(reopened.get(&index).unwrap().as_deref(), Some(&b"idx"[..]));

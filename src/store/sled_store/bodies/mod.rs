@@ -8,16 +8,16 @@
 //! [`SEGMENT_BYTES`]; records are appended to the newest (*active*) one only: a put is
 //! `crc32 (u32) · length (u32) · key (17 bytes) · value`, a removal the same header with
 //! length [`TOMBSTONE`] and no value (the CRC covers length, key and value). When the active
-//! segment is full it is *sealed*: written, synced, and given a `<generation>.hint` file
-//! listing its records (offset, length, key; with a count and a CRC) so that an open reads
-//! the hints instead of the bodies; then a new active segment starts.
+//! segment is full it is *sealed* and a new active segment starts; the next sync syncs the
+//! sealed one and only then writes its `<generation>.hint` file, listing its records (offset,
+//! length, key; with a count and a CRC), so that an open reads the hints instead of the bodies.
 //!
 //! **Durability** is the caller's: writes are buffered (and written out, unsynced, each
-//! [`WRITE_CHUNK`]), and [`Bodies::sync`] makes every write before it durable. The store
-//! syncs at each checkpoint before it records the write-out its cold writes reach (see
-//! `cold.rs`), so the write-ahead log still holds every cold write the files may lack. At the
-//! open the active segment's records are read up to the first one that does not check (a torn
-//! tail), and the file is cut there.
+//! [`WRITE_CHUNK`]), and a sync (`Inner::sync_bodies`) makes every write before it durable.
+//! The store syncs at each checkpoint before it records the write-out its cold writes reach
+//! (see `cold.rs`), so the write-ahead log still holds every cold write the files may lack.
+//! At the open a segment without a hint file is read up to the first record that does not
+//! check (a torn tail), and the file is cut there.
 //!
 //! **Index.** Memory keeps, per queue, a B-tree from a record's seq to its place (segment
 //! slot, offset and length packed in 64 bits: about 32 bytes a message), rebuilt at the open
@@ -123,7 +123,8 @@ impl Bodies {
             compaction: None,
         };
         if generations.is_empty() {
-            bodies.start_segment(1)?;
+            let first = bodies.create_segment(1)?;
+            bodies.install_segment(first);
             return Ok(bodies);
         }
         let last = generations.len() - 1;
@@ -217,35 +218,42 @@ impl Bodies {
         self.live_bytes -= place.record_bytes();
     }
 
-    fn start_segment(&mut self, generation: u64) -> io::Result<()> {
+    /// Creates the file of a new segment (empty), and finds its slot.
+    fn create_segment(&self, generation: u64) -> io::Result<(usize, Segment)> {
+        let slot = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.slots.len());
+        if slot >= 1 << SLOT_BITS {
+            return Err(invalid("too many message body segments".into()));
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(segment_path(&self.dir, generation))?;
-        let slot = match self.slots.iter().position(Option::is_none) {
-            Some(free) => free,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
-        };
-        if slot >= 1 << SLOT_BITS {
-            return Err(invalid("too many message body segments".into()));
-        }
-        self.slots[slot] = Some(Segment {
+        let segment = Segment {
             generation,
             file: Arc::new(file),
             bytes: 0,
             live: 0,
             live_bytes: 0,
             died_at: None,
-        });
+        };
+        Ok((slot, segment))
+    }
+
+    /// Makes a created segment the active one.
+    fn install_segment(&mut self, (slot, segment): (usize, Segment)) {
+        if slot == self.slots.len() {
+            self.slots.push(None);
+        }
+        self.slots[slot] = Some(segment);
         self.order.push_back(slot);
         self.written = 0;
         self.hint.clear();
         self.dir_dirty = true;
-        Ok(())
     }
 
     /// Writes the buffer out to the active segment (not synced).
@@ -262,12 +270,13 @@ impl Bodies {
     }
 
     /// Seals the active segment (written out; the next sync syncs it and writes its hint file)
-    /// and starts the next.
+    /// and starts the next. What may fail comes first: a failed roll changes nothing.
     fn roll(&mut self) -> io::Result<()> {
         self.write_out()?;
         let active = self.active();
         let segment = self.segment(active);
         let (generation, file) = (segment.generation, segment.file.clone());
+        let next = self.create_segment(generation + 1)?;
         let mut hint = std::mem::take(&mut self.hint);
         let count = (hint.len() / HINT_ENTRY) as u64;
         let crc = crc32fast::hash(&hint);
@@ -283,7 +292,8 @@ impl Bodies {
         if sealed.live == 0 {
             sealed.died_at = Some(writes);
         }
-        self.start_segment(generation + 1)
+        self.install_segment(next);
+        Ok(())
     }
 
     /// Appends a record (a put, or a removal without `value`) to the active segment; its place.
@@ -291,6 +301,10 @@ impl Bodies {
         let len = value.map_or(0, <[u8]>::len);
         if len > MAX_VALUE {
             return Err(invalid(format!("a message body record of {len} bytes")));
+        }
+        // What may fail comes first: a failed append changes nothing.
+        if self.buffer.len() >= WRITE_CHUNK {
+            self.write_out()?;
         }
         let size = (HEADER + len) as u64;
         let end = self.written + self.buffer.len() as u64;
@@ -305,9 +319,6 @@ impl Bodies {
         self.segment(active).bytes += size;
         self.bytes += size;
         self.writes += 1;
-        if self.buffer.len() >= WRITE_CHUNK {
-            self.write_out()?;
-        }
         Ok(Place::new(active, offset, len))
     }
 

@@ -205,3 +205,33 @@ fn keys_with_prefix_are_in_key_order() {
         .keys_with_prefix(&[crate::store::keys::MESSAGE_INDEX], 9)
         .is_empty());
 }
+
+/// A roll that fails (here the next segment's file is in the way) changes nothing: the put
+/// fails, every earlier record still reads and survives a reopen, and once the way is clear
+/// the put succeeds.
+#[test]
+fn a_failed_roll_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bodies = Bodies::open_with(dir.path(), 4096).unwrap();
+    for seq in 0..3 {
+        bodies.put(&key(1, seq), &[seq as u8; 1000]).unwrap();
+    }
+    let blocker = segment_path(dir.path(), 2);
+    std::fs::write(&blocker, b"").unwrap();
+    assert!(
+        bodies.put(&key(1, 3), &[3; 1000]).is_err(),
+        "no room for a fourth"
+    );
+    assert_eq!(bodies.len(), 3);
+    assert_eq!(get(&bodies, &key(1, 2)).unwrap(), vec![2u8; 1000]);
+    std::fs::remove_file(&blocker).unwrap();
+    bodies.put(&key(1, 3), &[3; 1000]).unwrap();
+    sync(&mut bodies);
+    drop(bodies);
+    let bodies = Bodies::open_with(dir.path(), 4096).unwrap();
+    assert!(hint_path(dir.path(), 1).exists());
+    for seq in 0..4 {
+        assert_eq!(get(&bodies, &key(1, seq)).unwrap(), vec![seq as u8; 1000]);
+    }
+    assert_eq!(bodies.len(), 4);
+}

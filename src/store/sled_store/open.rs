@@ -24,12 +24,8 @@ impl SledStore {
         // Write-outs acknowledged through the log but not yet in sled's flushed state first.
         let (mut wal, records) = wal::Wal::open(dir, wal::SEGMENT_BYTES)
             .map_err(|e| StoreError(format!("the store in {} failed: {e}", dir.display())))?;
-        let mut bodies = bodies::Bodies::open(&dir.join("bodies")).map_err(|e| {
-            StoreError(format!(
-                "the message bodies in {} failed to open: {e}",
-                dir.display()
-            ))
-        })?;
+        let mut bodies =
+            bodies::Bodies::open(&dir.join("bodies")).map_err(|e| bodies::failed(dir, &e))?;
         let migrated = migrate_messages(&sled, &mut bodies, dir)?;
         let (replayed, cold_upto) = Inner::replay_wal(&sled, &mut bodies, dir, &records)?;
         wal.reset()
@@ -215,12 +211,7 @@ fn spawn_background(worker: Arc<Inner>) -> StoreResult<(mpsc::Sender<()>, JoinHa
 /// synced, then removed from the tree, flushed. An open interrupted half way copies them
 /// again (the later copies win; the earlier ones are dead). How many it moved.
 fn migrate_messages(sled: &Sled, bodies: &mut bodies::Bodies, dir: &Path) -> StoreResult<usize> {
-    let failed = |e: std::io::Error| {
-        StoreError(format!(
-            "the message bodies in {} failed: {e}",
-            dir.display()
-        ))
-    };
+    let failed = |e| bodies::failed(dir, &e);
     let mut moved = 0;
     for pair in sled.messages.iter() {
         let (k, v) = pair.map_err(|e| describe(dir, &e))?;

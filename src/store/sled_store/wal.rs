@@ -425,12 +425,7 @@ impl Inner {
                     )
                 })
             };
-            let failed = |e: io::Error| {
-                StoreError(format!(
-                    "the message bodies in {} failed: {e}",
-                    dir.display()
-                ))
-            };
+            let failed = |e| bodies::failed(dir, &e);
             for (k, v) in ops(&rec.cold_puts)? {
                 if let Some(v) = v {
                     bodies.put(&k, &v).map_err(failed)?;
@@ -451,12 +446,7 @@ impl Inner {
         // the checkpoint record moves up to the newest write-out, and a directory that had
         // none (new, or format 3) gets one.
         let upto = records.last().map_or(0, |r| r.number).max(newest_entry);
-        bodies::sync_now(bodies).map_err(|e| {
-            StoreError(format!(
-                "the message bodies in {} failed: {e}",
-                dir.display()
-            ))
-        })?;
+        bodies::sync_now(bodies).map_err(|e| bodies::failed(dir, &e))?;
         sled.meta
             .insert(COLD_UPTO_KEY, &upto.to_be_bytes())
             .map_err(|e| describe(dir, &e))?;

@@ -32,13 +32,7 @@ pub(super) fn invalid(what: String) -> io::Error {
 
 /// A cold key's queue id and seq.
 pub(super) fn ids(key: &[u8]) -> (u64, u64) {
-    assert_eq!(key.len(), KEY, "a cold key is 17 bytes");
-    let half = |at: usize| u64::from_be_bytes(key[at..at + 8].try_into().expect("8 bytes"));
-    (half(1), half(9))
-}
-
-pub(super) fn key_of(queue: u64, seq: u64) -> Vec<u8> {
-    crate::store::keys::message(queue, seq)
+    crate::store::keys::split_id_key(key).expect("a cold key is 17 bytes")
 }
 
 /// A record's place: its segment's slot, its offset there, and its value's length.

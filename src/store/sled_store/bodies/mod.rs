@@ -382,7 +382,7 @@ impl Bodies {
                 if found.len() == limit {
                     return found;
                 }
-                found.push(key_of(queue, seq));
+                found.push(crate::store::keys::message(queue, seq));
             }
         }
         found
@@ -525,10 +525,7 @@ impl super::Inner {
     /// A failed read or write of the segments fails the store like a failed sled call: its
     /// recovery reopens them (see `failure.rs`).
     pub(super) fn bodies_failed(&self, e: &io::Error) -> crate::store::StoreError {
-        let e = crate::store::StoreError(format!(
-            "the message bodies in {} failed: {e}",
-            self.dir.display()
-        ));
+        let e = failed(&self.dir, e);
         self.state().failed.get_or_insert_with(|| e.0.clone());
         e
     }
@@ -574,6 +571,14 @@ impl super::Inner {
         }
         ops.apply(&self.bodies).map_err(|e| self.bodies_failed(&e))
     }
+}
+
+/// A failed read or write of the segments of the store in `dir`, as a store error.
+pub(super) fn failed(dir: &Path, e: &io::Error) -> crate::store::StoreError {
+    crate::store::StoreError(format!(
+        "the message bodies in {} failed: {e}",
+        dir.display()
+    ))
 }
 
 /// Syncs every write so far, and deletes the segments that died before (at the open, no

@@ -3,7 +3,7 @@
 use super::*;
 
 fn key(queue: u64, seq: u64) -> Vec<u8> {
-    key_of(queue, seq)
+    crate::store::keys::message(queue, seq)
 }
 
 fn get(bodies: &Bodies, k: &[u8]) -> Option<Vec<u8>> {

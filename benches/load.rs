@@ -172,6 +172,12 @@ struct Args {
     #[arg(long, default_value_t = 4_000)]
     disk_probe_writes: u64,
 
+    /// With `--targets`: a null server (`benches/null_server.rs`, canned replies, no work) to
+    /// run send-1 against right after cauda's. One null round trip plus one `O_DIRECT` write
+    /// of the disk probe is then this machine's ceiling for a strict one-connection send.
+    #[arg(long, value_name = "URL")]
+    null_endpoint: Option<String>,
+
     /// Run issue 16's durable-mode targets instead of `--scenario` (send on 1, 8 and 32
     /// connections, FIFO send on 8 connections over 10 groups, 8 producers + 8 consumers at
     /// once; `--connections` and `--fifo-groups` are ignored) and print each figure next to
@@ -1457,7 +1463,67 @@ async fn run_targets(
                 Err(e) => failures.push(format!("disk probe: {e}")),
             }
         }
+        if let (true, Some(null)) = (first, &args.null_endpoint) {
+            match null_send1(ctx, limits, args, null).await {
+                Ok(r) => {
+                    emit(&r);
+                    reports.push(r);
+                }
+                Err(e) => failures.push(format!("send-1 against the null server: {e}")),
+            }
+        }
     }
+}
+
+/// Send-1 against the null server at `endpoint`: the round trip of the client, the loopback
+/// and hyper alone, with no server work.
+async fn null_send1(
+    ctx: &Arc<Ctx>,
+    limits: &Limits,
+    args: &Args,
+    endpoint: &str,
+) -> Result<Report, String> {
+    let target = Target::parse(endpoint).map_err(|e| format!("endpoint {endpoint:?}: {e}"))?;
+    let null = Arc::new(Ctx {
+        target,
+        signer: Signer {
+            identity: ctx.signer.identity.clone(),
+            region: ctx.signer.region.clone(),
+        },
+        protocol: ctx.protocol,
+        body_bytes: ctx.body_bytes,
+    });
+    println!("--- running send-1 against the null server ...");
+    let plan = Plan::Send {
+        id: NULL_SEND1,
+        conns: 1,
+        batch: false,
+        groups: None,
+        rate: None,
+    };
+    let mut report = execute(&null, limits, args, &plan).await?;
+    report.label = "send-1, null server (1 conn)".into();
+    Ok(report)
+}
+
+/// The id of send-1 against the null server.
+const NULL_SEND1: &str = "null-send-1";
+
+/// The most a strict one-connection send can reach here: every request waits, in turn, for
+/// a round trip that the null server answers at once (`null` per s) and one `O_DIRECT` write
+/// (`direct` per s); no server can do less than that.
+fn print_send1_ceiling(null: f64, direct: f64, target: Option<f64>) {
+    let ceiling = 1.0 / (1.0 / null + 1.0 / direct);
+    let against = match target {
+        Some(t) if ceiling < t => format!("below the target of {t:.0}: not reachable on this machine"),
+        Some(t) => format!("above the target of {t:.0}"),
+        None => "no target without --disk-probe-dir".into(),
+    };
+    println!(
+        "(send, 1 conn, this machine's ceiling: a null-server round trip ({:.1} µs, {null:.0}/s) plus one O_DIRECT write ({:.1} µs) = {ceiling:.0}/s, {against})",
+        1e6 / null,
+        1e6 / direct
+    );
 }
 
 /// One target: what it is, the figure measured, and the bound it must reach.
@@ -1557,6 +1623,9 @@ fn print_targets(reports: &[Report], probes: &[(String, disk::DiskRate)]) {
             "(send, 1 conn is {:.0} % of the disk's {mean:.0} O_DIRECT writes/s, which flush no drive cache, like cauda's own flush)",
             100.0 * send1 / mean
         );
+        if let Some(null) = find(NULL_SEND1, 1, None) {
+            print_send1_ceiling(null, mean, lines[0].target);
+        }
     }
     println!(
         "{}",

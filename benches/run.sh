@@ -21,18 +21,25 @@
 #
 # Issue 16's durable-mode targets, each figure printed next to its target:
 #   benches/run.sh --targets --duration-secs 5
+# (it also starts the null server, benches/null_server.rs, to time send-1 with no server work:
+# the one-connection target's ceiling on this machine).
 # Exit status: the benchmark's (0 = no errors, 3 = request errors, others = failures).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 SERVER_PID=""
+NULL_PID=""
 WORK_DIR=""
 
 # Invoked through the EXIT trap.
 # shellcheck disable=SC2329
 cleanup() {
     local status=$?
+    if [[ -n "$NULL_PID" ]]; then
+        kill -TERM "$NULL_PID" 2>/dev/null || true
+        wait "$NULL_PID" 2>/dev/null || true
+    fi
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         kill -TERM "$SERVER_PID" 2>/dev/null || true
         for _ in $(seq 1 100); do
@@ -107,12 +114,21 @@ BENCH_EXE=$(cargo bench --bench load --no-run --message-format=json-render-diagn
     | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4)
 [[ -n "$BENCH_EXE" && -x "$BENCH_EXE" ]] || { echo "run.sh: load benchmark executable not found" >&2; exit 1; }
 [[ -x target/release/cauda ]] || { echo "run.sh: target/release/cauda not found after build" >&2; exit 1; }
+TARGETS=0
+for arg in "$@"; do [[ "$arg" == "--targets" ]] && TARGETS=1; done
+if [[ "$TARGETS" == 1 ]]; then
+    NULL_EXE=$(cargo bench --bench null_server --no-run --message-format=json-render-diagnostics \
+        | grep '"kind":\["bench"\]' | grep '"name":"null_server"' \
+        | grep -o '"executable":"[^"]*"' | tail -n1 | cut -d'"' -f4)
+    [[ -n "$NULL_EXE" && -x "$NULL_EXE" ]] || { echo "run.sh: null server executable not found" >&2; exit 1; }
+fi
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cauda-bench.XXXXXX")
 # Private copies: other builds in this target dir may replace the files while we measure.
 mkdir -p "$WORK_DIR/bin"
 cp target/release/cauda "$WORK_DIR/bin/cauda"
 cp "$BENCH_EXE" "$WORK_DIR/bin/load"
+[[ "$TARGETS" == 1 ]] && cp "$NULL_EXE" "$WORK_DIR/bin/null_server"
 BIN="$WORK_DIR/bin/cauda"
 DATA_DIR="$WORK_DIR/data"
 LOG="$WORK_DIR/server.log"
@@ -157,6 +173,20 @@ echo "== load average before: $LOAD_BEFORE (other processes on this machine skew
 PROBE_ARGS=()
 if [[ "${CAUDA_BENCH_DISK_PROBE:-1}" != "0" && -d "$DATA_DIR" ]]; then
     PROBE_ARGS=(--disk-probe-dir "$DATA_DIR")
+fi
+
+# With --targets, the null server (canned replies) times send-1 with no server work: this
+# machine's ceiling for the one-connection target.
+if [[ "$TARGETS" == 1 ]]; then
+    NULL_PORT=$(free_port)
+    "$WORK_DIR/bin/null_server" --bench --bind "127.0.0.1:$NULL_PORT" --max-secs 3600 \
+        >"$WORK_DIR/null.log" 2>&1 &
+    NULL_PID=$!
+    for _ in $(seq 1 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$NULL_PORT") 2>/dev/null && break
+        sleep 0.05
+    done
+    PROBE_ARGS+=(--null-endpoint "http://127.0.0.1:$NULL_PORT")
 fi
 
 set +e

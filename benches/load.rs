@@ -1515,7 +1515,9 @@ const NULL_SEND1: &str = "null-send-1";
 fn print_send1_ceiling(null: f64, direct: f64, target: Option<f64>) {
     let ceiling = 1.0 / (1.0 / null + 1.0 / direct);
     let against = match target {
-        Some(t) if ceiling < t => format!("below the target of {t:.0}: not reachable on this machine"),
+        Some(t) if ceiling < t => {
+            format!("below the target of {t:.0}: not reachable on this machine")
+        }
         Some(t) => format!("above the target of {t:.0}"),
         None => "no target without --disk-probe-dir".into(),
     };

@@ -199,8 +199,6 @@ impl Inner {
             state.pending.push(ENTRY_V1);
             state.pending_seq = seq + 1;
             state.dead.clear();
-            // Their ops are in the map, hence in this entry.
-            state.unsled.clear();
             state.entries.clear();
             let bytes = entry.len() as u64;
             let records = state.map.len() + state.lean.len();

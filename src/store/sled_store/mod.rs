@@ -79,7 +79,6 @@ use super::{keys, with_prefix, Op, Store, StoreError, StoreResult, Visit, WriteB
 use checkpoint::Checkpoints;
 use cold::{Cold, ColdWrites};
 use lean::Lean;
-use writeout::{Unsled, WriteOut};
 
 /// Format byte of a journal entry; the entry is this byte, then postcard-encoded ops.
 pub(crate) const ENTRY_V1: u8 = 1;
@@ -171,11 +170,7 @@ struct State {
     /// Dead entries still in sled whose killing entries are in sled too, oldest first, to be
     /// removed in this order.
     dead: VecDeque<u64>,
-    /// Write-outs in the write-ahead log whose journal entries are not in sled yet, oldest
-    /// first (see [`Inner::write_out`]).
-    unsled: VecDeque<Unsled>,
-    /// Every entry in sled or in `unsled`, oldest first, and the pending one once it has a
-    /// live put.
+    /// Every entry in sled, oldest first, and the pending one once it has a live put.
     entries: BTreeMap<u64, EntryStat>,
     journal_bytes: u64,
     live_bytes: u64,
@@ -186,6 +181,17 @@ struct State {
     cold: Cold,
     /// Lean records: their keys and entries (their values mostly in the journal only).
     lean: Lean,
+}
+
+/// What one write-out moves to the log and sled: its journal entry (if it has hot ops), its
+/// cold writes (to the log only: they go to the segments later, see [`cold`]), the head entries it
+/// made dead, and its write-out number.
+struct WriteOut {
+    /// Its write-out number, if it writes anything.
+    number: Option<u64>,
+    entry: Option<(u64, Vec<u8>)>,
+    cold: ColdWrites,
+    dead: Vec<u64>,
 }
 
 impl State {
@@ -250,6 +256,57 @@ impl State {
                     self.unlink(old.entry, old_bytes);
                 }
             }
+        }
+    }
+
+    /// Takes the pending ops as the next entry, and the dead entries at the head of the
+    /// journal (they may be removed from sled once that entry is in it).
+    fn take_pending(&mut self) -> WriteOut {
+        let number =
+            (self.pending.len() > 1 || self.cold.has_pending()).then_some(self.pending_seq);
+        let mut cold = ColdWrites::default();
+        if self.cold.has_pending() {
+            cold = self.cold.take(self.pending_seq);
+            if self.pending.len() <= 1 {
+                // Cold writes alone still take a write-out number: writes after this one
+                // belong to the next (see `Cold::flushed`).
+                self.pending_seq += 1;
+            }
+        }
+        let written = if self.pending.len() <= 1 {
+            None
+        } else {
+            let seq = self.pending_seq;
+            self.pending_seq += 1;
+            let mut next = std::mem::take(&mut self.spare);
+            next.clear();
+            next.push(ENTRY_V1);
+            let bytes = std::mem::replace(&mut self.pending, next);
+            let stat = self.entries.entry(seq).or_default();
+            stat.bytes = bytes.len() as u64;
+            self.journal_bytes += stat.bytes;
+            Some((seq, bytes))
+        };
+        let mut dead = Vec::new();
+        while let Some((&seq, stat)) = self.entries.first_key_value() {
+            if stat.live > 0 || seq >= self.pending_seq {
+                break;
+            }
+            self.journal_bytes = self.journal_bytes.saturating_sub(stat.bytes);
+            self.entries.remove(&seq);
+            dead.push(seq);
+        }
+        WriteOut {
+            number,
+            entry: written,
+            cold,
+            dead,
+        }
+    }
+
+    fn keep_spare(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() <= MAX_SPARE {
+            self.spare = buffer;
         }
     }
 }
@@ -323,6 +380,59 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or_else(|| StoreError(format!("the store in {} is reopening", self.dir.display())))
+    }
+
+    /// Moves the pending ops to the write-ahead log, durably, and then into sled as one entry
+    /// (unflushed; but sled is flushed when the write-out is too large for the log). A failed
+    /// store recovers first (or fails again); on a full disk nothing is written (the ops stay
+    /// pending).
+    /// Returns the number of the last write-out now in sled: a flush that starts after this
+    /// makes every write-out up to it durable.
+    fn write_pending(&self) -> StoreResult<u64> {
+        if self.state().failed.is_some() {
+            self.recover()?;
+            return Ok(self.state().pending_seq - 1);
+        }
+        let pending = {
+            let state = self.state();
+            state.pending.len() as u64 + state.cold.pending_bytes()
+        };
+        self.has_room(pending.saturating_mul(2))?;
+        let sled = self.sled()?;
+        let writer = self.writer.lock().expect("store writer lock");
+        let out = self.state().take_pending();
+        let number = out.number;
+        let logged = self.log_write_out(&sled, &out)?;
+        let unlogged = number.filter(|_| !logged);
+        if let Some(number) = unlogged {
+            self.before_unlogged(&sled, number)?;
+        }
+        self.insert_entry(&sled, &writer, out)?;
+        if let Some(number) = unlogged {
+            self.flush_sled(&sled, number)?;
+        }
+        Ok(self.state().pending_seq - 1)
+    }
+
+    /// Inserts an entry taken by [`State::take_pending`]; then the entries it made dead may go.
+    /// `_writer` proves the caller holds the writer lock.
+    fn insert_entry(
+        &self,
+        sled: &Sled,
+        _writer: &MutexGuard<'_, ()>,
+        out: WriteOut,
+    ) -> StoreResult<()> {
+        if let Some((seq, bytes)) = out.entry {
+            // On failure the entries it killed are left in sled (the recovery rewrites the
+            // whole journal anyway); removing them without their killer on disk could
+            // resurrect puts.
+            if let Err(e) = sled.journal.insert(entry_key(seq), bytes.as_slice()) {
+                return Err(self.failed(&e));
+            }
+            self.state().keep_spare(bytes);
+        }
+        self.state().dead.extend(out.dead);
+        Ok(())
     }
 
     /// One round of the background writer.
@@ -480,14 +590,12 @@ impl Store for SledStore {
     /// Durable through the write-ahead log (`write_pending` writes it, and checks the free
     /// space): sled itself is flushed in the background.
     fn flush(&self) -> StoreResult<()> {
-        self.inner.write_out(false).map(drop)
+        self.inner.write_pending().map(drop)
     }
 
-    /// The flushed journal entries go to sled, and a slice of the cold writes old enough to the
-    /// segments (see `cold.rs`): off the reply's path but on the flusher's, which so shares the
-    /// work with the background writer.
+    /// A slice of the cold writes old enough goes to the segments (see `cold.rs`), off the reply's
+    /// path but on the flusher's, which so shares the work with the background writer.
     fn after_flush(&self) -> StoreResult<()> {
-        self.inner.sled_logged()?;
         if let Some(cutoff) = now().checked_sub(cold::COLD_LAG) {
             self.inner
                 .apply_lagging_cold(cutoff, cold::FLUSH_PATH_OPS)?;
@@ -528,7 +636,6 @@ mod lean;
 mod open;
 mod reclaim;
 mod wal;
-mod writeout;
 
 use failure::{damaged, describe};
 use open::open_sled;

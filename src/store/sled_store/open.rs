@@ -140,7 +140,6 @@ fn replay(db: &sled::Db, journal: &sled::Tree, dir: &Path, format: u32) -> Store
         spare: Vec::new(),
         pending_seq: 1,
         dead: VecDeque::new(),
-        unsled: VecDeque::new(),
         entries: BTreeMap::new(),
         journal_bytes: 0,
         live_bytes: 0,

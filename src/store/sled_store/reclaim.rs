@@ -14,10 +14,8 @@ impl State {
         }
         let mut old = Vec::new();
         let mut step = 0;
-        // Only entries in sled: the step reads them there.
-        let end = self.first_unsled().unwrap_or(self.pending_seq);
         for (&seq, stat) in &self.entries {
-            if seq >= end || (step >= COMPACTION_STEP && !old.is_empty()) {
+            if seq >= self.pending_seq || (step >= COMPACTION_STEP && !old.is_empty()) {
                 break;
             }
             step += stat.bytes;
@@ -129,8 +127,6 @@ impl Inner {
         let decoded = self.read_entries(&sled, &old)?;
 
         let writer = self.writer.lock().expect("store writer lock");
-        // Earlier write-outs' entries first: dead entries are removed in order.
-        self.insert_unsled(&sled, &writer)?;
         let mut state = self.state();
         if state.failed.is_some() {
             // The recovery rewrites the journal whole.
@@ -145,7 +141,7 @@ impl Inner {
         // P goes to the write-ahead log first, like every write-out (the copy entry need not:
         // it only moves records already durable, in one atomic batch with the removals).
         drop(state);
-        let logged = self.log_write_out(&sled, &writer, &out)?;
+        let logged = self.log_write_out(&sled, &out)?;
         let unlogged = out.number.filter(|_| !logged);
         if let Some(number) = unlogged {
             self.before_unlogged(&sled, number)?;

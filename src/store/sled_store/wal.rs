@@ -474,16 +474,11 @@ impl Inner {
     /// the log's replay could not complete. `Ok(false)`: it could not go to the log (larger
     /// than a file), so the caller must flush sled after inserting it. The caller holds the
     /// writer lock (write-outs reach the log in order).
-    pub(super) fn log_write_out(
-        &self,
-        sled: &Sled,
-        writer: &MutexGuard<'_, ()>,
-        out: &WriteOut,
-    ) -> StoreResult<bool> {
+    pub(super) fn log_write_out(&self, sled: &Sled, out: &WriteOut) -> StoreResult<bool> {
         let Some(number) = out.number else {
             return Ok(true);
         };
-        let logged = self.append_write_out(sled, writer, out, number)?;
+        let logged = self.append_write_out(sled, out, number)?;
         if logged {
             self.sync_wal()?;
             if out.cold.has_writes() {
@@ -494,13 +489,7 @@ impl Inner {
     }
 
     /// [`Inner::log_write_out`]'s append, not synced.
-    fn append_write_out(
-        &self,
-        sled: &Sled,
-        writer: &MutexGuard<'_, ()>,
-        out: &WriteOut,
-        number: u64,
-    ) -> StoreResult<bool> {
+    fn append_write_out(&self, sled: &Sled, out: &WriteOut, number: u64) -> StoreResult<bool> {
         let rec = Record {
             number,
             entry: out.entry.as_ref().map(|(_, bytes)| bytes.clone()),
@@ -513,9 +502,7 @@ impl Inner {
                 Appended::Done => return Ok(true),
                 Appended::TooLarge => return Ok(false),
                 Appended::NeedsCheckpoint => {
-                    // Every write-out before this one is logged (the writer lock is held);
-                    // into sled with them, then the checkpoint.
-                    self.insert_unsled(sled, writer)?;
+                    // Every write-out before this one is in sled (the writer lock is held).
                     let upto = number - 1;
                     self.flush_sled(sled, upto)?;
                 }
@@ -782,7 +769,6 @@ mod tests {
         b.put(b"q/later".to_vec(), b"hot".to_vec());
         store.apply(b).unwrap();
         store.flush().unwrap();
-        store.inner.sled_logged().unwrap();
         let sled = store.inner.sled().unwrap();
         sled.db.flush().unwrap();
         assert_eq!(
@@ -806,37 +792,6 @@ mod tests {
             reopened.get(b"q/later").unwrap().as_deref(),
             Some(&b"hot"[..])
         );
-    }
-
-    /// A flush makes a write durable in the log alone: its journal entry reaches sled after
-    /// the reply (the flusher's tidy-up, or the next background round), and a crash before
-    /// that replays it from the log.
-    #[test]
-    fn a_flushed_entry_reaches_sled_after_the_flush_and_the_log_covers_it_until_then() {
-        use crate::store::{Store, WriteBatch};
-        let live = tempfile::tempdir().unwrap();
-        let crashed = tempfile::tempdir().unwrap();
-        let mut store = SledStore::open(live.path()).unwrap();
-        // No background round: only this test moves entries to sled.
-        drop(store.stop.take());
-        store.background.take().unwrap().join().unwrap();
-        let sled = store.inner.sled().unwrap();
-        let before = sled.journal.len();
-        let mut b = WriteBatch::new();
-        b.put(b"q/a".to_vec(), b"1".to_vec());
-        b.put(b"q/b".to_vec(), b"2".to_vec());
-        store.apply(b).unwrap();
-        store.flush().unwrap();
-        assert_eq!(sled.journal.len(), before, "not in sled at the reply");
-        sled.db.flush().unwrap();
-        copy_all(live.path(), crashed.path());
-        store.after_flush().unwrap();
-        assert_eq!(sled.journal.len(), before + 1, "in sled after the tidy-up");
-        drop((sled, store));
-
-        let reopened = SledStore::open(crashed.path()).unwrap();
-        assert_eq!(reopened.get(b"q/a").unwrap().as_deref(), Some(&b"1"[..]));
-        assert_eq!(reopened.get(b"q/b").unwrap().as_deref(), Some(&b"2"[..]));
     }
 
     /// The background writer's write-out (relaxed durability: nobody flushes) reaches sled

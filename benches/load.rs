@@ -1511,7 +1511,7 @@ const NULL_SEND1: &str = "null-send-1";
 
 /// The most a strict one-connection send can reach here: every request waits, in turn, for
 /// a round trip that the null server answers at once (`null` per s) and one `O_DIRECT` write
-/// (`direct` per s); no server can do less than that.
+/// (`direct` per s); a server that answers no faster than the null server cannot beat it.
 fn print_send1_ceiling(null: f64, direct: f64, target: Option<f64>) {
     let ceiling = 1.0 / (1.0 / null + 1.0 / direct);
     let against = match target {

@@ -128,7 +128,9 @@ WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cauda-bench.XXXXXX")
 mkdir -p "$WORK_DIR/bin"
 cp target/release/cauda "$WORK_DIR/bin/cauda"
 cp "$BENCH_EXE" "$WORK_DIR/bin/load"
-[[ "$TARGETS" == 1 ]] && cp "$NULL_EXE" "$WORK_DIR/bin/null_server"
+if [[ "$TARGETS" == 1 ]]; then
+    cp "$NULL_EXE" "$WORK_DIR/bin/null_server"
+fi
 BIN="$WORK_DIR/bin/cauda"
 DATA_DIR="$WORK_DIR/data"
 LOG="$WORK_DIR/server.log"

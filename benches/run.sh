@@ -125,8 +125,13 @@ fi
 
 WORK_DIR=$(mktemp -d "${TMPDIR:-/tmp}/cauda-bench.XXXXXX")
 # Private copies: other builds in this target dir may replace the files while we measure.
+# The server is copied 4 KiB at a time: the page cache then holds it in 4 KiB pages, as it
+# holds the linker's output that `cargo run --release` starts. A `cp` copy lands in large
+# folios, which the kernel maps whole, and the idle RSS reads up to ~0.7 MiB more for the
+# same process (benches/README.md, session 12).
 mkdir -p "$WORK_DIR/bin"
-cp target/release/cauda "$WORK_DIR/bin/cauda"
+dd if=target/release/cauda of="$WORK_DIR/bin/cauda" bs=4k status=none
+chmod +x "$WORK_DIR/bin/cauda"
 cp "$BENCH_EXE" "$WORK_DIR/bin/load"
 if [[ "$TARGETS" == 1 ]]; then
     cp "$NULL_EXE" "$WORK_DIR/bin/null_server"

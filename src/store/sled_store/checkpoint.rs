@@ -94,7 +94,7 @@ impl Inner {
         }
         let (due, done) = self.state().cold.due(checkpoints.applied, upto, max_ops);
         if !due.is_empty() {
-            // sled must never meet a full disk (see the module doc).
+            // Room for them first, as for every write of the store (see the module doc).
             self.has_room(due.bytes().saturating_mul(2))?;
         }
         self.apply_bodies(due)?;

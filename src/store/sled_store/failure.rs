@@ -44,9 +44,14 @@ pub(super) fn damaged(dir: &Path, what: &str) -> StoreError {
 }
 
 impl Inner {
-    /// Marks the store failed by `e` (see [`State::failed`]) and says what happened.
+    /// Marks the store failed by sled's `e` (see [`State::failed`]) and says what happened.
     pub(super) fn failed(&self, e: &sled::Error) -> StoreError {
-        let e = describe(&self.dir, e);
+        self.fail(describe(&self.dir, e))
+    }
+
+    /// Marks the store failed by `e` unless it already failed (the first failure stands);
+    /// returns `e`.
+    pub(super) fn fail(&self, e: StoreError) -> StoreError {
         self.state().failed.get_or_insert_with(|| e.0.clone());
         e
     }

@@ -460,12 +460,10 @@ impl Inner {
 
     /// A failed log write or sync fails the store (see [`State::failed`]).
     fn wal_failed(&self, e: &io::Error) -> StoreError {
-        let e = StoreError(format!(
+        self.fail(StoreError(format!(
             "the store's write-ahead log in {} failed: {e}",
             self.dir.display()
-        ));
-        self.state().failed.get_or_insert_with(|| e.0.clone());
-        e
+        )))
     }
 
     /// Writes a taken write-out to the log, durably, before it goes to sled: sled and the

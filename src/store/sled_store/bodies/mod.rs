@@ -525,9 +525,7 @@ impl super::Inner {
     /// A failed read or write of the segments fails the store like a failed sled call: its
     /// recovery reopens them (see `failure.rs`).
     pub(super) fn bodies_failed(&self, e: &io::Error) -> crate::store::StoreError {
-        let e = failed(&self.dir, e);
-        self.state().failed.get_or_insert_with(|| e.0.clone());
-        e
+        self.fail(failed(&self.dir, e))
     }
 
     /// Makes every write to the segments so far durable (the sync itself outside the lock),
